@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Each target bootstraps what it needs: uv itself (from PyPI) if missing, then the locked environment.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
+VENV_STAMP := .venv/.synced
+
+.PHONY: demo test lint bench sync clean
+
+demo: $(VENV_STAMP)  ## train, register and gate German Credit models on the embedded registry
+	$(UV) run --locked modelops demo
+
+test: $(VENV_STAMP)  ## the whole test suite
+	$(UV) run --locked pytest
+
+lint: $(VENV_STAMP)  ## ruff over the code and tests
+	$(UV) run --locked ruff check scripts tests
+	$(UV) run --locked ruff format --check scripts tests
+
+bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row synthetic data
+	$(UV) run --locked python -m modelops.bench
+
+sync: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+# Only reached when uv is not on PATH: install it from PyPI for this user.
+$(HOME)/.local/bin/uv:
+	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --user --quiet --break-system-packages uv
+
+clean:  ## forget the embedded registry and reports
+	rm -rf .modelops reports

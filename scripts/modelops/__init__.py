@@ -1,0 +1,1 @@
+"""Promotion gates and registry glue."""

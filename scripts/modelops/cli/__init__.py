@@ -1,0 +1,40 @@
+"""The `modelops` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from modelops.cli import check
+from modelops.cli.gate import gate
+from modelops.cli.register import register
+
+app = typer.Typer(
+    name="modelops",
+    help="Promote model versions through gated environments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(check.app, name="check")
+app.command("gate")(gate)
+app.command("register")(register)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Train, register and gate German Credit models on the embedded registry."""
+    from modelops.cli.common import input_errors
+    from modelops.demo.run import run_demo
+
+    with input_errors():
+        run_demo()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("MODELOPS_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
+    app()

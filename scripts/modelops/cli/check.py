@@ -1,0 +1,193 @@
+"""`modelops check drift|fairness|evaluation`: one gate on local files, for people and tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import get_args
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from modelops.cli.common import (
+    console,
+    emit_json,
+    environment_policy,
+    exit_for,
+    input_errors,
+    split_columns,
+    verdict_line,
+)
+from modelops.config.environment import Metric
+from modelops.data import binary_labels, read_frame, require_columns
+from modelops.errors import InputError
+from modelops.gates import check_drift, check_evaluation, check_fairness
+from modelops.gates.result import fmt
+
+app = typer.Typer(help="Run one gate on local parquet or csv files.", no_args_is_help=True)
+
+ENV_HELP = "Environment whose promotion policy supplies the thresholds."
+JSON_HELP = "Print one JSON object (passed, reasons, measured values) instead of tables."
+
+
+def _scores_or_labels(values: pd.Series, positive_class: str, threshold: float, where: str) -> np.ndarray:
+    """A prediction column holds either scores in [0, 1] or class labels."""
+    if values.isna().any():
+        raise InputError(f"{where}: {int(values.isna().sum())} missing value(s) in column '{values.name}'")
+    if pd.api.types.is_float_dtype(values) and not set(np.unique(values)) <= {0.0, 1.0}:
+        if values.min() < 0 or values.max() > 1:
+            raise InputError(f"{where}: column '{values.name}' holds scores outside [0, 1]")
+        return values.to_numpy(dtype=float)
+    return binary_labels(values, positive_class, where).to_numpy().astype(float)
+
+
+@app.command("drift")
+def drift(
+    reference: Path = typer.Option(..., help="Reference data: training data or a production sample."),
+    current: Path = typer.Option(..., help="Current data to compare with the reference."),
+    columns: str = typer.Option(
+        None, help="Comma-separated columns to check (default: all reference columns)."
+    ),
+    html: Path = typer.Option(None, help="Also write evidently's HTML report here."),
+    env: str = typer.Option("local", help=ENV_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Compare column sets, missing values and distributions; fail above the drifted share."""
+    with input_errors(as_json=as_json):
+        policy = environment_policy(env).drift
+        reference_frame, current_frame = read_frame(reference), read_frame(current)
+        chosen = split_columns(columns) or None
+        if chosen:
+            require_columns(reference_frame, chosen, str(reference))
+    result = check_drift(reference_frame, current_frame, policy=policy, columns=chosen)
+    if html:
+        from modelops.reports.drift_html import write_drift_html
+
+        common = [c for c in (chosen or reference_frame.columns) if c in current_frame.columns]
+        write_drift_html(
+            reference_frame[common], current_frame[common], html, sample_rows=policy.report_sample_rows
+        )
+    if as_json:
+        emit_json(result.to_dict())
+        raise exit_for(result.passed)
+    table = Table(title=f"Drift: {reference.name} → {current.name}")
+    for header in ("column", "drifted", "method", "score", "threshold", "missing ref → cur"):
+        table.add_column(header)
+    for column in result.measured["columns"]:
+        table.add_row(
+            column["name"],
+            "[red]yes[/]" if column["drifted"] else "[green]no[/]",
+            column["method"] + (f" ({column['problem']})" if column["problem"] else ""),
+            fmt(column["score"]),
+            fmt(column["threshold"]),
+            f"{column['reference_missing_share']:.1%} → {column['current_missing_share']:.1%}",
+        )
+    console.print(table)
+    verdict_line(result)
+    raise exit_for(result.passed)
+
+
+@app.command("fairness")
+def fairness(
+    data: Path = typer.Option(..., help="File with labels, predictions and sensitive columns."),
+    label: str = typer.Option(..., help="Column of true labels."),
+    prediction: str = typer.Option(..., help="Column of predicted labels or positive-class scores."),
+    sensitive: str = typer.Option(..., help="Comma-separated sensitive feature columns."),
+    positive_class: str = typer.Option("1", help="The favourable label."),
+    env: str = typer.Option("local", help=ENV_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Demographic parity, equalized odds and the four-fifths rule per sensitive feature."""
+    with input_errors(as_json=as_json):
+        policy = environment_policy(env)
+        frame = read_frame(data)
+        features = split_columns(sensitive)
+        if not features:
+            raise InputError("--sensitive: name at least one column")
+        require_columns(frame, [label, prediction, *features], str(data))
+        y_true = binary_labels(frame[label], positive_class, str(data)).to_numpy()
+        scores = _scores_or_labels(
+            frame[prediction], positive_class, policy.evaluation.decision_threshold, str(data)
+        )
+    predictions = (scores >= policy.evaluation.decision_threshold).astype(np.int64)
+    result = check_fairness(y_true, predictions, {f: frame[f] for f in features}, policy=policy.fairness)
+    if as_json:
+        emit_json(result.to_dict())
+        raise exit_for(result.passed)
+    for feature in result.measured["features"]:
+        table = Table(
+            title=f"{feature['feature']}: DPD {fmt(feature['demographic_parity_difference'])}, "
+            f"EOD {fmt(feature['equalized_odds_difference'])}, DIR {fmt(feature['disparate_impact_ratio'])}"
+        )
+        for header in ("group", "rows", "selection rate", "TPR", "FPR", "accuracy"):
+            table.add_column(header)
+        for group in feature["groups"]:
+            table.add_row(
+                group["group"],
+                str(group["count"]),
+                fmt(group["selection_rate"]),
+                fmt(group["true_positive_rate"]),
+                fmt(group["false_positive_rate"]),
+                fmt(group["accuracy"]),
+            )
+        console.print(table)
+    verdict_line(result)
+    raise exit_for(result.passed)
+
+
+@app.command("evaluation")
+def evaluation(
+    data: Path = typer.Option(..., help="Holdout file with labels and score columns."),
+    label: str = typer.Option(..., help="Column of true labels."),
+    challenger: str = typer.Option(..., help="Column of the challenger's positive-class scores."),
+    champion: str = typer.Option(None, help="Column of the champion's scores, if there is a champion."),
+    metrics: str = typer.Option(
+        None, help="Comma-separated metrics (default: those the policy sets limits for)."
+    ),
+    positive_class: str = typer.Option("1", help="The positive label."),
+    env: str = typer.Option("local", help=ENV_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Absolute minimums and bootstrap-interval regression vs the champion."""
+    with input_errors(as_json=as_json):
+        policy = environment_policy(env).evaluation
+        frame = read_frame(data)
+        require_columns(frame, [label, challenger, *([champion] if champion else [])], str(data))
+        y_true = binary_labels(frame[label], positive_class, str(data)).to_numpy()
+        threshold = policy.decision_threshold
+        challenger_scores = _scores_or_labels(frame[challenger], positive_class, threshold, str(data))
+        champion_scores = (
+            _scores_or_labels(frame[champion], positive_class, threshold, str(data)) if champion else None
+        )
+        names = split_columns(metrics) or list(dict.fromkeys([*policy.minimums, *policy.max_regression]))
+        known = set(get_args(Metric))
+        if unknown := [n for n in names if n not in known]:
+            raise InputError(
+                f"--metrics: unknown metric(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
+    result = check_evaluation(y_true, challenger_scores, champion_scores, metrics=names, policy=policy)
+    if as_json:
+        emit_json(result.to_dict())
+        raise exit_for(result.passed)
+    table = Table(title=f"Evaluation on {result.measured.get('rows', 0)} rows")
+    for header in ("metric", "challenger (CI)", "champion", "Δ (CI)", "minimum", "max regression"):
+        table.add_column(header)
+    for row in result.measured.get("metrics", []):
+        ci = row["challenger_ci"]
+        delta = (
+            f"{fmt(row['delta'])} [{fmt(row['delta_ci'][0])}, {fmt(row['delta_ci'][1])}]"
+            if "delta" in row
+            else "—"
+        )
+        table.add_row(
+            row["metric"],
+            f"{fmt(row['challenger'])} [{fmt(ci[0])}, {fmt(ci[1])}]",
+            fmt(row.get("champion")) if "champion" in row else "—",
+            delta,
+            fmt(row["minimum"]) if row["minimum"] is not None else "—",
+            fmt(row.get("max_regression")) if row.get("max_regression") is not None else "—",
+        )
+    console.print(table)
+    verdict_line(result)
+    raise exit_for(result.passed)

@@ -1,0 +1,75 @@
+"""`modelops gate`: judge one candidate version for one environment and leave the evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from modelops.cli.common import console, emit_json, errors, exit_for, fail_input, steps
+from modelops.config import project_root
+from modelops.errors import InputError
+from modelops.pipeline.gate_run import GateRequest, run_gate
+from modelops.pipeline.outcome import GateOutcome
+from modelops.pipeline.publish import publish
+from modelops.registry import configure
+from modelops.reports.files import write_json_atomic
+
+
+def summary_table(outcome: GateOutcome) -> Table:
+    table = Table(title=f"{outcome.candidate.name} v{outcome.candidate.version} → {outcome.environment}")
+    table.add_column("gate")
+    table.add_column("result")
+    table.add_column("reasons")
+    for result in outcome.results:
+        table.add_row(
+            result.gate,
+            "[green]passed[/]" if result.passed else "[red]failed[/]",
+            "\n".join(result.reasons) or "—",
+        )
+    return table
+
+
+def gate(
+    model: str = typer.Option(..., help="Registered model name (policies/models/<model>.yaml)."),
+    version: str = typer.Option(..., help="Candidate version number, or an alias such as @challenger."),
+    env: str = typer.Option(..., help="Target environment (environments/<env>.yaml)."),
+    champion: str = typer.Option(
+        None, help="Champion version or alias to compare with; omit (or 'none') for a first release."
+    ),
+    out: Path = typer.Option(
+        Path("reports"), help="Folder for report.md, verdict.json, model_card.md, drift.html."
+    ),
+    html: bool = typer.Option(True, help="Render the evidently drift report (slow to import)."),
+    as_json: bool = typer.Option(False, "--json", help="Print verdict.json instead of tables."),
+) -> None:
+    """Run every gate with the environment's policy; exit 0 pass, 1 blocked, 2 unusable input."""
+    root = project_root()
+    request = GateRequest(
+        model=model,
+        candidate=version,
+        environment=env,
+        champion=None if champion in (None, "", "none") else champion,
+        root=root,
+    )
+    try:
+        configure(root)
+        with steps(enabled=not as_json) as step:
+            outcome = run_gate(request, step=step, drift_html=out / "drift.html" if html else None)
+            step("recording the decision")
+            published = publish(outcome, out)
+    except InputError as error:
+        # Any error fails the gate: leave a verdict that says so, for CI and for people.
+        write_json_atomic(
+            out / "verdict.json", {"passed": False, "error": str(error), "reasons": [str(error)]}
+        )
+        raise fail_input(str(error), as_json=as_json) from None
+    if as_json:
+        emit_json({**outcome.verdict(), "gate_run_id": published.run_id})
+        raise exit_for(outcome.passed)
+    console.print(summary_table(outcome))
+    verdict = "[bold green]PASSED[/]" if outcome.passed else "[bold red]BLOCKED[/]"
+    console.print(f"{verdict} {model} v{outcome.candidate.version} for {env}; evidence in {out}/")
+    errors.print(f"gate run {published.run_id} logged; report {published.report}", highlight=False)
+    raise exit_for(outcome.passed)

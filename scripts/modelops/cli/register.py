@@ -1,0 +1,54 @@
+"""`modelops register`: register a fitted scikit-learn model saved with skops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from modelops.cli.common import console, input_errors
+from modelops.config import load_model_policy, project_root
+from modelops.data import read_frame
+from modelops.errors import InputError
+from modelops.registry import configure, register_model
+
+
+def register(
+    model: str = typer.Option(
+        ..., help="Model name; its policy (policies/models/<model>.yaml) gives label and groups."
+    ),
+    estimator: Path = typer.Option(..., help="Fitted estimator saved with skops.io.dump (.skops)."),
+    training: Path = typer.Option(..., help="Training data (parquet or csv), label included."),
+    evaluation: Path = typer.Option(..., help="Holdout data (parquet or csv), label included."),
+    description: str = typer.Option("", help="Free text stored on the model version."),
+) -> None:
+    """Log the model with signature, datasets and a sha256 manifest; print the new version."""
+    import skops.io
+
+    with input_errors():
+        root = project_root()
+        policy = load_model_policy(model, root=root)
+        if not estimator.is_file():
+            raise InputError(f"{estimator}: file not found")
+        untrusted = set(skops.io.get_untrusted_types(file=estimator))
+        if refused := sorted(untrusted - set(policy.trusted_types)):
+            raise InputError(
+                f"{estimator}: needs types outside the policy's trusted list: {', '.join(refused)}"
+            )
+        fitted = skops.io.load(estimator, trusted=sorted(untrusted))
+        configure(root)
+        registered = register_model(
+            fitted,
+            name=model,
+            training=read_frame(training),
+            evaluation=read_frame(evaluation),
+            label=policy.label,
+            sensitive_features=policy.sensitive_columns,
+            positive_class=policy.positive_class,
+            trusted_types=policy.trusted_types,
+            description=description,
+        )
+    console.print(
+        f"registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
+        f"(run {registered.run_id}, {registered.artifact_digest})"
+    )

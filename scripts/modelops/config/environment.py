@@ -1,0 +1,87 @@
+"""Typed model of `environments/<env>.yaml`: the promotion section the gates read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Metric = Literal["roc_auc", "accuracy", "f1", "precision", "recall"]
+
+
+class _Strict(BaseModel):
+    # A typo in a threshold name must be an error, never a silently ignored key.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvaluationPolicy(_Strict):
+    minimums: dict[Metric, float] = Field(
+        description="Absolute floor per metric, judged on the point estimate."
+    )
+    max_regression: dict[Metric, float] = Field(
+        default_factory=dict,
+        description="Largest allowed drop vs the champion, judged on the lower end of the "
+        "bootstrap interval of (challenger - champion).",
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    bootstrap_samples: int = Field(1000, ge=100, le=100_000)
+    decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _regressions_are_non_negative(self) -> EvaluationPolicy:
+        for metric, value in self.max_regression.items():
+            if value < 0:
+                raise ValueError(f"max_regression.{metric} must be >= 0")
+        return self
+
+
+class FairnessPolicy(_Strict):
+    max_demographic_parity_difference: float = Field(ge=0.0, le=1.0)
+    max_equalized_odds_difference: float = Field(ge=0.0, le=1.0)
+    min_disparate_impact_ratio: float = Field(ge=0.0, le=1.0)
+    min_group_size: int = Field(ge=1)
+
+
+class DriftPolicy(_Strict):
+    max_drifted_share: float = Field(
+        ge=0.0, le=1.0, description="Largest share of checked columns allowed to drift."
+    )
+    small_sample_rows: int = Field(
+        1000, ge=1, description="At or below this many reference rows use K-S / chi-square / z tests."
+    )
+    p_value: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level of the small-sample tests.")
+    distance_threshold: float = Field(
+        0.1, gt=0.0, description="Normed Wasserstein / Jensen-Shannon distance at which a column drifts."
+    )
+    max_missing_share_increase: float = Field(
+        0.1, ge=0.0, le=1.0, description="Largest rise in a column's share of missing values."
+    )
+    report_sample_rows: int = Field(
+        50_000, ge=100, description="Rows per side given to the HTML report when the data is larger."
+    )
+
+
+class LatencyPolicy(_Strict):
+    p95_ms: float = Field(gt=0.0, description="Single-row prediction p95 the model must meet.")
+    requests: int = Field(200, ge=20, description="Single-row predictions timed to estimate the p95.")
+
+
+class PromotionPolicy(_Strict):
+    requires: str | None = Field(
+        None, description="The environment a version must have passed before this one."
+    )
+    evaluation: EvaluationPolicy
+    fairness: FairnessPolicy
+    drift: DriftPolicy
+    latency: LatencyPolicy
+
+
+class Environment(BaseModel):
+    # Other sections (cluster, network, gitops) belong to the Pulumi stacks and
+    # the GitOps commands; they are typed where they are used.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    description: str = ""
+    promotion: PromotionPolicy

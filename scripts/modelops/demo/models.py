@@ -1,0 +1,74 @@
+"""The three models the demo trains: a champion, a better challenger, and a biased one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from modelops.demo.dataset import CATEGORICAL, LABEL, NUMERIC
+
+# Share of good-credit women recorded as bad in the biased challenger's training labels:
+# the kind of historical bias a label can carry without anyone noticing.
+BIASED_LABEL_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    key: str
+    description: str
+    pipeline: Pipeline
+    labels: pd.Series
+
+
+def _forest(numeric: list[str], categorical: list[str], **forest: object) -> Pipeline:
+    encode = make_column_transformer(
+        (StandardScaler(), numeric), (OneHotEncoder(handle_unknown="ignore"), categorical)
+    )
+    return make_pipeline(encode, RandomForestClassifier(random_state=0, n_jobs=1, **forest))
+
+
+def biased_labels(training: pd.DataFrame, share: float, seed: int = 0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    labels = training[LABEL].copy()
+    flip = (training["sex"] == "female") & (labels == 1) & (rng.random(len(labels)) < share)
+    labels[flip.to_numpy()] = 0
+    return labels
+
+
+def demo_models(training: pd.DataFrame) -> list[DemoModel]:
+    return [
+        DemoModel(
+            "champion",
+            "Shallow forest on six features (the release in service)",
+            _forest(
+                ["credit_amount", "duration", "age", "job"],
+                ["checking_account", "saving_accounts"],
+                n_estimators=100,
+                max_depth=3,
+            ),
+            training[LABEL],
+        ),
+        DemoModel(
+            "better",
+            "Forest on every feature",
+            _forest(NUMERIC, CATEGORICAL, n_estimators=100, min_samples_leaf=5),
+            training[LABEL],
+        ),
+        DemoModel(
+            "biased",
+            f"Same forest, trained on labels where {BIASED_LABEL_SHARE:.0%} of good-credit women "
+            "are recorded as bad",
+            _forest(NUMERIC, CATEGORICAL, n_estimators=100, min_samples_leaf=5),
+            biased_labels(training, BIASED_LABEL_SHARE),
+        ),
+    ]
+
+
+def fit(model: DemoModel, training: pd.DataFrame) -> Pipeline:
+    return model.pipeline.fit(training.drop(columns=[LABEL]), model.labels)

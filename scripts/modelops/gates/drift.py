@@ -1,0 +1,197 @@
+"""Drift gate: schema and missing values first, then one test per column, then the drifted share.
+
+A column missing from the current data, of another kind, or flooded with missing
+values is reported as drifted with the reason; evidently would drop it silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from modelops.config.environment import DriftPolicy
+from modelops.gates import drift_methods as m
+from modelops.gates.result import GateResult, fmt
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    name: str
+    kind: str  # "numerical" | "categorical"
+    drifted: bool
+    method: str
+    score: float | None
+    threshold: float | None
+    reference_missing_share: float
+    current_missing_share: float
+    problem: str | None = None  # why the column could not be tested as usual
+
+    def to_dict(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+def column_kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return "categorical"
+    return "numerical"
+
+
+def _numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    return values, ~np.isfinite(values)
+
+
+def _shared_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """One factorize over both sides, so a category means the same code on each (-1: missing)."""
+    codes, uniques = pd.factorize(pd.concat([reference, current], ignore_index=True))
+    return codes[: len(reference)], codes[len(reference) :], len(uniques)
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if mask.size else 0.0
+
+
+def _distance_or_test(
+    name, kind, ref_counts, cur_counts, ref_rows, policy: DriftPolicy, shares
+) -> ColumnDrift:
+    """Few-valued columns: Jensen-Shannon on large samples, chi-square or z-test on small ones."""
+    if ref_rows > policy.small_sample_rows:
+        score = m.jensen_shannon(ref_counts, cur_counts)
+        return ColumnDrift(
+            name,
+            kind,
+            score >= policy.distance_threshold,
+            "Jensen-Shannon distance",
+            score,
+            policy.distance_threshold,
+            *shares,
+        )
+    if len(ref_counts) > 2:
+        p, method = m.chi_square_p(ref_counts, cur_counts), "chi-square p-value"
+    else:
+        p, method = m.z_test_p(ref_counts, cur_counts), "Z-test p-value"
+    return ColumnDrift(name, kind, p < policy.p_value, method, p, policy.p_value, *shares)
+
+
+def _test_numerical(name: str, ref: np.ndarray, cur: np.ndarray, policy: DriftPolicy, shares) -> ColumnDrift:
+    ref_sorted, cur_sorted = np.sort(ref), np.sort(cur)
+    if m.distinct_in_union(ref_sorted, cur_sorted, more_than=5) <= 5:
+        # Few values: evidently treats the column like a category.
+        uniques = np.union1d(np.unique(ref_sorted), np.unique(cur_sorted))
+        ref_counts, cur_counts = m.category_counts(
+            np.searchsorted(uniques, ref_sorted), np.searchsorted(uniques, cur_sorted), len(uniques)
+        )
+        return _distance_or_test(name, "numerical", ref_counts, cur_counts, ref.size, policy, shares)
+    if ref.size <= policy.small_sample_rows:
+        p = m.ks_p(ref, cur)
+        return ColumnDrift(name, "numerical", p < policy.p_value, "K-S p-value", p, policy.p_value, *shares)
+    score = m.normed_wasserstein(ref_sorted, cur_sorted)
+    return ColumnDrift(
+        name,
+        "numerical",
+        score >= policy.distance_threshold,
+        "Wasserstein (normed)",
+        score,
+        policy.distance_threshold,
+        *shares,
+    )
+
+
+def _problem(name, kind, problem, shares) -> ColumnDrift:
+    return ColumnDrift(name, kind, True, "not tested", None, None, *shares, problem=problem)
+
+
+def _schema_problem(
+    kind: str,
+    current_kind: str,
+    shares: tuple[float, float],
+    ref_all_missing: bool,
+    cur_all_missing: bool,
+    policy: DriftPolicy,
+) -> str | None:
+    ref_share, cur_share = shares
+    if current_kind != kind:
+        return f"is {kind} in the reference but {current_kind} in the current data"
+    if cur_share - ref_share > policy.max_missing_share_increase:
+        return (
+            f"missing values rose from {ref_share:.0%} to {cur_share:.0%} "
+            f"(allowed rise {policy.max_missing_share_increase:.0%})"
+        )
+    if ref_all_missing or cur_all_missing:
+        return "has no values on one side"
+    return None
+
+
+def drift_for_column(
+    name: str, reference: pd.Series, current: pd.Series | None, policy: DriftPolicy
+) -> ColumnDrift:
+    kind = column_kind(reference)
+    if current is None:
+        missing = reference.isna().to_numpy()
+        return _problem(name, kind, "missing from the current data", (_share(missing), float("nan")))
+    current_kind = column_kind(current)
+    if kind == "numerical" and current_kind == "numerical":
+        ref_values, ref_missing = _numeric_values(reference)
+        cur_values, cur_missing = _numeric_values(current)
+    else:
+        ref_codes, cur_codes, categories = _shared_codes(reference, current)
+        ref_missing, cur_missing = ref_codes < 0, cur_codes < 0
+    shares = (_share(ref_missing), _share(cur_missing))
+    problem = _schema_problem(
+        kind, current_kind, shares, bool(ref_missing.all()), bool(cur_missing.all()), policy
+    )
+    if problem:
+        return _problem(name, kind, problem, shares)
+    if kind == "numerical":
+        return _test_numerical(name, ref_values[~ref_missing], cur_values[~cur_missing], policy, shares)
+    ref_counts, cur_counts = m.category_counts(ref_codes, cur_codes, categories)
+    return _distance_or_test(name, kind, ref_counts, cur_counts, int((~ref_missing).sum()), policy, shares)
+
+
+def check_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, *, policy: DriftPolicy, columns: list[str] | None = None
+) -> GateResult:
+    """Compare `current` with `reference` over `columns` (default: every reference column)."""
+    reasons: list[str] = []
+    if reference.empty or current.empty:
+        side = "reference" if reference.empty else "current"
+        return GateResult("drift", False, (f"the {side} data has no rows",), {"columns": []})
+    checked = list(columns) if columns is not None else list(reference.columns)
+    absent = [c for c in checked if c not in reference.columns]
+    if absent:
+        return GateResult(
+            "drift",
+            False,
+            (f"column(s) {', '.join(absent)} missing from the reference data",),
+            {"columns": []},
+        )
+    results = [
+        drift_for_column(name, reference[name], current[name] if name in current.columns else None, policy)
+        for name in checked
+    ]
+    for column in results:
+        if column.problem:
+            reasons.append(f"column {column.name} {column.problem}")
+    drifted = [c.name for c in results if c.drifted]
+    share = len(drifted) / len(results) if results else 0.0
+    if share > policy.max_drifted_share:
+        reasons.append(
+            f"{len(drifted)} of {len(results)} columns drifted ({fmt(share, 2)}), more than the allowed "
+            f"share {fmt(policy.max_drifted_share, 2)}: {', '.join(drifted)}"
+        )
+    extra = sorted(set(current.columns) - set(reference.columns))
+    return GateResult(
+        "drift",
+        not reasons,
+        tuple(reasons),
+        {
+            "reference_rows": len(reference),
+            "current_rows": len(current),
+            "drifted_share": share,
+            "max_drifted_share": policy.max_drifted_share,
+            "extra_columns": extra,
+            "columns": [c.to_dict() for c in results],
+        },
+    )

@@ -1,0 +1,214 @@
+"""`modelops gate`: fetch, verify, load, score and judge one candidate version.
+
+I/O lives here; every decision is delegated to the pure functions in `modelops.gates`.
+A failed integrity check stops before anything is deserialized: the other model
+gates are then recorded as not run, which fails the verdict.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modelops.config import ModelPolicy, load_environment, load_model_policy, resolve_policy
+from modelops.data import binary_labels, read_frame, require_columns
+from modelops.errors import InputError
+from modelops.gates import check_drift, check_evaluation, check_fairness, check_integrity, check_latency
+from modelops.gates.fairness import band
+from modelops.gates.integrity import data_kind
+from modelops.gates.ladder import check_ladder
+from modelops.gates.result import GateResult
+from modelops.pipeline.outcome import DataFacts, GateOutcome, VersionFacts
+from modelops.pipeline.scoring import positive_scores, single_row_latencies_ms
+from modelops.registry import tags
+from modelops.registry.register import git_commit
+from modelops.registry.versions import (
+    FetchedVersion,
+    VersionRef,
+    fetch_version,
+    load_run_dataset,
+    load_verified_model,
+)
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    model: str
+    candidate: str
+    environment: str
+    champion: str | None  # a version number, an alias (@champion), or None for a first release
+    root: Path
+
+
+def _facts(fetched: FetchedVersion) -> VersionFacts:
+    return VersionFacts(
+        name=fetched.name,
+        version=fetched.version,
+        run_id=fetched.run_id,
+        artifact_digest=fetched.tags.get(tags.ARTIFACT_DIGEST, "unknown"),
+        git_commit=fetched.tags.get(tags.GIT_COMMIT, "unknown"),
+        training_digest=fetched.tags.get(tags.TRAINING_DIGEST, ""),
+        evaluation_digest=fetched.tags.get(tags.EVALUATION_DIGEST, ""),
+    )
+
+
+def _dataset(
+    source: str, candidate: FetchedVersion, scratch: Path, root: Path
+) -> tuple[pd.DataFrame, DataFacts]:
+    import mlflow
+
+    if source.startswith("run:"):
+        context = source.removeprefix("run:")
+        frame = load_run_dataset(candidate.run_id, context, scratch / context, f"model {candidate.label}")
+    else:
+        path = Path(source) if Path(source).is_absolute() else root / source
+        frame = read_frame(path)
+    if frame.empty:
+        raise InputError(f"{source}: the data has no rows")
+    digest = mlflow.data.from_pandas(frame).digest
+    return frame, DataFacts(source=source, rows=len(frame), digest=digest)
+
+
+def sensitive_groups(frame: pd.DataFrame, model_policy: ModelPolicy) -> dict[str, pd.Series]:
+    groups = {}
+    for feature in model_policy.sensitive_features:
+        values = frame[feature.column]
+        if feature.bins is not None:
+            values = band(pd.to_numeric(values, errors="coerce"), feature.bins, feature.labels or [])
+        groups[feature.column] = values
+    return groups
+
+
+def _integrity(fetched: FetchedVersion, model_policy: ModelPolicy, data: pd.DataFrame) -> GateResult:
+    return check_integrity(
+        registered_manifest=fetched.registered_manifest,
+        actual_manifest=fetched.actual_manifest,
+        serialization_format=fetched.serialization_format,
+        untrusted_types=fetched.untrusted_types,
+        trusted_types=model_policy.trusted_types,
+        signature=fetched.signature,
+        data_kinds={column: data_kind(dtype) for column, dtype in data.dtypes.items()},
+    )
+
+
+def _combined_integrity(candidate: GateResult, champion: GateResult | None) -> GateResult:
+    if champion is None:
+        return candidate
+    reasons = (*candidate.reasons, *(f"champion: {reason}" for reason in champion.reasons))
+    return GateResult(
+        "integrity",
+        candidate.passed and champion.passed,
+        reasons,
+        {"candidate": candidate.measured, "champion": champion.measured},
+    )
+
+
+def _not_run(gate: str, why: str) -> GateResult:
+    return GateResult(gate, False, (f"not run: {why}",))
+
+
+def run_gate(
+    request: GateRequest, *, step: Step = lambda _: None, drift_html: Path | None = None
+) -> GateOutcome:
+    environment = load_environment(request.environment, root=request.root)
+    model_policy = load_model_policy(request.model, root=request.root)
+    policy = resolve_policy(environment, model_policy, root=request.root)
+
+    with tempfile.TemporaryDirectory(prefix="modelops-gate-") as scratch_name:
+        scratch = Path(scratch_name)
+        step(f"fetching {request.model} {request.candidate}")
+        candidate = fetch_version(VersionRef(request.model, request.candidate), scratch / "candidate")
+        champion = None
+        if request.champion:
+            step(f"fetching champion {request.champion}")
+            champion = fetch_version(VersionRef(request.model, request.champion), scratch / "champion")
+            if champion.version == candidate.version:
+                raise InputError(f"model {candidate.label}: candidate and champion are the same version")
+
+        step("loading evaluation and reference data")
+        evaluation, evaluation_facts = _dataset(
+            model_policy.data.evaluation, candidate, scratch, request.root
+        )
+        reference, reference_facts = _dataset(model_policy.data.reference, candidate, scratch, request.root)
+        where = f"evaluation data ({model_policy.data.evaluation})"
+        require_columns(evaluation, [model_policy.label, *model_policy.sensitive_columns], where)
+        y_true = binary_labels(evaluation[model_policy.label], model_policy.positive_class, where).to_numpy()
+        feature_columns = [name for name, _ in candidate.signature or []] or [
+            c for c in evaluation.columns if c != model_policy.label
+        ]
+        features = evaluation[[c for c in feature_columns if c in evaluation.columns]]
+
+        step("verifying artifacts")
+        integrity = _combined_integrity(
+            _integrity(candidate, model_policy, evaluation),
+            _integrity(champion, model_policy, evaluation) if champion else None,
+        )
+        results = [check_ladder(environment.name, policy.requires, candidate.tags), integrity]
+
+        step("checking drift")
+        drift_columns = list(features.columns)
+        results.append(check_drift(reference, evaluation, policy=policy.drift, columns=drift_columns))
+
+        if integrity.passed:
+            step("scoring the holdout")
+            model = load_verified_model(candidate, model_policy.trusted_types)
+            scores = positive_scores(model, features, model_policy.positive_class, f"model {candidate.label}")
+            champion_scores = None
+            if champion:
+                champion_model = load_verified_model(champion, model_policy.trusted_types)
+                champion_scores = positive_scores(
+                    champion_model, features, model_policy.positive_class, f"model {champion.label}"
+                )
+            step("bootstrapping metrics")
+            results.append(
+                check_evaluation(
+                    y_true, scores, champion_scores, metrics=model_policy.metrics, policy=policy.evaluation
+                )
+            )
+            step("checking fairness")
+            predictions = (scores >= policy.evaluation.decision_threshold).astype(np.int64)
+            results.append(
+                check_fairness(
+                    y_true, predictions, sensitive_groups(evaluation, model_policy), policy=policy.fairness
+                )
+            )
+            step("timing predictions")
+            latencies = single_row_latencies_ms(model, features, policy.latency.requests)
+            results.append(check_latency(latencies, policy=policy.latency))
+        else:
+            results += [
+                _not_run(g, "the artifact failed verification") for g in ("evaluation", "fairness", "latency")
+            ]
+
+        html = None
+        if drift_html is not None:
+            step("rendering the drift report")
+            from modelops.reports.drift_html import write_drift_html
+
+            common = [c for c in drift_columns if c in reference.columns]
+            html = write_drift_html(
+                reference[common],
+                evaluation[common],
+                drift_html,
+                sample_rows=policy.drift.report_sample_rows,
+            )
+
+    return GateOutcome(
+        environment=environment.name,
+        candidate=_facts(candidate),
+        champion=_facts(champion) if champion else None,
+        model_policy=model_policy,
+        policy=policy,
+        results=tuple(results),
+        evaluation_data=evaluation_facts,
+        reference_data=reference_facts,
+        gate_commit=git_commit(request.root),
+        drift_html=html,
+    )

@@ -1,0 +1,18 @@
+"""MLflow registry glue: embedded by default, bounded network calls, verified artifacts."""
+
+from modelops.registry.manifest import build_manifest, manifest_digest
+from modelops.registry.register import RegisteredVersion, register_model
+from modelops.registry.tracking import configure
+from modelops.registry.versions import FetchedVersion, VersionRef, fetch_version, load_verified_model
+
+__all__ = [
+    "FetchedVersion",
+    "RegisteredVersion",
+    "VersionRef",
+    "build_manifest",
+    "configure",
+    "fetch_version",
+    "load_verified_model",
+    "manifest_digest",
+    "register_model",
+]

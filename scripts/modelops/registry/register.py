@@ -1,0 +1,131 @@
+"""Register a trained model version with everything the gates need to judge it later."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from modelops.registry import tags
+from modelops.registry.errors import registry_errors
+from modelops.registry.manifest import build_manifest, manifest_digest
+from modelops.registry.tracking import ensure_experiment
+
+log = logging.getLogger(__name__)
+
+DATASET_ARTIFACTS = {"training": "datasets/training.parquet", "evaluation": "datasets/evaluation.parquet"}
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str
+    model_uri: str
+    artifact_digest: str
+
+
+def git_commit(root: Path | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _pinned_requirements() -> list[str]:
+    # Pinned explicitly: letting MLflow infer them reloads the model in a subprocess (~7 s).
+    from importlib.metadata import version
+
+    return [
+        f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+    ]
+
+
+def register_model(
+    model: object,
+    *,
+    name: str,
+    training: pd.DataFrame,
+    evaluation: pd.DataFrame,
+    label: str,
+    sensitive_features: list[str],
+    positive_class: int | str = 1,
+    trusted_types: list[str] | None = None,
+    description: str = "",
+    run_name: str | None = None,
+) -> RegisteredVersion:
+    """Log `model` (a fitted scikit-learn estimator) with signature, data and manifest; register it.
+
+    Features are the training columns minus the label. The training and evaluation
+    frames are logged as MLflow inputs and stored as parquet in the run, so a gate can
+    later judge the version on exactly the data it was built with.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    for frame_name, frame in (("training", training), ("evaluation", evaluation)):
+        missing = [c for c in [label, *sensitive_features] if c not in frame.columns]
+        if missing:
+            from modelops.errors import InputError
+
+            raise InputError(f"{frame_name} data: column(s) {', '.join(missing)} not found")
+    features = training.drop(columns=[label])
+    what = f"model {name}"
+    with registry_errors(what):
+        experiment_id = ensure_experiment(f"modelops/{name}")
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+            for context, frame in (("training", training), ("evaluation", evaluation)):
+                dataset = mlflow.data.from_pandas(frame, name=f"{name}-{context}", targets=label)
+                mlflow.log_input(dataset, context=context)
+                mlflow.set_tag(f"modelops.data.{context}.digest", dataset.digest)
+                with tempfile.TemporaryDirectory() as scratch:
+                    path = Path(scratch) / Path(DATASET_ARTIFACTS[context]).name
+                    frame.to_parquet(path, index=False)
+                    mlflow.log_artifact(str(path), artifact_path="datasets")
+            mlflow.log_params({"label": label, "sensitive_features": ",".join(sensitive_features)})
+            signature = infer_signature(features, _scores(model, features.head(50)))
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                serialization_format="skops",
+                skops_trusted_types=trusted_types or None,
+                pip_requirements=_pinned_requirements(),
+                registered_model_name=name,
+            )
+            version = str(info.registered_model_version)
+            client = mlflow.MlflowClient()
+            with tempfile.TemporaryDirectory() as scratch:
+                storage = client.get_model_version_download_uri(name, version)
+                local = mlflow.artifacts.download_artifacts(artifact_uri=storage, dst_path=scratch)
+                manifest = build_manifest(Path(local))
+            digest = manifest_digest(manifest)
+            run_tags = client.get_run(run.info.run_id).data.tags
+            version_tags = {
+                tags.ARTIFACT_MANIFEST: json.dumps(manifest, sort_keys=True),
+                tags.ARTIFACT_DIGEST: digest,
+                tags.LABEL: label,
+                tags.POSITIVE_CLASS: str(positive_class),
+                tags.SENSITIVE_FEATURES: ",".join(sensitive_features),
+                tags.GIT_COMMIT: git_commit(),
+                tags.TRAINING_DIGEST: run_tags.get("modelops.data.training.digest", ""),
+                tags.EVALUATION_DIGEST: run_tags.get("modelops.data.evaluation.digest", ""),
+            }
+            for key, value in version_tags.items():
+                client.set_model_version_tag(name, version, key, value)
+            if description:
+                client.update_model_version(name, version, description=description)
+    log.info("registered %s version %s (%s)", name, version, digest)
+    return RegisteredVersion(name, version, run.info.run_id, info.model_uri, digest)
+
+
+def _scores(model: object, features: pd.DataFrame):
+    return model.predict_proba(features) if hasattr(model, "predict_proba") else model.predict(features)

@@ -1,0 +1,85 @@
+"""Where the registry lives and how long we wait for it.
+
+With `MLFLOW_TRACKING_URI` unset, the registry is embedded: SQLite and local
+artifacts under the git-ignored `.modelops/` folder of the repository. With it set,
+the same code talks to that server. Either way every HTTP call is bounded: MLflow's
+own defaults retry for about four minutes against a server that is down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modelops.config.loader import project_root
+
+# (variable, value): set only where the user has not chosen otherwise.
+_BOUNDED_DEFAULTS = (
+    ("MLFLOW_HTTP_REQUEST_TIMEOUT", "3"),  # seconds per attempt
+    ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"),
+    ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+    ("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0"),
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),  # otherwise it looks up a telemetry host
+    ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"),
+)
+
+
+def state_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / ".modelops"
+
+
+def configure(root: Path | None = None) -> str:
+    """Apply the bounded defaults and point MLflow at the registry; returns the tracking URI."""
+    for variable, value in _BOUNDED_DEFAULTS:
+        os.environ.setdefault(variable, value)
+    # Never unpickle: this is forced, not defaulted. The gate loads skops files itself
+    # against the trusted types reviewed in the model's policy.
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
+    import mlflow
+
+    _quiet_mlflow()
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or embedded_uri(root)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI") or uri)
+    return uri
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's INFO lines and hints drown the gate's own output; keep them for debugging only."""
+    import logging
+    import warnings
+
+    if os.environ.get("MODELOPS_LOG_LEVEL", "").upper() != "DEBUG":
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", module=r"mlflow\..*")
+
+
+def embedded_uri(root: Path | None = None) -> str:
+    folder = state_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def is_embedded(uri: str) -> bool:
+    return uri.startswith("sqlite:")
+
+
+def artifact_location(experiment: str, root: Path | None = None) -> str | None:
+    """Local artifact root for the embedded store (a server decides its own)."""
+    import mlflow
+
+    if not is_embedded(mlflow.get_tracking_uri()):
+        return None
+    folder = state_dir(root) / "artifacts" / experiment
+    return folder.resolve().as_uri()
+
+
+def ensure_experiment(name: str, root: Path | None = None) -> str:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=artifact_location(name, root))

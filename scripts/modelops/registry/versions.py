@@ -1,0 +1,163 @@
+"""Fetch a registered version, verify what was downloaded, and load it without unpickling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelops.errors import InputError
+from modelops.registry import tags
+from modelops.registry.errors import registry_errors
+from modelops.registry.manifest import build_manifest
+from modelops.registry.register import DATASET_ARTIFACTS
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A model version as the user named it: a number, or an alias such as `@champion`."""
+
+    name: str
+    ref: str
+
+    @property
+    def is_alias(self) -> bool:
+        return not self.ref.isdigit()
+
+    def __str__(self) -> str:
+        return (
+            f"model {self.name} {'alias ' + self.ref.lstrip('@') if self.is_alias else 'version ' + self.ref}"
+        )
+
+
+@dataclass(frozen=True)
+class FetchedVersion:
+    name: str
+    version: str
+    run_id: str
+    source: str
+    tags: dict[str, str]
+    local_dir: Path
+    actual_manifest: dict[str, str]
+    serialization_format: str | None
+    model_file: Path | None
+    signature: list[tuple[str, str]] | None
+    untrusted_types: list[str] = field(default_factory=list)
+
+    @property
+    def registered_manifest(self) -> dict[str, str] | None:
+        raw = self.tags.get(tags.ARTIFACT_MANIFEST)
+        if raw is None:
+            return None
+        try:
+            manifest = json.loads(raw)
+        except json.JSONDecodeError:
+            return {}
+        return manifest if isinstance(manifest, dict) else {}
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
+    """Download a version's artifact into `destination` and read the facts the integrity gate needs."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    with registry_errors(str(ref)):
+        if ref.is_alias:
+            found = client.get_model_version_by_alias(ref.name, ref.ref.lstrip("@"))
+        else:
+            found = client.get_model_version(ref.name, ref.ref)
+        # The version's storage location, not `models:/...`: that route adds MLflow's own
+        # `registered_model_meta` file, which is not part of the registered artifact.
+        storage = client.get_model_version_download_uri(ref.name, found.version)
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=storage, dst_path=str(destination)))
+    what = f"model {ref.name} version {found.version}"
+    try:
+        manifest = build_manifest(local)
+    except ValueError as error:
+        raise InputError(f"{what}: {error}") from None
+    serialization_format, model_file, signature = _read_mlmodel(local, what)
+    untrusted = _untrusted_types(model_file, what) if model_file and serialization_format == "skops" else []
+    return FetchedVersion(
+        name=ref.name,
+        version=str(found.version),
+        run_id=found.run_id or "",
+        source=found.source or "",
+        tags=dict(found.tags or {}),
+        local_dir=local,
+        actual_manifest=manifest,
+        serialization_format=serialization_format,
+        model_file=model_file,
+        signature=signature,
+        untrusted_types=untrusted,
+    )
+
+
+def _read_mlmodel(local: Path, what: str) -> tuple[str | None, Path | None, list[tuple[str, str]] | None]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    path = local / "MLmodel"
+    try:
+        spec = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError, UnicodeDecodeError) as error:
+        raise InputError(f"{what}: corrupt artifact, MLmodel unreadable ({type(error).__name__})") from None
+    if not isinstance(spec, dict) or "sklearn" not in (spec.get("flavors") or {}):
+        raise InputError(f"{what}: corrupt artifact, MLmodel has no sklearn flavor")
+    flavor = spec["flavors"]["sklearn"]
+    model_file = local / str(flavor.get("pickled_model", ""))
+    signature = None
+    raw_inputs = (spec.get("signature") or {}).get("inputs")
+    if raw_inputs:
+        try:
+            signature = [(column["name"], column["type"]) for column in json.loads(raw_inputs)]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise InputError(f"{what}: corrupt artifact, signature unreadable") from None
+    return flavor.get("serialization_format"), model_file if model_file.is_file() else None, signature
+
+
+def _untrusted_types(model_file: Path, what: str) -> list[str]:
+    import skops.io
+
+    try:
+        return list(skops.io.get_untrusted_types(file=model_file))
+    except Exception as error:  # skops raises many kinds on a damaged archive
+        raise InputError(
+            f"{what}: corrupt artifact, {model_file.name} unreadable ({type(error).__name__})"
+        ) from None
+
+
+def load_verified_model(fetched: FetchedVersion, trusted_types: list[str]) -> Any:
+    """Load the skops file; call only after the integrity gate passed for `fetched`."""
+    import skops.io
+
+    if fetched.model_file is None:
+        raise InputError(f"model {fetched.label}: corrupt artifact, model file missing")
+    try:
+        return skops.io.load(
+            fetched.model_file, trusted=sorted(set(fetched.untrusted_types) & set(trusted_types))
+        )
+    except Exception as error:
+        raise InputError(
+            f"model {fetched.label}: corrupt artifact, cannot load ({type(error).__name__})"
+        ) from None
+
+
+def load_run_dataset(run_id: str, context: str, destination: Path, what: str) -> pd.DataFrame:
+    """The training or evaluation frame stored with a version's run at registration."""
+    import mlflow
+
+    with registry_errors(f"{what} {context} data"):
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=DATASET_ARTIFACTS[context], dst_path=str(destination)
+        )
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:
+        raise InputError(f"{what}: {context} data unreadable ({type(error).__name__})") from None
