@@ -23,8 +23,10 @@ bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row synthet
 
 sync: $(VENV_STAMP)
 
+# Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set (as on CI
+# runners), every run would otherwise recompile mlflow and friends, ~8 s per command.
 $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 # Only reached when uv is not on PATH: install it from PyPI for this user.

@@ -15,7 +15,8 @@ from modelops.config.loader import project_root
 
 # (variable, value): set only where the user has not chosen otherwise.
 _BOUNDED_DEFAULTS = (
-    ("MLFLOW_HTTP_REQUEST_TIMEOUT", "3"),  # seconds per attempt
+    # Worst case against a server that accepts and never answers: 2 s + 1 s backoff + 2 s.
+    ("MLFLOW_HTTP_REQUEST_TIMEOUT", "2"),  # seconds per attempt
     ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"),
     ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
     ("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0"),
@@ -25,6 +26,9 @@ _BOUNDED_DEFAULTS = (
 
 
 def state_dir(root: Path | None = None) -> Path:
+    """`MODELOPS_STATE_DIR`, else `.modelops/` in the repository: the embedded registry's home."""
+    if folder := os.environ.get("MODELOPS_STATE_DIR"):
+        return Path(folder)
     return (root or project_root()) / ".modelops"
 
 
@@ -52,6 +56,7 @@ def _quiet_mlflow() -> None:
     if os.environ.get("MODELOPS_LOG_LEVEL", "").upper() != "DEBUG":
         logging.getLogger("mlflow").setLevel(logging.ERROR)
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("urllib3").setLevel(logging.ERROR)  # retry notices: the error line says it all
         warnings.filterwarnings("ignore", module=r"mlflow\..*")
 
 

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+from modelops.config.environment import EvaluationPolicy
+from modelops.gates import check_evaluation
+from modelops.gates.metrics import MAX_LEVELS, point_metrics
+
+METRICS = ("roc_auc", "accuracy", "f1", "precision", "recall")
+
+
+def _holdout(n: int, seed: int = 0, strength: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    scores = 1 / (1 + np.exp(-(strength * (2 * y - 1) + rng.normal(0, 1.2, n))))
+    return y, scores
+
+
+def _policy(**kwargs) -> EvaluationPolicy:
+    base = {"minimums": {}, "max_regression": {}, "bootstrap_samples": 300}
+    return EvaluationPolicy(**{**base, **kwargs})
+
+
+@pytest.mark.parametrize("rounding", [None, 2])  # continuous scores, and heavy ties
+def test_point_metrics_equal_scikit_learn(rounding):
+    y, scores = _holdout(5000)
+    if rounding:
+        scores = scores.round(rounding)
+    ours = dict(zip(METRICS, point_metrics(y, scores, 0.5, METRICS), strict=True))
+    predicted = scores >= 0.5
+    assert ours["roc_auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert ours["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+    assert ours["f1"] == pytest.approx(f1_score(y, predicted))
+    assert ours["precision"] == pytest.approx(precision_score(y, predicted))
+    assert ours["recall"] == pytest.approx(recall_score(y, predicted))
+
+
+def test_binned_bootstrap_stays_close_to_the_exact_auc():
+    y, scores = _holdout(4 * MAX_LEVELS, seed=3)
+    result = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy())
+    low, high = result.measured["metrics"][0]["challenger_ci"]
+    exact = roc_auc_score(y, scores)
+    assert low < exact < high
+    assert high - low < 0.02  # 40k rows: a narrow interval
+
+
+def test_minimum_is_judged_on_both_sides_of_the_boundary():
+    y, scores = _holdout(2000)
+    auc = roc_auc_score(y, scores)
+    assert check_evaluation(
+        y, scores, metrics=["roc_auc"], policy=_policy(minimums={"roc_auc": auc - 1e-6})
+    ).passed
+    failed = check_evaluation(
+        y, scores, metrics=["roc_auc"], policy=_policy(minimums={"roc_auc": auc + 1e-6})
+    )
+    assert not failed.passed
+    assert "below the minimum" in failed.reasons[0]
+
+
+def test_regression_is_judged_on_the_interval_not_the_point_estimate():
+    y, champion = _holdout(3000, seed=1, strength=1.0)
+    rng = np.random.default_rng(9)
+    challenger = np.clip(champion + rng.normal(0, 0.08, len(y)), 0, 1)  # about as good, noisier
+    probe = check_evaluation(y, challenger, champion, metrics=["roc_auc"], policy=_policy())
+    row = probe.measured["metrics"][0]
+    delta_low = row["delta_ci"][0]
+    assert delta_low < row["delta"] < 0
+    allowed_just_enough = _policy(max_regression={"roc_auc": -delta_low + 1e-9})
+    allowed_too_little = _policy(max_regression={"roc_auc": -delta_low - 1e-6})
+    assert check_evaluation(y, challenger, champion, metrics=["roc_auc"], policy=allowed_just_enough).passed
+    blocked = check_evaluation(y, challenger, champion, metrics=["roc_auc"], policy=allowed_too_little)
+    assert not blocked.passed
+    assert "worse than the champion" in blocked.reasons[0]
+    # Allowed more than the point drop but less than the interval's worst case: a point-estimate
+    # rule would pass this challenger; the interval rule does not.
+    between = _policy(max_regression={"roc_auc": (-row["delta"] - delta_low) / 2})
+    assert not check_evaluation(y, challenger, champion, metrics=["roc_auc"], policy=between).passed
+
+
+def test_without_champion_only_absolute_rules_apply():
+    y, scores = _holdout(1000)
+    result = check_evaluation(
+        y,
+        scores,
+        None,
+        metrics=["roc_auc"],
+        policy=_policy(max_regression={"roc_auc": 0.0}, minimums={"roc_auc": 0.6}),
+    )
+    assert result.passed
+    assert result.measured["has_champion"] is False
+    assert "delta" not in result.measured["metrics"][0]
+
+
+def test_same_seed_same_interval():
+    y, scores = _holdout(1000)
+    first = check_evaluation(y, scores, metrics=["f1"], policy=_policy())
+    second = check_evaluation(y, scores, metrics=["f1"], policy=_policy())
+    assert first.measured == second.measured
+
+
+def test_one_class_labels_fail_clearly():
+    result = check_evaluation(np.ones(50), np.linspace(0, 1, 50), metrics=["roc_auc"], policy=_policy())
+    assert not result.passed
+    assert "one class" in result.reasons[0]
+
+
+def test_empty_holdout_fails_clearly():
+    result = check_evaluation(np.array([]), np.array([]), metrics=["roc_auc"], policy=_policy())
+    assert not result.passed
+    assert "no rows" in result.reasons[0]
+
+
+def test_non_finite_scores_fail():
+    y, scores = _holdout(100)
+    scores[3] = np.nan
+    result = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy())
+    assert not result.passed
