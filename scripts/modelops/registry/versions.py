@@ -153,9 +153,16 @@ def load_run_dataset(run_id: str, context: str, destination: Path, what: str) ->
     """The training or evaluation frame stored with a version's run at registration."""
     import mlflow
 
+    artifact = DATASET_ARTIFACTS[context]
     with registry_errors(f"{what} {context} data"):
+        stored = {f.path for f in mlflow.MlflowClient().list_artifacts(run_id, "datasets")}
+        if artifact not in stored:
+            raise InputError(
+                f"{what}: its run {run_id} has no {artifact} (register with `modelops register`, or point "
+                f"the model policy's data.{context if context == 'evaluation' else 'reference'} at a file)"
+            )
         path = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=DATASET_ARTIFACTS[context], dst_path=str(destination)
+            run_id=run_id, artifact_path=artifact, dst_path=str(destination)
         )
     try:
         return pd.read_parquet(path)

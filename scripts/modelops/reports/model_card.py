@@ -1,0 +1,70 @@
+"""The model card stored with every gated version: use, data, metrics, gate results, lineage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from modelops.gates.result import fmt
+from modelops.pipeline.outcome import GateOutcome
+from modelops.reports.markdown import evaluation_table, fairness_tables
+
+
+def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
+    policy = outcome.model_policy
+    candidate = outcome.candidate
+    evaluation = outcome.result("evaluation")
+    fairness = outcome.result("fairness")
+    sensitive = ", ".join(
+        f"{f.column} (bands {', '.join(f.labels or [])})" if f.bins else f.column for f in policy.sensitive_features
+    )
+    lines = [
+        f"# Model card: {candidate.name} v{candidate.version}",
+        "",
+        f"_Written by the {outcome.environment} gate on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        f"Verdict: **{'passed' if outcome.passed else 'failed'}**._",
+        "",
+        "## Intended use",
+        "",
+        policy.intended_use or policy.description or "Not stated in the model's policy.",
+        "",
+    ]
+    if policy.out_of_scope_use:
+        lines += ["**Out of scope:** " + policy.out_of_scope_use, ""]
+    lines += [
+        "## Data",
+        "",
+        f"- Label: `{policy.label}` (positive class `{policy.positive_class}`); sensitive features: {sensitive}.",
+        f"- Training data: digest `{candidate.training_digest or 'unknown'}` (logged with run `{candidate.run_id}`).",
+        f"- Evaluation data: `{outcome.evaluation_data.source}`, {outcome.evaluation_data.rows} rows, "
+        f"digest `{outcome.evaluation_data.digest}`.",
+        f"- Drift reference: `{outcome.reference_data.source}`, {outcome.reference_data.rows} rows, "
+        f"digest `{outcome.reference_data.digest}`.",
+        "",
+        "## Metrics (overall)",
+        "",
+        evaluation_table(evaluation) if evaluation and evaluation.measured else "Not measured: " + "; ".join(
+            evaluation.reasons if evaluation else ["no evaluation"]
+        ),
+        "",
+        "## Metrics per group",
+        "",
+        fairness_tables(fairness) if fairness and fairness.measured else "Not measured.",
+        "",
+        "## Gate results",
+        "",
+    ]
+    lines += [f"- **{r.gate}**: {'passed' if r.passed else 'failed'}" + (
+        " — " + "; ".join(r.reasons) if r.reasons else "") for r in outcome.results]
+    lines += [
+        "",
+        "## Lineage",
+        "",
+        f"- Model version: {candidate.name} v{candidate.version}, artifact digest `{candidate.artifact_digest}`",
+        f"- Training run: `{candidate.run_id}`; code commit at registration: `{candidate.git_commit}`",
+        f"- Gate run: `{gate_run_id or 'not logged'}`; repository commit at gating: `{outcome.gate_commit}`",
+        f"- Champion at gating: "
+        + (f"v{outcome.champion.version} (`{outcome.champion.artifact_digest}`)" if outcome.champion else "none"),
+        f"- Policy: environment `{outcome.environment}`, bootstrap {outcome.policy.evaluation.bootstrap_samples} "
+        f"samples at {fmt(outcome.policy.evaluation.confidence, 2)} confidence",
+    ]
+    return "\n".join(lines) + "\n"
