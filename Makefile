@@ -31,7 +31,8 @@ $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
 
 # Only reached when uv is not on PATH: install it from PyPI for this user.
 $(HOME)/.local/bin/uv:
-	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --user --quiet --break-system-packages uv
+	$(PYTHON) -m pip install --user --quiet --ignore-installed uv \
+	  || $(PYTHON) -m pip install --user --quiet --ignore-installed --break-system-packages uv
 
 clean:  ## forget the embedded registry and reports
 	rm -rf .modelops reports

@@ -17,6 +17,7 @@ from modelops.cli.common import (
     exit_for,
     input_errors,
     split_columns,
+    steps,
     verdict_line,
 )
 from modelops.config.environment import Metric
@@ -166,7 +167,9 @@ def evaluation(
             raise InputError(
                 f"--metrics: unknown metric(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
             )
-    result = check_evaluation(y_true, challenger_scores, champion_scores, metrics=names, policy=policy)
+    with steps(enabled=not as_json) as step:
+        step(f"bootstrapping {policy.bootstrap_samples} resamples")
+        result = check_evaluation(y_true, challenger_scores, champion_scores, metrics=names, policy=policy)
     if as_json:
         emit_json(result.to_dict())
         raise exit_for(result.passed)

@@ -24,7 +24,9 @@ def write_drift_html(reference: pd.DataFrame, current: pd.DataFrame, path: Path,
     from evidently.presets import DataDriftPreset
 
     report = Report([DataDriftPreset()])
-    snapshot = report.run(current_data=_sample(current, sample_rows), reference_data=_sample(reference, sample_rows))
+    snapshot = report.run(
+        current_data=_sample(current, sample_rows), reference_data=_sample(reference, sample_rows)
+    )
     descriptor, temporary = temporary_beside(path)
     os.close(descriptor)
     try:

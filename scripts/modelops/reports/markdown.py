@@ -27,14 +27,16 @@ def _interval(values: object) -> str:
 def evaluation_table(result: GateResult) -> str:
     rows = []
     for row in result.measured.get("metrics", []):
-        rows.append([
-            str(row["metric"]),
-            fmt(row.get("champion")) if "champion" in row else "—",
-            f"{fmt(row['challenger'])} {_interval(row.get('challenger_ci'))}",
-            f"{fmt(row['delta'])} {_interval(row.get('delta_ci'))}" if "delta" in row else "—",
-            fmt(row.get("minimum")) if row.get("minimum") is not None else "—",
-            fmt(row.get("max_regression")) if row.get("max_regression") is not None else "—",
-        ])
+        rows.append(
+            [
+                str(row["metric"]),
+                fmt(row.get("champion")) if "champion" in row else "—",
+                f"{fmt(row['challenger'])} {_interval(row.get('challenger_ci'))}",
+                f"{fmt(row['delta'])} {_interval(row.get('delta_ci'))}" if "delta" in row else "—",
+                fmt(row.get("minimum")) if row.get("minimum") is not None else "—",
+                fmt(row.get("max_regression")) if row.get("max_regression") is not None else "—",
+            ]
+        )
     return _table(["metric", "champion", "challenger (CI)", "Δ (CI)", "minimum", "max regression"], rows)
 
 
@@ -47,19 +49,37 @@ def fairness_tables(result: GateResult) -> str:
             f"{fmt(feature['equalized_odds_difference'])}, disparate impact ratio "
             f"{fmt(feature['disparate_impact_ratio'])}\n"
         )
-        parts.append(_table(
-            ["group", "rows", "selection rate", "TPR", "FPR", "accuracy"],
-            [[str(g["group"]), str(g["count"]), fmt(g["selection_rate"]), fmt(g["true_positive_rate"]),
-              fmt(g["false_positive_rate"]), fmt(g["accuracy"])] for g in feature["groups"]],
-        ))
+        parts.append(
+            _table(
+                ["group", "rows", "selection rate", "TPR", "FPR", "accuracy"],
+                [
+                    [
+                        str(g["group"]),
+                        str(g["count"]),
+                        fmt(g["selection_rate"]),
+                        fmt(g["true_positive_rate"]),
+                        fmt(g["false_positive_rate"]),
+                        fmt(g["accuracy"]),
+                    ]
+                    for g in feature["groups"]
+                ],
+            )
+        )
     return "\n\n".join(parts)
 
 
 def drift_table(result: GateResult) -> str:
     rows = [
-        [str(c["name"]), _mark(not c["drifted"]), str(c["method"]), fmt(c["score"]), fmt(c["threshold"]),
-         f"{c['reference_missing_share']:.0%} → {c['current_missing_share']:.0%}"
-         if c["current_missing_share"] == c["current_missing_share"] else "—"]
+        [
+            str(c["name"]),
+            _mark(not c["drifted"]),
+            str(c["method"]),
+            fmt(c["score"]),
+            fmt(c["threshold"]),
+            f"{c['reference_missing_share']:.0%} → {c['current_missing_share']:.0%}"
+            if c["current_missing_share"] == c["current_missing_share"]
+            else "—",
+        ]
         for c in result.measured.get("columns", [])
     ]
     summary = (
@@ -86,7 +106,8 @@ def integrity_table(result: GateResult) -> str:
         ]
         for role, facts in per_version.items()
     ]
-    return _table(["version", "files checked (sha256)", "format", "trusted types used", "signature columns"], rows)
+    header = ["version", "files checked (sha256)", "format", "trusted types used", "signature columns"]
+    return _table(header, rows)
 
 
 def generic_table(result: GateResult) -> str:
@@ -114,9 +135,10 @@ def render_report(outcome: GateOutcome) -> str:
         f"`{outcome.reference_data.source}` ({outcome.reference_data.rows} rows). "
         f"Artifact digest `{outcome.candidate.artifact_digest}`.",
         "",
-        _table(["gate", "result", "reasons"], [
-            [r.gate, _mark(r.passed), "; ".join(r.reasons) or "—"] for r in outcome.results
-        ]),
+        _table(
+            ["gate", "result", "reasons"],
+            [[r.gate, _mark(r.passed), "; ".join(r.reasons) or "—"] for r in outcome.results],
+        ),
     ]
     for result in outcome.results:
         body = _RENDERERS.get(result.gate, generic_table)(result)

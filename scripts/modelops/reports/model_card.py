@@ -15,7 +15,11 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
     evaluation = outcome.result("evaluation")
     fairness = outcome.result("fairness")
     sensitive = ", ".join(
-        f"{f.column} (bands {', '.join(f.labels or [])})" if f.bins else f.column for f in policy.sensitive_features
+        f"{f.column} (bands {', '.join(f.labels or [])})" if f.bins else f.column
+        for f in policy.sensitive_features
+    )
+    champion = (
+        f"v{outcome.champion.version} (`{outcome.champion.artifact_digest}`)" if outcome.champion else "none"
     )
     lines = [
         f"# Model card: {candidate.name} v{candidate.version}",
@@ -33,8 +37,10 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
     lines += [
         "## Data",
         "",
-        f"- Label: `{policy.label}` (positive class `{policy.positive_class}`); sensitive features: {sensitive}.",
-        f"- Training data: digest `{candidate.training_digest or 'unknown'}` (logged with run `{candidate.run_id}`).",
+        f"- Label: `{policy.label}` (positive class `{policy.positive_class}`); "
+        f"sensitive features: {sensitive}.",
+        f"- Training data: digest `{candidate.training_digest or 'unknown'}` "
+        f"(logged with run `{candidate.run_id}`).",
         f"- Evaluation data: `{outcome.evaluation_data.source}`, {outcome.evaluation_data.rows} rows, "
         f"digest `{outcome.evaluation_data.digest}`.",
         f"- Drift reference: `{outcome.reference_data.source}`, {outcome.reference_data.rows} rows, "
@@ -42,9 +48,9 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         "",
         "## Metrics (overall)",
         "",
-        evaluation_table(evaluation) if evaluation and evaluation.measured else "Not measured: " + "; ".join(
-            evaluation.reasons if evaluation else ["no evaluation"]
-        ),
+        evaluation_table(evaluation)
+        if evaluation and evaluation.measured
+        else "Not measured: " + "; ".join(evaluation.reasons if evaluation else ["no evaluation"]),
         "",
         "## Metrics per group",
         "",
@@ -53,18 +59,22 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         "## Gate results",
         "",
     ]
-    lines += [f"- **{r.gate}**: {'passed' if r.passed else 'failed'}" + (
-        " — " + "; ".join(r.reasons) if r.reasons else "") for r in outcome.results]
+    lines += [
+        f"- **{r.gate}**: {'passed' if r.passed else 'failed'}"
+        + (" — " + "; ".join(r.reasons) if r.reasons else "")
+        for r in outcome.results
+    ]
     lines += [
         "",
         "## Lineage",
         "",
-        f"- Model version: {candidate.name} v{candidate.version}, artifact digest `{candidate.artifact_digest}`",
+        f"- Model version: {candidate.name} v{candidate.version}, "
+        f"artifact digest `{candidate.artifact_digest}`",
         f"- Training run: `{candidate.run_id}`; code commit at registration: `{candidate.git_commit}`",
         f"- Gate run: `{gate_run_id or 'not logged'}`; repository commit at gating: `{outcome.gate_commit}`",
-        f"- Champion at gating: "
-        + (f"v{outcome.champion.version} (`{outcome.champion.artifact_digest}`)" if outcome.champion else "none"),
-        f"- Policy: environment `{outcome.environment}`, bootstrap {outcome.policy.evaluation.bootstrap_samples} "
-        f"samples at {fmt(outcome.policy.evaluation.confidence, 2)} confidence",
+        f"- Champion at gating: {champion}",
+        f"- Policy: environment `{outcome.environment}`, "
+        f"bootstrap {outcome.policy.evaluation.bootstrap_samples} samples "
+        f"at {fmt(outcome.policy.evaluation.confidence, 2)} confidence",
     ]
     return "\n".join(lines) + "\n"
