@@ -41,6 +41,13 @@ def test_missing_and_extra_files_are_named(actual, expected):
     assert expected in _check(actual_manifest=actual).reasons
 
 
+def test_an_unverified_artifact_is_not_judged_on_its_contents():
+    result = _check(
+        actual_manifest={**MANIFEST, "model.skops": "c" * 64}, serialization_format=None, signature=None
+    )
+    assert len(result.reasons) == 1  # the mismatch alone: its MLmodel was never read
+
+
 def test_no_registered_manifest_cannot_be_verified():
     assert "no sha256 manifest" in _check(registered_manifest=None).reasons[0]
 

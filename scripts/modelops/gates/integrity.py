@@ -79,18 +79,21 @@ def check_integrity(
         reasons.append("the model version carries no sha256 manifest: its artifact cannot be verified")
     else:
         reasons += compare_manifests(registered_manifest, actual_manifest)
-    if serialization_format != SAFE_FORMAT:
-        reasons.append(
-            f"the model is serialized as {serialization_format or 'unknown'}; only {SAFE_FORMAT} is loaded "
-            "(pickle formats run arbitrary code on load)"
-        )
-    refused = sorted(set(untrusted_types) - set(trusted_types))
-    if refused:
-        reasons.append(f"the artifact needs types outside the policy's trusted list: {', '.join(refused)}")
-    if signature is None:
-        reasons.append("the model has no input signature to check the data against")
-    else:
-        reasons += compare_signature(signature, data_kinds)
+    if not reasons:  # only a verified artifact is worth inspecting further
+        if serialization_format != SAFE_FORMAT:
+            reasons.append(
+                f"the model is serialized as {serialization_format or 'unknown'}; only {SAFE_FORMAT} is "
+                "loaded (pickle formats run arbitrary code on load)"
+            )
+        refused = sorted(set(untrusted_types) - set(trusted_types))
+        if refused:
+            reasons.append(
+                f"the artifact needs types outside the policy's trusted list: {', '.join(refused)}"
+            )
+        if signature is None:
+            reasons.append("the model has no input signature to check the data against")
+        else:
+            reasons += compare_signature(signature, data_kinds)
     return GateResult(
         "integrity",
         not reasons,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,11 @@ class FetchedVersion:
         return manifest if isinstance(manifest, dict) else {}
 
     @property
+    def verified(self) -> bool:
+        """The downloaded files are exactly the registered ones."""
+        return self.registered_manifest is not None and self.registered_manifest == self.actual_manifest
+
+    @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
 
@@ -82,9 +87,7 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
         manifest = build_manifest(local)
     except ValueError as error:
         raise InputError(f"{what}: {error}") from None
-    serialization_format, model_file, signature = _read_mlmodel(local, what)
-    untrusted = _untrusted_types(model_file, what) if model_file and serialization_format == "skops" else []
-    return FetchedVersion(
+    fetched = FetchedVersion(
         name=ref.name,
         version=str(found.version),
         run_id=found.run_id or "",
@@ -92,6 +95,16 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
         tags=dict(found.tags or {}),
         local_dir=local,
         actual_manifest=manifest,
+        serialization_format=None,
+        model_file=None,
+        signature=None,
+    )
+    if not fetched.verified:
+        return fetched  # nothing inside an unverified artifact is parsed; the integrity gate says why
+    serialization_format, model_file, signature = _read_mlmodel(local, what)
+    untrusted = _untrusted_types(model_file, what) if model_file and serialization_format == "skops" else []
+    return replace(
+        fetched,
         serialization_format=serialization_format,
         model_file=model_file,
         signature=signature,
