@@ -55,7 +55,7 @@ def _headline(outcome: GateOutcome) -> tuple[str, str]:
     if auc:
         auc_text = fmt(auc["challenger"])
         if "delta_ci" in auc:
-            auc_text += f" (Δ CI [{fmt(auc['delta_ci'][0])}, {fmt(auc['delta_ci'][1])}])"
+            auc_text += f" ([{fmt(auc['delta_ci'][0])}, {fmt(auc['delta_ci'][1])}])"
     fairness = outcome.result("fairness")
     ratios = ", ".join(
         f"{f['feature']} {fmt(f['disparate_impact_ratio'], 2)}"
@@ -66,19 +66,32 @@ def _headline(outcome: GateOutcome) -> tuple[str, str]:
 
 def _summary(runs: list[DemoRun]) -> Table:
     table = Table(title=f"Promotion gate for {MODEL} → {ENVIRONMENT}")
-    for header in ("version", "model", "ROC AUC", "disparate impact", "verdict", "why"):
-        table.add_column(header, overflow="fold")
+    for header in ("version", "model", "ROC AUC (Δ 95% CI)", "disparate impact", "verdict"):
+        table.add_column(header)
     for run in runs:
         auc, ratios = _headline(run.outcome)
         verdict = "[green]passed[/]" if run.outcome.passed else "[red]blocked[/]"
-        reasons = "\n".join(run.outcome.reasons[:4]) or "every gate passed"
-        table.add_row(f"v{run.version}", f"{run.key}: {run.description}", auc, ratios, verdict, reasons)
+        table.add_row(f"v{run.version}", run.key, auc, ratios, verdict)
     return table
 
 
-def run_demo() -> None:
+def _explain(run: DemoRun, root: Path) -> None:
+    console.print(f"[bold]v{run.version} {run.key}[/]: {run.description}", highlight=False)
+    if run.outcome.passed:
+        console.print("  every gate passed", highlight=False)
+    for reason in run.outcome.reasons:
+        console.print(f"  [red]•[/] {reason}", highlight=False)
+    folder = run.report_dir.relative_to(root) if run.report_dir.is_relative_to(root) else run.report_dir
+    console.print(
+        f"  evidence: {folder}/ (report.md, verdict.json, model_card.md, drift.html)", highlight=False
+    )
+
+
+def run_demo(reports_dir: Path | None = None) -> list[DemoRun]:
+    """Run the demo; reports go to `reports_dir` (default: reports/demo in the repository)."""
     started = time.perf_counter()
     root = project_root()
+    reports_dir = reports_dir or root / "reports" / "demo"
     uri = configure(root)
     console.print(f"[bold]modelops demo[/]: registry at {uri}")
     policy = load_model_policy(MODEL, root=root)
@@ -117,7 +130,7 @@ def run_demo() -> None:
             progress.advance(task)
         for model, version in zip(models, registered, strict=True):
             progress.update(task, description=f"gating {model.key} v{version.version}")
-            out = root / "reports" / "demo" / f"v{version.version}-{model.key}"
+            out = reports_dir / f"v{version.version}-{model.key}"
             outcome = run_gate(
                 GateRequest(MODEL, version.version, ENVIRONMENT, champion_version, root),
                 drift_html=out / "drift.html",
@@ -135,14 +148,11 @@ def run_demo() -> None:
             progress.advance(task)
     console.print(_summary(runs))
     for run in runs:
-        console.print(
-            f"  v{run.version} {run.key}: {run.report_dir.relative_to(root)}/report.md "
-            "(also verdict.json, model_card.md, drift.html)",
-            highlight=False,
-        )
+        _explain(run, root)
     console.print(f"MLflow UI: uv run mlflow ui --backend-store-uri {uri}", highlight=False)
     unexpected = [run for run in runs if run.outcome.passed != run.expected_pass]
     console.print(f"finished in {time.perf_counter() - started:.0f} s")
     if unexpected:
         errors.print("[bold red]demo:[/] unexpected verdict for " + ", ".join(r.key for r in unexpected))
         raise typer.Exit(1)
+    return runs
