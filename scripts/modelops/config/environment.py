@@ -77,11 +77,43 @@ class PromotionPolicy(_Strict):
     latency: LatencyPolicy
 
 
+class Destination(_Strict):
+    server: str = Field(description="Kubernetes API server Argo CD deploys to.")
+    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+
+
+class RolloutPolicy(_Strict):
+    strategy: Literal["direct", "canary"] = Field(
+        "direct", description="direct: a promotion replaces stable; canary: it enters as the candidate."
+    )
+    steps: list[int] = Field(default_factory=list, description="Candidate traffic percentages, in order.")
+
+    @model_validator(mode="after")
+    def _steps_fit_the_strategy(self) -> RolloutPolicy:
+        if self.strategy == "canary":
+            if not self.steps:
+                raise ValueError("a canary rollout needs at least one traffic step")
+            if any(not 0 < s < 100 for s in self.steps) or self.steps != sorted(set(self.steps)):
+                raise ValueError("steps must be increasing percentages between 1 and 99")
+        elif self.steps:
+            raise ValueError("steps apply to canary rollouts only")
+        return self
+
+
+class GitOpsSettings(_Strict):
+    repo_url: str = Field(pattern=r"^https://\S+\.git$", description="The repository Argo CD reconciles.")
+    target_revision: str = Field(
+        "main", description="Branch Argo CD follows (releases are folders, not branches)."
+    )
+    destination: Destination
+    rollout: RolloutPolicy = Field(default_factory=RolloutPolicy)
+
+
 class Environment(BaseModel):
-    # Other sections (cluster, network, gitops) belong to the Pulumi stacks and
-    # the GitOps commands; they are typed where they are used.
+    # Sections owned by the Pulumi stacks are typed in infra/, where they are used.
     model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str
     description: str = ""
     promotion: PromotionPolicy
+    gitops: GitOpsSettings
