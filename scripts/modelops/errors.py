@@ -13,3 +13,7 @@ class InputError(Exception):
 EXIT_PASSED = 0
 EXIT_GATE_FAILED = 1
 EXIT_INPUT_ERROR = 2
+
+
+class PolicyRefusal(Exception):
+    """The request was understood and the policy says no (exit code 1), e.g. a skipped environment."""

@@ -9,7 +9,9 @@ import typer
 
 from modelops.cli import check
 from modelops.cli.gate import gate
+from modelops.cli.gitops import status, validate
 from modelops.cli.register import register
+from modelops.cli.release import promote, rollback, rollout
 
 app = typer.Typer(
     name="modelops",
@@ -21,6 +23,11 @@ app = typer.Typer(
 app.add_typer(check.app, name="check")
 app.command("gate")(gate)
 app.command("register")(register)
+app.command("promote")(promote)
+app.command("rollout")(rollout)
+app.command("rollback")(rollback)
+app.command("validate")(validate)
+app.command("status")(status)
 
 
 @app.command("demo")

@@ -14,7 +14,7 @@ from modelops.pipeline.gate_run import GateRequest, run_gate
 from modelops.pipeline.outcome import GateOutcome
 from modelops.pipeline.publish import publish
 from modelops.registry import configure
-from modelops.reports.files import write_json_atomic
+from modelops.reports.files import write_json_atomic, write_text_atomic
 
 
 def summary_table(outcome: GateOutcome) -> Table:
@@ -31,10 +31,56 @@ def summary_table(outcome: GateOutcome) -> Table:
     return table
 
 
+def _pull_request_mode(base: str, head: str, out: Path, as_json: bool) -> None:
+    from modelops.pipeline.pr_gate import gate_pull_request, render_pull_request_report
+
+    root = project_root()
+    try:
+        configure(root)
+        with steps(enabled=not as_json) as step:
+            verdict = gate_pull_request(root, base, head, out, step=step)
+    except InputError as error:
+        write_json_atomic(
+            out / "verdict.json", {"passed": False, "error": str(error), "reasons": [str(error)]}
+        )
+        raise fail_input(str(error), as_json=as_json) from None
+    report = render_pull_request_report(verdict)
+    write_text_atomic(out / "report.md", report)
+    summary = {
+        "passed": verdict.passed,
+        "validation": {
+            "passed": verdict.validation.passed,
+            "objects": verdict.validation.objects,
+            "findings": [{"where": f.where, "message": f.message} for f in verdict.validation.findings],
+        },
+        "releases": [
+            {
+                "model": r.model,
+                "environment": r.environment,
+                "challenger": r.challenger,
+                "champion": r.champion,
+                "passed": r.passed,
+                "reasons": list(r.reasons),
+                "report": str(r.report_dir / "report.md") if r.report_dir else None,
+            }
+            for r in verdict.releases
+        ],
+    }
+    write_json_atomic(out / "verdict.json", summary)
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(report.split("<details>")[0].rstrip(), highlight=False, markup=False)
+        console.print(f"full report: {out / 'report.md'}", highlight=False)
+    raise exit_for(verdict.passed)
+
+
 def gate(
-    model: str = typer.Option(..., help="Registered model name (policies/models/<model>.yaml)."),
-    version: str = typer.Option(..., help="Candidate version number, or an alias such as @challenger."),
-    env: str = typer.Option(..., help="Target environment (environments/<env>.yaml)."),
+    model: str = typer.Option(None, help="Registered model name (policies/models/<model>.yaml)."),
+    version: str = typer.Option(None, help="Candidate version number, or an alias such as @challenger."),
+    env: str = typer.Option(None, help="Target environment (environments/<env>.yaml)."),
+    base: str = typer.Option(None, help="PR mode: the base revision (what runs now)."),
+    head: str = typer.Option(None, help="PR mode: the head revision (what the pull request proposes)."),
     champion: str = typer.Option(
         None, help="Champion version or alias to compare with; omit (or 'none') for a first release."
     ),
@@ -44,7 +90,16 @@ def gate(
     html: bool = typer.Option(True, help="Render the evidently drift report (slow to import)."),
     as_json: bool = typer.Option(False, "--json", help="Print verdict.json instead of tables."),
 ) -> None:
-    """Run every gate with the environment's policy; exit 0 pass, 1 blocked, 2 unusable input."""
+    """Run every gate with the environment's policy; exit 0 pass, 1 blocked, 2 unusable input.
+
+    With --base and --head, gate every release a pull request changes instead.
+    """
+    if base or head:
+        if not (base and head):
+            raise fail_input("--base and --head go together", as_json=as_json)
+        _pull_request_mode(base, head, out, as_json)
+    if not (model and version and env):
+        raise fail_input("name --model, --version and --env (or --base and --head)", as_json=as_json)
     root = project_root()
     request = GateRequest(
         model=model,

@@ -111,7 +111,11 @@ def integrity_table(result: GateResult) -> str:
 
 
 def generic_table(result: GateResult) -> str:
-    rows = [[key, str(value)] for key, value in result.measured.items() if not isinstance(value, dict | list)]
+    rows = [
+        [key, fmt(value, 1) if isinstance(value, float) else str(value)]
+        for key, value in result.measured.items()
+        if not isinstance(value, dict | list)
+    ]
     return _table(["measure", "value"], rows) if rows else ""
 
 

@@ -1,0 +1,66 @@
+"""`modelops validate` and `modelops status`: the gitops/ tree as a whole."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from modelops.cli.common import console, exit_for, input_errors, steps
+from modelops.config import project_root
+from modelops.gitops.status import gate_results, overlay_rows
+from modelops.gitops.validate import validate as validate_tree
+from modelops.registry import configure
+
+
+def validate() -> None:
+    """Render every environment (kubectl kustomize), validate schemas and the platform's rules."""
+    root = project_root()
+    started = time.perf_counter()
+    with input_errors(), steps() as step:
+        step("rendering and validating gitops/")
+        result = validate_tree(root)
+    elapsed = time.perf_counter() - started
+    for finding in result.findings:
+        console.print(f"[red]✗[/] {finding.where}: {finding.message}", highlight=False, soft_wrap=True)
+    verdict = "[green]valid[/]" if result.passed else f"[red]{len(result.findings)} problem(s)[/]"
+    console.print(
+        f"gitops/: {result.objects} objects in {len(result.rendered)} renders, {verdict} ({elapsed:.1f} s)"
+    )
+    raise exit_for(result.passed)
+
+
+def status(
+    model: str = typer.Argument(None, help="Only this model."),
+    gates: bool = typer.Option(True, help="Read gate results from the registry (bounded timeouts)."),
+) -> None:
+    """What runs where: stable and candidate versions and their traffic, per environment."""
+    root = project_root()
+    with input_errors():
+        rows = overlay_rows(root, model)
+        verdicts = {}
+        if gates:
+            configure(root)
+            verdicts = gate_results(rows)
+    table = Table(title="Releases in gitops/")
+    for header in ("model", "environment", "stable", "candidate", "traffic", "gate"):
+        table.add_column(header)
+    for row in rows:
+        state = row.state
+        candidate = f"v{state.candidate.version}" if state.candidate else "—"
+        if state.traffic.mirror:
+            traffic = f"{state.traffic.stable}% stable, shadow {state.traffic.mirror}%"
+        elif state.candidate:
+            traffic = f"{state.traffic.stable}/{state.traffic.candidate}"
+        else:
+            traffic = "100% stable"
+        table.add_row(
+            row.model,
+            row.environment,
+            f"v{state.stable.version}",
+            candidate,
+            traffic,
+            verdicts.get((row.model, row.environment), "—"),
+        )
+    console.print(table)

@@ -1,0 +1,73 @@
+"""`modelops promote | rollout | rollback`: each proposes one release change as a branch and a PR."""
+
+from __future__ import annotations
+
+import typer
+
+from modelops.cli.common import console, errors, input_errors
+from modelops.config import project_root
+from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
+from modelops.gitops import promotion
+from modelops.gitops.gitrepo import Repo
+from modelops.gitops.pull_request import Proposal, open_pull_request
+from modelops.registry import configure
+
+
+def _report(repo: Repo, proposal: Proposal) -> None:
+    console.print(f"[bold]{proposal.title}[/]", highlight=False)
+    console.print(f"branch {proposal.branch} at {proposal.commit[:12]}, changing:", highlight=False)
+    for path in proposal.changed:
+        console.print(f"  {path}", highlight=False)
+    console.print(open_pull_request(repo, proposal), highlight=False)
+
+
+def _run(action) -> None:
+    root = project_root()
+    with input_errors():
+        try:
+            repo = Repo(root)
+            proposal = action(repo, root)
+        except PolicyRefusal as refusal:
+            errors.print(f"[bold red]refused:[/] {refusal}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_GATE_FAILED) from None
+        _report(repo, proposal)
+
+
+def promote(
+    model: str = typer.Argument(..., help="Model name (gitops/models/<model>)."),
+    version: str = typer.Option(None, help="Registered version to promote."),
+    to: str = typer.Option(None, "--to", help="Target environment."),
+    source: str = typer.Option(None, "--from", help="Promote what runs here to the next environment."),
+) -> None:
+    """Pin a registered version in one environment's overlay, enforcing the promotion ladder."""
+
+    def action(repo: Repo, root):
+        configure(root)
+        return promotion.promote(repo, root, model=model, version=version, to=to, source=source)
+
+    _run(action)
+
+
+def rollout(
+    model: str = typer.Argument(..., help="Model name."),
+    action: str = typer.Argument(None, help="step | complete | abort"),
+    env: str = typer.Option(..., help="Environment whose rollout moves."),
+    shadow: int = typer.Option(None, help="Mirror this percent of requests to the candidate instead."),
+) -> None:
+    """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
+    chosen = "shadow" if shadow is not None else action
+    if chosen is None:
+        raise typer.BadParameter("give an action (step, complete, abort) or --shadow PERCENT")
+    _run(
+        lambda repo, root: promotion.rollout(
+            repo, root, model=model, environment=env, action=chosen, shadow_percent=shadow
+        )
+    )
+
+
+def rollback(
+    model: str = typer.Argument(..., help="Model name."),
+    env: str = typer.Option(..., help="Environment to roll back."),
+) -> None:
+    """Restore the previous stable release, found in the overlay's git history."""
+    _run(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env))

@@ -1,0 +1,1 @@
+"""The gitops/ tree: releases per environment, rollouts, validation, and the git around them."""

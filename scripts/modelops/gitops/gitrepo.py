@@ -1,0 +1,103 @@
+"""The git a promotion needs, through the git command line.
+
+A promotion's commit is built with plumbing on a private index (read-tree, hash-object,
+write-tree, commit-tree) and only then named as a branch. The working tree, the index
+and the current branch are never touched, so a failure at any step leaves the
+repository exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelops.errors import InputError
+
+_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path
+
+    def git(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.root), *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=_TIMEOUT_S,
+                env={**os.environ, **(env or {})},
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise InputError(f"git {args[0]}: {error}") from None
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise InputError(f"git {' '.join(args[:2])}: {detail[-1] if detail else 'failed'}")
+        return done.stdout
+
+    def resolve(self, rev: str) -> str:
+        return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+
+    def current_branch(self) -> str:
+        return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+
+    def branches(self) -> list[str]:
+        return self.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+
+    def dirty_paths(self, prefix: str) -> list[str]:
+        return [line[3:] for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
+
+    def texts_at(self, rev: str, prefix: str) -> dict[str, str]:
+        """Every file under `prefix` at `rev`, read in one `cat-file --batch` call."""
+        names = self.git("ls-tree", "-r", "--name-only", rev, "--", prefix).split("\n")
+        names = [n for n in names if n]
+        if not names:
+            return {}
+        requests = "".join(f"{rev}:{name}\n" for name in names)
+        done = subprocess.run(
+            ["git", "-C", str(self.root), "cat-file", "--batch"],
+            input=requests.encode(),
+            capture_output=True,
+            timeout=_TIMEOUT_S,
+            check=True,
+        )
+        texts, out, position = {}, done.stdout, 0
+        for name in names:
+            header_end = out.index(b"\n", position)
+            size = int(out[position:header_end].split()[2])
+            texts[name] = out[header_end + 1 : header_end + 1 + size].decode()
+            position = header_end + 1 + size + 1
+        return texts
+
+    def changed_paths(self, base: str, head: str, prefix: str) -> list[str]:
+        return self.git("diff", "--name-only", f"{base}...{head}", "--", prefix).split()
+
+    def revisions_touching(self, path: str, rev: str = "HEAD") -> list[str]:
+        return self.git("log", "--format=%H", rev, "--", path).split()
+
+    def commit_on_new_branch(
+        self, branch: str, base: str, changes: Mapping[str, str | None], message: str
+    ) -> str:
+        """A commit on top of `base` applying `changes` (None deletes), named `branch`."""
+        if branch in self.branches():
+            raise InputError(f"branch {branch} already exists; delete it or finish that promotion first")
+        self.git("check-ref-format", "--branch", branch)
+        with tempfile.TemporaryDirectory() as scratch:
+            index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self.git("read-tree", base, env=index)
+            for path, text in changes.items():
+                if text is None:
+                    self.git("update-index", "--force-remove", "--", path, env=index)
+                    continue
+                blob = self.git("hash-object", "-w", "--stdin", stdin=text).strip()
+                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+            tree = self.git("write-tree", env=index).strip()
+        commit = self.git("commit-tree", tree, "-p", base, "-m", message).strip()
+        self.git("branch", branch, commit)  # the only ref that changes, and the last step
+        return commit

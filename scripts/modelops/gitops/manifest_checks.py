@@ -1,0 +1,161 @@
+"""The repository's own rules for rendered manifests, as pure functions over objects.
+
+Schemas say what Kubernetes accepts; these say what this platform accepts: releases
+pinned to immutable artifacts with their digest, the restricted security profile,
+resources set, traffic weights that add up, and a candidate only while a rollout runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from modelops.gitops import layout
+
+PINNED_SCHEMES = ("s3://", "gs://", "https://", "pvc://", "hdfs://", "oci://", "file://")
+# An alias, a registry URI or a moving tag can change under a release without a commit.
+MUTABLE = re.compile(r"^(models|runs):/|@|\blatest\b|set-by-the-overlay", re.IGNORECASE)
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str
+    message: str
+
+
+def _name(document: dict[str, Any]) -> str:
+    return str(document.get("metadata", {}).get("name", ""))
+
+
+def model_of(document: dict[str, Any]) -> str:
+    name = _name(document)
+    return name.removesuffix("-candidate")
+
+
+def source_file(environment: str, document: dict[str, Any]) -> str:
+    """The file a human edits to change this object: the overlay file for release objects."""
+    kind, name = document.get("kind"), _name(document)
+    model = model_of(document)
+    if kind == "InferenceService":
+        file = layout.CANDIDATE if name.endswith("-candidate") else layout.RELEASE
+        return layout.overlay_file(model, environment, file)
+    if kind == "HTTPRoute":
+        return layout.overlay_file(model, environment, layout.TRAFFIC)
+    return f"{layout.environment_dir(environment)} ({kind}/{name})"
+
+
+def storage_uri_problem(uri: str) -> str | None:
+    if not uri:
+        return "has no storageUri"
+    if MUTABLE.search(uri):
+        return (
+            f"storageUri {uri} is mutable (an alias, registry URI or moving tag); pin the artifact location"
+        )
+    if not uri.startswith(PINNED_SCHEMES):
+        return f"storageUri {uri} is not an artifact location ({', '.join(PINNED_SCHEMES)})"
+    return None
+
+
+def _restricted_problems(predictor: dict[str, Any]) -> list[str]:
+    pod = predictor.get("securityContext") or {}
+    container = (predictor.get("model") or {}).get("securityContext") or {}
+    problems = []
+    if container.get("allowPrivilegeEscalation") is not False:
+        problems.append("allowPrivilegeEscalation must be false")
+    if "ALL" not in ((container.get("capabilities") or {}).get("drop") or []):
+        problems.append("capabilities must drop ALL")
+    if not (container.get("runAsNonRoot") is True or pod.get("runAsNonRoot") is True):
+        problems.append("runAsNonRoot must be true")
+    seccomp = (container.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        problems.append("seccompProfile must be RuntimeDefault or Localhost")
+    return problems
+
+
+def check_inference_service(document: dict[str, Any]) -> list[str]:
+    predictor = (document.get("spec") or {}).get("predictor") or {}
+    model = predictor.get("model") or {}
+    annotations = document.get("metadata", {}).get("annotations") or {}
+    problems = []
+    if problem := storage_uri_problem(str(model.get("storageUri") or "")):
+        problems.append(problem)
+    if not DIGEST.match(str(annotations.get(layout.DIGEST_ANNOTATION, ""))):
+        problems.append(f"annotation {layout.DIGEST_ANNOTATION} must be sha256:<64 hex>")
+    if not str(annotations.get(layout.VERSION_ANNOTATION, "")).isdigit():
+        problems.append(f"annotation {layout.VERSION_ANNOTATION} must be a registered version number")
+    if annotations.get("serving.kserve.io/deploymentMode") != "RawDeployment":
+        problems.append("serving.kserve.io/deploymentMode must be RawDeployment")
+    if (model.get("modelFormat") or {}).get("name") != "mlflow" or model.get("protocolVersion") != "v2":
+        problems.append("model must be modelFormat mlflow on protocol v2")
+    if predictor.get("serviceAccountName") in (None, "", "default"):
+        problems.append("predictor needs its own serviceAccountName")
+    resources = model.get("resources") or {}
+    for section in ("requests", "limits"):
+        missing = [r for r in ("cpu", "memory") if r not in (resources.get(section) or {})]
+        if missing:
+            problems.append(f"resources.{section} must set {', '.join(missing)}")
+    problems += [f"security context: {p}" for p in _restricted_problems(predictor)]
+    return problems
+
+
+def check_route(document: dict[str, Any]) -> list[str]:
+    problems = []
+    for index, rule in enumerate((document.get("spec") or {}).get("rules") or []):
+        weights = [ref.get("weight", 1) for ref in rule.get("backendRefs") or []]
+        if sum(weights) != 100:
+            problems.append(f"rule {index}: backend weights add up to {sum(weights)}, not 100")
+    return problems
+
+
+def _candidate_references(route: dict[str, Any], model: str) -> bool:
+    service = layout.stable_service(layout.candidate_name(model))
+    for rule in (route.get("spec") or {}).get("rules") or []:
+        if any(ref.get("name") == service for ref in rule.get("backendRefs") or []):
+            return True
+        for item in rule.get("filters") or []:
+            if (item.get("requestMirror") or {}).get("backendRef", {}).get("name") == service:
+                return True
+    return False
+
+
+def check_candidates(documents: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """{model: problem} where a candidate exists without a rollout, or a route points at none."""
+    documents = list(documents)
+    candidates = {
+        model_of(d)
+        for d in documents
+        if d.get("kind") == "InferenceService" and _name(d).endswith("-candidate")
+    }
+    routed = {
+        model_of(d)
+        for d in documents
+        if d.get("kind") == "HTTPRoute" and _candidate_references(d, model_of(d))
+    }
+    problems = {
+        m: "a candidate release is deployed but receives no traffic: no rollout in progress"
+        for m in candidates - routed
+    }
+    problems |= {m: "traffic goes to a candidate that is not deployed" for m in routed - candidates}
+    return problems
+
+
+def check_environment(environment: str, namespace: str, documents: list[dict[str, Any]]) -> list[Finding]:
+    findings = []
+    for document in documents:
+        kind = document.get("kind")
+        problems = (
+            check_inference_service(document)
+            if kind == "InferenceService"
+            else check_route(document)
+            if kind == "HTTPRoute"
+            else []
+        )
+        if document.get("metadata", {}).get("namespace") != namespace:
+            problems.append(f"namespace must be {namespace}, the environment's destination")
+        findings += [Finding(source_file(environment, document), p) for p in problems]
+    for model, problem in check_candidates(documents).items():
+        findings.append(Finding(layout.overlay_file(model, environment, layout.KUSTOMIZATION), problem))
+    return findings

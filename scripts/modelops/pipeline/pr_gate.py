@@ -1,0 +1,176 @@
+"""`modelops gate --base REV --head REV`: the pull-request mode CI runs.
+
+Every release that changed between the two revisions is gated: the champion is what the
+base revision runs in that environment, the challenger what the head pins. The pinned
+artifact must be the registered one, and the promotion ladder must hold. With no
+changed release the run is validation only. Any error fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelops.config import load_environment
+from modelops.errors import InputError, PolicyRefusal
+from modelops.gitops import layout
+from modelops.gitops.gitrepo import Repo
+from modelops.gitops.overlay_files import read_state
+from modelops.gitops.promotion import check_ladder
+from modelops.gitops.releases import resolve_release
+from modelops.gitops.state import Release
+from modelops.gitops.validate import Validation, validate
+from modelops.pipeline.gate_run import GateRequest, run_gate
+from modelops.pipeline.publish import Published, publish
+
+
+@dataclass(frozen=True)
+class ReleaseVerdict:
+    model: str
+    environment: str
+    challenger: str
+    champion: str | None
+    passed: bool
+    reasons: tuple[str, ...]
+    report_dir: Path | None = None
+    published: Published | None = None
+
+
+@dataclass(frozen=True)
+class PullRequestVerdict:
+    validation: Validation
+    releases: tuple[ReleaseVerdict, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.validation.passed and all(r.passed for r in self.releases)
+
+
+def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
+    pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
+    return sorted(pair for pair in pairs if pair is not None)
+
+
+def _pin_problems(pinned: Release, registered: Release) -> list[str]:
+    problems = []
+    if pinned.digest != registered.digest:
+        problems.append(f"pinned digest {pinned.digest} is not the registry's {registered.digest}")
+    if pinned.storage_uri != registered.storage_uri:
+        problems.append(
+            f"pinned storageUri {pinned.storage_uri} is not the registry's {registered.storage_uri}"
+        )
+    return problems
+
+
+def gate_release(
+    repo: Repo,
+    root: Path,
+    base: str,
+    head: str,
+    model: str,
+    environment: str,
+    out: Path,
+    step: Callable[[str], None],
+) -> ReleaseVerdict:
+    base_texts = repo.texts_at(base, str(layout.model_dir(model)))
+    head_texts = repo.texts_at(head, str(layout.model_dir(model)))
+    if layout.overlay_file(model, environment, layout.RELEASE) not in head_texts:
+        return ReleaseVerdict(
+            model, environment, "removed", None, True, ("overlay removed: nothing to gate",)
+        )
+    head_state = read_state(head_texts, model, environment)
+    challenger = head_state.candidate or head_state.stable
+    champion = None
+    if layout.overlay_file(model, environment, layout.RELEASE) in base_texts:
+        champion = read_state(base_texts, model, environment).stable
+    if champion is not None and (challenger.version, challenger.digest) == (
+        champion.version,
+        champion.digest,
+    ):
+        return ReleaseVerdict(
+            model,
+            environment,
+            challenger.version,
+            champion.version,
+            True,
+            ("traffic change only: the release itself is unchanged",),
+        )
+    step(f"gating {model} v{challenger.version} for {environment}")
+    registered, version_tags = resolve_release(model, challenger.version)
+    reasons = _pin_problems(challenger, registered)
+    ladder_refused = False
+    try:
+        check_ladder(load_environment(environment, root=root), model, challenger, version_tags, head_texts)
+    except PolicyRefusal as refusal:
+        reasons.append(str(refusal))
+        ladder_refused = True
+    report_dir = out / f"{model}-{environment}"
+    outcome = run_gate(
+        GateRequest(model, challenger.version, environment, champion.version if champion else None, root),
+        drift_html=report_dir / "drift.html",
+    )
+    published = publish(outcome, report_dir)
+    # The full ladder check above already covers the gate's own ladder (the previous gate's tag).
+    reasons += [r for r in outcome.reasons if not (ladder_refused and r.startswith("ladder:"))]
+    return ReleaseVerdict(
+        model,
+        environment,
+        challenger.version,
+        champion.version if champion else None,
+        outcome.passed and not reasons,
+        tuple(reasons),
+        report_dir,
+        published,
+    )
+
+
+def gate_pull_request(
+    root: Path, base: str, head: str, out: Path, *, step: Callable[[str], None] = lambda _: None
+) -> PullRequestVerdict:
+    repo = Repo(root)
+    base, head = repo.resolve(base), repo.resolve(head)
+    if not base or not head:
+        raise InputError("--base and --head must name commits")
+    step("validating gitops/")
+    validation = validate(root)
+    verdicts = tuple(
+        gate_release(repo, root, base, head, model, environment, out, step)
+        for model, environment in changed_releases(repo, base, head)
+    )
+    return PullRequestVerdict(validation, verdicts)
+
+
+def render_pull_request_report(verdict: PullRequestVerdict) -> str:
+    mark = "✅" if verdict.passed else "❌"
+    lines = [f"## {mark} Promotion gate: {'PASSED' if verdict.passed else 'BLOCKED'}", ""]
+    if not verdict.releases:
+        lines += ["No release changed: validation only.", ""]
+    else:
+        lines += [
+            "| model | environment | challenger | champion | result | reasons |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in verdict.releases:
+            reasons = "; ".join(r.reasons).replace("|", "\\|") or "—"
+            lines.append(
+                f"| {r.model} | {r.environment} | v{r.challenger} | "
+                f"{'v' + r.champion if r.champion else 'none'} | {'✅' if r.passed else '❌'} | {reasons} |"
+            )
+        lines.append("")
+    validation = verdict.validation
+    lines.append(
+        f"Validation: {validation.objects} rendered objects, "
+        f"{'no problems' if validation.passed else f'{len(validation.findings)} problem(s)'}."
+    )
+    lines += [f"- `{f.where}`: {f.message}" for f in validation.findings]
+    for r in verdict.releases:
+        if r.report_dir is not None and (r.report_dir / "report.md").is_file():
+            lines += [
+                "",
+                "<details><summary>" + f"{r.model} v{r.challenger} → {r.environment}" + "</summary>",
+                "",
+                (r.report_dir / "report.md").read_text(),
+                "</details>",
+            ]
+    return "\n".join(lines) + "\n"
