@@ -56,7 +56,9 @@ class DemoVersions:
     biased: str
 
 
-def register_demo_model(key: str, data: GermanCredit, **overrides: object) -> str:
+def register_demo_model(
+    key: str, data: GermanCredit, *, name: str = "credit-risk", **overrides: object
+) -> str:
     """Fit one of the demo's models and register it; returns the version number."""
     from modelops.config import load_model_policy
     from modelops.demo.models import demo_models, fit
@@ -66,7 +68,7 @@ def register_demo_model(key: str, data: GermanCredit, **overrides: object) -> st
     model = next(m for m in demo_models(data.training) if m.key == key)
     registered = register_model(
         fit(model, data.training),
-        name="credit-risk",
+        name=name,
         training=data.training,
         evaluation=data.evaluation,
         label=policy.label,
