@@ -1,15 +1,24 @@
-"""`modelops validate`: render every environment once, then schemas, then the platform's rules."""
+"""`modelops validate`: render every environment once, then schemas, the platform's rules and checkov.
+
+checkov runs as its own process over the rendered files while this process checks
+schemas and rules, so the two overlap on a two-core machine.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from modelops.config import Environment, load_environment
 from modelops.config.loader import environments_dir
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
+from modelops.gitops.checkov_scan import ScanResult, scan
 from modelops.gitops.manifest_checks import Finding, check_environment, source_file
 from modelops.gitops.render import render_all
 from modelops.gitops.schemas import schema_problems
@@ -39,7 +48,29 @@ def environments(root: Path) -> list[Environment]:
     return [load_environment(path.stem, root=root) for path in sorted(environments_dir(root).glob("*.yaml"))]
 
 
-def validate(root: Path) -> Validation:
+def _rendered_file(name: str) -> str:
+    return f"{name.replace('/', '-')}.yaml"
+
+
+def _write_rendered(rendered: dict[str, list[dict[str, Any]]], folder: Path) -> None:
+    for name, documents in rendered.items():
+        (folder / _rendered_file(name)).write_text(yaml.safe_dump_all(documents, sort_keys=False))
+
+
+def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any]]]) -> list[Finding]:
+    """checkov reports on the rendered files; name the file a person edits instead."""
+    by_file = {_rendered_file(name): name for name in rendered}
+    findings = []
+    for failure in result.failed:
+        render = by_file.get(Path(failure.file).name)
+        kind, _, name = failure.resource.partition(".")
+        document = {"kind": kind, "metadata": {"name": name.rpartition(".")[2] or name}}
+        where = source_file(render, document) if render and render != BOOTSTRAP else (render or failure.file)
+        findings.append(Finding(where, f"{failure.check_id}: {failure.check_name} ({failure.resource})"))
+    return findings
+
+
+def validate(root: Path, *, checkov: bool = True) -> Validation:
     findings = symlinks(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
@@ -48,6 +79,21 @@ def validate(root: Path) -> Validation:
     folders = {name: folder for name, folder in folders.items() if name not in missing}
     folders[BOOTSTRAP] = root / BOOTSTRAP
     rendered = render_all(folders)
+    with tempfile.TemporaryDirectory(prefix="modelops-rendered-") as scratch, ThreadPoolExecutor(1) as pool:
+        pending = None
+        if checkov:
+            _write_rendered(rendered, Path(scratch))
+            pending = pool.submit(scan, Path(scratch), checks_dir=root / "policies" / "checkov")
+        findings += _schema_and_rule_findings(rendered, envs)
+        if pending is not None:
+            findings += _checkov_findings(pending.result(), rendered)
+    return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
+
+
+def _schema_and_rule_findings(
+    rendered: dict[str, list[dict[str, Any]]], envs: list[Environment]
+) -> list[Finding]:
+    findings: list[Finding] = []
     for name, documents in rendered.items():
         for document in documents:
             where = source_file(name, document) if name != BOOTSTRAP else BOOTSTRAP
@@ -59,4 +105,4 @@ def validate(root: Path) -> Validation:
         if env.name in rendered:
             findings += check_environment(env.name, env.gitops.destination.namespace, rendered[env.name])
     findings += check_bootstrap(rendered[BOOTSTRAP], envs)
-    return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
+    return findings
