@@ -19,7 +19,8 @@ from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
 # Object stores KServe's storage initializer reads. http:// is refused: the artifact could be swapped
 # in transit. pvc:// and hdfs:// are mutable file systems, hf:// follows a branch by default.
-OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "https"})
+# file:// is an embedded registry's artifact root mounted into the cluster (local stacks, tests).
+OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "https", "file"})
 
 # Values a template or a half-finished promotion leaves behind.
 PLACEHOLDER = re.compile(r"set-by|placeholder|change-?me|replace-?me|\btodo\b|\btbd\b|[<>{}$]", re.IGNORECASE)
@@ -40,7 +41,7 @@ def unpinned_reason(uri: Any) -> str | None:
     parts = urlsplit(uri)
     if parts.scheme not in OBJECT_STORE_SCHEMES:
         return f"scheme {parts.scheme or '(none)'} is not an object store"
-    if not parts.netloc or "@" in uri:
+    if (not parts.netloc and parts.scheme != "file") or "@" in uri:
         return "no bucket, or an alias/credentials marker '@'"
     segments = [s for s in parts.path.split("/") if s]
     if any(MUTABLE_SEGMENT.fullmatch(s.split(".")[0]) for s in segments):

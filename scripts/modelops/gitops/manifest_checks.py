@@ -14,9 +14,13 @@ from typing import Any
 
 from modelops.gitops import layout
 
-PINNED_SCHEMES = ("s3://", "gs://", "https://", "pvc://", "hdfs://", "oci://", "file://")
+# Object stores the storage initializer reads (the same rule as checkov's CKV_MODELOPS_1): not
+# http (swappable in transit), not pvc:// or hdfs:// (mutable file systems).
+PINNED_SCHEMES = ("s3://", "gs://", "https://", "file://")
 # An alias, a registry URI or a moving tag can change under a release without a commit.
-MUTABLE = re.compile(r"^(models|runs):/|@|\blatest\b|set-by-the-overlay", re.IGNORECASE)
+MUTABLE = re.compile(r"^(models|runs):/|@|\b(latest|current|head)\b|set-by-the-overlay", re.IGNORECASE)
+# MLflow never reuses a run id or logged-model id; a digest names its content.
+IMMUTABLE_ID = re.compile(r"/([0-9a-f]{32}|m-[0-9a-f]{32}|(sha256[:-])?[0-9a-f]{64})(/|$)")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -56,6 +60,8 @@ def storage_uri_problem(uri: str) -> str | None:
         )
     if not uri.startswith(PINNED_SCHEMES):
         return f"storageUri {uri} is not an artifact location ({', '.join(PINNED_SCHEMES)})"
+    if not IMMUTABLE_ID.search(uri):
+        return f"storageUri {uri} names no run id, logged-model id or digest: it could be overwritten"
     return None
 
 
