@@ -15,8 +15,8 @@ test: $(VENV_STAMP)  ## the whole test suite
 	$(UV) run --locked pytest
 
 lint: $(VENV_STAMP)  ## ruff over the code and tests
-	$(UV) run --locked ruff check scripts tests
-	$(UV) run --locked ruff format --check scripts tests
+	$(UV) run --locked ruff check scripts tests infra policies
+	$(UV) run --locked ruff format --check scripts tests infra policies
 
 bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row synthetic data
 	$(UV) run --locked python -m modelops.bench

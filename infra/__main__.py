@@ -1,0 +1,22 @@
+"""`pulumi up -C infra -s <env>`: load the environment once, declare the platform, export."""
+
+from pathlib import Path
+
+import pulumi
+
+from modelops_infra import build, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+config = pulumi.Config("modelops")
+settings = load_settings(config.get("environment") or pulumi.get_stack(), root=REPO_ROOT)
+platform = build(settings, bootstrap_dir=REPO_ROOT / "gitops" / "bootstrap")
+
+pulumi.export("environment", settings.name)
+pulumi.export("models_namespace", settings.models_namespace)
+pulumi.export("mlflow_url", platform.registry.url)
+pulumi.export("gateway", f"{platform.serving.gateway_namespace}/{platform.serving.gateway_name}")
+if platform.cluster is not None:
+    pulumi.export("kubeconfig", platform.cluster.kubeconfig)
+if platform.ci is not None:
+    pulumi.export("ci_role_arns", platform.ci.role_arns)

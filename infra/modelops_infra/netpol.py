@@ -1,0 +1,198 @@
+"""The platform's network policy, as plain manifests: default deny, then each allowed path.
+
+Pure data, so the tests can hand exactly these objects to an analyzer and ask who may reach whom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelops_infra import layout as L
+
+Manifest = dict[str, Any]
+ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Where this stack's object store and database live, as network-policy peers."""
+
+    object_store: list[Manifest]
+    object_store_port: int
+    database: list[Manifest]
+    database_port: int
+
+
+def aws_backends(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -> Backends:
+    # S3 is reached only through the interface endpoint's addresses, RDS only in the data tier.
+    return Backends(
+        object_store=[{"ipBlock": {"cidr": cidr}} for cidr in endpoint_cidrs],
+        object_store_port=L.HTTPS_PORT,
+        database=[{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
+        database_port=L.POSTGRES_PORT,
+    )
+
+
+def local_backends() -> Backends:
+    return Backends(
+        object_store=[_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})],
+        object_store_port=L.MINIO_PORT,
+        database=[_pods(L.STORAGE_NAMESPACE, {"app": L.POSTGRES_APP})],
+        database_port=L.POSTGRES_PORT,
+    )
+
+
+def _namespace(name: str) -> Manifest:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def _pods(namespace: str, labels: dict[str, str]) -> Manifest:
+    return {**_namespace(namespace), "podSelector": {"matchLabels": labels}}
+
+
+def _ports(*ports: int, protocol: str = "TCP") -> list[Manifest]:
+    return [{"protocol": protocol, "port": port} for port in ports]
+
+
+def _policy(namespace: str, name: str, *, pods: dict[str, str] | None = None, **rules: Any) -> Manifest:
+    types = [kind for kind, key in (("Ingress", "ingress"), ("Egress", "egress")) if key in rules]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"podSelector": {"matchLabels": pods} if pods else {}, "policyTypes": types, **rules},
+    }
+
+
+def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]:
+    manifests = []
+    for owned in L.owned_namespaces(models_namespace, local=local):
+        labels = {
+            "kubernetes.io/metadata.name": owned.name,
+            "app.kubernetes.io/part-of": "modelops",
+            **{
+                f"pod-security.kubernetes.io/{mode}": owned.pod_security
+                for mode in ("enforce", "audit", "warn")
+            },
+        }
+        if owned.name == models_namespace:
+            labels[L.SERVING_NAMESPACE_LABEL] = "true"
+        manifests.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": owned.name, "labels": labels}}
+        )
+    return manifests
+
+
+def network_policies(
+    models_namespace: str, backends: Backends, *, mlflow_clients: list[str], local: bool
+) -> list[Manifest]:
+    owned = L.owned_namespaces(models_namespace, local=local)
+    dns = {"to": [_pods("kube-system", {"k8s-app": "kube-dns"})], "ports": _ports(L.DNS_PORT, protocol="UDP")}
+    dns["ports"] += _ports(L.DNS_PORT)
+    policies: list[Manifest] = []
+    for ns in owned:
+        policies.append(_policy(ns.name, "default-deny", ingress=[], egress=[]))
+        policies.append(_policy(ns.name, "allow-dns", egress=[dns]))
+        if ns.controller:
+            # Controllers talk among themselves, to the API server and to registries / GitHub.
+            same = [{"podSelector": {}}]
+            policies.append(
+                _policy(ns.name, "allow-same-namespace", ingress=[{"from": same}], egress=[{"to": same}])
+            )
+            policies.append(
+                _policy(
+                    ns.name,
+                    "allow-https-egress",
+                    egress=[{"to": ANYWHERE, "ports": _ports(L.HTTPS_PORT, 6443)}],
+                )
+            )
+            policies.append(
+                _policy(
+                    ns.name, "allow-webhooks", ingress=[{"from": ANYWHERE, "ports": _ports(*L.WEBHOOK_PORTS)}]
+                )
+            )
+        if ns.name not in (L.MONITORING_NAMESPACE, models_namespace, L.MLFLOW_NAMESPACE):
+            scrape = {"from": [_namespace(L.MONITORING_NAMESPACE)]}
+            policies.append(_policy(ns.name, "allow-prometheus-scrape", ingress=[scrape]))
+
+    # Prometheus scrapes pods everywhere and kubelets / node-exporters on host addresses.
+    policies.append(
+        _policy(
+            L.MONITORING_NAMESPACE,
+            "allow-scrape-egress",
+            egress=[{"to": [{"namespaceSelector": {}}, *ANYWHERE]}],
+        )
+    )
+
+    # Serving: the internet reaches the gateway's proxies; the proxies reach model pods only.
+    policies.append(
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-public-ingress",
+            ingress=[{"from": ANYWHERE, "ports": _ports(L.GATEWAY_PROXY_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-to-models",
+            egress=[{"to": [_namespace(models_namespace)], "ports": _ports(L.MODEL_HTTP_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            models_namespace,
+            "allow-from-gateway",
+            ingress=[{"from": [_namespace(L.GATEWAY_NAMESPACE)], "ports": _ports(L.MODEL_HTTP_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            models_namespace,
+            "allow-prometheus-scrape",
+            ingress=[{"from": [_namespace(L.MONITORING_NAMESPACE)], "ports": _ports(L.MODEL_METRICS_PORT)}],
+        )
+    )
+    object_store = {"to": backends.object_store, "ports": _ports(backends.object_store_port)}
+    # Model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else.
+    policies.append(_policy(models_namespace, "allow-object-store", egress=[object_store]))
+
+    # MLflow: reachable from its client namespaces (and Prometheus), reaching its two backends.
+    mlflow = {"app": L.MLFLOW_APP}
+    clients = [_namespace(name) for name in [*mlflow_clients, L.MONITORING_NAMESPACE]]
+    policies.append(
+        _policy(
+            L.MLFLOW_NAMESPACE,
+            "allow-clients",
+            pods=mlflow,
+            ingress=[{"from": clients, "ports": _ports(L.MLFLOW_PORT)}],
+        )
+    )
+    database = {"to": backends.database, "ports": _ports(backends.database_port)}
+    policies.append(
+        _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store])
+    )
+    to_mlflow = {"to": [_pods(L.MLFLOW_NAMESPACE, mlflow)], "ports": _ports(L.MLFLOW_PORT)}
+    for client in mlflow_clients:
+        policies.append(_policy(client, "allow-mlflow", egress=[to_mlflow, object_store]))
+
+    if local:
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE,
+                "allow-postgres-from-mlflow",
+                pods={"app": L.POSTGRES_APP},
+                ingress=[{"from": [_namespace(L.MLFLOW_NAMESPACE)], "ports": _ports(L.POSTGRES_PORT)}],
+            )
+        )
+        readers = [_namespace(name) for name in (L.MLFLOW_NAMESPACE, models_namespace, *mlflow_clients)]
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE,
+                "allow-minio-clients",
+                pods={"app": L.MINIO_APP},
+                ingress=[{"from": readers, "ports": _ports(L.MINIO_PORT)}],
+            )
+        )
+    return policies

@@ -1,0 +1,40 @@
+"""The PromQL every dashboard panel and alert shares, so a chart and its alert never disagree.
+
+Series come from MLServer (protocol v2) in each predictor pod; the PodMonitor adds the
+`model` and `release` labels. Drift scores are published by the drift job as
+`modelops_drift_score{model,release,column}`: the normed Wasserstein / Jensen-Shannon distance
+of one column between the reference and live window (the gate's `distance_threshold` scale).
+"""
+
+from __future__ import annotations
+
+BY = "model, release"
+REQUESTS = "rest_server_requests_total"
+LATENCY = "rest_server_requests_duration_seconds_bucket"
+DRIFT = "modelops_drift_score"
+WINDOW = "5m"
+
+
+def request_rate() -> str:
+    return f"sum by ({BY}) (rate({REQUESTS}[{WINDOW}]))"
+
+
+def error_ratio() -> str:
+    failed = f'sum by ({BY}) (rate({REQUESTS}{{status_code=~"5.."}}[{WINDOW}]))'
+    return f"{failed} / clamp_min({request_rate()}, 1e-9)"
+
+
+def latency_quantile(quantile: float) -> str:
+    return f"histogram_quantile({quantile}, sum by ({BY}, le) (rate({LATENCY}[{WINDOW}])))"
+
+
+def drift_score() -> str:
+    return f"max by ({BY}, column) ({DRIFT})"
+
+
+# prometheus-operator names a PodMonitor's job `<namespace>/<name>`.
+POD_MONITOR = "model-servers"
+
+
+def scrape_up(models_namespace: str, monitoring_namespace: str) -> str:
+    return f'up{{job="{monitoring_namespace}/{POD_MONITOR}", namespace="{models_namespace}"}}'

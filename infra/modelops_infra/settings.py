@@ -1,0 +1,185 @@
+"""Typed model of the `platform:` section of `environments/<env>.yaml`, loaded once per stack.
+
+The promotion gate reads the same files (`promotion:`, `gitops:`); this module adds the
+section only the Pulumi stacks read, strictly, so a typo is an error naming file and field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from modelops.config import Environment, load_environment
+from modelops.config.loader import _validate, environments_dir, read_yaml
+from modelops.errors import InputError
+
+_GITHUB_REPO = re.compile(r"^https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsSettings(_Strict):
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    # Named explicitly rather than looked up: a preview must not depend on an invoke, and
+    # the subnet plan (and so the network policies) must be known before anything exists.
+    availability_zones: list[str] = Field(min_length=3, max_length=3)
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> AwsSettings:
+        for zone in self.availability_zones:
+            if not zone.startswith(self.region):
+                raise ValueError(f"zone {zone} is not in region {self.region}")
+        return self
+
+
+class NetworkSettings(_Strict):
+    vpc_cidr: str
+    nat_gateways: Literal["one", "per_zone"] = "per_zone"
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _plannable(cls, value: str) -> str:
+        network = ipaddress.ip_network(value)  # raises ValueError, reported with the field
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError("the VPC must be a /16 to /20 so every tier gets its share")
+        return value
+
+
+class NodeGroupSettings(_Strict):
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=0)
+    desired_size: int = Field(ge=0)
+    max_size: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroupSettings:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError("sizes must satisfy min_size <= desired_size <= max_size")
+        return self
+
+
+class ClusterSettings(_Strict):
+    kubernetes_version: str = Field(pattern=r"^1\.\d+$")
+    endpoint_public: bool = False
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    log_retention_days: int = Field(ge=1)
+    cpu_nodes: NodeGroupSettings
+    gpu_nodes: NodeGroupSettings | None = None
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_narrow(self) -> ClusterSettings:
+        if self.endpoint_public and not self.public_access_cidrs:
+            raise ValueError("a public endpoint needs public_access_cidrs (never the whole internet)")
+        for cidr in self.public_access_cidrs:
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                raise ValueError(f"public_access_cidrs must not contain {cidr}")
+        return self
+
+
+class RegistrySettings(_Strict):
+    db_instance_class: str = Field("db.t4g.small", pattern=r"^db\.")
+    db_storage_gb: int = Field(20, ge=20)
+    multi_az: bool = False
+    deletion_protection: bool = False
+    mlflow_replicas: int = Field(1, ge=1)
+    # Namespaces whose pods may call MLflow; everything else is denied by network policy.
+    client_namespaces: list[str] = Field(default_factory=list)
+
+
+class SloSettings(_Strict):
+    error_rate: float = Field(gt=0.0, lt=1.0, description="Largest share of failed inference requests.")
+
+
+class MonitoringSettings(_Strict):
+    retention: str = Field(pattern=r"^\d+[hdw]$")
+    slo: SloSettings
+
+
+class ServingSettings(_Strict):
+    gpu_inference: bool = False
+
+
+class CiSettings(_Strict):
+    # GitHub's OIDC provider is one per AWS account: create it in the account's first stack.
+    create_oidc_provider: bool = True
+
+
+class PlatformSettings(_Strict):
+    target: Literal["aws", "kubernetes"]
+    kube_context: str | None = None
+    aws: AwsSettings | None = None
+    network: NetworkSettings | None = None
+    cluster: ClusterSettings | None = None
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    monitoring: MonitoringSettings
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    ci: CiSettings | None = None
+
+    @model_validator(mode="after")
+    def _sections_fit_the_target(self) -> PlatformSettings:
+        aws_sections = {"aws": self.aws, "network": self.network, "cluster": self.cluster, "ci": self.ci}
+        if self.target == "aws":
+            missing = [name for name, value in aws_sections.items() if value is None]
+            if missing:
+                raise ValueError(f"target aws needs the sections {', '.join(missing)}")
+            if self.kube_context is not None:
+                raise ValueError("kube_context applies to target kubernetes only")
+        else:
+            given = [name for name, value in aws_sections.items() if value is not None]
+            if given:
+                raise ValueError(f"target kubernetes creates no AWS resources; remove {', '.join(given)}")
+            if not self.kube_context:
+                raise ValueError("target kubernetes needs kube_context")
+        return self
+
+
+class _PlatformFile(BaseModel):
+    # Only the platform section is validated here; the rest belongs to modelops.config.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    platform: PlatformSettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one stack needs: the environment the gates read plus its platform section."""
+
+    environment: Environment
+    platform: PlatformSettings
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return self.environment.name
+
+    @property
+    def models_namespace(self) -> str:
+        return self.environment.gitops.destination.namespace
+
+    @property
+    def on_aws(self) -> bool:
+        return self.platform.target == "aws"
+
+    @property
+    def github_repository(self) -> str:
+        """`ORG/REPO` of the repository Argo CD reconciles, the one the CI roles trust."""
+        match = _GITHUB_REPO.match(self.environment.gitops.repo_url)
+        if match is None:
+            raise InputError(f"{self.source}: field 'gitops.repo_url': CI access needs a github.com URL")
+        return match["slug"]
+
+
+def load_settings(name: str, *, root: Path | None = None) -> Settings:
+    environment = load_environment(name, root=root)
+    path = environments_dir(root) / f"{name}.yaml"
+    section = _validate(_PlatformFile, read_yaml(path), path).platform
+    settings = Settings(environment=environment, platform=section, source=path)
+    if section.target == "aws":
+        settings.github_repository  # noqa: B018 - fail at load time, not halfway through a preview
+    return settings

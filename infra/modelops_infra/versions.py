@@ -1,0 +1,30 @@
+"""Pinned chart and image versions: exact, so a preview shows every upgrade as a diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart: str
+    version: str
+    repo: str | None = None  # None for oci:// charts, whose address is the chart itself
+
+
+KUBE_PROMETHEUS_STACK = Chart(
+    "kube-prometheus-stack", "76.5.1", "https://prometheus-community.github.io/helm-charts"
+)
+CERT_MANAGER = Chart("cert-manager", "v1.18.2", "https://charts.jetstack.io")
+ENVOY_GATEWAY = Chart("oci://docker.io/envoyproxy/gateway-helm", "v1.7.4")
+KSERVE_CRD = Chart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.16.0")
+KSERVE = Chart("oci://ghcr.io/kserve/charts/kserve", "v0.16.0")
+ARGO_CD = Chart("argo-cd", "9.5.4", "https://argoproj.github.io/argo-helm")
+
+# MLflow before 3.10 has published arbitrary-file-read vulnerabilities; the server matches
+# the client version locked in uv.lock.
+MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2"
+MLFLOW_MIN_VERSION = (3, 10)
+POSTGRES_IMAGE = "docker.io/library/postgres:17.5-alpine"
+MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
+POSTGRES_ENGINE_VERSION = "17.5"

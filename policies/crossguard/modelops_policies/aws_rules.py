@@ -1,0 +1,130 @@
+"""AWS rules. Props are engine inputs (camelCase); an absent property means the AWS default."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+ADMIN_PORTS = (22, 3389, 5432, 3306, 6443)
+OPEN = ("0.0.0.0/0", "::/0")
+# Stacks where a (CIDR-restricted) public EKS endpoint is tolerated.
+PUBLIC_ENDPOINT_STACKS = ("dev", "local")
+
+
+def rds_private_and_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:rds/instance:Instance":
+        return
+    if args.props.get("publiclyAccessible", False):
+        report("RDS instance must not be publicly accessible.")
+    if not args.props.get("storageEncrypted", False):  # AWS default: unencrypted
+        report("RDS instance storage must be encrypted (storageEncrypted: true).")
+
+
+def s3_public_access_blocked(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+        return
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    missing = [flag for flag in flags if not args.props.get(flag, False)]
+    if missing:
+        report(f"S3 public access block must set all four flags; not set: {', '.join(missing)}.")
+
+
+def s3_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    kind = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    if args.resource_type != kind:
+        return
+    rules = args.props.get("rules") or []
+    algorithms = [
+        (rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for rule in rules
+    ]
+    if not algorithms or not all(algorithms):
+        report("S3 encryption configuration must name an SSE algorithm in every rule.")
+
+
+def _stack(args: ResourceValidationArgs) -> str:
+    # Config wins (tests, explicit runs); otherwise the stack the CLI is analysing.
+    return str(args.get_config().get("stack") or os.environ.get("PULUMI_STACK", ""))
+
+
+def eks_endpoint_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:eks/cluster:Cluster":
+        return
+    vpc = args.props.get("vpcConfig") or {}
+    public = vpc.get("endpointPublicAccess", True)  # AWS default: public
+    if not public:
+        return
+    if _stack(args) not in PUBLIC_ENDPOINT_STACKS:
+        report(f"EKS API endpoint must be private outside {', '.join(PUBLIC_ENDPOINT_STACKS)}.")
+    elif any(cidr in OPEN for cidr in vpc.get("publicAccessCidrs") or list(OPEN)):
+        report("A public EKS endpoint must be limited to named CIDRs, never 0.0.0.0/0 (the default).")
+
+
+def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance"):
+        return
+    options = args.props.get("metadataOptions") or {}
+    if options.get("httpTokens") != "required":  # AWS default: optional (IMDSv1 allowed)
+        report("Instance metadata must require IMDSv2 tokens (metadataOptions.httpTokens: required).")
+    if options.get("httpPutResponseHopLimit", 1) > 1 and args.resource_type.endswith("LaunchTemplate"):
+        report("IMDS hop limit must be 1 so pods cannot reach node credentials.")
+
+
+def _opens_admin_port(rule: dict[str, Any]) -> bool:
+    cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
+    if not any(cidr in OPEN for cidr in cidrs):
+        return False
+    if str(rule.get("protocol")) in ("-1", "all"):
+        return True
+    low, high = int(rule.get("fromPort", 0)), int(rule.get("toPort", 65535))
+    return any(low <= port <= high for port in ADMIN_PORTS)
+
+
+def no_admin_ports_open_to_world(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == "aws:ec2/securityGroup:SecurityGroup":
+        rules = args.props.get("ingress") or []
+    elif (
+        args.resource_type == "aws:ec2/securityGroupRule:SecurityGroupRule"
+        and args.props.get("type") == "ingress"
+    ):
+        rules = [args.props]
+    elif args.resource_type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        props = args.props
+        rules = [
+            {
+                **props,
+                "cidrBlocks": [props.get("cidrIpv4"), props.get("cidrIpv6")],
+                "protocol": props.get("ipProtocol"),
+            }
+        ]
+    else:
+        return
+    if any(_opens_admin_port(rule) for rule in rules):
+        report(f"Security group opens an admin port ({', '.join(map(str, ADMIN_PORTS))}) to the internet.")
+
+
+def _web_identity_statements(policy: Any) -> list[dict[str, Any]]:
+    document = json.loads(policy) if isinstance(policy, str) else policy or {}
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    return [s for s in statements if "sts:AssumeRoleWithWebIdentity" in str(s.get("Action"))]
+
+
+def oidc_trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != "aws:iam/role:Role":
+        return
+    for statement in _web_identity_statements(args.props.get("assumeRolePolicy")):
+        conditions = statement.get("Condition") or {}
+        if set(conditions) - {"StringEquals"}:
+            report(
+                f"OIDC trust may use StringEquals only, found {sorted(set(conditions) - {'StringEquals'})}."
+            )
+        equals = conditions.get("StringEquals") or {}
+        keys = {key.rsplit(":", 1)[-1] for key in equals}
+        if not {"sub", "aud"} <= keys:
+            report("OIDC trust must pin both the sub and aud claims.")
+        values = [v for value in equals.values() for v in (value if isinstance(value, list) else [value])]
+        if any("*" in str(v) or "?" in str(v) for v in values):
+            report("OIDC trust conditions must not contain wildcards.")

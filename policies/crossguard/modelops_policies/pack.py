@@ -1,0 +1,50 @@
+"""The policy list and its enforcement: mandatory in prod (and staging), advisory while iterating."""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+
+from modelops_policies import aws_rules, kubernetes_rules
+
+ADVISORY_STACKS = ("dev", "local")
+
+
+def enforcement_for(stack: str) -> EnforcementLevel:
+    # Fails closed: an unknown or missing stack name is treated like prod.
+    return EnforcementLevel.ADVISORY if stack in ADVISORY_STACKS else EnforcementLevel.MANDATORY
+
+
+_RULES = [
+    (
+        "rds-private-encrypted",
+        "RDS instances are not public and are encrypted at rest.",
+        aws_rules.rds_private_and_encrypted,
+    ),
+    (
+        "s3-public-access-blocked",
+        "S3 public access blocks set all four flags.",
+        aws_rules.s3_public_access_blocked,
+    ),
+    ("s3-encrypted", "S3 encryption configurations name an algorithm.", aws_rules.s3_encrypted),
+    ("eks-endpoint-private", "EKS API endpoints are private outside dev.", aws_rules.eks_endpoint_private),
+    ("imdsv2-required", "Launch templates require IMDSv2 with hop limit 1.", aws_rules.imdsv2_required),
+    (
+        "no-admin-ports-open-to-world",
+        "No security group opens an admin port to 0.0.0.0/0.",
+        aws_rules.no_admin_ports_open_to_world,
+    ),
+    (
+        "oidc-trust-no-wildcards",
+        "OIDC trust policies pin sub and aud exactly.",
+        aws_rules.oidc_trust_without_wildcards,
+    ),
+    (
+        "helm-release-pinned",
+        "Helm releases pin an exact chart version.",
+        kubernetes_rules.helm_release_pinned,
+    ),
+]
+
+POLICIES = [
+    ResourceValidationPolicy(name=name, description=text, validate=check) for name, text, check in _RULES
+]

@@ -1,0 +1,118 @@
+"""Builds a stack under Pulumi's mocks and keeps what each resource was declared with.
+
+Mocks echo inputs; a few outputs the program reads back (ARNs, the cluster's OIDC issuer) are
+filled in with plausible values. Assertions therefore read inputs, and an absent input means
+the provider's default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
+
+from modelops_infra import Platform, build, load_settings
+
+PROJECT = "modelops-platform"
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Declared:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+    @property
+    def urn(self) -> str:
+        return f"urn:pulumi:stack::{PROJECT}::{self.type}::{self.name}"
+
+
+def _outputs(args: MockResourceArgs) -> dict[str, Any]:
+    """The few provider-computed outputs the program reads back."""
+    extra: dict[str, Any] = {}
+    if args.typ.startswith("aws:"):
+        extra["arn"] = f"arn:aws:{args.typ.split(':')[1].split('/')[0]}::{ACCOUNT}:{args.name}"
+        extra.setdefault("name", args.inputs.get("name", args.name))
+    if args.typ == "aws:eks/cluster:Cluster":
+        extra["identities"] = [{"oidcs": [{"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/MOCK"}]}]
+        extra["endpoint"] = "https://MOCK.gr7.eu-west-1.eks.amazonaws.com"
+        extra["certificateAuthority"] = {"data": "Q0E="}
+        extra["vpcConfig"] = {**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-cluster"}
+    if args.typ == "aws:s3/bucket:Bucket":
+        extra["bucket"] = f"{args.name}-mock"
+    if args.typ == "aws:rds/instance:Instance":
+        extra["address"] = f"{args.name}.mock.eu-west-1.rds.amazonaws.com"
+    if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        extra["latestVersion"] = 1
+    if args.typ == "random:index/randomPassword:RandomPassword":
+        extra["result"] = "x" * int(args.inputs.get("length", 16))
+    return {**args.inputs, **extra}
+
+
+def _reveal(value: Any) -> Any:
+    """Inputs arrive with secrets wrapped in Pulumi's signature envelope; manifests need the value."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _reveal(value["value"])
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    # The wire carries every number as a double; Kubernetes wants its integers back.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class RecordingMocks(Mocks):
+    def __init__(self) -> None:
+        self.declared: list[Declared] = []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.declared.append(Declared(args.typ, args.name, _reveal(dict(args.inputs))))
+        return f"{args.name}-id", _outputs(args)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}, None
+        return {}, None
+
+
+@dataclass
+class StackUnderTest:
+    name: str
+    resources: list[Declared] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Declared]:
+        return [r for r in self.resources if r.type == type_]
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object the program declares (not Helm releases), as manifests."""
+        objects = []
+        for r in self.resources:
+            if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm"):
+                continue
+            _, api_version, kind = r.type.split(":")
+            api_version = api_version.removeprefix("core/")
+            body = {k: v for k, v in r.inputs.items() if k not in {"apiVersion", "kind"}}
+            objects.append({"apiVersion": api_version, "kind": kind, **body})
+        return objects
+
+
+def build_stack(name: str, *, root: Path, bootstrap_dir: Path) -> StackUnderTest:
+    """Declare the whole stack `name` under fresh mocks; independent of any earlier build."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=name, preview=False)
+    settings = load_settings(name, root=root)
+    holder: dict[str, Platform] = {}
+
+    @pulumi.runtime.test
+    def declare() -> pulumi.Output[Any]:
+        holder["platform"] = platform = build(settings, bootstrap_dir=bootstrap_dir)
+        return pulumi.Output.from_input(platform.registry.url)
+
+    declare()
+    return StackUnderTest(name, mocks.declared)

@@ -1,0 +1,147 @@
+"""Network policy intent, answered by network-config-analyzer (nca) over the mocked objects."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.infra.tools import require
+
+try:
+    from nca.nca_cli import nca_main
+except ImportError:  # pragma: no cover - the infra dependency group is missing
+    nca_main = None
+
+MODELS = {"local": "models-local", "prod": "models-prod"}
+
+
+def _pod(namespace: str, name: str, labels: dict[str, str], port: int) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": name, "image": "workload", "ports": [{"containerPort": port}]}]},
+        "status": {"podIP": "10.0.0.1", "hostIP": "10.0.0.1"},
+    }
+
+
+def _workloads(models: str, local: bool) -> list[dict]:
+    """One representative pod per role, labelled as the real workloads are."""
+    pods = [
+        _pod(models, "model", {"modelops.io/model": "credit-risk", "modelops.io/release": "stable"}, 8080),
+        _pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
+        _pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
+        _pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
+        _pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
+        _pod("modelops-jobs", "drift-job", {"app": "drift"}, 8000),
+        _pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
+    ]
+    if local:
+        pods += [
+            _pod("object-storage", "minio", {"app": "minio"}, 9000),
+            _pod("object-storage", "postgres", {"app": "postgres"}, 5432),
+        ]
+    return pods
+
+
+def _connectivity(stack, folder: Path, models: str, local: bool) -> dict[tuple[str, str], str]:
+    yaml = YAML(typ="safe")
+    objects = stack.kubernetes_objects()
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
+    namespaces.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "kube-system", "labels": {"kubernetes.io/metadata.name": "kube-system"}},
+        }
+    )
+    with (folder / "policies.yaml").open("w") as handle:
+        yaml.dump_all(policies, handle)
+    with (folder / "namespaces.yaml").open("w") as handle:
+        yaml.dump({"apiVersion": "v1", "kind": "NamespaceList", "items": namespaces}, handle)
+    with (folder / "pods.yaml").open("w") as handle:
+        yaml.dump({"apiVersion": "v1", "kind": "PodList", "items": _workloads(models, local)}, handle)
+    out = folder / "connectivity.txt"
+    nca_main(
+        [
+            "--connectivity",
+            str(folder / "policies.yaml"),
+            "--pod_list",
+            str(folder / "pods.yaml"),
+            "--ns_list",
+            str(folder / "namespaces.yaml"),
+            "--output_format",
+            "txt_no_fw_rules",
+            "--file_out",
+            str(out),
+        ]
+    )
+    pairs = {}
+    for line in out.read_text().splitlines():
+        if match := re.match(r"^(\S+?)(?:\[Pod\])? => (\S+?)(?:\[Pod\])? : (.+)$", line.strip()):
+            pairs[(match[1], match[2])] = match[3]
+    return pairs
+
+
+def _permits(connection: str | None, port: int) -> bool:
+    if connection is None:
+        return False
+    if connection == "All connections":
+        return True
+    ports = re.search(r"dst_ports:([\d,\-]+)", connection)
+    if "TCP" not in connection or ports is None:
+        return False
+    for part in ports[1].split(","):
+        low, _, high = part.partition("-")
+        if int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def reach(request, stacks, tmp_path_factory):
+    require(nca_main is not None, "network-config-analyzer (nca)")
+    name = request.param
+    folder = tmp_path_factory.mktemp(f"nca-{name}")
+    pairs = _connectivity(stacks[name], folder, MODELS[name], name == "local")
+    models = MODELS[name]
+
+    def may(src: str, dst: str, port: int) -> bool:
+        return _permits(pairs.get((src.replace("MODELS", models), dst.replace("MODELS", models))), port)
+
+    return name, may
+
+
+def test_nca_gateway_and_prometheus_reach_model_pods_on_their_ports_only(reach):
+    _, may = reach
+    assert may("envoy-gateway-system/envoy", "MODELS/model", 8080)
+    assert not may("envoy-gateway-system/envoy", "MODELS/model", 8082)
+    assert may("monitoring/prometheus", "MODELS/model", 8082)
+    assert not may("argocd/argocd-server", "MODELS/model", 8080)
+    assert not may("modelops-jobs/drift-job", "MODELS/model", 8080)
+
+
+def test_nca_model_pods_reach_dns_and_the_object_store_only(reach):
+    name, may = reach
+    assert may("MODELS/model", "kube-system/coredns", 53)
+    assert not may("MODELS/model", "mlflow/mlflow", 5000)
+    assert not may("MODELS/model", "monitoring/prometheus", 9090)
+    assert not may("MODELS/model", "argocd/argocd-server", 8080)
+    if name == "local":
+        assert may("MODELS/model", "object-storage/minio", 9000)
+        assert not may("MODELS/model", "object-storage/postgres", 5432)
+
+
+def test_nca_mlflow_is_reachable_only_from_the_namespaces_that_need_it(reach):
+    name, may = reach
+    assert may("modelops-jobs/drift-job", "mlflow/mlflow", 5000)
+    assert may("monitoring/prometheus", "mlflow/mlflow", 5000)
+    for outsider in ("MODELS/model", "argocd/argocd-server", "envoy-gateway-system/envoy"):
+        assert not may(outsider, "mlflow/mlflow", 5000), outsider
+    if name == "local":
+        assert may("mlflow/mlflow", "object-storage/postgres", 5432)
+        assert not may("modelops-jobs/drift-job", "object-storage/postgres", 5432)

@@ -1,0 +1,155 @@
+"""Each CrossGuard rule holds on every mocked stack, and catches a deliberately bad resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs
+
+from modelops_policies import POLICIES, aws_rules, enforcement_for, kubernetes_rules
+from tests.infra.conftest import STACKS
+
+
+def _args(type_: str, props: dict[str, Any], *, stack: str = "prod") -> ResourceValidationArgs:
+    options = PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=None,
+        additional_secret_outputs=[],
+    )
+    return ResourceValidationArgs(
+        type_, props, f"urn:pulumi:{stack}::p::{type_}::r", "r", options, None, {"stack": stack}
+    )
+
+
+def _violations(policy_check, args: ResourceValidationArgs) -> list[str]:
+    found: list[str] = []
+    policy_check(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_policy_holds_for_every_stack(stacks, name):
+    failures = []
+    for resource in stacks[name].resources:
+        args = _args(resource.type, resource.inputs, stack=name)
+        for policy in POLICIES:
+            policy.validate(
+                args,
+                lambda message, urn=None, p=policy, r=resource: failures.append(
+                    f"{p.name} {r.name}: {message}"
+                ),
+            )
+    assert failures == []
+
+
+BAD = [
+    (
+        aws_rules.rds_private_and_encrypted,
+        "aws:rds/instance:Instance",
+        {"publiclyAccessible": True, "storageEncrypted": True},
+    ),
+    (aws_rules.rds_private_and_encrypted, "aws:rds/instance:Instance", {}),  # AWS default: unencrypted
+    (
+        aws_rules.s3_public_access_blocked,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        {"blockPublicAcls": True},
+    ),
+    (
+        aws_rules.s3_encrypted,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        {"rules": [{}]},
+    ),
+    (aws_rules.eks_endpoint_private, "aws:eks/cluster:Cluster", {"vpcConfig": {}}),  # absent = public
+    (
+        aws_rules.eks_endpoint_private,
+        "aws:eks/cluster:Cluster",
+        {"vpcConfig": {"endpointPublicAccess": True}},
+    ),
+    (aws_rules.imdsv2_required, "aws:ec2/launchTemplate:LaunchTemplate", {}),
+    (
+        aws_rules.imdsv2_required,
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}},
+    ),
+    (
+        aws_rules.no_admin_ports_open_to_world,
+        "aws:ec2/securityGroup:SecurityGroup",
+        {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]},
+    ),
+    (
+        aws_rules.no_admin_ports_open_to_world,
+        "aws:ec2/securityGroup:SecurityGroup",
+        {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]},
+    ),
+    (kubernetes_rules.helm_release_pinned, "kubernetes:helm.sh/v3:Release", {"chart": "argo-cd"}),
+    (
+        kubernetes_rules.helm_release_pinned,
+        "kubernetes:helm.sh/v3:Release",
+        {"chart": "argo-cd", "version": "9.x"},
+    ),
+    (
+        kubernetes_rules.helm_release_pinned,
+        "kubernetes:helm.sh/v3:Release",
+        {"chart": "argo-cd", "version": ">=9.5.0"},
+    ),
+]
+
+
+def _trust(conditions: dict[str, Any]) -> dict[str, Any]:
+    statement = {
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn"},
+        "Condition": conditions,
+    }
+    return {"assumeRolePolicy": json.dumps({"Statement": [statement]})}
+
+
+issuer = "token.actions.githubusercontent.com"
+BAD += [
+    (
+        aws_rules.oidc_trust_without_wildcards,
+        "aws:iam/role:Role",
+        _trust({"StringLike": {f"{issuer}:sub": "repo:o/r:*"}}),
+    ),
+    (
+        aws_rules.oidc_trust_without_wildcards,
+        "aws:iam/role:Role",
+        _trust({"StringEquals": {f"{issuer}:sub": "repo:o/*", f"{issuer}:aud": "sts.amazonaws.com"}}),
+    ),
+    (
+        aws_rules.oidc_trust_without_wildcards,
+        "aws:iam/role:Role",
+        _trust({"StringEquals": {f"{issuer}:sub": "repo:o/r:pull_request"}}),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "type_", "props"), BAD, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(BAD)]
+)
+def test_a_bad_resource_is_caught(check, type_, props):
+    assert _violations(check, _args(type_, props, stack="prod"))
+
+
+def test_a_public_endpoint_is_tolerated_in_dev_only_when_narrowed():
+    narrowed = {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}}
+    assert not _violations(
+        aws_rules.eks_endpoint_private, _args("aws:eks/cluster:Cluster", narrowed, stack="dev")
+    )
+    assert _violations(
+        aws_rules.eks_endpoint_private, _args("aws:eks/cluster:Cluster", narrowed, stack="staging")
+    )
+    wide = {"vpcConfig": {"endpointPublicAccess": True}}  # absent CIDRs = AWS default 0.0.0.0/0
+    assert _violations(aws_rules.eks_endpoint_private, _args("aws:eks/cluster:Cluster", wide, stack="dev"))
+
+
+def test_the_pack_is_mandatory_in_prod_and_fails_closed():
+    assert enforcement_for("prod") is EnforcementLevel.MANDATORY
+    assert enforcement_for("staging") is EnforcementLevel.MANDATORY
+    assert enforcement_for("") is EnforcementLevel.MANDATORY
+    assert enforcement_for("dev") is EnforcementLevel.ADVISORY

@@ -1,0 +1,70 @@
+"""The platform section of each environment file: loads, and bad values name file and field."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelops.errors import InputError
+from modelops_infra import load_settings
+from modelops_infra.subnets import plan_subnets
+
+STACKS = ("local", "dev", "staging", "prod")
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_environment_has_valid_platform_settings(repo_root, name):
+    settings = load_settings(name, root=repo_root)
+    assert settings.on_aws == (name != "local")
+    assert settings.models_namespace == f"models-{name}"
+
+
+def _copy(repo_root: Path, tmp_path: Path) -> Path:
+    shutil.copytree(repo_root / "environments", tmp_path / "environments")
+    return tmp_path
+
+
+def _edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / "environments" / f"{name}.yaml"
+    text = path.read_text()
+    assert old in text, f"fixture drifted: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "field"),
+    [
+        ("prod", "nat_gateways: per_zone", "nat_gateway: per_zone", "platform.network.nat_gateway"),
+        ("dev", "vpc_cidr: 10.10.0.0/16", "vpc_cidr: 10.10.0.0/24", "platform.network.vpc_cidr"),
+        (
+            "dev",
+            "public_access_cidrs: [203.0.113.0/24]",
+            "public_access_cidrs: [0.0.0.0/0]",
+            "platform.cluster",
+        ),
+        ("staging", "slo: {error_rate: 0.02}", "slo: {error_rate: 2}", "platform.monitoring.slo.error_rate"),
+        ("local", "target: kubernetes", "target: aws", "platform"),
+    ],
+)
+def test_an_invalid_value_names_the_file_and_the_field(repo_root, tmp_path, name, old, new, field):
+    root = _copy(repo_root, tmp_path)
+    _edit(root, name, old, new)
+    with pytest.raises(InputError, match=re.escape(f"{name}.yaml: field '{field}")) as caught:
+        load_settings(name, root=root)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_subnet_plan_gives_every_tier_one_disjoint_subnet_per_zone():
+    import ipaddress
+
+    plan = plan_subnets("10.30.0.0/16", 3)
+    tiers = [plan.private, plan.public, plan.endpoints, plan.data]
+    nets = [ipaddress.ip_network(cidr) for tier in tiers for cidr in tier]
+    assert all(len(tier) == 3 for tier in tiers)
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+    assert all(net.subnet_of(ipaddress.ip_network("10.30.0.0/16")) for net in nets)
+    # Pods take addresses from the private tier, so it is the largest.
+    assert min(n.num_addresses for n in nets[:3]) > max(n.num_addresses for n in nets[3:])
