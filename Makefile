@@ -18,8 +18,9 @@ lint: $(VENV_STAMP)  ## ruff over the code and tests
 	$(UV) run --locked ruff check scripts tests infra policies
 	$(UV) run --locked ruff format --check scripts tests infra policies
 
-bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row synthetic data
+bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row data; validate on 300 models
 	$(UV) run --locked python -m modelops.bench
+	$(UV) run --locked python -m modelops.bench.gitops_scale
 
 sync: $(VENV_STAMP)
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+import yaml as pyyaml
 
 from modelops.errors import InputError
+
+_FAST_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 CHECKOV_VERSION = "3.3.30"
 _TIMEOUT_S = 600  # a first run downloads checkov and ~100 dependencies
@@ -179,12 +180,12 @@ def _neutralise_name(line: str) -> str:
 
 def _refuse_unreadable(folder: Path, *, shown_as: Path) -> None:
     """Raise for any resource checkov would skip, since its checks would then pass silently."""
-    yaml = YAML(typ="safe", pure=True)
     unreadable = []
     for path in sorted(p for p in folder.rglob("*") if p.suffix in _MANIFEST_SUFFIXES and p.is_file()):
         try:
-            documents = list(yaml.load_all(path.read_text(encoding="utf-8")))
-        except (YAMLError, UnicodeDecodeError) as exc:
+            # libyaml: ~50x faster than a pure-Python parser on a thousand-model render.
+            documents = list(pyyaml.load_all(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER))
+        except (pyyaml.YAMLError, UnicodeDecodeError) as exc:
             raise InputError(f"{shown_as / path.relative_to(folder)}: not YAML: {exc}") from exc
         for doc in documents:
             if _is_resource(doc) and _has_bad_name(doc):

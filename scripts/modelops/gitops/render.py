@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,9 @@ def render(folder: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.load_all(done.stdout, Loader=_LOADER) if doc]
 
 
-def render_all(folders: dict[str, Path]) -> dict[str, list[dict[str, Any]]]:
-    """Each folder rendered once; calls overlap (kustomize is single-threaded, the machine is not)."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        rendered = dict(zip(folders, pool.map(render, folders.values()), strict=True))
-    return rendered
+def render_each(folders: dict[str, Path]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(name, objects) for each folder as its render finishes; the kustomize calls overlap."""
+    with ThreadPoolExecutor(max_workers=len(folders) or 1) as pool:
+        pending = {pool.submit(render, folder): name for name, folder in folders.items()}
+        for done in as_completed(pending):
+            yield pending[done], done.result()

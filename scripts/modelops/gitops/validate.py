@@ -20,7 +20,7 @@ from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
 from modelops.gitops.checkov_scan import ScanResult, scan
 from modelops.gitops.manifest_checks import Finding, check_environment, source_file
-from modelops.gitops.render import render_all
+from modelops.gitops.render import render_each
 from modelops.gitops.schemas import schema_problems
 
 
@@ -78,29 +78,35 @@ def validate(root: Path, *, checkov: bool = True) -> Validation:
     findings += [Finding(str(layout.environment_dir(name)), "environment folder missing") for name in missing]
     folders = {name: folder for name, folder in folders.items() if name not in missing}
     folders[BOOTSTRAP] = root / BOOTSTRAP
-    rendered = render_all(folders)
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    # Schemas are checked here, in this process, while kustomize renders the other folders.
+    for name, documents in render_each(folders):
+        rendered[name] = documents
+        findings += _schema_findings(name, documents)
     with tempfile.TemporaryDirectory(prefix="modelops-rendered-") as scratch, ThreadPoolExecutor(1) as pool:
         pending = None
         if checkov:
             _write_rendered(rendered, Path(scratch))
             pending = pool.submit(scan, Path(scratch), checks_dir=root / "policies" / "checkov")
-        findings += _schema_and_rule_findings(rendered, envs)
+        findings += _rule_findings(rendered, envs)
         if pending is not None:
             findings += _checkov_findings(pending.result(), rendered)
     return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
 
 
-def _schema_and_rule_findings(
-    rendered: dict[str, list[dict[str, Any]]], envs: list[Environment]
-) -> list[Finding]:
+def _schema_findings(name: str, documents: list[dict[str, Any]]) -> list[Finding]:
+    findings = []
+    for document in documents:
+        where = source_file(name, document) if name != BOOTSTRAP else BOOTSTRAP
+        findings += [
+            Finding(where, f"{document.get('kind')}/{document.get('metadata', {}).get('name')}: {p}")
+            for p in schema_problems(document)
+        ]
+    return findings
+
+
+def _rule_findings(rendered: dict[str, list[dict[str, Any]]], envs: list[Environment]) -> list[Finding]:
     findings: list[Finding] = []
-    for name, documents in rendered.items():
-        for document in documents:
-            where = source_file(name, document) if name != BOOTSTRAP else BOOTSTRAP
-            findings += [
-                Finding(where, f"{document.get('kind')}/{document.get('metadata', {}).get('name')}: {p}")
-                for p in schema_problems(document)
-            ]
     for env in envs:
         if env.name in rendered:
             findings += check_environment(env.name, env.gitops.destination.namespace, rendered[env.name])
