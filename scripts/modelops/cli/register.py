@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from modelops.cli.common import console, input_errors
+from modelops.cli.common import console, input_errors, steps
 from modelops.config import load_model_policy, project_root
 from modelops.data import read_frame
 from modelops.errors import InputError
@@ -25,7 +25,8 @@ def register(
     """Log the model with signature, datasets and a sha256 manifest; print the new version."""
     import skops.io
 
-    with input_errors():
+    with input_errors(), steps() as step:
+        step(f"registering {model}")
         root = project_root()
         policy = load_model_policy(model, root=root)
         if not estimator.is_file():
