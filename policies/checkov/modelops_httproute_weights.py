@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from _modelops_k8s import api_group, get, items
-
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from _modelops_k8s import api_group, get
-
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 
