@@ -24,14 +24,14 @@ class GitOpsArgs:
 
 
 def bootstrap_manifests(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every object in `folder/*.yaml` (multi-document files included), sorted by file name.
+    """Every object under `folder` (subfolders such as projects/ included), sorted by path.
 
     A missing or empty folder yields nothing: Argo CD is installed and waits for its first project.
     """
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+    for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
         if path.name == "kustomization.yaml":
             continue  # a kustomize index, not an object to apply
         try:

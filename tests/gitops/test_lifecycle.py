@@ -20,6 +20,15 @@ def _last_branch(output: str) -> str:
     return next(line.split()[1] for line in output.splitlines() if line.startswith("branch "))
 
 
+def _gate_pull_request(repo, branch: str, out):
+    """What CI does: check out the pull request's head, gate it against main."""
+    repo.git("checkout", "--quiet", branch)
+    try:
+        return invoke("gate", "--base", "main", "--head", branch, "--out", out, "--json")
+    finally:
+        repo.git("checkout", "--quiet", "main")
+
+
 def _promote(repo, *args: str):
     result = invoke("promote", "credit-risk", *args)
     assert result.exit_code == 0, result.output
@@ -45,7 +54,7 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     # dev: promote, gate the pull request, merge.
     branch = _promote(repo, "--version", better, "--to", "dev")
     assert repo.git("rev-parse", "--abbrev-ref", "HEAD").strip() == "main"  # working branch untouched
-    gate = invoke("gate", "--base", "main", "--head", branch, "--out", tmp_path / "dev", "--json")
+    gate = _gate_pull_request(repo, branch, tmp_path / "dev")
     verdict = json.loads(gate.stdout)
     assert gate.exit_code == 0, gate.output
     assert [(r["model"], r["environment"], r["challenger"], r["champion"]) for r in verdict["releases"]] == [
@@ -58,7 +67,7 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     # staging: the ladder holds (dev runs it and passed its gate).
     branch = _promote(repo, "--from", "dev")
     assert branch == f"promote/credit-risk/staging/v{better}"
-    gate = invoke("gate", "--base", "main", "--head", branch, "--out", tmp_path / "staging", "--json")
+    gate = _gate_pull_request(repo, branch, tmp_path / "staging")
     assert gate.exit_code == 0, gate.output
     repo.merge(branch)
 
@@ -85,10 +94,41 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     repo.merge(_last_branch(result.stdout))
     assert repo.state("prod").stable.version == champion
 
+    # A rollback's pull request is not held to the ladder (staging runs the newer version) and is
+    # judged on absolute rules, not against the release it backs out.
+    result = invoke("rollback", "credit-risk", "--env", "staging")
+    branch = _last_branch(result.stdout)
+    gate = _gate_pull_request(repo, branch, tmp_path / "rollback")
+    release = json.loads(gate.stdout)["releases"][0]
+    assert (release["challenger"], release["champion"]) == (champion, None)
+    assert not any("requires" in reason for reason in release["reasons"]), release["reasons"]
+
     status = invoke("status", "--no-gates")
     assert status.exit_code == 0
     assert "credit-risk" in status.stdout and f"v{better}" in status.stdout
     assert invoke("validate").exit_code == 0
+
+
+def test_a_changed_artifact_under_an_unchanged_version_is_caught(gitops_repo, demo_versions, tmp_path):
+    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
+    text = release.read_text()
+    uri = next(line for line in text.splitlines() if "storageUri:" in line).split("storageUri:")[1].strip()
+    forged = uri.rsplit("/models/", 1)[0] + "/models/m-" + "f" * 32 + "/artifacts"
+    gitops_repo.git("checkout", "--quiet", "-b", "forged")
+    release.write_text(text.replace(uri, forged))
+    gitops_repo.git("commit", "--quiet", "-am", "Point dev at another artifact, same version and digest")
+    result = invoke("gate", "--base", "main", "--head", "forged", "--out", tmp_path, "--json")
+    assert result.exit_code == 1
+    reasons = json.loads(result.stdout)["releases"][0]["reasons"]
+    assert any(reason.startswith(f"pinned storageUri {forged} is not the registry's") for reason in reasons)
+
+
+def test_the_pull_request_gate_refuses_a_checkout_that_is_not_its_head(gitops_repo, demo_versions, tmp_path):
+    branch = _promote(gitops_repo, "--version", demo_versions.better, "--to", "dev")
+    result = invoke("gate", "--base", "main", "--head", branch, "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "the checkout is not --head" in result.output
+    assert json.loads((tmp_path / "verdict.json").read_text())["passed"] is False
 
 
 def test_skipping_an_environment_is_refused_and_changes_nothing(gitops_repo, demo_versions):

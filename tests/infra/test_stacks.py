@@ -219,3 +219,15 @@ def test_gitops_applies_whatever_the_bootstrap_folder_holds(repo_root, tmp_path,
         "fixture": {("AppProject", "models"), ("ApplicationSet", "models")},
     }
     assert argo == expected[folder]
+
+
+def test_the_real_bootstrap_folder_applies_every_project_and_the_application_set(repo_root):
+    from modelops_infra.gitops import bootstrap_manifests
+
+    kinds = sorted(
+        (document["kind"], document["metadata"]["name"])
+        for _, document in bootstrap_manifests(repo_root / "gitops" / "bootstrap")
+    )
+    projects = [name for kind, name in kinds if kind == "AppProject"]
+    assert projects == ["models-dev", "models-local", "models-prod", "models-staging"]  # in projects/
+    assert ("ApplicationSet", "models") in kinds

@@ -60,13 +60,16 @@ class Repo:
         if not names:
             return {}
         requests = "".join(f"{rev}:{name}\n" for name in names)
-        done = subprocess.run(
-            ["git", "-C", str(self.root), "cat-file", "--batch"],
-            input=requests.encode(),
-            capture_output=True,
-            timeout=_TIMEOUT_S,
-            check=True,
-        )
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.root), "cat-file", "--batch"],
+                input=requests.encode(),
+                capture_output=True,
+                timeout=_TIMEOUT_S,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            raise InputError(f"git cat-file at {rev}: {error}") from None
         texts, out, position = {}, done.stdout, 0
         for name in names:
             header_end = out.index(b"\n", position)

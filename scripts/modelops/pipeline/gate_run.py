@@ -45,6 +45,8 @@ class GateRequest:
     environment: str
     champion: str | None  # a version number, an alias (@champion), or None for a first release
     root: Path
+    # False for a rollback: the release already climbed the ladder and served here before.
+    check_ladder: bool = True
 
 
 def _facts(fetched: FetchedVersion) -> VersionFacts:
@@ -150,7 +152,12 @@ def run_gate(
             _integrity(candidate, model_policy, evaluation),
             _integrity(champion, model_policy, evaluation) if champion else None,
         )
-        results = [check_ladder(environment.name, policy.requires, candidate.tags), integrity]
+        ladder = (
+            check_ladder(environment.name, policy.requires, candidate.tags)
+            if request.check_ladder
+            else GateResult("ladder", True, (), {"skipped": "a rollback to a release served here before"})
+        )
+        results = [ladder, integrity]
 
         step("checking drift")
         drift_columns = list(features.columns)

@@ -19,7 +19,7 @@ from modelops.gitops.gitrepo import Repo
 from modelops.gitops.overlay_files import read_state
 from modelops.gitops.promotion import check_ladder
 from modelops.gitops.releases import resolve_release
-from modelops.gitops.state import Release
+from modelops.gitops.state import OverlayState, Release
 from modelops.gitops.validate import Validation, validate
 from modelops.pipeline.gate_run import GateRequest, run_gate
 from modelops.pipeline.publish import Published, publish
@@ -63,6 +63,72 @@ def _pin_problems(pinned: Release, registered: Release) -> list[str]:
     return problems
 
 
+def releases_to_gate(base: OverlayState | None, head: OverlayState) -> list[Release]:
+    """Head releases that differ from base's on the same track: version, digest or location."""
+    changed = []
+    if base is None or head.stable != base.stable:
+        changed.append(head.stable)
+    if head.candidate is not None and (base is None or head.candidate != base.candidate):
+        changed.append(head.candidate)
+    return changed
+
+
+def was_stable_before(repo: Repo, base: str, model: str, environment: str, release: Release) -> bool:
+    """Did this overlay serve `release` as stable at some earlier revision? (A rollback returns there.)"""
+    path = layout.overlay_file(model, environment, layout.RELEASE)
+    for revision in repo.revisions_touching(path, base):
+        texts = repo.texts_at(revision, str(layout.overlay_dir(model, environment)))
+        if path in texts and read_state(texts, model, environment).stable == release:
+            return True
+    return False
+
+
+def _gate_one(
+    repo: Repo,
+    root: Path,
+    base: str,
+    model: str,
+    environment: str,
+    release: Release,
+    champion: Release | None,
+    head_texts: dict[str, str],
+    out: Path,
+) -> ReleaseVerdict:
+    registered, version_tags = resolve_release(model, release.version)
+    reasons = _pin_problems(release, registered)
+    ladder_refused = False
+    rollback = was_stable_before(repo, base, model, environment, release)
+    if rollback:
+        # A rollback: this release climbed the ladder and served here before. Judging it against
+        # the release being backed out would block the way back; absolute rules still apply.
+        champion = None
+    else:
+        try:
+            check_ladder(load_environment(environment, root=root), model, release, version_tags, head_texts)
+        except PolicyRefusal as refusal:
+            reasons.append(str(refusal))
+            ladder_refused = True
+    report_dir = out / f"{model}-{environment}-v{release.version}"
+    champion_version = champion.version if champion and champion.version != release.version else None
+    outcome = run_gate(
+        GateRequest(model, release.version, environment, champion_version, root, check_ladder=not rollback),
+        drift_html=report_dir / "drift.html",
+    )
+    published = publish(outcome, report_dir)
+    # The full ladder check above already covers the gate's own ladder (the previous gate's tag).
+    reasons += [r for r in outcome.reasons if not (ladder_refused and r.startswith("ladder:"))]
+    return ReleaseVerdict(
+        model,
+        environment,
+        release.version,
+        champion_version,
+        outcome.passed and not reasons,
+        tuple(reasons),
+        report_dir,
+        published,
+    )
+
+
 def gate_release(
     repo: Repo,
     root: Path,
@@ -72,57 +138,35 @@ def gate_release(
     environment: str,
     out: Path,
     step: Callable[[str], None],
-) -> ReleaseVerdict:
+) -> list[ReleaseVerdict]:
     base_texts = repo.texts_at(base, str(layout.model_dir(model)))
     head_texts = repo.texts_at(head, str(layout.model_dir(model)))
-    if layout.overlay_file(model, environment, layout.RELEASE) not in head_texts:
-        return ReleaseVerdict(
-            model, environment, "removed", None, True, ("overlay removed: nothing to gate",)
-        )
+    release_path = layout.overlay_file(model, environment, layout.RELEASE)
+    if release_path not in head_texts:
+        return [
+            ReleaseVerdict(model, environment, "removed", None, True, ("overlay removed: nothing to gate",))
+        ]
     head_state = read_state(head_texts, model, environment)
-    challenger = head_state.candidate or head_state.stable
-    champion = None
-    if layout.overlay_file(model, environment, layout.RELEASE) in base_texts:
-        champion = read_state(base_texts, model, environment).stable
-    if champion is not None and (challenger.version, challenger.digest) == (
-        champion.version,
-        champion.digest,
-    ):
-        return ReleaseVerdict(
-            model,
-            environment,
-            challenger.version,
-            champion.version,
-            True,
-            ("traffic change only: the release itself is unchanged",),
-        )
-    step(f"gating {model} v{challenger.version} for {environment}")
-    registered, version_tags = resolve_release(model, challenger.version)
-    reasons = _pin_problems(challenger, registered)
-    ladder_refused = False
-    try:
-        check_ladder(load_environment(environment, root=root), model, challenger, version_tags, head_texts)
-    except PolicyRefusal as refusal:
-        reasons.append(str(refusal))
-        ladder_refused = True
-    report_dir = out / f"{model}-{environment}"
-    outcome = run_gate(
-        GateRequest(model, challenger.version, environment, champion.version if champion else None, root),
-        drift_html=report_dir / "drift.html",
-    )
-    published = publish(outcome, report_dir)
-    # The full ladder check above already covers the gate's own ladder (the previous gate's tag).
-    reasons += [r for r in outcome.reasons if not (ladder_refused and r.startswith("ladder:"))]
-    return ReleaseVerdict(
-        model,
-        environment,
-        challenger.version,
-        champion.version if champion else None,
-        outcome.passed and not reasons,
-        tuple(reasons),
-        report_dir,
-        published,
-    )
+    base_state = read_state(base_texts, model, environment) if release_path in base_texts else None
+    changed = releases_to_gate(base_state, head_state)
+    if not changed:
+        version = head_state.stable.version
+        return [
+            ReleaseVerdict(
+                model,
+                environment,
+                version,
+                version,
+                True,
+                ("traffic change only: every release is unchanged",),
+            )
+        ]
+    verdicts = []
+    for release in changed:
+        step(f"gating {model} v{release.version} for {environment}")
+        champion = base_state.stable if base_state else None
+        verdicts.append(_gate_one(repo, root, base, model, environment, release, champion, head_texts, out))
+    return verdicts
 
 
 def gate_pull_request(
@@ -132,11 +176,14 @@ def gate_pull_request(
     base, head = repo.resolve(base), repo.resolve(head)
     if not base or not head:
         raise InputError("--base and --head must name commits")
+    if repo.resolve("HEAD") != head:
+        raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
     step("validating gitops/")
     validation = validate(root)
     verdicts = tuple(
-        gate_release(repo, root, base, head, model, environment, out, step)
+        verdict
         for model, environment in changed_releases(repo, base, head)
+        for verdict in gate_release(repo, root, base, head, model, environment, out, step)
     )
     return PullRequestVerdict(validation, verdicts)
 
