@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,23 @@ from modelops_infra.versions import ARGO_CD
 class GitOpsArgs:
     repo_url: str
     bootstrap_dir: Path
+    environment: str  # the stack's environment: its cluster's Argo CD generates only that Application
+
+
+def for_this_cluster(manifest: dict[str, Any], environment: str) -> dict[str, Any]:
+    """An ApplicationSet reading environments/*.yaml, narrowed to this stack's environment file.
+
+    Each environment is its own cluster with its own Argo CD; left as committed, every cluster
+    would generate the Applications of all environments, whose namespaces it does not have.
+    """
+    if manifest.get("kind") != "ApplicationSet":
+        return manifest
+    narrowed = copy.deepcopy(manifest)
+    for generator in narrowed.get("spec", {}).get("generators", []):
+        files = (generator.get("git") or {}).get("files")
+        if files:
+            generator["git"]["files"] = [{"path": f"environments/{environment}.yaml"}]
+    return narrowed
 
 
 def bootstrap_manifests(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -64,7 +82,8 @@ class GitOps(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         applied = []
-        for path, manifest in bootstrap_manifests(args.bootstrap_dir):
+        for path, committed in bootstrap_manifests(args.bootstrap_dir):
+            manifest = for_this_cluster(committed, args.environment)
             meta = dict(manifest["metadata"])
             meta.setdefault("namespace", L.ARGOCD_NAMESPACE)
             extra = set(manifest) - {"apiVersion", "kind", "metadata", "spec", "status"}

@@ -35,7 +35,7 @@ MLFLOW_APP = "mlflow"
 POSTGRES_APP = "postgres"
 MINIO_APP = "minio"
 GATEWAY_NAME = "models"
-ARTIFACT_BUCKET_LOCAL = "mlflow-artifacts"
+ARTIFACT_BUCKET_LOCAL = "modelops-local-mlflow-artifacts"  # what gitops/ overlays for local pin
 
 # Pod labels the gitops InferenceServices carry; the PodMonitor turns them into the
 # `model` and `release` labels every dashboard and alert groups by.

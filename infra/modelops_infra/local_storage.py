@@ -160,7 +160,7 @@ def local_backend(parent: pulumi.Resource, name: str, *, password: random.Random
     endpoint = f"http://{L.MINIO_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local:{L.MINIO_PORT}"
     return Backend(
         database_uri=_uri(password.result, host),
-        artifacts_destination=f"s3://{L.ARTIFACT_BUCKET_LOCAL}/artifacts",
+        artifacts_destination=f"s3://{L.ARTIFACT_BUCKET_LOCAL}",
         env=[
             {"name": "MLFLOW_S3_ENDPOINT_URL", "value": endpoint},
             _secret_env(credentials, "AWS_ACCESS_KEY_ID", "minio-user"),

@@ -99,7 +99,7 @@ def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
     serving = Serving("serving", ServingArgs(settings.models_namespace), opts=after_security)
     gitops = GitOps(
         "gitops",
-        GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir),
+        GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir, settings.environment.name),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[security, serving, monitoring]),
     )
     return Platform(security, registry, monitoring, serving, gitops, cluster, ci)

@@ -48,14 +48,17 @@ def allowed_hosts() -> list[str]:
     return [*base, *(f"{host}:{L.MLFLOW_PORT}" for host in base)]
 
 
-def server_args(artifacts_destination: str) -> list[str]:
+def server_args(artifact_root: str) -> list[str]:
+    # A direct artifact root, not the server's artifact proxy: a registered version's location is
+    # then the s3:// path itself, which is what a release pins and what KServe's storage
+    # initializer reads. The proxy would hand out mlflow-artifacts:/ URIs that KServe cannot.
     return [
         "server",
         "--host=0.0.0.0",
         f"--port={L.MLFLOW_PORT}",
         "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
-        f"--artifacts-destination={artifacts_destination}",
-        "--serve-artifacts",
+        f"--default-artifact-root={artifact_root}",
+        "--no-serve-artifacts",
         "--app-name=basic-auth",
         f"--allowed-hosts={','.join(allowed_hosts())}",
     ]

@@ -90,7 +90,13 @@ def aws_backend(
         opts=child,
     )
 
-    bucket = aws.s3.Bucket(f"{name}-artifacts", force_destroy=not settings.deletion_protection, opts=child)
+    # Named, not generated: releases in gitops/ pin s3://modelops-<env>-mlflow-artifacts/... paths.
+    bucket = aws.s3.Bucket(
+        f"{name}-artifacts",
+        bucket=artifact_bucket_name(environment),
+        force_destroy=not settings.deletion_protection,
+        opts=child,
+    )
     aws.s3.BucketVersioning(
         f"{name}-artifacts", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
     )
@@ -133,9 +139,13 @@ def aws_backend(
     )
     return Backend(
         database_uri=_uri(password.result, database.address),
-        artifacts_destination=pulumi.Output.format("s3://{0}/artifacts", bucket.bucket),
+        artifacts_destination=pulumi.Output.format("s3://{0}", bucket.bucket),
         service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
     )
+
+
+def artifact_bucket_name(environment: str) -> str:
+    return f"modelops-{environment}-mlflow-artifacts"
 
 
 def _bucket_access_policy(bucket_arn: str) -> str:

@@ -231,3 +231,17 @@ def test_the_real_bootstrap_folder_applies_every_project_and_the_application_set
     projects = [name for kind, name in kinds if kind == "AppProject"]
     assert projects == ["models-dev", "models-local", "models-prod", "models-staging"]  # in projects/
     assert ("ApplicationSet", "models") in kinds
+
+
+def test_each_cluster_generates_only_its_own_environment(repo_root):
+    from modelops_infra.gitops import bootstrap_manifests, for_this_cluster
+
+    application_set = next(
+        document
+        for _, document in bootstrap_manifests(repo_root / "gitops" / "bootstrap")
+        if document["kind"] == "ApplicationSet"
+    )
+    narrowed = for_this_cluster(application_set, "prod")
+    files = [g["git"]["files"] for g in narrowed["spec"]["generators"]]
+    assert files == [[{"path": "environments/prod.yaml"}]]
+    assert application_set["spec"]["generators"][0]["git"]["files"] == [{"path": "environments/*.yaml"}]
