@@ -137,6 +137,9 @@ class PlatformSettings(_Strict):
                 raise ValueError(f"target kubernetes creates no AWS resources; remove {', '.join(given)}")
             if not self.kube_context:
                 raise ValueError("target kubernetes needs kube_context")
+        if self.serving.gpu_inference and (self.cluster is None or self.cluster.gpu_nodes is None):
+            # Otherwise GPU inference would be switched on with no node to run it: silently CPU-only.
+            raise ValueError("serving.gpu_inference needs cluster.gpu_nodes")
         return self
 
 

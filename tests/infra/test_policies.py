@@ -136,6 +136,16 @@ def test_a_bad_resource_is_caught(check, type_, props):
     assert _violations(check, _args(type_, props, stack="prod"))
 
 
+def test_prod_databases_must_be_multi_az_and_protected_but_dev_may_not_be():
+    single = {"multiAz": False, "deletionProtection": False, "storageEncrypted": True}
+    resilient = {"multiAz": True, "deletionProtection": True, "storageEncrypted": True}
+    rds = "aws:rds/instance:Instance"
+    assert len(_violations(aws_rules.rds_resilient_in_prod, _args(rds, single, stack="prod"))) == 2
+    assert _violations(aws_rules.rds_resilient_in_prod, _args(rds, {}, stack="prod"))  # AWS default: neither
+    assert not _violations(aws_rules.rds_resilient_in_prod, _args(rds, resilient, stack="prod"))
+    assert not _violations(aws_rules.rds_resilient_in_prod, _args(rds, single, stack="dev"))
+
+
 def test_a_public_endpoint_is_tolerated_in_dev_only_when_narrowed():
     narrowed = {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}}
     assert not _violations(

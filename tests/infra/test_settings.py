@@ -68,3 +68,10 @@ def test_the_subnet_plan_gives_every_tier_one_disjoint_subnet_per_zone():
     assert all(net.subnet_of(ipaddress.ip_network("10.30.0.0/16")) for net in nets)
     # Pods take addresses from the private tier, so it is the largest.
     assert min(n.num_addresses for n in nets[:3]) > max(n.num_addresses for n in nets[3:])
+
+
+def test_gpu_inference_without_gpu_nodes_is_refused(repo_root, tmp_path):
+    root = _copy(repo_root, tmp_path)
+    _edit(root, "dev", "gpu_inference: false", "gpu_inference: true")  # dev has no gpu_nodes
+    with pytest.raises(InputError, match=r"serving\.gpu_inference needs cluster\.gpu_nodes"):
+        load_settings("dev", root=root)

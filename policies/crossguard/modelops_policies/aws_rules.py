@@ -23,6 +23,16 @@ def rds_private_and_encrypted(args: ResourceValidationArgs, report: ReportViolat
         report("RDS instance storage must be encrypted (storageEncrypted: true).")
 
 
+def rds_resilient_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Prod's registry database survives a zone failure and a mistaken delete (AWS defaults: neither)."""
+    if args.resource_type != "aws:rds/instance:Instance" or _stack(args) != "prod":
+        return
+    if not args.props.get("multiAz", False):
+        report("RDS instance in prod must be multi-AZ (multiAz: true).")
+    if not args.props.get("deletionProtection", False):
+        report("RDS instance in prod must have deletion protection (deletionProtection: true).")
+
+
 def s3_public_access_blocked(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
         return

@@ -21,6 +21,11 @@ _RULES = [
         aws_rules.rds_private_and_encrypted,
     ),
     (
+        "rds-resilient-in-prod",
+        "RDS instances in prod are multi-AZ with deletion protection.",
+        aws_rules.rds_resilient_in_prod,
+    ),
+    (
         "s3-public-access-blocked",
         "S3 public access blocks set all four flags.",
         aws_rules.s3_public_access_blocked,
