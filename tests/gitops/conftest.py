@@ -14,6 +14,7 @@ from modelops.gitops.overlay_files import read_state, write_state
 from modelops.gitops.releases import resolve_release
 from modelops.gitops.state import OverlayState
 from tests.conftest import REPO_ROOT
+from tests.tools import require_command
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 
@@ -53,6 +54,8 @@ def pin_everywhere(root: Path, model: str, version: str) -> None:
 
 @pytest.fixture()
 def gitops_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> GitOpsRepo:
+    require_command("kubectl")  # validate renders with kubectl kustomize
+    require_command("uvx")  # and runs checkov in its own environment
     root = tmp_path / "platform"
     for folder in ("environments", "policies", "gitops"):
         shutil.copytree(REPO_ROOT / folder, root / folder)

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 
 from tests.infra.conftest import STACKS
-from tests.infra.tools import require, require_command
+from tests.tools import require, require_command
 
 K8S_VERSION = "1.33.0"
 # No schema is published for these in ../shared/schemas/crds; listed so a new kind cannot slip by.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.infra.tools import require
+from tests.tools import require
 
 try:
     from nca.nca_cli import nca_main

@@ -7,7 +7,6 @@ scanned once; each parametrized test then reads its own resource's outcome.
 from __future__ import annotations
 
 import copy
-import os
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from ruamel.yaml import YAML
 from modelops.errors import InputError
 from modelops.gitops import checkov_scan
 from modelops.gitops.checkov_scan import ScanResult, scan, tool_available
+from tests.tools import require, require_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DIR = REPO_ROOT / "policies" / "checkov"
@@ -29,17 +29,9 @@ M_ID = "m-751afd4e29c07359f0557995c9b0cc07"  # an MLflow logged-model id
 RUN_ID = "0123456789abcdef0123456789abcdef"  # an MLflow run id
 
 
-def _missing(what: str) -> None:
-    # On CI a missing tool must fail the build, never quietly skip the policy tests.
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is required on CI")
-    pytest.skip(f"{what} is not available")
-
-
 @pytest.fixture(scope="module")
 def checkov() -> None:
-    if not tool_available():
-        _missing(f"checkov {checkov_scan.CHECKOV_VERSION} through uvx")
+    require(tool_available(), f"checkov {checkov_scan.CHECKOV_VERSION} through uvx")
 
 
 # --- compliant manifests; each case below changes one thing ----------------------------------------
@@ -513,9 +505,7 @@ RENDERED = {
 
 
 def test_committed_gitops_tree_has_no_failed_check(checkov: None, tmp_path: Path) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        _missing("kubectl")
+    kubectl = require_command("kubectl")
     for name, source in RENDERED.items():
         rendered = subprocess.run(
             [kubectl, "kustomize", str(source)], capture_output=True, text=True, check=True
