@@ -40,6 +40,8 @@ def _pull_request_mode(base: str, head: str, out: Path, as_json: bool) -> None:
         with steps(enabled=not as_json) as step:
             verdict = gate_pull_request(root, base, head, out, step=step)
     except InputError as error:
+        # The pull request's comment and job summary are built from report.md: it must say why.
+        write_text_atomic(out / "report.md", f"## ❌ Promotion gate: BLOCKED\n\n{error}\n")
         write_json_atomic(
             out / "verdict.json", {"passed": False, "error": str(error), "reasons": [str(error)]}
         )

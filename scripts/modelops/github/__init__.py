@@ -1,0 +1,1 @@
+"""Glue for the GitHub Actions workflows under .github/workflows/."""

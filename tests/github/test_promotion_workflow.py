@@ -1,0 +1,256 @@
+"""The promotion-gate workflow's own steps, run in order in a clone, on a fixture pull request.
+
+The base commit pins the champion everywhere; the head is what `modelops promote` commits for a
+registered version. Steps that cannot run here get explicit local equivalents:
+
+- actions/checkout: a clone of the fixture repository at the requested revision, full history.
+- install: the test session already runs in the project's locked environment; its bin folder
+  goes on PATH the way the step adds .venv/bin.
+- the OIDC role and the registry login: the registry is the session's local MLflow, which needs
+  no credentials; both are still checked to receive the role and the secret they would use.
+- upload/download-artifact: a folder standing in for the run's artifact store.
+- the comment's `gh` calls: a stand-in `gh` on PATH that records them (tests/github/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelops.github.sticky_comment import marker
+from modelops.registry import configure
+from tests.cli_runner import invoke
+from tests.conftest import REPO_ROOT
+from tests.github.workflow_runner import JobRun, StepContext, WorkflowJob, load_workflow
+from tests.gitops.conftest import pin_everywhere
+from tests.tools import require_command
+
+pytestmark = pytest.mark.slow
+
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "promotion-gate.yml"
+REPOSITORY = "example-org/modelops-platform"
+# What the workflow needs from the project: the commands' inputs and the comment script.
+PROJECT_PARTS = ("environments", "policies", "gitops", "scripts", ".github", "pyproject.toml", "Makefile")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture()
+def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
+    """The repository on 'GitHub': the project at a commit that pins the champion everywhere."""
+    require_command("kubectl")
+    require_command("uvx")
+    root = tmp_path / "origin"
+    for part in PROJECT_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / part)
+    monkeypatch.setenv("MODELOPS_ROOT", str(root))
+    pin_everywhere(root, "credit-risk", demo_versions.champion)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "config", "user.email", "platform@example.org")
+    git(root, "config", "user.name", "Platform")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "Platform at v" + demo_versions.champion)
+    monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
+    return root
+
+
+def open_pull_request(origin: Path, version: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """`modelops promote` as a data scientist runs it; returns the pull_request event."""
+    result = invoke("promote", "credit-risk", "--version", version, "--to", "dev")
+    assert result.exit_code == 0, result.output
+    branch = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("branch "))
+    return {
+        "number": 7,
+        "base": {"sha": git(origin, "rev-parse", "main").strip(), "ref": "main"},
+        "head": {
+            "sha": git(origin, "rev-parse", branch).strip(),
+            "ref": branch,
+            "repo": {"full_name": REPOSITORY},
+        },
+    }
+
+
+def checkout_from(origin: Path):
+    def checkout(step: StepContext) -> None:
+        assert step.inputs["persist-credentials"] == "false"
+        if not (step.workspace / ".git").exists():
+            subprocess.run(["git", "clone", "--quiet", str(origin), str(step.workspace)], check=True)
+        git(step.workspace, "checkout", "--quiet", "--detach", step.inputs["ref"])
+
+    return checkout
+
+
+def install(step: StepContext) -> None:
+    step.path.append(str(Path(sys.executable).parent))
+
+
+def assume_role(step: StepContext) -> None:
+    assert step.inputs["role-to-assume"].startswith("arn:aws:iam::")
+
+
+def registry_login(step: StepContext) -> None:
+    assert step.env["SECRET_ID"].startswith("arn:aws:secretsmanager:")
+
+
+class ArtifactStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def upload(self, step: StepContext) -> None:
+        source = step.workspace / step.inputs["path"]
+        assert source.is_dir() and any(source.iterdir()), f"nothing to upload at {source}"
+        shutil.copytree(source, self.folder / step.inputs["name"])
+
+    def download(self, step: StepContext) -> None:
+        shutil.copytree(self.folder / step.inputs["name"], step.workspace / step.inputs["path"])
+
+
+def run_gate_job(
+    origin: Path, pull_request: dict, tmp_path: Path, artifacts: ArtifactStore
+) -> tuple[JobRun, Path]:
+    workspace = tmp_path / "gate-job"
+    job = WorkflowJob(
+        load_workflow(WORKFLOW),
+        "gate",
+        workspace,
+        github=_github_context(pull_request),
+        variables={
+            "MLFLOW_TRACKING_URI": configure(),
+            "GATE_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-gate",
+            "AWS_REGION": "eu-west-1",
+            "MLFLOW_GATE_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-gate",
+        },
+        actions={
+            "actions/checkout": checkout_from(origin),
+            "aws-actions/configure-aws-credentials": assume_role,
+            "actions/upload-artifact": artifacts.upload,
+        },
+        replaced_steps={"install": install, "registry-login": registry_login},
+        base_env=_runner_env(),
+    )
+    return job.run(), workspace / "reports" / "promotion-gate"
+
+
+def run_comment_job(origin: Path, pull_request: dict, tmp_path: Path, artifacts: ArtifactStore) -> JobRun:
+    job = WorkflowJob(
+        load_workflow(WORKFLOW),
+        "comment",
+        tmp_path / "comment-job",
+        github=_github_context(pull_request),
+        actions={"actions/checkout": checkout_from(origin), "actions/download-artifact": artifacts.download},
+        base_env=_runner_env(),
+    )
+    return job.run()
+
+
+def _github_context(pull_request: dict) -> dict:
+    return {
+        "event": {"pull_request": pull_request},
+        "repository": REPOSITORY,
+        "run_id": "4242",
+        "server_url": "https://github.com",
+        "token": "local-token",
+    }
+
+
+def _runner_env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("MODELOPS_ROOT", None)  # the steps find the repository from their working folder
+    env.pop("MLFLOW_TRACKING_URI", None)  # comes from the workflow's vars
+    return env
+
+
+def _decision(verdict: dict) -> dict:
+    """What a verdict decides, without where its files went."""
+    return {
+        "passed": verdict["passed"],
+        "validation": verdict["validation"],
+        "releases": [{k: v for k, v in r.items() if k != "report"} for r in verdict["releases"]],
+    }
+
+
+def test_the_workflow_gates_a_promotion_like_the_command_run_by_hand(
+    origin, demo_versions, recording_gh, tmp_path, monkeypatch
+):
+    pull_request = open_pull_request(origin, demo_versions.better, monkeypatch)
+    artifacts = ArtifactStore(tmp_path / "artifacts")
+
+    run, reports = run_gate_job(origin, pull_request, tmp_path, artifacts)
+
+    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
+    assert [s.outcome for s in run.steps] == ["success"] * len(run.steps)
+    verdict = json.loads((reports / "verdict.json").read_text())
+    assert [(r["model"], r["environment"], r["challenger"], r["champion"]) for r in verdict["releases"]] == [
+        ("credit-risk", "dev", demo_versions.better, demo_versions.champion)
+    ]
+    report = (reports / "report.md").read_text()
+    assert report in run.summary
+    assert (artifacts.folder / "promotion-gate-reports" / "credit-risk" / "dev").is_dir() or any(
+        artifacts.folder.rglob("drift.html")
+    )
+
+    # By hand, in a checkout of the same head: the same decision and the same report table.
+    by_hand_root = tmp_path / "by-hand"
+    subprocess.run(["git", "clone", "--quiet", str(origin), str(by_hand_root)], check=True)
+    git(by_hand_root, "checkout", "--quiet", "--detach", pull_request["head"]["sha"])
+    monkeypatch.setenv("MODELOPS_ROOT", str(by_hand_root))
+    by_hand = invoke(
+        "gate", "--base", pull_request["base"]["sha"], "--head", pull_request["head"]["sha"],
+        "--out", tmp_path / "by-hand-reports", "--json",
+    )  # fmt: skip
+    assert by_hand.exit_code == 0, by_hand.output
+    assert _decision(json.loads(by_hand.stdout)) == _decision(verdict)
+    table = report.split("<details>")[0]
+    assert (tmp_path / "by-hand-reports" / "report.md").read_text().split("<details>")[0] == table
+
+    # The comment job posts the same report once; a second run edits that comment.
+    listing, recorded = recording_gh
+    comment = run_comment_job(origin, pull_request, tmp_path, artifacts)
+    assert comment.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in comment.steps]
+    posted = recorded()[-1]
+    assert posted["args"][:4] == ["api", "--method", "POST", f"repos/{REPOSITORY}/issues/7/comments"]
+    body = json.loads(posted["stdin"])["body"]
+    assert body.startswith(marker("promotion-gate")) and table.strip() in body
+    assert "actions/runs/4242" in body
+    listing.write_text(json.dumps({"id": 31, "user": "github-actions[bot]", "body": body}) + "\n")
+    assert run_comment_job(origin, pull_request, tmp_path / "again", artifacts).succeeded
+    assert recorded()[-1]["args"][:4] == [
+        "api",
+        "--method",
+        "PATCH",
+        f"repos/{REPOSITORY}/issues/comments/31",
+    ]
+
+
+def test_a_blocked_promotion_fails_the_job_and_still_reports_why(
+    origin, demo_versions, tmp_path, monkeypatch
+):
+    pull_request = open_pull_request(origin, demo_versions.biased, monkeypatch)
+    artifacts = ArtifactStore(tmp_path / "artifacts")
+
+    run, reports = run_gate_job(origin, pull_request, tmp_path, artifacts)
+
+    assert not run.succeeded
+    assert run.step("validate").outcome == "success"
+    assert run.step("gate").outcome == "failure"
+    assert run.step("summary").outcome == "success"  # the report still reaches the summary...
+    assert (artifacts.folder / "promotion-gate-reports" / "report.md").is_file()  # ...and the artifacts
+    verdict = json.loads((reports / "verdict.json").read_text())
+    assert verdict["passed"] is False
+    [release] = verdict["releases"]
+    assert release["challenger"] == demo_versions.biased and not release["passed"]
+    assert any("fairness" in reason for reason in release["reasons"]), release["reasons"]
+    assert "BLOCKED" in run.summary
