@@ -4,6 +4,8 @@ The base commit pins the champion everywhere; the head is what `modelops promote
 registered version. Steps that cannot run here get explicit local equivalents:
 
 - actions/checkout: a clone of the fixture repository at the requested revision, full history.
+- the CRD schemas: already at ../shared/schemas/crds here; checked against the committed sums
+  exactly as the step checks its downloads.
 - install: the test session already runs in the project's locked environment; its bin folder
   goes on PATH the way the step adds .venv/bin.
 - the OIDC role and the registry login: the registry is the session's local MLflow, which needs
@@ -91,6 +93,12 @@ def checkout_from(origin: Path):
     return checkout
 
 
+def crd_schemas(step: StepContext) -> None:
+    sums = step.workspace / ".github" / "crd-schemas.sha256"
+    crds = REPO_ROOT.parent / "shared" / "schemas" / "crds"
+    subprocess.run(["sha256sum", "--check", "--strict", "--quiet", str(sums)], cwd=crds, check=True)
+
+
 def install(step: StepContext) -> None:
     step.path.append(str(Path(sys.executable).parent))
 
@@ -136,7 +144,7 @@ def run_gate_job(
             "aws-actions/configure-aws-credentials": assume_role,
             "actions/upload-artifact": artifacts.upload,
         },
-        replaced_steps={"install": install, "registry-login": registry_login},
+        replaced_steps={"install": install, "registry-login": registry_login, "crd-schemas": crd_schemas},
         base_env=_runner_env(),
     )
     return job.run(), workspace / "reports" / "promotion-gate"

@@ -12,6 +12,7 @@ from modelops.cli.gate import gate
 from modelops.cli.gitops import status, validate
 from modelops.cli.register import register
 from modelops.cli.release import promote, rollback, rollout
+from modelops.cli.train import train
 
 app = typer.Typer(
     name="modelops",
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(check.app, name="check")
 app.command("gate")(gate)
+app.command("train")(train)
 app.command("register")(register)
 app.command("promote")(promote)
 app.command("rollout")(rollout)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from modelops.cli.common import console, input_errors, steps
+from modelops.cli.common import console, emit_json, input_errors, steps
 from modelops.config import load_model_policy, project_root
 from modelops.data import read_frame
 from modelops.errors import InputError
@@ -21,11 +21,12 @@ def register(
     training: Path = typer.Option(..., help="Training data (parquet or csv), label included."),
     evaluation: Path = typer.Option(..., help="Holdout data (parquet or csv), label included."),
     description: str = typer.Option("", help="Free text stored on the model version."),
+    as_json: bool = typer.Option(False, "--json", help="Print name, version, run and digest as JSON."),
 ) -> None:
     """Log the model with signature, datasets and a sha256 manifest; print the new version."""
     import skops.io
 
-    with input_errors(), steps() as step:
+    with input_errors(as_json=as_json), steps(enabled=not as_json) as step:
         step(f"registering {model}")
         root = project_root()
         policy = load_model_policy(model, root=root)
@@ -49,6 +50,16 @@ def register(
             trusted_types=policy.trusted_types,
             description=description,
         )
+    if as_json:
+        emit_json(
+            {
+                "name": registered.name,
+                "version": registered.version,
+                "run_id": registered.run_id,
+                "artifact_digest": registered.artifact_digest,
+            }
+        )
+        return
     console.print(
         f"registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
         f"(run {registered.run_id}, {registered.artifact_digest})"

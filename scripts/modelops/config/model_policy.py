@@ -46,6 +46,14 @@ class DataSources(BaseModel):
         return value
 
 
+class Training(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # `package.module:function`, called as function(seed=...) by `modelops train`; returns a
+    # modelops.training.Candidate (the fitted estimator and the frames it was fitted and held out on).
+    entrypoint: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
 class ModelPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +72,8 @@ class ModelPolicy(BaseModel):
     trusted_types: list[str] = Field(default_factory=list)
     # Per-environment overrides of the promotion policy, e.g. {prod: {fairness: {...}}}.
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # How a candidate is trained, for `modelops train` and the retrain workflow; optional.
+    training: Training | None = None
 
     @property
     def metrics(self) -> list[str]:

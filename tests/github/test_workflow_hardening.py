@@ -1,0 +1,220 @@
+"""Every workflow parses and meets the hardening rules; zizmor and checkov agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from modelops.gitops.checkov_scan import CHECKOV_VERSION
+from tests.conftest import REPO_ROOT
+from tests.github import hardening
+from tests.github.workflow_runner import load_workflow
+from tests.tools import require, require_command
+
+GITHUB = REPO_ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+EXPECTED = {"ci", "promotion-gate", "infra", "policy", "retrain"}
+
+
+def workflow(name: str) -> dict:
+    return load_workflow(GITHUB / "workflows" / f"{name}.yml")
+
+
+def test_every_expected_workflow_exists_and_parses():
+    assert {path.stem for path in WORKFLOWS} == EXPECTED
+    for path in WORKFLOWS:
+        parsed = load_workflow(path)
+        assert {"name", "on", "jobs"} <= parsed.keys(), path
+        for job_name, job in parsed["jobs"].items():
+            assert "timeout-minutes" in job, f"{path.name}: job {job_name} has no timeout"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_workflow_meets_every_hardening_rule(path: Path):
+    assert hardening.all_problems(load_workflow(path), path.read_text()) == []
+
+
+def test_no_stored_cloud_keys_anywhere_under_github():
+    for path in GITHUB.rglob("*"):
+        if path.is_file():
+            assert hardening.stored_key_problems(path.read_text()) == [], path
+
+
+# --- each rule catches what it is for ----------------------------------------------------------
+
+BAD = """
+name: bad
+on:
+  pull_request_target:
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065
+      - run: echo "${{ github.event.pull_request.title }}"
+      - run: echo "${{ inputs.name }} ${{ github.head_ref }}"
+        env:
+          AWS_SECRET_ACCESS_KEY: ${{ secrets.KEY }}
+  deploy:
+    runs-on: ubuntu-24.04
+    permissions:
+      id-token: write
+    steps:
+      - run: true
+"""
+
+
+def test_the_rules_catch_a_workflow_that_breaks_each_of_them(tmp_path: Path):
+    path = tmp_path / "bad.yml"
+    path.write_text(BAD)
+    problems = "\n".join(hardening.all_problems(load_workflow(path), BAD))
+    expected = [
+        "top-level permissions are not {} or read-only",
+        "job build: no permissions of its own",
+        "permission without a comment: id-token: write",
+        "actions/checkout@v4: not pinned to a full commit SHA",
+        "setup-python@a26af69be951a213d495a4c3e4e4022e16d87065: no version comment",
+        "checkout keeps the token",
+        "untrusted ${{ github.event.pull_request.title }}",
+        "untrusted ${{ inputs.name }}",
+        "untrusted ${{ github.head_ref }}",
+        "trigger pull_request_target",
+        "mentions AWS_SECRET_ACCESS_KEY",
+    ]
+    for fragment in expected:
+        assert fragment in problems, fragment
+
+
+# --- what each workflow is for ------------------------------------------------------------------
+
+
+def test_the_promotion_gate_runs_on_pull_requests_touching_what_clusters_serve():
+    gate = workflow("promotion-gate")
+    assert set(gate["on"]) == {"pull_request"}
+    assert set(gate["on"]["pull_request"]["paths"]) == {"gitops/**", "policies/**", "environments/**"}
+    job = gate["jobs"]["gate"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    validate = next(i for i, run in enumerate(runs) if "modelops validate" in run)
+    gated = next(i for i, run in enumerate(runs) if "modelops gate --base" in run)
+    assert validate < gated
+    assert "GITHUB_STEP_SUMMARY" in "".join(runs)
+    comment = gate["jobs"]["comment"]
+    assert comment["permissions"]["pull-requests"] == "write"
+    assert "head.repo.full_name == github.repository" in comment["if"]  # forks: no write token
+
+
+def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod():
+    infra = workflow("infra")
+    assert {"pull_request", "push"} == set(infra["on"])
+    jobs = infra["jobs"]
+    preview = " ".join(step.get("run", "") for step in jobs["preview"]["steps"])
+    assert "pulumi preview" in preview and "--policy-pack" in preview
+    assert [jobs[f"up-{env}"]["environment"] for env in ("dev", "staging", "prod")] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert "up-dev" in jobs["up-staging"]["needs"] and "up-staging" in jobs["up-prod"]["needs"]
+    for env in ("dev", "staging", "prod"):
+        up = " ".join(step.get("run", "") for step in jobs[f"up-{env}"]["steps"])
+        assert f"pulumi up --cwd infra --stack {env}" in up and "--policy-pack" in up
+
+
+def test_the_pulumi_cli_is_the_version_of_the_locked_sdk():
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    sdk = next(package["version"] for package in lock["package"] if package["name"] == "pulumi")
+    assert workflow("infra")["env"]["PULUMI_VERSION"] == sdk
+
+
+def test_the_policy_workflow_runs_the_pinned_scanners():
+    policy = workflow("policy")
+    assert policy["env"]["CHECKOV_VERSION"] == CHECKOV_VERSION
+    runs = " ".join(step.get("run", "") for step in policy["jobs"]["scan"]["steps"])
+    assert "modelops validate" in runs
+    assert "--framework github_actions" in runs
+    assert "zizmor" in runs and "--offline" in runs
+
+
+def test_retraining_opens_its_pull_request_with_an_app_token_so_the_gate_runs():
+    retrain = workflow("retrain")
+    assert set(retrain["on"]) == {"repository_dispatch", "schedule"}
+    job = retrain["jobs"]["retrain"]
+    assert job["environment"] == "retrain"
+    promote = next(step for step in job["steps"] if step.get("id") == "promote")
+    assert promote["env"]["GH_TOKEN"] == "${{ steps.app-token.outputs.token }}"
+    runs = [step.get("run", "") for step in job["steps"]]
+    for command in ("modelops train", "modelops register", "modelops promote"):
+        assert any(command in run for run in runs), command
+
+
+def test_dependabot_codeowners_and_the_pull_request_template():
+    dependabot = load_workflow(GITHUB / "dependabot.yml")
+    assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions", "uv"}
+    owners = [
+        line.split()
+        for line in (GITHUB / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    owned = {pattern: teams for pattern, *teams in owners}
+    assert "@example-org/platform-team" in owned["/infra/"]
+    assert "@example-org/platform-team" in owned["/gitops/models/*/overlays/prod/"]
+    assert "promotion gate" in (GITHUB / "pull_request_template.md").read_text()
+
+
+def test_the_crd_schema_sums_match_the_schemas_the_tests_use():
+    crds = REPO_ROOT.parent / "shared" / "schemas" / "crds"
+    require(crds.is_dir(), f"the CRD schemas at {crds}")
+    listed = dict(reversed(line.split()) for line in (GITHUB / "crd-schemas.sha256").read_text().splitlines())
+    present = {str(p.relative_to(crds)) for p in crds.rglob("*.json")}
+    assert set(listed) == present
+    for path, digest in listed.items():
+        assert hashlib.sha256((crds / path).read_bytes()).hexdigest() == digest, path
+
+
+# --- the real scanners ---------------------------------------------------------------------------
+
+
+def _uvx(*args: str) -> subprocess.CompletedProcess[str]:
+    uvx = require_command("uvx")
+    return subprocess.run([uvx, *args], capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_zizmor_finds_nothing_at_medium_severity_or_above():
+    version = workflow("policy")["env"]["ZIZMOR_VERSION"]
+    done = _uvx(
+        f"zizmor=={version}", "--offline", "--min-severity", "medium", "--format", "json", str(GITHUB)
+    )
+    require(done.returncode != 1 or "error" not in done.stderr.lower(), f"zizmor {version} through uvx")
+    findings = json.loads(done.stdout or "[]")
+    assert findings == [], [(f["ident"], f["desc"]) for f in findings]
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_checkovs_github_actions_checks_pass():
+    done = _uvx(
+        "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--framework", "github_actions",
+        "--directory", str(GITHUB / "workflows"), "--skip-download", "--output", "json", "--quiet",
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    results = report["results"] if isinstance(report, dict) else report[0]["results"]
+    failed = [(c["check_id"], c["file_path"]) for c in results["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] if isinstance(report, dict) else True
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_sticky_comment_script_imports_nothing_outside_the_standard_library():
+    source = (REPO_ROOT / "scripts/modelops/github/sticky_comment.py").read_text()
+    imports = set(re.findall(r"^(?:from|import) ([\w.]+)", source, flags=re.MULTILINE))
+    assert not {
+        name for name in imports if name.split(".")[0] in {"modelops", "typer", "rich", "yaml", "ruamel"}
+    }
