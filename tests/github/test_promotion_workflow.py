@@ -17,9 +17,7 @@ registered version. Steps that cannot run here get explicit local equivalents:
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,100 +26,29 @@ from modelops.github.sticky_comment import marker
 from modelops.registry import configure
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
-from tests.github.workflow_runner import JobRun, StepContext, WorkflowJob, load_workflow
-from tests.gitops.conftest import pin_everywhere
-from tests.tools import require_command
+from tests.github.local_steps import (
+    REPOSITORY,
+    ArtifactStore,
+    assume_role,
+    checkout_from,
+    crd_schemas,
+    git,
+    install,
+    make_origin,
+    open_pull_request,
+    registry_login,
+    runner_env,
+)
+from tests.github.workflow_runner import JobRun, WorkflowJob, load_workflow
 
 pytestmark = pytest.mark.slow
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "promotion-gate.yml"
-REPOSITORY = "example-org/modelops-platform"
-# What the workflow needs from the project: the commands' inputs and the comment script.
-PROJECT_PARTS = ("environments", "policies", "gitops", "scripts", ".github", "pyproject.toml", "Makefile")
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture()
 def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
-    """The repository on 'GitHub': the project at a commit that pins the champion everywhere."""
-    require_command("kubectl")
-    require_command("uvx")
-    root = tmp_path / "origin"
-    for part in PROJECT_PARTS:
-        source = REPO_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / part)
-    monkeypatch.setenv("MODELOPS_ROOT", str(root))
-    pin_everywhere(root, "credit-risk", demo_versions.champion)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "config", "user.email", "platform@example.org")
-    git(root, "config", "user.name", "Platform")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "Platform at v" + demo_versions.champion)
-    monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
-    return root
-
-
-def open_pull_request(origin: Path, version: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """`modelops promote` as a data scientist runs it; returns the pull_request event."""
-    result = invoke("promote", "credit-risk", "--version", version, "--to", "dev")
-    assert result.exit_code == 0, result.output
-    branch = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("branch "))
-    return {
-        "number": 7,
-        "base": {"sha": git(origin, "rev-parse", "main").strip(), "ref": "main"},
-        "head": {
-            "sha": git(origin, "rev-parse", branch).strip(),
-            "ref": branch,
-            "repo": {"full_name": REPOSITORY},
-        },
-    }
-
-
-def checkout_from(origin: Path):
-    def checkout(step: StepContext) -> None:
-        assert step.inputs["persist-credentials"] == "false"
-        if not (step.workspace / ".git").exists():
-            subprocess.run(["git", "clone", "--quiet", str(origin), str(step.workspace)], check=True)
-        git(step.workspace, "checkout", "--quiet", "--detach", step.inputs["ref"])
-
-    return checkout
-
-
-def crd_schemas(step: StepContext) -> None:
-    sums = step.workspace / ".github" / "crd-schemas.sha256"
-    crds = REPO_ROOT.parent / "shared" / "schemas" / "crds"
-    subprocess.run(["sha256sum", "--check", "--strict", "--quiet", str(sums)], cwd=crds, check=True)
-
-
-def install(step: StepContext) -> None:
-    step.path.append(str(Path(sys.executable).parent))
-
-
-def assume_role(step: StepContext) -> None:
-    assert step.inputs["role-to-assume"].startswith("arn:aws:iam::")
-
-
-def registry_login(step: StepContext) -> None:
-    assert step.env["SECRET_ID"].startswith("arn:aws:secretsmanager:")
-
-
-class ArtifactStore:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def upload(self, step: StepContext) -> None:
-        source = step.workspace / step.inputs["path"]
-        assert source.is_dir() and any(source.iterdir()), f"nothing to upload at {source}"
-        shutil.copytree(source, self.folder / step.inputs["name"])
-
-    def download(self, step: StepContext) -> None:
-        shutil.copytree(self.folder / step.inputs["name"], step.workspace / step.inputs["path"])
+    return make_origin(tmp_path, monkeypatch, demo_versions)
 
 
 def run_gate_job(
@@ -145,7 +72,7 @@ def run_gate_job(
             "actions/upload-artifact": artifacts.upload,
         },
         replaced_steps={"install": install, "registry-login": registry_login, "crd-schemas": crd_schemas},
-        base_env=_runner_env(),
+        base_env=runner_env(),
     )
     return job.run(), workspace / "reports" / "promotion-gate"
 
@@ -157,7 +84,7 @@ def run_comment_job(origin: Path, pull_request: dict, tmp_path: Path, artifacts:
         tmp_path / "comment-job",
         github=_github_context(pull_request),
         actions={"actions/checkout": checkout_from(origin), "actions/download-artifact": artifacts.download},
-        base_env=_runner_env(),
+        base_env=runner_env(),
     )
     return job.run()
 
@@ -170,15 +97,6 @@ def _github_context(pull_request: dict) -> dict:
         "server_url": "https://github.com",
         "token": "local-token",
     }
-
-
-def _runner_env() -> dict[str, str]:
-    import os
-
-    env = dict(os.environ)
-    env.pop("MODELOPS_ROOT", None)  # the steps find the repository from their working folder
-    env.pop("MLFLOW_TRACKING_URI", None)  # comes from the workflow's vars
-    return env
 
 
 def _decision(verdict: dict) -> dict:

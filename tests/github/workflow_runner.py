@@ -150,6 +150,7 @@ class StepContext:
     workspace: Path
     exports: dict[str, str] = field(default_factory=dict)  # like writing to GITHUB_ENV
     path: list[str] = field(default_factory=list)  # like writing to GITHUB_PATH
+    outputs: dict[str, str] = field(default_factory=dict)  # like writing to GITHUB_OUTPUT
 
 
 Local = Callable[[StepContext], None]
@@ -168,6 +169,7 @@ class StepRun:
 class JobRun:
     steps: list[StepRun]
     summary: str
+    outputs: dict[str, str] = field(default_factory=dict)  # the job's `outputs:`, evaluated
 
     @property
     def succeeded(self) -> bool:
@@ -187,6 +189,8 @@ class WorkflowJob:
     actions: dict[str, Local] = field(default_factory=dict)  # by action, e.g. actions/checkout
     replaced_steps: dict[str, Local] = field(default_factory=dict)  # by step id
     base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Other contexts the job reads, e.g. {"matrix": {...}, "needs": {...}, "secrets": {...}}.
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def run(self) -> JobRun:
         spec = self.workflow["jobs"][self.job]
@@ -216,6 +220,7 @@ class WorkflowJob:
                     return status[name]
                 root, _, rest = name.partition(".")
                 contexts = {"github": self.github, "vars": self.variables, "steps": steps_context, "env": env}
+                contexts |= self.contexts
                 if root not in contexts:
                     raise UnsupportedWorkflow(f"unknown context {root!r} in {name!r}")
                 value: Any = contexts[root]
@@ -269,7 +274,8 @@ class WorkflowJob:
                 local(context)
                 exported.update(context.exports)
                 path_additions += context.path
-                steps_context[step_id] = {"outcome": "success", "conclusion": "success", "outputs": {}}
+                outputs = dict(context.outputs)
+                steps_context[step_id] = {"outcome": "success", "conclusion": "success", "outputs": outputs}
                 records.append(StepRun(step_id, name, "success", True, ""))
                 continue
 
@@ -302,7 +308,7 @@ class WorkflowJob:
         unused = set(self.replaced_steps) - used_replacements
         if unused:
             raise UnsupportedWorkflow(f"local equivalents for steps that never ran: {sorted(unused)}")
-        return JobRun(records, "".join(summary))
+        return JobRun(records, "".join(summary), _evaluated(spec.get("outputs"), lookup_in({})))
 
 
 def _evaluated(values: Mapping[str, Any] | None, lookup: Callable[[str], Any]) -> dict[str, str]:

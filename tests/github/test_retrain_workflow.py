@@ -1,0 +1,152 @@
+"""The retrain workflow's own steps, run in a clone: train, register, and a promotion pull request.
+
+The clone's `origin` is the fixture repository, so the branch is really pushed. `gh` is a stand-in
+that accepts `auth` and records `pr create` (GitHub is not reachable here); the app token, the
+OIDC role and the registry login get the local equivalents of tests/github/local_steps.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from modelops.registry import configure
+from tests.conftest import REPO_ROOT
+from tests.github.local_steps import (
+    REPOSITORY,
+    assume_role,
+    checkout_from,
+    git,
+    install,
+    make_origin,
+    registry_login,
+    runner_env,
+)
+from tests.github.workflow_runner import StepContext, WorkflowJob, load_workflow
+
+pytestmark = pytest.mark.slow
+
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "retrain.yml"
+
+
+@pytest.fixture()
+def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
+    return make_origin(tmp_path, monkeypatch, demo_versions)
+
+
+@pytest.fixture()
+def pr_gh(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in `gh`: logged in, `auth setup-git` a no-op (origin is a local path), PRs recorded."""
+    calls = tmp_path / "gh-calls.jsonl"
+    script = tmp_path / "gh-bin" / "gh"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, os, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps({{'args': sys.argv[1:], "
+        "'token': os.environ.get('GH_TOKEN', '')}) + '\\n')\n"
+        "if sys.argv[1:3] == ['pr', 'create']:\n"
+        f"    print('https://github.com/{REPOSITORY}/pull/8')\n"
+        "elif sys.argv[1] != 'auth':\n"
+        "    sys.exit('not stood in for: ' + ' '.join(sys.argv[1:]))\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script.parent, calls
+
+
+def app_token(step: StepContext) -> None:
+    assert step.inputs["app-id"] == "123456" and step.inputs["private-key"].startswith("-----BEGIN")
+    assert step.inputs["permission-contents"] == "write"
+    assert step.inputs["permission-pull-requests"] == "write"
+    step.outputs["token"] = "app-installation-token"
+
+
+def models_job(tmp_path: Path, origin: Path, event: dict, event_name: str) -> WorkflowJob:
+    return WorkflowJob(
+        load_workflow(WORKFLOW),
+        "models",
+        tmp_path / f"models-{event_name}",
+        github={"event": event, "event_name": event_name, "repository": REPOSITORY},
+        actions={"actions/checkout": checkout_from(origin)},
+        base_env=runner_env(),
+    )
+
+
+def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(origin, pr_gh, tmp_path):
+    event = {"client_payload": {"model": "credit-risk"}, "action": "model-drift"}
+    listed = models_job(tmp_path, origin, event, "repository_dispatch").run()
+    assert listed.succeeded and json.loads(listed.outputs["models"]) == ["credit-risk"]
+
+    gh_folder, calls = pr_gh
+    env = runner_env()
+    env["PATH"] = f"{gh_folder}{os.pathsep}{env['PATH']}"
+    job = WorkflowJob(
+        load_workflow(WORKFLOW),
+        "retrain",
+        tmp_path / "retrain",
+        github={
+            "event": event,
+            "event_name": "repository_dispatch",
+            "repository": REPOSITORY,
+            "run_id": "5150",
+            "run_number": "11",
+            "server_url": "https://github.com",
+        },
+        variables={
+            "MLFLOW_TRACKING_URI": configure(),
+            "RETRAIN_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-retrain",
+            "AWS_REGION": "eu-west-1",
+            "MLFLOW_RETRAIN_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-retrain",
+            "RETRAIN_APP_ID": "123456",
+        },
+        actions={
+            "actions/checkout": checkout_from(origin),
+            "aws-actions/configure-aws-credentials": assume_role,
+            "actions/create-github-app-token": app_token,
+        },
+        replaced_steps={"install": install, "registry-login": registry_login},
+        contexts={
+            "matrix": {"model": "credit-risk"},
+            "needs": {"models": {"outputs": listed.outputs}},
+            "secrets": {"RETRAIN_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nlocal\n"},
+        },
+        base_env=env,
+    )
+    run = job.run()
+    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
+
+    version = json.loads((tmp_path / "retrain" / "candidate" / "registered.json").read_text())["version"]
+    registered = mlflow.MlflowClient().get_model_version("credit-risk", version)
+    assert registered.description.startswith("Retrained on repository_dispatch by https://github.com/")
+
+    # The branch reached the repository, changing dev's release and nothing else...
+    branch = f"promote/credit-risk/dev/v{version}"
+    assert git(origin, "diff", "--name-only", f"main...{branch}").split() == [
+        "gitops/models/credit-risk/overlays/dev/release.yaml"
+    ]
+    assert "modelops-retrain" in git(origin, "log", "-1", "--format=%an", branch)
+    # ...and the pull request was opened with the app's token, from that branch, against main.
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
+    create = next(c for c in recorded if c["args"][:2] == ["pr", "create"])
+    assert create["token"] == "app-installation-token"
+    assert create["args"][create["args"].index("--head") + 1] == branch
+    assert create["args"][create["args"].index("--base") + 1] == "main"
+    assert any(c["args"][:2] == ["auth", "setup-git"] for c in recorded)
+
+
+def test_the_schedule_retrains_every_model_with_training_code(origin, tmp_path):
+    listed = models_job(tmp_path, origin, {}, "schedule").run()
+    assert listed.succeeded
+    assert json.loads(listed.outputs["models"]) == ["credit-risk"]
+
+
+def test_a_dispatch_for_an_unknown_model_fails_without_training_anything(origin, tmp_path):
+    event = {"client_payload": {"model": "../../etc/passwd"}}
+    listed = models_job(tmp_path, origin, event, "repository_dispatch").run()
+    assert not listed.succeeded
+    assert "no model policy" in listed.step("models").output
