@@ -1,7 +1,10 @@
 """The PromQL every dashboard panel and alert shares, so a chart and its alert never disagree.
 
 Series come from MLServer (protocol v2) in each predictor pod; the PodMonitor adds the
-`model` and `release` labels. Drift scores are published by the drift job as
+`model` and `release` labels. MLServer's REST metrics are starlette_exporter's with the prefix
+`rest_server`: `rest_server_requests_total` and the histogram `rest_server_request_duration_seconds`
+(singular "request": MLServer's docs say `requests_duration`, the exporter's code does not), both
+labelled `method`, `path`, `status_code` and `app_name`. Drift scores are published by the drift job as
 `modelops_drift_score{model,release,column}`: the normed Wasserstein / Jensen-Shannon distance
 of one column between the reference and live window (the gate's `distance_threshold` scale).
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 BY = "model, release"
 REQUESTS = "rest_server_requests_total"
-LATENCY = "rest_server_requests_duration_seconds_bucket"
+LATENCY = "rest_server_request_duration_seconds_bucket"
 DRIFT = "modelops_drift_score"
 WINDOW = "5m"
 
