@@ -115,3 +115,10 @@ def runner_env() -> dict[str, str]:
     env.pop("MODELOPS_ROOT", None)  # the steps find the repository from their working folder
     env.pop("MLFLOW_TRACKING_URI", None)  # comes from the workflow's vars
     return env
+
+
+def app_token(step: StepContext) -> None:
+    assert step.inputs["app-id"] == "123456" and step.inputs["private-key"].startswith("-----BEGIN")
+    assert step.inputs["permission-contents"] == "write"
+    assert step.inputs["permission-pull-requests"] == "write"
+    step.outputs["token"] = "app-installation-token"

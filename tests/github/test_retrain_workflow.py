@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import mlflow
@@ -19,6 +18,7 @@ from modelops.registry import configure
 from tests.conftest import REPO_ROOT
 from tests.github.local_steps import (
     REPOSITORY,
+    app_token,
     assume_role,
     checkout_from,
     git,
@@ -27,7 +27,7 @@ from tests.github.local_steps import (
     registry_login,
     runner_env,
 )
-from tests.github.workflow_runner import StepContext, WorkflowJob, load_workflow
+from tests.github.workflow_runner import WorkflowJob, load_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -37,33 +37,6 @@ WORKFLOW = REPO_ROOT / ".github" / "workflows" / "retrain.yml"
 @pytest.fixture()
 def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
     return make_origin(tmp_path, monkeypatch, demo_versions)
-
-
-@pytest.fixture()
-def pr_gh(tmp_path: Path) -> tuple[Path, Path]:
-    """A stand-in `gh`: logged in, `auth setup-git` a no-op (origin is a local path), PRs recorded."""
-    calls = tmp_path / "gh-calls.jsonl"
-    script = tmp_path / "gh-bin" / "gh"
-    script.parent.mkdir()
-    script.write_text(
-        "#!/usr/bin/env python3\n"
-        "import json, os, sys\n"
-        f"open({str(calls)!r}, 'a').write(json.dumps({{'args': sys.argv[1:], "
-        "'token': os.environ.get('GH_TOKEN', '')}) + '\\n')\n"
-        "if sys.argv[1:3] == ['pr', 'create']:\n"
-        f"    print('https://github.com/{REPOSITORY}/pull/8')\n"
-        "elif sys.argv[1] != 'auth':\n"
-        "    sys.exit('not stood in for: ' + ' '.join(sys.argv[1:]))\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script.parent, calls
-
-
-def app_token(step: StepContext) -> None:
-    assert step.inputs["app-id"] == "123456" and step.inputs["private-key"].startswith("-----BEGIN")
-    assert step.inputs["permission-contents"] == "write"
-    assert step.inputs["permission-pull-requests"] == "write"
-    step.outputs["token"] = "app-installation-token"
 
 
 def models_job(tmp_path: Path, origin: Path, event: dict, event_name: str) -> WorkflowJob:
@@ -102,7 +75,7 @@ def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(or
             "RETRAIN_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-retrain",
             "AWS_REGION": "eu-west-1",
             "MLFLOW_RETRAIN_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-retrain",
-            "RETRAIN_APP_ID": "123456",
+            "PROMOTION_APP_ID": "123456",
         },
         actions={
             "actions/checkout": checkout_from(origin),
@@ -113,7 +86,7 @@ def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(or
         contexts={
             "matrix": {"model": "credit-risk"},
             "needs": {"models": {"outputs": listed.outputs}},
-            "secrets": {"RETRAIN_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nlocal\n"},
+            "secrets": {"PROMOTION_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nlocal\n"},
         },
         base_env=env,
     )

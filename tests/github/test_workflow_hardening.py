@@ -19,7 +19,7 @@ from tests.tools import require, require_command
 
 GITHUB = REPO_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-EXPECTED = {"ci", "promotion-gate", "infra", "policy", "retrain"}
+EXPECTED = {"ci", "promotion-gate", "infra", "policy", "retrain", "rollback"}
 
 
 def workflow(name: str) -> dict:
