@@ -93,6 +93,9 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     assert result.exit_code == 0, result.output
     repo.merge(_last_branch(result.stdout))
     assert repo.state("prod").stable.version == champion
+    # A second rollback goes further back, never forward to the release just backed out.
+    again = invoke("rollback", "credit-risk", "--env", "prod")
+    assert again.exit_code == 2 and "no earlier stable release" in again.output
 
     # A rollback's pull request is not held to the ladder (staging runs the newer version) and is
     # judged on absolute rules, not against the release it backs out.

@@ -81,8 +81,10 @@ class Repo:
     def changed_paths(self, base: str, head: str, prefix: str) -> list[str]:
         return self.git("diff", "--name-only", f"{base}...{head}", "--", prefix).split()
 
-    def revisions_touching(self, path: str, rev: str = "HEAD") -> list[str]:
-        return self.git("log", "--format=%H", rev, "--", path).split()
+    def revisions_touching(self, path: str, rev: str = "HEAD", *, first_parent: bool = False) -> list[str]:
+        """Commits that changed `path`, newest first."""
+        line = ["--first-parent"] if first_parent else []
+        return self.git("log", "--format=%H", *line, rev, "--", path).split()
 
     def commit_on_new_branch(
         self, branch: str, base: str, changes: Mapping[str, str | None], message: str

@@ -173,16 +173,20 @@ def rollout(
 
 
 def previous_stable(repo: Repo, model: str, environment: str, current: Release) -> Release:
-    """The last stable release before the current one, from the overlay's history."""
+    """The stable release before the current one, from the overlay's history on this branch.
+
+    Only the branch's own line counts (`--first-parent`): what was merged is what ran.
+    """
     path = layout.overlay_file(model, environment, layout.RELEASE)
-    for revision in repo.revisions_touching(path):
+    history = []
+    for revision in reversed(repo.revisions_touching(path, first_parent=True)):
         texts = repo.texts_at(revision, str(layout.overlay_dir(model, environment)))
-        if path not in texts:
-            continue
-        release = read_state(texts, model, environment).stable
-        if (release.version, release.digest) != (current.version, current.digest):
-            return release
-    raise InputError(f"{path}: no earlier stable release in its history to roll back to")
+        if path in texts:
+            history.append(read_state(texts, model, environment).stable)
+    lineage = transitions.stable_lineage([*history, current])
+    if len(lineage) < 2:
+        raise InputError(f"{path}: no earlier stable release in its history to roll back to")
+    return lineage[-2]
 
 
 def rollback(repo: Repo, root: Path, *, model: str, environment: str) -> Proposal:

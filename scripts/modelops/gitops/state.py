@@ -7,6 +7,7 @@ and the git commit around them are elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from modelops.config.environment import RolloutPolicy
@@ -94,3 +95,25 @@ def rollback(state: OverlayState, previous: Release, *, where: str) -> OverlaySt
     if previous.version == state.stable.version and previous.digest == state.stable.digest:
         raise InputError(f"{where}: version {previous.version} is already the stable release")
     return OverlayState(stable=previous)
+
+
+def _same(a: Release, b: Release) -> bool:
+    return (a.version, a.digest) == (b.version, b.digest)
+
+
+def stable_lineage(history: Sequence[Release]) -> list[Release]:
+    """The stable releases one could fall back through, oldest first, given every stable release an
+    overlay has had (oldest first).
+
+    A change back to the release just below the top is a rollback: it pops rather than pushes, so
+    a second rollback keeps going back instead of returning to the release the first one left.
+    """
+    lineage: list[Release] = []
+    for release in history:
+        if lineage and _same(lineage[-1], release):
+            continue
+        if len(lineage) >= 2 and _same(lineage[-2], release):
+            lineage.pop()
+            continue
+        lineage.append(release)
+    return lineage
