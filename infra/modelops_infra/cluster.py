@@ -1,4 +1,4 @@
-"""EKS: KMS-encrypted secrets, control-plane logs, IMDSv2-only managed node groups, IRSA."""
+"""EKS: KMS-encrypted secrets, control-plane logs, IMDSv2-only node groups, IRSA and Pod Identity."""
 
 from __future__ import annotations
 
@@ -24,7 +24,14 @@ class ClusterArgs:
     gpu_inference: bool
 
 
+def cluster_name(environment: str) -> str:
+    """Fixed per environment: Pod Identity trust policies pin it before the cluster exists."""
+    return f"modelops-{environment}"
+
+
 class Cluster(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+    pod_identity_agent: aws.eks.Addon
     provider: k8s.Provider
     oidc_provider: aws.iam.OpenIdConnectProvider
     cluster_security_group_id: pulumi.Output[str]
@@ -33,12 +40,12 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelops:platform:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cluster_name = f"modelops-{args.name}"
+        eks_name = cluster_name(args.name)
         settings = args.cluster
 
         key = aws.kms.Key(
             f"{name}-secrets",
-            description=f"Envelope encryption of {cluster_name} Kubernetes secrets",
+            description=f"Envelope encryption of {eks_name} Kubernetes secrets",
             enable_key_rotation=True,
             opts=child,
         )
@@ -54,13 +61,13 @@ class Cluster(pulumi.ComponentResource):
         # Created first, with a retention, so EKS does not create a never-expiring one itself.
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/eks/{cluster_name}/cluster",
+            name=f"/aws/eks/{eks_name}/cluster",
             retention_in_days=settings.log_retention_days,
             opts=child,
         )
         cluster = aws.eks.Cluster(
             f"{name}-eks",
-            name=cluster_name,
+            name=eks_name,
             version=settings.kubernetes_version,
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
@@ -102,9 +109,21 @@ class Cluster(pulumi.ComponentResource):
         if args.gpu_inference and settings.gpu_nodes is not None:
             taint = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
             groups["gpu"] = (settings.gpu_nodes, "AL2023_x86_64_NVIDIA", [taint])
-        for group, (sizes, ami_type, taints) in groups.items():
+        node_groups = [
             self._node_group(f"{name}-{group}", cluster, node_role, sizes, ami_type, taints, attachments)
+            for group, (sizes, ami_type, taints) in groups.items()
+        ]
+        # The agent (a DaemonSet on every node) hands pods the credentials of their Pod Identity
+        # association at 169.254.170.23; it needs nodes to run on. The add-on's version is left to
+        # EKS's default for the cluster version and does not move until changed here.
+        self.pod_identity_agent = aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=cluster.name,
+            addon_name="eks-pod-identity-agent",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
+        )
 
+        self.name = cluster.name
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
@@ -123,9 +142,9 @@ class Cluster(pulumi.ComponentResource):
         ami_type: str,
         taints: list[aws.eks.NodeGroupTaintArgs],
         attachments: list[aws.iam.RolePolicyAttachment],
-    ) -> None:
+    ) -> aws.eks.NodeGroup:
         child = pulumi.ResourceOptions(parent=self)
-        # IMDSv2 only, one hop: a pod cannot reach the node's credentials; pods use IRSA.
+        # IMDSv2 only, one hop: a pod cannot reach the node's credentials; pods use IRSA or Pod Identity.
         template = aws.ec2.LaunchTemplate(
             name,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -142,7 +161,7 @@ class Cluster(pulumi.ComponentResource):
             update_default_version=True,
             opts=child,
         )
-        aws.eks.NodeGroup(
+        return aws.eks.NodeGroup(
             name,
             cluster_name=cluster.name,
             node_role_arn=role.arn,

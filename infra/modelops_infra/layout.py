@@ -34,6 +34,12 @@ WEBHOOK_PORTS = (9443, 10250)
 MLFLOW_APP = "mlflow"
 POSTGRES_APP = "postgres"
 MINIO_APP = "minio"
+# One-shot Jobs: the MLflow service users (namespace mlflow), the local MinIO bucket and users.
+MLFLOW_USERS_APP = "mlflow-users"
+MINIO_SETUP_APP = "minio-setup"
+# EKS Pod Identity's agent: a host-network DaemonSet pods fetch their role's credentials from.
+POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
+POD_IDENTITY_AGENT_PORT = 80
 GATEWAY_NAME = "models"
 ARTIFACT_BUCKET_LOCAL = "modelops-local-mlflow-artifacts"  # what gitops/ overlays for local pin
 

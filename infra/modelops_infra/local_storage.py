@@ -19,6 +19,7 @@ from modelops_infra.kube import (
     pod_security_context,
     resources,
 )
+from modelops_infra.local_access import local_artifact_access
 from modelops_infra.registry_backends import DB_NAME, DB_USER, Backend, _uri
 from modelops_infra.versions import MINIO_IMAGE, POSTGRES_IMAGE
 
@@ -39,12 +40,12 @@ def _stateful_set(
     data_path: str,
     probe: dict[str, Any],
     scratch: list[str],
-) -> None:
+) -> list[pulumi.Resource]:
     child = pulumi.ResourceOptions(parent=parent)
     labels = {"app": app}
     mounts = [{"name": "data", "mountPath": data_path}]
     mounts += [{"name": f"scratch-{i}", "mountPath": path} for i, path in enumerate(scratch)]
-    k8s.apps.v1.StatefulSet(
+    stateful_set = k8s.apps.v1.StatefulSet(
         name,
         metadata={
             "name": app,
@@ -91,7 +92,7 @@ def _stateful_set(
         },
         opts=child,
     )
-    k8s.core.v1.Service(
+    service = k8s.core.v1.Service(
         name,
         metadata={"name": app, "namespace": L.STORAGE_NAMESPACE, "labels": labels},
         spec={
@@ -101,13 +102,21 @@ def _stateful_set(
         },
         opts=child,
     )
+    return [stateful_set, service]
 
 
 def _secret_env(secret: str, name: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def local_backend(parent: pulumi.Resource, name: str, *, password: random.RandomPassword) -> Backend:
+def local_backend(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    password: random.RandomPassword,
+    models_namespace: str,
+    writer_namespaces: list[str],
+) -> Backend:
     child = pulumi.ResourceOptions(parent=parent)
     minio_key = random.RandomPassword(f"{name}-minio", length=32, special=False, opts=child)
     credentials = "storage-credentials"
@@ -141,7 +150,7 @@ def local_backend(parent: pulumi.Resource, name: str, *, password: random.Random
         probe={"exec": {"command": ["pg_isready", "-U", DB_USER, "-d", DB_NAME]}, "periodSeconds": 10},
         scratch=["/var/run/postgresql", "/tmp"],
     )
-    _stateful_set(
+    minio = _stateful_set(
         parent,
         f"{name}-minio",
         app=L.MINIO_APP,
@@ -155,6 +164,14 @@ def local_backend(parent: pulumi.Resource, name: str, *, password: random.Random
         data_path="/data",
         probe={"httpGet": {"path": "/minio/health/ready", "port": L.MINIO_PORT}, "periodSeconds": 10},
         scratch=["/tmp"],
+    )
+    local_artifact_access(
+        parent,
+        name,
+        root_secret=credentials,
+        models_namespace=models_namespace,
+        writer_namespaces=writer_namespaces,
+        after=minio,
     )
     host = f"{L.POSTGRES_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local"
     endpoint = f"http://{L.MINIO_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local:{L.MINIO_PORT}"

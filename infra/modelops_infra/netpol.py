@@ -5,7 +5,7 @@ Pure data, so the tests can hand exactly these objects to an analyzer and ask wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelops_infra import layout as L
@@ -22,6 +22,8 @@ class Backends:
     object_store_port: int
     database: list[Manifest]
     database_port: int
+    # Where pods with a Pod Identity association fetch credentials (AWS only).
+    credential_agent: list[Manifest] = field(default_factory=list)
 
 
 def aws_backends(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -> Backends:
@@ -31,6 +33,7 @@ def aws_backends(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -
         object_store_port=L.HTTPS_PORT,
         database=[{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
         database_port=L.POSTGRES_PORT,
+        credential_agent=[{"ipBlock": {"cidr": L.POD_IDENTITY_AGENT_CIDR}}],
     )
 
 
@@ -157,10 +160,17 @@ def network_policies(
     object_store = {"to": backends.object_store, "ports": _ports(backends.object_store_port)}
     # Model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else.
     policies.append(_policy(models_namespace, "allow-object-store", egress=[object_store]))
+    if backends.credential_agent:
+        # Their (and the jobs') bucket credentials come from the node's Pod Identity agent.
+        agent = {"to": backends.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
+        for namespace in (models_namespace, *mlflow_clients):
+            policies.append(_policy(namespace, "allow-pod-identity-agent", egress=[agent]))
 
-    # MLflow: reachable from its client namespaces (and Prometheus), reaching its two backends.
+    # MLflow: reachable from its client namespaces (and Prometheus), reaching its two backends;
+    # inside its namespace, only the Job that creates its service users calls it.
     mlflow = {"app": L.MLFLOW_APP}
-    clients = [_namespace(name) for name in [*mlflow_clients, L.MONITORING_NAMESPACE]]
+    users_job = {"podSelector": {"matchLabels": {"app": L.MLFLOW_USERS_APP}}}
+    clients = [_namespace(name) for name in [*mlflow_clients, L.MONITORING_NAMESPACE]] + [users_job]
     policies.append(
         _policy(
             L.MLFLOW_NAMESPACE,
@@ -174,6 +184,9 @@ def network_policies(
         _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store])
     )
     to_mlflow = {"to": [_pods(L.MLFLOW_NAMESPACE, mlflow)], "ports": _ports(L.MLFLOW_PORT)}
+    policies.append(
+        _policy(L.MLFLOW_NAMESPACE, "allow-users-job", pods={"app": L.MLFLOW_USERS_APP}, egress=[to_mlflow])
+    )
     for client in mlflow_clients:
         policies.append(_policy(client, "allow-mlflow", egress=[to_mlflow, object_store]))
 
@@ -187,12 +200,20 @@ def network_policies(
             )
         )
         readers = [_namespace(name) for name in (L.MLFLOW_NAMESPACE, models_namespace, *mlflow_clients)]
+        setup = {"podSelector": {"matchLabels": {"app": L.MINIO_SETUP_APP}}}
         policies.append(
             _policy(
                 L.STORAGE_NAMESPACE,
                 "allow-minio-clients",
                 pods={"app": L.MINIO_APP},
-                ingress=[{"from": readers, "ports": _ports(L.MINIO_PORT)}],
+                ingress=[{"from": [*readers, setup], "ports": _ports(L.MINIO_PORT)}],
+            )
+        )
+        # The Job that creates the bucket and the MinIO users talks to MinIO and nothing else.
+        to_minio = {"to": [_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})], "ports": _ports(L.MINIO_PORT)}
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE, "allow-minio-setup", pods={"app": L.MINIO_SETUP_APP}, egress=[to_minio]
             )
         )
     return policies

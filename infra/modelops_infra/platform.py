@@ -10,17 +10,21 @@ import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
-from modelops_infra.ci_access import CiAccess, CiAccessArgs
-from modelops_infra.cluster import Cluster, ClusterArgs
+from modelops_infra.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
+from modelops_infra.ci_access import CiAccess, CiAccessArgs, MlflowLogin
+from modelops_infra.cluster import Cluster, ClusterArgs, cluster_name
 from modelops_infra.gitops import GitOps, GitOpsArgs
+from modelops_infra.gitops_models import model_accounts
 from modelops_infra.monitoring import Monitoring, MonitoringArgs
 from modelops_infra.netpol import aws_backends, local_backends
 from modelops_infra.network import Network, NetworkArgs
-from modelops_infra.registry import AwsPlacement, Registry, RegistryArgs
+from modelops_infra.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
+from modelops_infra.registry_users import CI_USERS
 from modelops_infra.security import Security, SecurityArgs
 from modelops_infra.serving import Serving, ServingArgs
 from modelops_infra.settings import Settings
 from modelops_infra.subnets import plan_subnets
+from modelops_infra.versions import mlflow_server_image
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,17 @@ class Platform:
     gitops: GitOps
     cluster: Cluster | None
     ci: CiAccess | None
+    artifacts: ArtifactAccess | None  # Pod Identity roles for model pods and jobs (AWS only)
 
 
-def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
-    """Declare every resource of the stack; call once inside a Pulumi program (or under mocks)."""
+def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platform:
+    """Declare every resource of the stack; call once inside a Pulumi program (or under mocks).
+
+    `models_dir` is gitops/models: each model served in this environment gets its service account
+    granted read access to the artifact bucket.
+    """
     platform = settings.platform
+    models = model_accounts(models_dir, settings.name)  # read first: a bad file stops before anything
     owned = {ns.name for ns in L.owned_namespaces(settings.models_namespace, local=not settings.on_aws)}
     for client in platform.registry.client_namespaces:
         if client not in owned:
@@ -45,7 +55,7 @@ def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
                 f"{client} is not a platform namespace"
             )
 
-    cluster = ci = None
+    cluster = ci = artifacts = None
     placement = None
     if settings.on_aws:
         assert platform.aws and platform.network and platform.cluster and platform.ci  # checked by the model
@@ -61,10 +71,6 @@ def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
         backends = aws_backends(plan.endpoints, plan.data)
         placement = AwsPlacement(
             network.vpc_id, network.data_subnet_ids, cluster.cluster_security_group_id, cluster.oidc_provider
-        )
-        ci = CiAccess(
-            "ci",
-            CiAccessArgs(settings.github_repository, settings.name, platform.ci.create_oidc_provider),
         )
     else:
         provider = k8s.Provider("local-k8s", context=platform.kube_context)
@@ -83,8 +89,46 @@ def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
     )
     after_security = pulumi.ResourceOptions(provider=provider, depends_on=[security])
     registry = Registry(
-        "registry", RegistryArgs(settings.name, platform.registry, placement), opts=after_security
+        "registry",
+        RegistryArgs(
+            settings.name,
+            platform.registry,
+            placement,
+            image=mlflow_server_image(settings.github_repository),
+            models_namespace=settings.models_namespace,
+            # CI's MLflow logins, only where CI has roles to fetch them with.
+            service_users=tuple(CI_USERS.values()) if settings.on_aws else (),
+        ),
+        opts=after_security,
     )
+    if settings.on_aws:
+        assert cluster is not None and platform.ci and registry.bucket_arn is not None
+        writers = writer_namespaces(platform.registry)
+        artifacts = ArtifactAccess(
+            "artifacts",
+            ArtifactAccessArgs(
+                cluster_name=cluster_name(settings.name),
+                cluster=cluster.name,
+                bucket_arn=registry.bucket_arn,
+                readers=Grantee(settings.models_namespace, [m.service_account for m in models]),
+                writers=Grantee(writers[0], [platform.registry.job_service_account]) if writers else None,
+                agent=cluster.pod_identity_agent,
+            ),
+        )
+        logins = {
+            kind: MlflowLogin(user.username, registry.service_passwords[user.username])
+            for kind, user in CI_USERS.items()
+        }
+        ci = CiAccess(
+            "ci",
+            CiAccessArgs(
+                settings.github_repository,
+                settings.name,
+                platform.ci.create_oidc_provider,
+                bucket_arn=registry.bucket_arn,
+                logins=logins,
+            ),
+        )
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -102,4 +146,4 @@ def build(settings: Settings, *, bootstrap_dir: Path) -> Platform:
         GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir, settings.environment.name),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[security, serving, monitoring]),
     )
-    return Platform(security, registry, monitoring, serving, gitops, cluster, ci)
+    return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)

@@ -20,8 +20,8 @@ from modelops_infra.kube import (
 )
 from modelops_infra.local_storage import local_backend
 from modelops_infra.registry_backends import SERVICE_ACCOUNT, Backend, aws_backend
+from modelops_infra.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
 from modelops_infra.settings import RegistrySettings
-from modelops_infra.versions import MLFLOW_IMAGE
 
 _AUTH_DIR = "/etc/mlflow-auth"
 
@@ -39,6 +39,9 @@ class RegistryArgs:
     environment: str
     settings: RegistrySettings
     aws: AwsPlacement | None  # None: the local stack's in-cluster stand-ins
+    image: str  # the MLflow server image (versions.mlflow_server_image)
+    models_namespace: str
+    service_users: tuple[ServiceUser, ...] = ()  # basic-auth users the stack creates in MLflow
 
 
 def allowed_hosts() -> list[str]:
@@ -64,13 +67,21 @@ def server_args(artifact_root: str) -> list[str]:
     ]
 
 
+def writer_namespaces(settings: RegistrySettings) -> list[str]:
+    """Client namespaces whose jobs log to MLflow, and so upload artifacts: modelops-jobs only."""
+    return [ns for ns in settings.client_namespaces if ns == L.JOBS_NAMESPACE]
+
+
 class Registry(pulumi.ComponentResource):
     url: str
+    bucket_arn: pulumi.Output[str] | None  # the artifact bucket (AWS only)
+    service_passwords: dict[str, pulumi.Output[str]]  # username -> password (secret)
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelops:platform:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=child)
+        writers = writer_namespaces(args.settings)
         if args.aws is not None:
             backend = aws_backend(
                 self,
@@ -84,19 +95,52 @@ class Registry(pulumi.ComponentResource):
                 password=password,
             )
         else:
-            backend = local_backend(self, name, password=password)
-        self._server(name, args.settings, backend)
+            backend = local_backend(
+                self,
+                name,
+                password=password,
+                models_namespace=args.models_namespace,
+                writer_namespaces=writers,
+            )
+        self.bucket_arn = backend.bucket_arn
         self.url = f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}"
+        admin, server = self._server(name, args.settings, backend, args.image)
+        # The identity jobs run as to log to MLflow; AWS grants it the bucket through Pod Identity.
+        for namespace in writers:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-job-sa-{namespace}",
+                metadata={"name": args.settings.job_service_account, "namespace": namespace},
+                automount_service_account_token=False,
+                opts=child,
+            )
+        self.service_passwords = {}
+        for user in args.service_users:
+            self.service_passwords[user.username] = random.RandomPassword(
+                f"{name}-user-{user.username}", length=32, special=False, opts=child
+            ).result
+        if args.service_users:
+            service_users_job(
+                self,
+                name,
+                users=[(user, self.service_passwords[user.username]) for user in args.service_users],
+                admin_password=admin,
+                image=args.image,
+                mlflow_url=self.url,
+                after=server,
+            )
         self.register_outputs({"url": self.url})
 
-    def _server(self, name: str, settings: RegistrySettings, backend: Backend) -> None:
+    def _server(
+        self, name: str, settings: RegistrySettings, backend: Backend, image: str
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
         child = pulumi.ResourceOptions(parent=self)
         admin = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=child)
         flask_key = random.RandomPassword(f"{name}-flask-key", length=48, special=False, opts=child)
         auth_ini = pulumi.Output.format(
             "[mlflow]\ndefault_permission = READ\ndatabase_uri = {0}\n"
-            "admin_username = admin\nadmin_password = {1}\n",
+            "admin_username = {1}\nadmin_password = {2}\n",
             backend.database_uri,
+            ADMIN_USERNAME,
             admin.result,
         )
         secret = k8s.core.v1.Secret(
@@ -140,7 +184,7 @@ class Registry(pulumi.ComponentResource):
             **IMAGE_DIGEST_SKIP,
             "CKV_K8S_35": "mlflow server takes its store URI and Flask key from the environment only",
         }
-        k8s.apps.v1.Deployment(
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata={
                 "name": L.MLFLOW_APP,
@@ -160,7 +204,7 @@ class Registry(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "mlflow",
-                                "image": MLFLOW_IMAGE,
+                                "image": image,
                                 "imagePullPolicy": "Always",
                                 "command": ["mlflow"],
                                 "args": server_args_output(backend.artifacts_destination),
@@ -191,7 +235,7 @@ class Registry(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, account]),
         )
-        k8s.core.v1.Service(
+        service = k8s.core.v1.Service(
             f"{name}-server",
             metadata={"name": L.MLFLOW_APP, "namespace": L.MLFLOW_NAMESPACE, "labels": labels},
             spec={
@@ -201,6 +245,7 @@ class Registry(pulumi.ComponentResource):
             },
             opts=child,
         )
+        return admin.result, [deployment, service]
 
 
 def server_args_output(destination: pulumi.Input[str]) -> pulumi.Output[list[str]]:

@@ -27,6 +27,7 @@ class Backend:
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Extra environment for the server (local: the MinIO endpoint and its credentials).
     env: list[dict[str, Any]] = field(default_factory=list)
+    bucket_arn: pulumi.Output[str] | None = None  # AWS: what the Pod Identity and CI roles are granted
 
 
 def _uri(password: pulumi.Output[str], host: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -141,6 +142,7 @@ def aws_backend(
         database_uri=_uri(password.result, database.address),
         artifacts_destination=pulumi.Output.format("s3://{0}", bucket.bucket),
         service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
+        bucket_arn=bucket.arn,
     )
 
 

@@ -91,6 +91,9 @@ class RegistrySettings(_Strict):
     mlflow_replicas: int = Field(1, ge=1)
     # Namespaces whose pods may call MLflow; everything else is denied by network policy.
     client_namespaces: list[str] = Field(default_factory=list)
+    # The service account jobs in modelops-jobs run as to log to MLflow: created by the stack and
+    # granted write access to the artifact bucket (clients upload there directly).
+    job_service_account: str = Field("modelops-job", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class SloSettings(_Strict):

@@ -23,8 +23,23 @@ ARGO_CD = Chart("argo-cd", "9.5.4", "https://argoproj.github.io/argo-helm")
 
 # MLflow before 3.10 has published arbitrary-file-read vulnerabilities; the server matches
 # the client version locked in uv.lock.
-MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2"
+MLFLOW_VERSION = "3.17.2"
 MLFLOW_MIN_VERSION = (3, 10)
+
+
+def mlflow_server_image(repository: str) -> str:
+    """The server image CI builds from infra/images/mlflow-server/ into this repository's GHCR.
+
+    Not upstream's ghcr.io/mlflow/mlflow: that image is core MLflow only, without the Postgres
+    driver, boto3 or Flask-WTF that `--app-name basic-auth` on Postgres + S3 needs (its `-full`
+    variant still lacks Flask-WTF). Installing them at container start is not reproducible.
+    """
+    return f"ghcr.io/{repository.lower()}/mlflow-server:v{MLFLOW_VERSION}"
+
+
 POSTGRES_IMAGE = "docker.io/library/postgres:17.5-alpine"
+# Local stack only. MinIO's community edition is source-only since October 2025 (no image for
+# the CVE-2025-62506 fix); quay.io still serves the last published tags. A laptop stand-in only.
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
+MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z"
 POSTGRES_ENGINE_VERSION = "17.5"

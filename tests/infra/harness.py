@@ -102,8 +102,13 @@ class StackUnderTest:
         return objects
 
 
-def build_stack(name: str, *, root: Path, bootstrap_dir: Path) -> StackUnderTest:
-    """Declare the whole stack `name` under fresh mocks; independent of any earlier build."""
+def build_stack(
+    name: str, *, root: Path, bootstrap_dir: Path, models_dir: Path | None = None
+) -> StackUnderTest:
+    """Declare the whole stack `name` under fresh mocks; independent of any earlier build.
+
+    `models_dir` defaults to the repository's gitops/models.
+    """
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=name, preview=False)
     settings = load_settings(name, root=root)
@@ -111,7 +116,9 @@ def build_stack(name: str, *, root: Path, bootstrap_dir: Path) -> StackUnderTest
 
     @pulumi.runtime.test
     def declare() -> pulumi.Output[Any]:
-        holder["platform"] = platform = build(settings, bootstrap_dir=bootstrap_dir)
+        holder["platform"] = platform = build(
+            settings, bootstrap_dir=bootstrap_dir, models_dir=models_dir or root / "gitops" / "models"
+        )
         return pulumi.Output.from_input(platform.registry.url)
 
     declare()

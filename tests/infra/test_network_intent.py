@@ -38,11 +38,14 @@ def _workloads(models: str, local: bool) -> list[dict]:
         _pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
         _pod("modelops-jobs", "drift-job", {"app": "drift"}, 8000),
         _pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
+        # One-shot Jobs: MLflow's service users, and locally the MinIO bucket and users.
+        _pod("mlflow", "mlflow-users", {"app": "mlflow-users"}, 8000),
     ]
     if local:
         pods += [
             _pod("object-storage", "minio", {"app": "minio"}, 9000),
             _pod("object-storage", "postgres", {"app": "postgres"}, 5432),
+            _pod("object-storage", "minio-setup", {"app": "minio-setup"}, 8000),
         ]
     return pods
 
@@ -145,3 +148,15 @@ def test_nca_mlflow_is_reachable_only_from_the_namespaces_that_need_it(reach):
     if name == "local":
         assert may("mlflow/mlflow", "object-storage/postgres", 5432)
         assert not may("modelops-jobs/drift-job", "object-storage/postgres", 5432)
+
+
+def test_nca_the_setup_jobs_reach_the_one_service_they_configure(reach):
+    name, may = reach
+    assert may("mlflow/mlflow-users", "mlflow/mlflow", 5000)
+    assert not may("mlflow/mlflow-users", "argocd/argocd-server", 8080)
+    assert not may("mlflow/mlflow-users", "MODELS/model", 8080)
+    assert not may("argocd/argocd-server", "mlflow/mlflow-users", 8000)
+    if name == "local":
+        assert may("object-storage/minio-setup", "object-storage/minio", 9000)
+        assert not may("object-storage/minio-setup", "object-storage/postgres", 5432)
+        assert not may("object-storage/minio-setup", "mlflow/mlflow", 5000)

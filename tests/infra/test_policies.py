@@ -1,4 +1,8 @@
-"""Each CrossGuard rule holds on every mocked stack, and catches a deliberately bad resource."""
+"""Each CrossGuard rule holds on every mocked stack, and catches a deliberately bad resource.
+
+Every stack's roles (CI, Pod Identity, IRSA) and inline policies go through the trust and
+wildcard rules in the first test; the second feeds each rule a resource it must refuse.
+"""
 
 from __future__ import annotations
 
@@ -127,6 +131,94 @@ BAD += [
         _trust({"StringEquals": {f"{issuer}:sub": "repo:o/r:pull_request"}}),
     ),
 ]
+
+
+def _service_trust(statement: dict[str, Any]) -> dict[str, Any]:
+    base = {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}}
+    return {"assumeRolePolicy": json.dumps({"Statement": [{**base, **statement}]})}
+
+
+PINNED_TAGS = {
+    "aws:RequestTag/eks-cluster-name": "modelops-prod",
+    "aws:RequestTag/kubernetes-namespace": "models-prod",
+    "aws:RequestTag/kubernetes-service-account": ["credit-risk"],
+}
+POD_IDENTITY = ["sts:AssumeRole", "sts:TagSession"]
+ROLE, ROLE_POLICY = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"
+BAD += [
+    # Anyone at all, or any principal of a kind.
+    (aws_rules.trust_without_wildcards, ROLE, _service_trust({"Principal": "*", "Action": "sts:AssumeRole"})),
+    (
+        aws_rules.trust_without_wildcards,
+        ROLE,
+        _service_trust({"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}),
+    ),
+    (aws_rules.trust_without_wildcards, ROLE, _service_trust({"Action": "sts:*"})),
+    (
+        aws_rules.trust_without_wildcards,
+        ROLE,
+        _service_trust(
+            {
+                "Action": POD_IDENTITY,
+                "Condition": {"StringLike": {"aws:RequestTag/kubernetes-namespace": "models-*"}},
+            }
+        ),
+    ),
+    (
+        aws_rules.trust_without_wildcards,
+        ROLE,
+        _service_trust(
+            {
+                "Action": POD_IDENTITY,
+                "Condition": {
+                    "StringEquals": {**PINNED_TAGS, "aws:RequestTag/kubernetes-service-account": ["*"]}
+                },
+            }
+        ),
+    ),
+    # Pod Identity trust that any association (any cluster, namespace or account) could use.
+    (aws_rules.pod_identity_trust_pinned, ROLE, _service_trust({"Action": POD_IDENTITY})),
+    (
+        aws_rules.pod_identity_trust_pinned,
+        ROLE,
+        _service_trust(
+            {
+                "Action": POD_IDENTITY,
+                "Condition": {"StringEquals": {k: v for k, v in PINNED_TAGS.items() if "namespace" not in k}},
+            }
+        ),
+    ),
+    (
+        aws_rules.pod_identity_trust_pinned,
+        ROLE,
+        _service_trust(
+            {"Action": [*POD_IDENTITY, "sts:SetSourceIdentity"], "Condition": {"StringEquals": PINNED_TAGS}}
+        ),
+    ),
+    (
+        aws_rules.role_policy_without_wildcard_actions,
+        ROLE_POLICY,
+        {
+            "policy": json.dumps(
+                {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}]}
+            )
+        },
+    ),
+    (
+        aws_rules.role_policy_without_wildcard_actions,
+        ROLE_POLICY,
+        {"policy": json.dumps({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})},
+    ),
+]
+
+
+def test_pinned_pod_identity_trust_and_listed_actions_pass():
+    trust = _service_trust({"Action": POD_IDENTITY, "Condition": {"StringEquals": PINNED_TAGS}})
+    for check in (aws_rules.trust_without_wildcards, aws_rules.pod_identity_trust_pinned):
+        assert not _violations(check, _args(ROLE, trust))
+    listed = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+    policy = {"policy": json.dumps({"Statement": [listed]})}
+    assert not _violations(aws_rules.role_policy_without_wildcard_actions, _args(ROLE_POLICY, policy))
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,12 @@ def _edit(root: Path, name: str, old: str, new: str) -> None:
         ),
         ("staging", "slo: {error_rate: 0.02}", "slo: {error_rate: 2}", "platform.monitoring.slo.error_rate"),
         ("local", "target: kubernetes", "target: aws", "platform"),
+        (
+            "dev",
+            "client_namespaces: [modelops-jobs]",
+            "client_namespaces: [modelops-jobs]\n    job_service_account: Jobs_SA",
+            "platform.registry.job_service_account",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_file_and_the_field(repo_root, tmp_path, name, old, new, field):

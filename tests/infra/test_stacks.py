@@ -12,6 +12,7 @@ from modelops_infra.settings import load_settings
 from tests.infra.harness import build_stack
 
 AWS_STACKS = ("dev", "staging", "prod")
+ISSUER = "token.actions.githubusercontent.com"
 COMPONENTS = {"Registry", "Monitoring", "Serving", "GitOps", "Security"}
 
 
@@ -20,7 +21,8 @@ def test_the_stack_has_every_platform_part(stacks, name):
     kinds = {
         r.type.rsplit(":", 1)[-1] for r in stacks[name].resources if r.type.startswith("modelops:platform:")
     }
-    expected = COMPONENTS | ({"Network", "Cluster", "CiAccess"} if name != "local" else set())
+    aws_only = {"Network", "Cluster", "CiAccess", "ArtifactAccess"}
+    expected = COMPONENTS | (aws_only if name != "local" else set())
     assert kinds == expected
 
 
@@ -111,7 +113,11 @@ def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(stacks, 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
 def test_mlflow_reaches_its_bucket_through_irsa(stacks, name):
-    (account,) = stacks[name].of_type("kubernetes:core/v1:ServiceAccount")
+    (account,) = [
+        a
+        for a in stacks[name].of_type("kubernetes:core/v1:ServiceAccount")
+        if a.inputs["metadata"]["namespace"] == "mlflow"
+    ]
     assert account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
     trusts = [json.loads(r.inputs["assumeRolePolicy"]) for r in stacks[name].of_type("aws:iam/role:Role")]
     subjects = [
@@ -125,14 +131,24 @@ def test_mlflow_reaches_its_bucket_through_irsa(stacks, name):
 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
-def test_ci_roles_trust_this_repository_and_the_deploy_environment_only(stacks, repo_root, name):
+def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environments_only(
+    stacks, repo_root, name
+):
     repository = load_settings(name, root=repo_root).github_repository
     trusts = [json.loads(r.inputs["assumeRolePolicy"]) for r in stacks[name].of_type("aws:iam/role:Role")]
     github = [
         s for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s.get("Condition", {}))
     ]
-    subjects = {s["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] for s in github}
-    assert subjects == {f"repo:{repository}:pull_request", f"repo:{repository}:environment:{name}"}
+    subjects = sorted(s["Condition"]["StringEquals"][f"{ISSUER}:sub"] for s in github)
+    # preview and gate on pull requests; deploy in the stack's environment; retrain in `retrain`.
+    assert subjects == sorted(
+        [
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:environment:{name}",
+            f"repo:{repository}:environment:retrain",
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])
@@ -192,7 +208,11 @@ def test_slo_alerts_take_their_thresholds_from_the_environment_file(stacks, repo
         f"> {environment.environment.promotion.drift.distance_threshold}"
     )
     assert alerts["ModelErrorRateHigh"].endswith(f"> {environment.platform.monitoring.slo.error_rate}")
-    (dashboard,) = stacks[name].of_type("kubernetes:core/v1:ConfigMap")
+    (dashboard,) = [
+        c
+        for c in stacks[name].of_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"] == "modelops-serving-dashboard"
+    ]
     panels = json.loads(dashboard.inputs["data"]["modelops-serving.json"])["panels"]
     exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
     assert (

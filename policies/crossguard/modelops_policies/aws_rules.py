@@ -115,11 +115,22 @@ def no_admin_ports_open_to_world(args: ResourceValidationArgs, report: ReportVio
         report(f"Security group opens an admin port ({', '.join(map(str, ADMIN_PORTS))}) to the internet.")
 
 
-def _web_identity_statements(policy: Any) -> list[dict[str, Any]]:
+def _statements(policy: Any) -> list[dict[str, Any]]:
     document = json.loads(policy) if isinstance(policy, str) else policy or {}
     statements = document.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    return [s for s in statements if "sts:AssumeRoleWithWebIdentity" in str(s.get("Action"))]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _has_wildcard(value: Any) -> bool:
+    return any("*" in str(v) or "?" in str(v) for v in _as_list(value))
+
+
+def _web_identity_statements(policy: Any) -> list[dict[str, Any]]:
+    return [s for s in _statements(policy) if "sts:AssumeRoleWithWebIdentity" in str(s.get("Action"))]
 
 
 def oidc_trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -138,3 +149,59 @@ def oidc_trust_without_wildcards(args: ResourceValidationArgs, report: ReportVio
         values = [v for value in equals.values() for v in (value if isinstance(value, list) else [value])]
         if any("*" in str(v) or "?" in str(v) for v in values):
             report("OIDC trust conditions must not contain wildcards.")
+
+
+def trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Whoever a role trusts, it is named exactly: no `*` principal, action or condition value."""
+    if args.resource_type != "aws:iam/role:Role":
+        return
+    for statement in _statements(args.props.get("assumeRolePolicy")):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        named = principal.values() if isinstance(principal, dict) else [principal]
+        if principal is None or any(_has_wildcard(value) for value in named):
+            report("Role trust must name its principal exactly, never '*'.")
+        if "NotPrincipal" in statement or "NotAction" in statement:
+            report("Role trust must not use NotPrincipal or NotAction.")
+        if _has_wildcard(statement.get("Action")):
+            report("Role trust must list its actions, never a wildcard.")
+        for operator, pairs in (statement.get("Condition") or {}).items():
+            if "Like" in operator:
+                report(f"Role trust conditions must match exactly, found {operator}.")
+            if any(_has_wildcard(value) for value in (pairs or {}).values()):
+                report("Role trust condition values must not contain wildcards.")
+
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_TAGS = ("eks-cluster-name", "kubernetes-namespace", "kubernetes-service-account")
+
+
+def pod_identity_trust_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A Pod Identity role names its cluster, namespace and service accounts in its trust."""
+    if args.resource_type != "aws:iam/role:Role":
+        return
+    for statement in _statements(args.props.get("assumeRolePolicy")):
+        principal = statement.get("Principal")
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        if POD_IDENTITY_SERVICE not in _as_list(services):
+            continue
+        if sorted(_as_list(statement.get("Action"))) != ["sts:AssumeRole", "sts:TagSession"]:
+            report("Pod Identity trust must allow exactly sts:AssumeRole and sts:TagSession.")
+        equals = (statement.get("Condition") or {}).get("StringEquals") or {}
+        missing = [tag for tag in POD_IDENTITY_TAGS if not equals.get(f"aws:RequestTag/{tag}")]
+        if missing:
+            report(f"Pod Identity trust must pin the session tags {', '.join(missing)} (StringEquals).")
+
+
+def role_policy_without_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Inline and customer policies list the actions they allow; `s3:*` or `*` is never least privilege."""
+    if args.resource_type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+        return
+    for statement in _statements(args.props.get("policy")):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        if "NotAction" in statement:
+            report("IAM policies must not allow through NotAction.")
+        if _has_wildcard(statement.get("Action")):
+            report(f"IAM policy allows wildcard actions: {statement.get('Action')}.")

@@ -44,6 +44,21 @@ _RULES = [
         aws_rules.oidc_trust_without_wildcards,
     ),
     (
+        "trust-without-wildcards",
+        "Role trust policies name principals, actions and condition values exactly.",
+        aws_rules.trust_without_wildcards,
+    ),
+    (
+        "pod-identity-trust-pinned",
+        "Pod Identity roles trust one cluster, namespace and named service accounts.",
+        aws_rules.pod_identity_trust_pinned,
+    ),
+    (
+        "iam-policy-no-wildcard-actions",
+        "IAM policies list the actions they allow, never a wildcard.",
+        aws_rules.role_policy_without_wildcard_actions,
+    ),
+    (
         "helm-release-pinned",
         "Helm releases pin an exact chart version.",
         kubernetes_rules.helm_release_pinned,
