@@ -1,8 +1,13 @@
-"""kube-prometheus-stack, the model-serving dashboard and the model SLO alerts."""
+"""kube-prometheus-stack, the model-serving dashboard, the model SLO alerts and where they go.
+
+With a dispatch target, Alertmanager routes drift and failing-candidate alerts to the relay that
+turns them into GitHub dispatch events (alert_routing); without one, its routing stays the chart's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,6 +15,7 @@ import pulumi_random as random
 
 from modelops_infra import layout as L
 from modelops_infra import promql
+from modelops_infra.alert_routing import RELAY_SCRIPT, DispatchTarget, alertmanager_config, relay_manifests
 from modelops_infra.alert_rules import slo_rules
 from modelops_infra.dashboards import dashboard_json
 from modelops_infra.helm import release
@@ -23,6 +29,8 @@ class MonitoringArgs:
     error_rate: float
     p95_ms: float
     drift_threshold: float
+    # None: no relay, and Alertmanager keeps the chart's routing (the local stack, a laptop).
+    dispatch: DispatchTarget | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -36,12 +44,17 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin.result},
             opts=child,
         )
+        values: dict[str, Any] = {}
+        if args.dispatch is not None:
+            values["alertmanager"] = {"config": alertmanager_config(args.models_namespace)}
+            self._relay(name, args.dispatch)
         stack = release(
             f"{name}-kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK,
             release_name="kube-prometheus-stack",
             namespace=L.MONITORING_NAMESPACE,
             values={
+                **values,
                 "grafana": {
                     "admin": {
                         "existingSecret": "grafana-admin",
@@ -119,6 +132,34 @@ class Monitoring(pulumi.ComponentResource):
             opts=after_stack,
         )
         self.register_outputs({"release": stack.name})
+
+    def _relay(self, name: str, target: DispatchTarget) -> None:
+        """The dispatch relay; its source is read from the repository now, at program time."""
+        manifests = {m["kind"]: m for m in relay_manifests(target, script=RELAY_SCRIPT.read_text("utf-8"))}
+        child = pulumi.ResourceOptions(parent=self)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-relay",
+            metadata=manifests["ServiceAccount"]["metadata"],
+            automount_service_account_token=False,
+            opts=child,
+        )
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-relay",
+            metadata=manifests["ConfigMap"]["metadata"],
+            data=manifests["ConfigMap"]["data"],
+            opts=child,
+        )
+        for kind, resource in (
+            ("Deployment", k8s.apps.v1.Deployment),
+            ("Service", k8s.core.v1.Service),
+            ("NetworkPolicy", k8s.networking.v1.NetworkPolicy),
+        ):
+            resource(
+                f"{name}-relay",
+                metadata=manifests[kind]["metadata"],
+                spec=manifests[kind]["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script]),
+            )
 
 
 def _label_from_pod(pod_label: str, target: str) -> dict[str, str]:

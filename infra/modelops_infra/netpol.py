@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops_infra import layout as L
+from modelops_infra.alert_routing import RELAY_APP
 
 Manifest = dict[str, Any]
 ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
@@ -58,14 +59,27 @@ def _ports(*ports: int, protocol: str = "TCP") -> list[Manifest]:
     return [{"protocol": protocol, "port": port} for port in ports]
 
 
-def _policy(namespace: str, name: str, *, pods: dict[str, str] | None = None, **rules: Any) -> Manifest:
+def _policy(
+    namespace: str,
+    name: str,
+    *,
+    pods: dict[str, str] | None = None,
+    selector: Manifest | None = None,
+    **rules: Any,
+) -> Manifest:
     types = [kind for kind, key in (("Ingress", "ingress"), ("Egress", "egress")) if key in rules]
+    pod_selector = selector if selector is not None else ({"matchLabels": pods} if pods else {})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"podSelector": {"matchLabels": pods} if pods else {}, "policyTypes": types, **rules},
+        "spec": {"podSelector": pod_selector, "policyTypes": types, **rules},
     }
+
+
+# Policies add up: a namespace-wide allow would also open the alert relay (it holds a GitHub
+# token), whose own policy admits Alertmanager only and lets it out to DNS and 443 only.
+_NOT_THE_RELAY = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [RELAY_APP]}]}
 
 
 def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]:
@@ -100,19 +114,26 @@ def network_policies(
         if ns.controller:
             # Controllers talk among themselves, to the API server and to registries / GitHub.
             same = [{"podSelector": {}}]
+            wide = {"selector": _NOT_THE_RELAY} if ns.name == L.MONITORING_NAMESPACE else {}
             policies.append(
-                _policy(ns.name, "allow-same-namespace", ingress=[{"from": same}], egress=[{"to": same}])
+                _policy(
+                    ns.name, "allow-same-namespace", ingress=[{"from": same}], egress=[{"to": same}], **wide
+                )
             )
             policies.append(
                 _policy(
                     ns.name,
                     "allow-https-egress",
                     egress=[{"to": ANYWHERE, "ports": _ports(L.HTTPS_PORT, 6443)}],
+                    **wide,
                 )
             )
             policies.append(
                 _policy(
-                    ns.name, "allow-webhooks", ingress=[{"from": ANYWHERE, "ports": _ports(*L.WEBHOOK_PORTS)}]
+                    ns.name,
+                    "allow-webhooks",
+                    ingress=[{"from": ANYWHERE, "ports": _ports(*L.WEBHOOK_PORTS)}],
+                    **wide,
                 )
             )
         if ns.name not in (L.MONITORING_NAMESPACE, models_namespace, L.MLFLOW_NAMESPACE):
@@ -125,6 +146,7 @@ def network_policies(
             L.MONITORING_NAMESPACE,
             "allow-scrape-egress",
             egress=[{"to": [{"namespaceSelector": {}}, *ANYWHERE]}],
+            selector=_NOT_THE_RELAY,
         )
     )
 

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
+from modelops_infra.alert_routing import DispatchTarget
 from modelops_infra.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.ci_access import CiAccess, CiAccessArgs, MlflowLogin
 from modelops_infra.cluster import Cluster, ClusterArgs, cluster_name
@@ -137,6 +138,8 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
             error_rate=platform.monitoring.slo.error_rate,
             p95_ms=settings.environment.promotion.latency.p95_ms,
             drift_threshold=settings.environment.promotion.drift.distance_threshold,
+            # A laptop's cluster must not open pull requests on the shared repository.
+            dispatch=DispatchTarget(settings.github_repository, settings.name) if settings.on_aws else None,
         ),
         opts=after_security,
     )

@@ -1,0 +1,186 @@
+"""A stand-in for GitHub's API and the real relay, run as the pod runs it, on loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelops.alerting import dispatch_relay
+
+REPOSITORY = "example-org/modelops-platform"
+ENVIRONMENT = "prod"
+TOKEN = "github_pat_test-token"
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: Any
+
+
+@dataclass
+class StandInGitHub:
+    """Records every request; answers with the next of `answers`, then with `status`."""
+
+    url: str = ""
+    status: int = 204
+    answers: list[int] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.status, self.answers, self.headers, self.received = 204, [], {}, []
+
+    def dispatched(self) -> list[Any]:
+        with self.lock:
+            return [r.body for r in self.received]
+
+    def wait_for(self, count: int, timeout_s: float = 20.0) -> list[Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and len(self.received) < count:
+            time.sleep(0.05)
+        return self.dispatched()
+
+
+def _stand_in_handler(github: StandInGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with github.lock:
+                github.received.append(
+                    Received(
+                        "POST",
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        json.loads(raw) if raw else None,
+                    )
+                )
+                status = github.answers.pop(0) if github.answers else github.status
+                extra = dict(github.headers)
+            body = b"" if status == 204 else b'{"message": "stand-in says no"}'
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def stand_in() -> Iterator[StandInGitHub]:
+    github = StandInGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in_handler(github))
+    github.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield github
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def github(stand_in: StandInGitHub) -> StandInGitHub:
+    stand_in.reset()
+    return stand_in
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def relay_env(github_url: str, token_file: Path, port: int) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "MODELOPS_ENVIRONMENT": ENVIRONMENT,
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_TOKEN_FILE": str(token_file),
+        "GITHUB_API_URL": github_url,
+        "RELAY_HOST": "127.0.0.1",
+        "RELAY_PORT": str(port),
+    }
+
+
+def start_relay(env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    """The relay file as the pod runs it; -I -S: no site-packages, so only the standard library."""
+    with log_file.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", str(Path(dispatch_relay.__file__))],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the relay exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    raise RuntimeError("the relay did not become healthy")
+
+
+@dataclass(frozen=True)
+class RunningRelay:
+    url: str
+    token_file: Path
+    log_file: Path
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="session")
+def relay(stand_in: StandInGitHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRelay]:
+    folder = tmp_path_factory.mktemp("relay")
+    token_file = folder / "token"
+    token_file.write_text(TOKEN + "\n")
+    port = free_port()
+    log_file = folder / "relay.log"
+    process = start_relay(relay_env(stand_in.url, token_file, port), log_file)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield RunningRelay(url, token_file, log_file)
+    finally:
+        process.terminate()  # SIGTERM, as Kubernetes stops the pod
+        assert process.wait(timeout=10) == 0, log_file.read_text()
+
+
+def post(url: str, body: bytes, *, content_type: str = "application/json") -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()

@@ -1,0 +1,183 @@
+"""The real Alertmanager, configured as the chart renders it, notifying the real relay.
+
+Only two things differ from the cluster: the webhook URL points at the relay's loopback port, not
+its Service, and group_wait is 1s, not minutes. Matchers, grouping, `continue`, group and repeat
+intervals, `send_resolved` and `max_alerts` are exactly what alert_routing.py deploys.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelops.alerting.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT, dispatches
+from modelops_infra.alert_routing import relay_url
+from tests.alerting.alertmanager_config import alertmanager_binary, effective_config
+from tests.alerting.conftest import ENVIRONMENT, free_port
+from tests.alerting.notifications import NAMESPACE, alert, labels, notification, rules
+from tests.tools import require
+
+Start = Callable[[str], str]
+RELEASES = ("stable", "candidate")
+
+
+def _for_test(webhook_url: str) -> dict[str, Any]:
+    config = copy.deepcopy(effective_config(NAMESPACE))
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            assert hook["url"] == relay_url()
+            hook["url"] = webhook_url
+
+    def shorten(route: dict[str, Any]) -> None:
+        route["group_wait"] = "1s"
+        for child in route.get("routes", []):
+            shorten(child)
+
+    shorten(config["route"])
+    return config
+
+
+@pytest.fixture()
+def alertmanager(tmp_path: Path) -> Iterator[Start]:
+    """Starts an Alertmanager whose webhook calls the given URL; returns its own URL."""
+    binary = alertmanager_binary()
+    require(binary is not None, "the 'alertmanager' (Debian: 'prometheus-alertmanager') command")
+    assert binary is not None
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start(webhook_url: str) -> str:
+        config = tmp_path / "alertmanager.yml"
+        config.write_text(json.dumps(_for_test(webhook_url)))  # JSON is YAML
+        port = free_port()
+        with (tmp_path / "alertmanager.log").open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config}",
+                    f"--storage.path={tmp_path / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--cluster.listen-address=",  # no gossip port: a single, private instance
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        running.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=1):
+                    return url
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        raise RuntimeError("Alertmanager did not become ready")
+
+    yield start
+    for process in running:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _push(alertmanager_url: str, *label_sets: dict[str, str]) -> None:
+    """What Prometheus does: POST /api/v2/alerts."""
+    alerts = [
+        {
+            "labels": each,
+            "annotations": {"summary": each["alertname"]},
+            "generatorURL": "http://prometheus/graph",
+        }
+        for each in label_sets
+    ]
+    request = urllib.request.Request(
+        f"{alertmanager_url}/api/v2/alerts",
+        data=json.dumps(alerts).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def _every_kind_of_alert() -> list[dict[str, str]]:
+    """Each rule of the platform on stable and candidate releases, plus strangers."""
+    others = sorted(set(rules()) - {DRIFT_ALERT, ERROR_RATE_ALERT})
+    return [
+        labels(DRIFT_ALERT, model="credit-risk", release="stable", column="age"),
+        labels(DRIFT_ALERT, model="credit-risk", release="stable", column="amount"),
+        labels(DRIFT_ALERT, model="credit-risk", release="candidate", column="age"),
+        labels(ERROR_RATE_ALERT, model="credit-risk", release="candidate"),
+        labels(ERROR_RATE_ALERT, model="fraud-score", release="stable"),
+        *[labels(name, model="fraud-score", release=release) for name in others for release in RELEASES],
+        {**labels(DRIFT_ALERT, model="churn", release="stable", column="age"), "namespace": "models-dev"},
+        {**labels(ERROR_RATE_ALERT, model="churn", release="candidate"), "namespace": "models-dev"},
+        {"alertname": "Watchdog", "severity": "none"},
+        {"alertname": "KubePodCrashLooping", "namespace": NAMESPACE, "severity": "warning"},
+    ]
+
+
+def test_alertmanager_routes_only_drift_and_failing_candidates_to_the_webhook(alertmanager, github):
+    """The routing alone, the relay's own filter out of the way: what reaches the webhook at all."""
+    url = alertmanager(f"{github.url}/alerts")
+    _push(url, *_every_kind_of_alert())
+    github.wait_for(2)
+    time.sleep(3)  # three more group_waits: anything misrouted would have arrived by now
+    groups = sorted((n["groupLabels"] for n in github.dispatched()), key=json.dumps)
+    assert groups == [
+        {"alertname": DRIFT_ALERT, "model": "credit-risk", "namespace": NAMESPACE},
+        {
+            "alertname": ERROR_RATE_ALERT,
+            "model": "credit-risk",
+            "namespace": NAMESPACE,
+            "release": "candidate",
+        },
+    ]
+
+
+def test_alertmanager_and_the_relay_open_one_retrain_and_one_rollback(alertmanager, relay, github):
+    url = alertmanager(f"{relay.url}/alerts")
+    _push(url, *_every_kind_of_alert())
+    github.wait_for(2)
+    time.sleep(3)
+    assert sorted(github.dispatched(), key=json.dumps) == [
+        {"event_type": "model-drift", "client_payload": {"model": "credit-risk"}},
+        {
+            "event_type": "model-rollback",
+            "client_payload": {"model": "credit-risk", "environment": ENVIRONMENT},
+        },
+    ]
+
+
+def test_alertmanager_retries_a_dispatch_github_refused_until_it_goes_through(alertmanager, relay, github):
+    github.answers = [503, 503]  # the relay's attempt and its retry fail: it answers 502
+    url = alertmanager(f"{relay.url}/alerts")
+    _push(url, labels(ERROR_RATE_ALERT, model="credit-risk", release="candidate"))
+    assert [r["event_type"] for r in github.wait_for(3)] == ["model-rollback"] * 3
+    assert "not sent" in relay.log()
+
+
+def test_the_test_notifications_are_shaped_like_alertmanagers_own(alertmanager, github):
+    """Alertmanager's webhook body, caught by a recorder: the same fields as tests/alerting builds."""
+    url = alertmanager(f"{github.url}/alerts")
+    columns = [f"column-{i:02d}" for i in range(12)]
+    _push(url, *[labels(DRIFT_ALERT, model="credit-risk", release="stable", column=c) for c in columns])
+    (real,) = github.wait_for(1)
+    built = notification(alert(DRIFT_ALERT, model="credit-risk", release="stable", column="age"))
+    assert set(real) == set(built)
+    assert set(real["alerts"][0]) == set(built["alerts"][0])
+    assert (real["version"], real["receiver"], real["status"]) == ("4", "github-dispatch", "firing")
+    assert real["groupLabels"] == {"alertname": DRIFT_ALERT, "namespace": NAMESPACE, "model": "credit-risk"}
+    # max_alerts: 10 of the 12 columns travel, the group still names its one model.
+    assert (len(real["alerts"]), real["truncatedAlerts"]) == (10, 2)
+    assert dispatches(real, environment="prod") == [
+        {"event_type": "model-drift", "client_payload": {"model": "credit-risk"}}
+    ]
