@@ -5,7 +5,7 @@
 | preview | `repo:ORG/REPO:pull_request` | read the account (`pulumi preview`) |
 | deploy | `repo:ORG/REPO:environment:<env>` | administer it (`pulumi up`, behind required reviewers) |
 | gate | `repo:ORG/REPO:pull_request` | read the artifact bucket and the gate's MLflow login |
-| retrain | `repo:ORG/REPO:environment:retrain` | read and add artifacts, read the retrain MLflow login |
+| retrain | `repo:ORG/REPO:environment:registry` | read and add artifacts, read the retrain MLflow login |
 
 The two MLflow logins are Secrets Manager secrets holding `{"username", "password"}`; the same
 passwords are given to MLflow by the registry's `mlflow-users` Job.
@@ -22,7 +22,8 @@ import pulumi_aws as aws
 from modelops_infra.iam import artifact_access_policy, web_identity_trust
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
-RETRAIN_ENVIRONMENT = "retrain"  # the GitHub environment the retrain workflow's job runs in
+# The GitHub environment of the jobs that write to the registry (retrain, record).
+RETRAIN_ENVIRONMENT = "registry"
 # Previews read; deploys run `pulumi up`, which creates IAM roles, hence administrator rights,
 # guarded by the environment's required reviewers on GitHub.
 MANAGED = {"preview": "ReadOnlyAccess", "deploy": "AdministratorAccess"}

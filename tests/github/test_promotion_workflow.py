@@ -20,12 +20,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from modelops.github.sticky_comment import marker
-from modelops.registry import configure
+from modelops.registry import configure, tags
 from tests.cli_runner import invoke
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, register_demo_model
 from tests.github.local_steps import (
     REPOSITORY,
     ArtifactStore,
@@ -44,6 +45,7 @@ from tests.github.workflow_runner import JobRun, WorkflowJob, load_workflow
 pytestmark = pytest.mark.slow
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "promotion-gate.yml"
+RECORD = REPO_ROOT / ".github" / "workflows" / "record.yml"
 
 
 @pytest.fixture()
@@ -180,3 +182,41 @@ def test_a_blocked_promotion_fails_the_job_and_still_reports_why(
     assert release["challenger"] == demo_versions.biased and not release["passed"]
     assert any("fairness" in reason for reason in release["reasons"]), release["reasons"]
     assert "BLOCKED" in run.summary
+
+
+def test_the_pull_request_only_reports_and_the_merge_records_the_decision(
+    origin, german_credit, tmp_path, monkeypatch
+):
+    version = register_demo_model("better", german_credit)  # a version no other test has gated
+    pull_request = open_pull_request(origin, version, monkeypatch)
+    run, _ = run_gate_job(origin, pull_request, tmp_path, ArtifactStore(tmp_path / "artifacts"))
+    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
+    client = mlflow.MlflowClient()
+    assert tags.gate("dev") not in client.get_model_version("credit-risk", version).tags  # read-only
+
+    before = pull_request["base"]["sha"]
+    git(origin, "merge", "--no-ff", "--quiet", "-m", "Merge the promotion", pull_request["head"]["sha"])
+    merged = git(origin, "rev-parse", "main").strip()
+    record = WorkflowJob(
+        load_workflow(RECORD),
+        "record",
+        tmp_path / "record-job",
+        github={"event": {"before": before}, "sha": merged, "repository": REPOSITORY, "run_id": "77"},
+        variables={
+            "MLFLOW_TRACKING_URI": configure(),
+            "RETRAIN_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-retrain",
+            "AWS_REGION": "eu-west-1",
+            "MLFLOW_RETRAIN_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-retrain",
+        },
+        actions={
+            "actions/checkout": checkout_from(origin),
+            "aws-actions/configure-aws-credentials": assume_role,
+        },
+        replaced_steps={"install": install, "registry-login": registry_login, "crd-schemas": crd_schemas},
+        base_env=runner_env(),
+    ).run()
+    assert record.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in record.steps]
+    recorded = client.get_model_version("credit-risk", version).tags
+    assert recorded[tags.gate("dev")] == "passed"
+    assert recorded[tags.gate_run("dev")]  # the gate run behind the tag
+    assert "PASSED" in record.summary

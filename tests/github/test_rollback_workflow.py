@@ -82,9 +82,20 @@ def test_a_failing_candidate_gets_a_pull_request_that_aborts_its_canary(canary_i
     assert created["token"] == "app-installation-token"
     changed = git(canary_in_prod, "diff", "--name-only", f"main...{branch}").split()
     assert changed and all(path.startswith("gitops/models/credit-risk/overlays/prod/") for path in changed)
-    git(canary_in_prod, "checkout", "--quiet", branch)
-    state = read_state(overlay_texts(canary_in_prod, "prod"), "credit-risk", "prod")
+    state = read_state(
+        {p: git(canary_in_prod, "show", f"{branch}:{p}") for p in overlay_texts(canary_in_prod, "prod")
+         if p in git(canary_in_prod, "ls-tree", "-r", "--name-only", branch)},
+        "credit-risk",
+        "prod",
+    )  # fmt: skip
     assert (state.candidate, state.traffic.stable) == (None, 100)
+
+    # The alert fires again hours later: the open proposal is enough, nothing new is pushed.
+    again = rollback_job(canary_in_prod, tmp_path / "again", {"model": "credit-risk", "environment": "prod"},
+                         gh_folder).run()  # fmt: skip
+    assert again.succeeded and again.step("abort").outcome == "skipped"
+    assert "already proposed" in again.summary
+    assert sum('"create"' in line for line in calls.read_text().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

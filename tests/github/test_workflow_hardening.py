@@ -19,7 +19,7 @@ from tests.tools import require, require_command
 
 GITHUB = REPO_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-EXPECTED = {"ci", "promotion-gate", "infra", "policy", "retrain", "rollback"}
+EXPECTED = {"ci", "promotion-gate", "record", "infra", "policy", "retrain", "rollback", "images"}
 
 
 def workflow(name: str) -> dict:
@@ -106,10 +106,22 @@ def test_the_promotion_gate_runs_on_pull_requests_touching_what_clusters_serve()
     validate = next(i for i, run in enumerate(runs) if "modelops validate" in run)
     gated = next(i for i, run in enumerate(runs) if "modelops gate --base" in run)
     assert validate < gated
+    assert "--no-record" in runs[gated]  # the pull request's code holds read-only credentials
     assert "GITHUB_STEP_SUMMARY" in "".join(runs)
     comment = gate["jobs"]["comment"]
     assert comment["permissions"]["pull-requests"] == "write"
     assert "head.repo.full_name == github.repository" in comment["if"]  # forks: no write token
+
+
+def test_the_merge_records_the_gates_decision_with_main_code_and_the_write_role():
+    record = workflow("record")
+    assert record["on"] == {
+        "push": {"branches": ["main"], "paths": ["gitops/**", "policies/**", "environments/**"]}
+    }
+    job = record["jobs"]["record"]
+    assert job["environment"] == "registry"
+    gate = next(step["run"] for step in job["steps"] if "modelops gate" in step.get("run", ""))
+    assert "--no-record" not in gate
 
 
 def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod():
@@ -148,7 +160,7 @@ def test_retraining_opens_its_pull_request_with_an_app_token_so_the_gate_runs():
     retrain = workflow("retrain")
     assert set(retrain["on"]) == {"repository_dispatch", "schedule"}
     job = retrain["jobs"]["retrain"]
-    assert job["environment"] == "retrain"
+    assert job["environment"] == "registry"
     promote = next(step for step in job["steps"] if step.get("id") == "promote")
     assert promote["env"]["GH_TOKEN"] == "${{ steps.app-token.outputs.token }}"
     runs = [step.get("run", "") for step in job["steps"]]

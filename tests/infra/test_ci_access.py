@@ -33,7 +33,7 @@ def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(stacks, repo
         "ci-preview": f"repo:{repository}:pull_request",
         "ci-deploy": f"repo:{repository}:environment:{name}",
         "ci-gate": f"repo:{repository}:pull_request",
-        "ci-retrain": f"repo:{repository}:environment:retrain",
+        "ci-retrain": f"repo:{repository}:environment:registry",
     }
     federated = {
         s["Principal"].get("Federated")

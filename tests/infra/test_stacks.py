@@ -146,7 +146,7 @@ def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environm
             f"repo:{repository}:pull_request",
             f"repo:{repository}:pull_request",
             f"repo:{repository}:environment:{name}",
-            f"repo:{repository}:environment:retrain",
+            f"repo:{repository}:environment:registry",
         ]
     )
 

@@ -31,14 +31,14 @@ def summary_table(outcome: GateOutcome) -> Table:
     return table
 
 
-def _pull_request_mode(base: str, head: str, out: Path, as_json: bool) -> None:
+def _pull_request_mode(base: str, head: str, out: Path, as_json: bool, record: bool) -> None:
     from modelops.pipeline.pr_gate import gate_pull_request, render_pull_request_report
 
     root = project_root()
     try:
         configure(root)
         with steps(enabled=not as_json) as step:
-            verdict = gate_pull_request(root, base, head, out, step=step)
+            verdict = gate_pull_request(root, base, head, out, step=step, record=record)
     except InputError as error:
         # The pull request's comment and job summary are built from report.md: it must say why.
         write_text_atomic(out / "report.md", f"## ❌ Promotion gate: BLOCKED\n\n{error}\n")
@@ -91,6 +91,11 @@ def gate(
     ),
     html: bool = typer.Option(True, help="Render the evidently drift report (slow to import)."),
     as_json: bool = typer.Option(False, "--json", help="Print verdict.json instead of tables."),
+    record: bool = typer.Option(
+        True,
+        help="Log the gate run and tag the version in MLflow. A pull request's check uses --no-record "
+        "(read-only credentials); the merge to main records the decision.",
+    ),
 ) -> None:
     """Run every gate with the environment's policy; exit 0 pass, 1 blocked, 2 unusable input.
 
@@ -99,7 +104,7 @@ def gate(
     if base or head:
         if not (base and head):
             raise fail_input("--base and --head go together", as_json=as_json)
-        _pull_request_mode(base, head, out, as_json)
+        _pull_request_mode(base, head, out, as_json, record)
     if not (model and version and env):
         raise fail_input("name --model, --version and --env (or --base and --head)", as_json=as_json)
     root = project_root()
@@ -115,7 +120,7 @@ def gate(
         with steps(enabled=not as_json) as step:
             outcome = run_gate(request, step=step, drift_html=out / "drift.html" if html else None)
             step("recording the decision")
-            published = publish(outcome, out)
+            published = publish(outcome, out, record=record)
     except InputError as error:
         # Any error fails the gate: leave a verdict that says so, for CI and for people.
         write_json_atomic(
@@ -128,5 +133,6 @@ def gate(
     console.print(summary_table(outcome))
     verdict = "[bold green]PASSED[/]" if outcome.passed else "[bold red]BLOCKED[/]"
     console.print(f"{verdict} {model} v{outcome.candidate.version} for {env}; evidence in {out}/")
-    errors.print(f"gate run {published.run_id} logged; report {published.report}", highlight=False)
+    logged = f"gate run {published.run_id} logged" if published.run_id else "not recorded in the registry"
+    errors.print(f"{logged}; report {published.report}", highlight=False)
     raise exit_for(outcome.passed)

@@ -93,6 +93,7 @@ def _gate_one(
     champion: Release | None,
     head_texts: dict[str, str],
     out: Path,
+    record: bool,
 ) -> ReleaseVerdict:
     registered, version_tags = resolve_release(model, release.version)
     reasons = _pin_problems(release, registered)
@@ -114,7 +115,7 @@ def _gate_one(
         GateRequest(model, release.version, environment, champion_version, root, check_ladder=not rollback),
         drift_html=report_dir / "drift.html",
     )
-    published = publish(outcome, report_dir)
+    published = publish(outcome, report_dir, record=record)
     # The full ladder check above already covers the gate's own ladder (the previous gate's tag).
     reasons += [r for r in outcome.reasons if not (ladder_refused and r.startswith("ladder:"))]
     return ReleaseVerdict(
@@ -138,6 +139,8 @@ def gate_release(
     environment: str,
     out: Path,
     step: Callable[[str], None],
+    *,
+    record: bool = True,
 ) -> list[ReleaseVerdict]:
     base_texts = repo.texts_at(base, str(layout.model_dir(model)))
     head_texts = repo.texts_at(head, str(layout.model_dir(model)))
@@ -165,12 +168,20 @@ def gate_release(
     for release in changed:
         step(f"gating {model} v{release.version} for {environment}")
         champion = base_state.stable if base_state else None
-        verdicts.append(_gate_one(repo, root, base, model, environment, release, champion, head_texts, out))
+        verdicts.append(
+            _gate_one(repo, root, base, model, environment, release, champion, head_texts, out, record)
+        )
     return verdicts
 
 
 def gate_pull_request(
-    root: Path, base: str, head: str, out: Path, *, step: Callable[[str], None] = lambda _: None
+    root: Path,
+    base: str,
+    head: str,
+    out: Path,
+    *,
+    step: Callable[[str], None] = lambda _: None,
+    record: bool = True,
 ) -> PullRequestVerdict:
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
@@ -183,7 +194,7 @@ def gate_pull_request(
     verdicts = tuple(
         verdict
         for model, environment in changed_releases(repo, base, head)
-        for verdict in gate_release(repo, root, base, head, model, environment, out, step)
+        for verdict in gate_release(repo, root, base, head, model, environment, out, step, record=record)
     )
     return PullRequestVerdict(validation, verdicts)
 

@@ -59,13 +59,24 @@ def gate_metrics(outcome: GateOutcome) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if v is not None and v == v}
 
 
-def publish(outcome: GateOutcome, out_dir: Path) -> Published:
+def publish(outcome: GateOutcome, out_dir: Path, *, record: bool = True) -> Published:
+    """Write the reports; with `record`, also log the gate run and tag the version in MLflow.
+
+    Without `record` nothing reaches the registry: a pull request's check runs its own code, so
+    it holds read-only credentials, and the decision is recorded when the change merges.
+    """
     import mlflow
 
     candidate = outcome.candidate
     what = f"model {candidate.name} version {candidate.version}"
     out_dir.mkdir(parents=True, exist_ok=True)
     verdict = {**outcome.verdict()}
+    if not record:
+        report = write_text_atomic(out_dir / "report.md", render_report(outcome))
+        card = write_text_atomic(out_dir / "model_card.md", render_model_card(outcome))
+        verdict["gate_run_id"] = None
+        verdict_path = write_json_atomic(out_dir / "verdict.json", verdict)
+        return Published("", report, verdict_path, card, outcome.drift_html)
     with registry_errors(what):
         experiment_id = ensure_experiment(GATE_EXPERIMENT)
         run_name = f"{candidate.name}-v{candidate.version}-{outcome.environment}"
