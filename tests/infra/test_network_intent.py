@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from modelops_infra import layout as L
+from modelops_infra.settings import load_settings
+from tests.conftest import REPO_ROOT
 from tests.tools import require
 
 try:
@@ -137,6 +141,23 @@ def test_nca_model_pods_reach_dns_and_the_object_store_only(reach):
     if name == "local":
         assert may("MODELS/model", "object-storage/minio", 9000)
         assert not may("MODELS/model", "object-storage/postgres", 5432)
+
+
+def test_nca_on_aws_model_pods_leave_the_cluster_only_for_s3s_endpoint_and_their_credentials(
+    stacks, tmp_path
+):
+    require(nca_main is not None, "network-config-analyzer (nca)")
+    pairs = _connectivity(stacks["prod"], tmp_path, MODELS["prod"], False)
+    egress = {dst: connection for (src, dst), connection in pairs.items() if src == "models-prod/model"}
+    outside = {dst: c for dst, c in egress.items() if "/" not in dst}  # IP ranges, not pods
+    agent = L.POD_IDENTITY_AGENT_CIDR.removesuffix("/32")
+    vpc = ipaddress.ip_network(load_settings("prod", root=REPO_ROOT).platform.network.vpc_cidr)
+    [endpoint] = [dst for dst in outside if dst != agent]
+    low, high = (ipaddress.ip_address(ip) for ip in endpoint.split("-"))
+    # S3's interface endpoint (addresses inside the VPC) on 443, the Pod Identity agent on 80: only.
+    assert set(outside) == {endpoint, agent} and low in vpc and high in vpc, outside
+    assert _permits(outside[endpoint], 443) and not _permits(outside[endpoint], 80)
+    assert _permits(outside[agent], 80) and not _permits(outside[agent], 443)
 
 
 def test_nca_mlflow_is_reachable_only_from_the_namespaces_that_need_it(reach):
