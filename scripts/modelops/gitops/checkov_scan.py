@@ -1,33 +1,40 @@
 """Run checkov (built-in Kubernetes checks plus policies/checkov/) over a folder of rendered manifests.
 
 checkov's dependencies conflict with the project's pins, so it never enters the project's
-environment: it runs in uv's isolated tool environment (`uvx --from checkov==<pinned>`), once per
-folder, because each start costs seconds. The caller renders what it wants checked into a folder
-(e.g. `kubectl kustomize gitops/environments/<env>` per environment) and calls `scan` once.
+environment: it runs in uv's isolated tool environment (`uvx --from checkov==<pinned>`). Its start
+costs seconds and one run uses one core, so one process (checkov_batch.py) imports checkov once and
+forks a checkov run per chunk of the manifests, one per core at a time (see checkov_input for why
+the chunks give the same findings as one run over everything). `CheckovRun` starts that process
+early, so the import overlaps whatever the caller does before it has manifests to scan.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import math
 import os
-import re
 import shutil
+import signal
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-import yaml as pyyaml
-
 from modelops.errors import InputError
-
-_FAST_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+from modelops.gitops import checkov_input
+from modelops.gitops.yaml_documents import Document
 
 CHECKOV_VERSION = "3.3.30"
 _TIMEOUT_S = 600  # a first run downloads checkov and ~100 dependencies
-_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_BATCH = Path(__file__).with_name("checkov_batch.py")
+# About 200 rendered objects: a chunk's start (~0.1 s, forked) stays noise, checkov's pairwise
+# graph work stays small, and the cores finish together.
+_CHUNK_CHARS = 150_000
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class ScanResult:
     skipped: tuple[Skipped, ...]
     # What passed, resource by resource: a check that never ran is absent here, not "passed".
     passed_checks: tuple[Finding, ...] = ()
-    resources: int = 0
+    resources: int = 0  # objects checkov read, whether or not a check applied to them
 
     @property
     def ok(self) -> bool:
@@ -63,37 +70,195 @@ def tool_available() -> bool:
     return _checkov_problem() is None
 
 
-def scan(folder: Path, *, checks_dir: Path) -> ScanResult:
+def scan(folder: Path, *, checks_dir: Path, chunks: int | None = None) -> ScanResult:
     """Every built-in Kubernetes check and every check in `checks_dir`, over the manifests in `folder`.
 
     Failed checks are a result. A missing tool, a custom check that does not load, a manifest
     checkov cannot read or a checkov crash raise `InputError`: each would otherwise pass silently.
+    `chunks` sets how many checkov runs share the work (default: by size); 1 is one run over all.
     """
-    folder, checks_dir = Path(folder), Path(checks_dir)
+    folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"nothing to scan: {folder} is not a folder")
-    # checkov ignores a checks folder without __init__.py and then runs no custom check at all.
-    if not (checks_dir / "__init__.py").is_file():
-        raise InputError(f"no custom checks: {checks_dir} is not a folder with an __init__.py")
-    problem = _checkov_problem()
-    if problem:
-        raise InputError(f"checkov is not available: {problem}")
-    with tempfile.TemporaryDirectory(prefix="modelops-checkov-") as tmp:
-        copy = Path(tmp) / "manifests"
-        _copy_for_checkov(folder, copy)
-        _refuse_unreadable(copy, shown_as=folder)
+    with CheckovRun(checks_dir=checks_dir, shown_as=folder, chunks=chunks) as run:
+        run.feed_pieces(checkov_input.read_folder(folder))
+        return run.finish()
+
+
+class CheckovRun:
+    """One scan, started now and fed as manifests arrive: `feed` files, then `finish` for the result.
+
+    Each `feed` sends its chunks to checkov at once, so checkov scans one environment while
+    kustomize still renders the next. Objects a graph check may relate wait for `finish`.
+    `chunks` as for `scan`; `jobs` is how many checkov runs at once (default: one per core).
+    With `failures_only`, checkov lists only failed checks (`passed` still counts the rest): its
+    JSON report of every passed check is a fifth of its time.
+    """
+
+    def __init__(
+        self,
+        *,
+        checks_dir: Path,
+        shown_as: Path,
+        chunks: int | None = None,
+        jobs: int | None = None,
+        failures_only: bool = False,
+    ) -> None:
+        self.checks_dir, self.shown_as = Path(checks_dir), Path(shown_as)
+        # checkov ignores a checks folder without __init__.py and then runs no custom check at all.
+        if not (self.checks_dir / "__init__.py").is_file():
+            raise InputError(f"no custom checks: {self.checks_dir} is not a folder with an __init__.py")
+        problem = _checkov_problem()
+        if problem:
+            raise InputError(f"checkov is not available: {problem}")
+        self.jobs = jobs or _cores()
+        self._chunks = chunks
+        # One run over everything, at `finish`, when asked or when a custom graph check (YAML or
+        # JSON in the checks folder) may relate any objects.
+        custom_graph_checks = any(
+            p.suffix in checkov_input.MANIFEST_SUFFIXES for p in self.checks_dir.rglob("*")
+        )
+        self._whole = chunks == 1 or custom_graph_checks
+        self._held: list[checkov_input.Piece] = []
+        self._fed: set[str] = set()
+        self._folders: list[Path] = []
+        self._finished = False
+        self._scratch = tempfile.TemporaryDirectory(prefix="modelops-checkov-")
+        self._log = Path(self._scratch.name) / "batch.log"
         command = [
             *_checkov_command(offline=True),
-            "checkov",
+            "python", "-I", str(_BATCH), str(self.jobs),
             "--framework", "kubernetes",
-            "--external-checks-dir", str(checks_dir.resolve()),
-            "-d", str(copy),
+            "--external-checks-dir", str(self.checks_dir.resolve()),
             "--skip-download",
             "--output", "json",
             "--compact",
+            *(["--quiet"] if failures_only else []),
         ]  # fmt: skip
-        proc = _run(command)
-    return _parse_report(proc, folder=folder, checks_dir=checks_dir)
+        env = _env()
+        # Chunks already keep every core busy; checkov forking again per file only adds pickling.
+        env["CHECKOV_PARALLELIZATION_TYPE"] = "none"
+        try:
+            with self._log.open("w") as log:
+                self._proc: subprocess.Popen[str] | None = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                    text=True, env=env, start_new_session=True,
+                )  # fmt: skip
+        except OSError as exc:
+            self._scratch.cleanup()
+            raise InputError(f"checkov could not start: {exc}") from exc
+
+    def __enter__(self) -> CheckovRun:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            if hasattr(os, "killpg"):
+                os.killpg(self._proc.pid, signal.SIGKILL)  # the batch and every checkov it forked
+            else:
+                self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+        self._scratch.cleanup()
+
+    def feed(self, files: Mapping[str, Sequence[Document]]) -> None:
+        """Scan `files` (a path relative to the scanned tree: its documents) as part of this scan."""
+        self.feed_pieces(checkov_input.pieces_of(files))
+
+    def feed_pieces(self, pieces: Sequence[checkov_input.Piece]) -> None:
+        if self._finished or self._proc is None:
+            raise RuntimeError("this CheckovRun has finished")
+        paths = {piece.path for piece in pieces}
+        if paths & self._fed:
+            raise ValueError(f"fed twice: {', '.join(sorted(paths & self._fed))}")
+        self._fed |= paths
+        checkov_input.refuse_unreadable(pieces, shown_as=self.shown_as)
+        now = [p for p in pieces if not (self._whole or checkov_input.graph_related(p))]
+        self._held += [p for p in pieces if self._whole or checkov_input.graph_related(p)]
+        self._send(checkov_input.plan(now, chunks=self._chunk_count(now)))
+
+    def finish(self) -> ScanResult:
+        if self._finished or self._proc is None:
+            raise RuntimeError("this CheckovRun has finished")
+        self._finished = True
+        if self._whole:
+            units, free = [self._held], []
+        else:
+            units, free = checkov_input.graph_units(self._held)
+        chunks = checkov_input.plan(free, chunks=self._chunk_count(self._held), whole=units)
+        # An empty folder still loads (and so checks) the custom checks.
+        self._send(chunks if chunks or self._folders else [[]])
+        exit_codes = self._wait()
+        return _merge([self._result(folder, exit_codes) for folder in self._folders])
+
+    def _result(self, folder: Path, exit_codes: dict[str, int]) -> ScanResult:
+        report, log, count = (Path(f"{folder}.{suffix}") for suffix in ("json", "log", "count"))
+        outcome = subprocess.CompletedProcess(
+            args=[str(folder)],
+            returncode=exit_codes.get(str(folder), 2),
+            stdout=report.read_text(errors="replace") if report.exists() else "",
+            stderr=log.read_text(errors="replace") if log.exists() else "",
+        )
+        result = _parse_report(outcome, folder=self.shown_as, checks_dir=self.checks_dir)
+        # checkov's report counts no resource when no check applied to any: a chunk of objects
+        # no check reads (NetworkPolicies, here) would look unread.
+        resources = json.loads(count.read_text())["resources"] if count.exists() else result.resources
+        return dataclasses.replace(result, resources=resources)
+
+    def _chunk_count(self, pieces: Sequence[checkov_input.Piece]) -> int:
+        if self._whole:
+            return 1
+        if self._chunks:
+            return self._chunks
+        return max(1, min(math.ceil(sum(len(p.text) for p in pieces) / _CHUNK_CHARS), 8 * self.jobs))
+
+    def _send(self, chunks: list[list[checkov_input.Piece]]) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        for chunk in chunks:
+            folder = Path(self._scratch.name) / f"chunk-{len(self._folders):03d}"
+            checkov_input.write(chunk, folder)
+            self._folders.append(folder)
+            try:
+                self._proc.stdin.write(f"{folder}\n")
+                self._proc.stdin.flush()
+            except BrokenPipeError:
+                pass  # the batch has died: `_wait` reports why
+
+    def _wait(self) -> dict[str, int]:
+        assert self._proc is not None
+        try:
+            stdout, _ = self._proc.communicate(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            raise InputError(f"checkov did not finish within {_TIMEOUT_S} s") from exc
+        log = self._log.read_text(errors="replace")
+        if self._proc.returncode != 0:
+            raise InputError(f"checkov crashed (exit {self._proc.returncode}): {_last_line(log)}")
+        try:
+            return json.loads(stdout)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"checkov's batch printed no exit codes: {_last_line(log)}") from exc
+
+
+def _cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)  # the cores this process may use (Linux)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+def _merge(results: list[ScanResult]) -> ScanResult:
+    def ordered(findings: Any) -> tuple[Any, ...]:
+        return tuple(sorted(findings, key=lambda f: (f.file, f.resource, f.check_id)))
+
+    return ScanResult(
+        passed=sum(r.passed for r in results),
+        failed=ordered(f for r in results for f in r.failed),
+        skipped=ordered(f for r in results for f in r.skipped),
+        passed_checks=ordered(f for r in results for f in r.passed_checks),
+        resources=sum(r.resources for r in results),
+    )
 
 
 # --- running the tool -----------------------------------------------------------------------------
@@ -146,77 +311,6 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
-# --- what checkov would silently drop -------------------------------------------------------------
-
-# checkov drops, without a word, every document holding a `name` field that is not a string or
-# contains `#`, `{` or `}`, anywhere in it. An ApplicationSet's template names are go templates
-# (`models-{{ .name }}`), so its checks would never run: in the copy checkov reads, the braces of
-# block-style `name:` lines become parentheses. No Kubernetes name can contain a brace, so only
-# template names change, and line numbers stay the same.
-_TEMPLATED_NAME_LINE = re.compile(r"^(\s*(?:-\s+)*name:\s)(.*[{}].*)$")
-_CHECKOV_BAD_NAME = re.compile(r"[#{}]")
-
-
-def _copy_for_checkov(source: Path, target: Path) -> None:
-    for path in sorted(source.rglob("*")):
-        destination = target / path.relative_to(source)
-        if path.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix not in (".yaml", ".yml"):
-            shutil.copyfile(path, destination)
-            continue
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        destination.write_text("".join(map(_neutralise_name, lines)), encoding="utf-8")
-
-
-def _neutralise_name(line: str) -> str:
-    match = _TEMPLATED_NAME_LINE.match(line)
-    if not match:
-        return line
-    return match.group(1) + match.group(2).replace("{", "(").replace("}", ")") + line[match.end() :]
-
-
-def _refuse_unreadable(folder: Path, *, shown_as: Path) -> None:
-    """Raise for any resource checkov would skip, since its checks would then pass silently."""
-    unreadable = []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in _MANIFEST_SUFFIXES and p.is_file()):
-        try:
-            # libyaml: ~50x faster than a pure-Python parser on a thousand-model render.
-            documents = list(pyyaml.load_all(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER))
-        except (pyyaml.YAMLError, UnicodeDecodeError) as exc:
-            raise InputError(f"{shown_as / path.relative_to(folder)}: not YAML: {exc}") from exc
-        for doc in documents:
-            if _is_resource(doc) and _has_bad_name(doc):
-                name = doc["metadata"].get("name") if isinstance(doc["metadata"], dict) else None
-                unreadable.append(f"{path.relative_to(folder)} {doc['kind']}/{name}")
-    if unreadable:
-        raise InputError(
-            f"checkov cannot read {', '.join(unreadable)} under {shown_as}: a `name` field is not a "
-            "plain string or holds '#', '{' or '}'"
-        )
-
-
-def _is_resource(doc: Any) -> bool:
-    return isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc and doc["kind"] != "Kustomization"
-
-
-def _has_bad_name(node: Any) -> bool:
-    # The same walk as checkov's K8sValidator: `name` keys whose value is neither mapping nor list.
-    if isinstance(node, list):
-        return any(isinstance(entry, dict) and _has_bad_name(entry) for entry in node)
-    for key, value in node.items():
-        if isinstance(value, dict | list):
-            if _has_bad_name(value):
-                return True
-        elif key == "name" and (
-            not isinstance(value, str) or len(value) > 253 or _CHECKOV_BAD_NAME.search(value)
-        ):
-            return True
-    return False
-
-
 # --- reading the report ---------------------------------------------------------------------------
 
 
@@ -240,6 +334,8 @@ def _parse_report(proc: subprocess.CompletedProcess[str], *, folder: Path, check
     if results.get("parsing_errors"):
         files = ", ".join(str(folder / p.lstrip("/")) for p in results["parsing_errors"])
         raise InputError(f"checkov could not parse {files}")
+    if summary.get("parsing_errors"):  # `--quiet` counts them without naming them
+        raise InputError(f"checkov could not parse {summary['parsing_errors']} file(s) under {folder}")
     failed = tuple(_finding(r) for r in results.get("failed_checks", []))
     if proc.returncode == 1 and not failed:
         raise InputError(f"checkov failed on {folder} without a failed check: {_last_line(proc.stderr)}")

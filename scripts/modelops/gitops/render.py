@@ -7,13 +7,10 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from modelops.errors import InputError
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from modelops.gitops import yaml_documents
+from modelops.gitops.yaml_documents import Document
 
 
 def kubectl() -> str:
@@ -23,16 +20,17 @@ def kubectl() -> str:
     return path
 
 
-def render(folder: Path) -> list[dict[str, Any]]:
+def render(folder: Path) -> list[Document]:
+    """The rendered objects, each with the text kustomize wrote for it (checkov reads that text)."""
     done = subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         detail = done.stderr.strip().splitlines()
         raise InputError(f"{folder}: kustomize failed: {detail[-1] if detail else 'no detail'}")
-    return [doc for doc in yaml.load_all(done.stdout, Loader=_LOADER) if doc]
+    return yaml_documents.read(done.stdout, source=f"kubectl kustomize {folder}")
 
 
-def render_each(folders: dict[str, Path]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(name, objects) for each folder as its render finishes; the kustomize calls overlap."""
+def render_each(folders: dict[str, Path]) -> Iterator[tuple[str, list[Document]]]:
+    """(name, documents) for each folder as its render finishes; the kustomize calls overlap."""
     with ThreadPoolExecutor(max_workers=len(folders) or 1) as pool:
         pending = {pool.submit(render, folder): name for name, folder in folders.items()}
         for done in as_completed(pending):

@@ -1,27 +1,27 @@
 """`modelops validate`: render every environment once, then schemas, the platform's rules and checkov.
 
-checkov runs as its own process over the rendered files while this process checks
-schemas and rules, so the two overlap on a two-core machine.
+checkov starts first, so its start-up overlaps rendering, then scans each environment's rendered
+text, as kustomize wrote it, in its own processes while kustomize renders the others and this
+process checks schemas and the platform's rules.
 """
 
 from __future__ import annotations
 
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from modelops.config import Environment, load_environment
 from modelops.config.loader import environments_dir
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
-from modelops.gitops.checkov_scan import ScanResult, scan
+from modelops.gitops.checkov_scan import CheckovRun, ScanResult
 from modelops.gitops.manifest_checks import Finding, check_environment, source_file
 from modelops.gitops.render import render_each
 from modelops.gitops.schemas import schema_problems
+from modelops.gitops.yaml_documents import objects
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,6 @@ def _rendered_file(name: str) -> str:
     return f"{name.replace('/', '-')}.yaml"
 
 
-def _write_rendered(rendered: dict[str, list[dict[str, Any]]], folder: Path) -> None:
-    for name, documents in rendered.items():
-        (folder / _rendered_file(name)).write_text(yaml.safe_dump_all(documents, sort_keys=False))
-
-
 def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any]]]) -> list[Finding]:
     """checkov reports on the rendered files; name the file a person edits instead."""
     by_file = {_rendered_file(name): name for name in rendered}
@@ -78,20 +73,35 @@ def validate(root: Path, *, checkov: bool = True) -> Validation:
     findings += [Finding(str(layout.environment_dir(name)), "environment folder missing") for name in missing]
     folders = {name: folder for name, folder in folders.items() if name not in missing}
     folders[BOOTSTRAP] = root / BOOTSTRAP
-    rendered: dict[str, list[dict[str, Any]]] = {}
-    # Schemas are checked here, in this process, while kustomize renders the other folders.
-    for name, documents in render_each(folders):
-        rendered[name] = documents
-        findings += _schema_findings(name, documents)
-    with tempfile.TemporaryDirectory(prefix="modelops-rendered-") as scratch, ThreadPoolExecutor(1) as pool:
-        pending = None
+    with ThreadPoolExecutor(1) as pool, ExitStack() as cleanup:
+        starting = None
         if checkov:
-            _write_rendered(rendered, Path(scratch))
-            pending = pool.submit(scan, Path(scratch), checks_dir=root / "policies" / "checkov")
+            shown_as = Path(f"{root / layout.GITOPS} (rendered)")
+            checks = root / "policies" / "checkov"
+            starting = pool.submit(CheckovRun, checks_dir=checks, shown_as=shown_as, failures_only=True)
+            cleanup.callback(_close_when_started, starting)
+        rendered: dict[str, list[dict[str, Any]]] = {}
+        for name, documents in render_each(folders):
+            rendered[name] = objects(documents)
+            # checkov scans this folder's objects while kustomize renders the others.
+            if starting is not None:
+                starting.result().feed({_rendered_file(name): documents})
+            if len(rendered) < len(folders):  # the last folder's schemas wait: see below
+                findings += _schema_findings(name, rendered[name])
+        # What checkov held back (objects a graph check may relate) goes now, before more checks here.
+        scanning = pool.submit(starting.result().finish) if starting is not None else None
+        if rendered:
+            last = next(reversed(rendered))
+            findings += _schema_findings(last, rendered[last])
         findings += _rule_findings(rendered, envs)
-        if pending is not None:
-            findings += _checkov_findings(pending.result(), rendered)
+        if scanning is not None:
+            findings += _checkov_findings(scanning.result(), rendered)
     return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
+
+
+def _close_when_started(starting: Future[CheckovRun]) -> None:
+    if starting.exception() is None:
+        starting.result().close()
 
 
 def _schema_findings(name: str, documents: list[dict[str, Any]]) -> list[Finding]:
