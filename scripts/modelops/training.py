@@ -8,8 +8,6 @@ file, the training and holdout frames as parquet.
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import pandas as pd
 
 from modelops.config import ModelPolicy
 from modelops.errors import InputError
+from modelops.reports.files import write_atomic_with
 
 ESTIMATOR = "estimator.skops"
 TRAINING = "training.parquet"
@@ -57,24 +56,12 @@ def write_candidate(candidate: Candidate, folder: Path) -> dict[str, Path]:
     """Write the three files, each atomically; returns where they went."""
     import skops.io
 
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {
         "estimator": folder / ESTIMATOR,
         "training": folder / TRAINING,
         "evaluation": folder / EVALUATION,
     }
-    writers = {
-        "estimator": lambda path: skops.io.dump(candidate.estimator, path),
-        "training": lambda path: candidate.training.to_parquet(path, index=False),
-        "evaluation": lambda path: candidate.evaluation.to_parquet(path, index=False),
-    }
-    for key, path in paths.items():
-        handle, scratch = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
-        os.close(handle)
-        try:
-            writers[key](scratch)
-            os.chmod(scratch, 0o644)
-            os.replace(scratch, path)
-        finally:
-            Path(scratch).unlink(missing_ok=True)
+    write_atomic_with(paths["estimator"], lambda path: skops.io.dump(candidate.estimator, path))
+    write_atomic_with(paths["training"], lambda path: candidate.training.to_parquet(path, index=False))
+    write_atomic_with(paths["evaluation"], lambda path: candidate.evaluation.to_parquet(path, index=False))
     return paths
