@@ -17,15 +17,11 @@ import pytest
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
 from tests.github.workflow_runner import StepContext
-from tests.gitops.conftest import pin_everywhere
+from tests.gitops.conftest import git, init_repository, pin_everywhere
 from tests.tools import require_command
 
 REPOSITORY = "example-org/modelops-platform"
 PROJECT_PARTS = ("environments", "policies", "gitops", "scripts", ".github", "pyproject.toml", "Makefile")
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
 
 
 def make_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
@@ -41,11 +37,7 @@ def make_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) 
             shutil.copy2(source, root / part)
     monkeypatch.setenv("MODELOPS_ROOT", str(root))
     pin_everywhere(root, "credit-risk", demo_versions.champion)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "config", "user.email", "platform@example.org")
-    git(root, "config", "user.name", "Platform")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "Platform at v" + demo_versions.champion)
+    init_repository(root, "Platform at v" + demo_versions.champion)
     monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
     return root
 

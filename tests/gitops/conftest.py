@@ -42,6 +42,15 @@ class GitOpsRepo:
         return read_state(texts, model, environment)
 
 
+def init_repository(root: Path, message: str) -> None:
+    """A git repository on main holding everything under `root` in one commit."""
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "config", "user.email", "platform@example.org")
+    git(root, "config", "user.name", "Platform")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", message)
+
+
 def pin_everywhere(root: Path, model: str, version: str) -> None:
     """Every overlay of `model` serves `version`, as a first release would have left it."""
     release, _ = resolve_release(model, version)
@@ -60,11 +69,7 @@ def gitops_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) 
     for folder in ("environments", "policies", "gitops"):
         shutil.copytree(REPO_ROOT / folder, root / folder)
     pin_everywhere(root, "credit-risk", demo_versions.champion)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "config", "user.email", "platform@example.org")
-    git(root, "config", "user.name", "Platform")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "Platform at v" + demo_versions.champion)
+    init_repository(root, "Platform at v" + demo_versions.champion)
     monkeypatch.setenv("MODELOPS_ROOT", str(root))
     monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
     return GitOpsRepo(root)
