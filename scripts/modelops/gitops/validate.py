@@ -71,8 +71,8 @@ def validate(root: Path, *, checkov: bool = True) -> Validation:
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
     missing = [name for name, folder in folders.items() if not folder.is_dir()]
     findings += [Finding(str(layout.environment_dir(name)), "environment folder missing") for name in missing]
-    folders = {name: folder for name, folder in folders.items() if name not in missing}
-    folders[BOOTSTRAP] = root / BOOTSTRAP
+    # The bootstrap objects first: a handful, so their render is not queued behind 300 models.
+    folders = {BOOTSTRAP: root / BOOTSTRAP} | {n: f for n, f in folders.items() if n not in missing}
     with ThreadPoolExecutor(1) as pool, ExitStack() as cleanup:
         starting = None
         if checkov:
