@@ -102,10 +102,10 @@ def _github_context(pull_request: dict) -> dict:
 
 
 def _decision(verdict: dict) -> dict:
-    """What a verdict decides, without where its files went."""
+    """What a verdict decides, without where its files went or whether validation was reused."""
     return {
         "passed": verdict["passed"],
-        "validation": verdict["validation"],
+        "validation": {k: v for k, v in verdict["validation"].items() if k != "source"},
         "releases": [{k: v for k, v in r.items() if k != "report"} for r in verdict["releases"]],
     }
 
@@ -141,8 +141,13 @@ def test_the_workflow_gates_a_promotion_like_the_command_run_by_hand(
     )  # fmt: skip
     assert by_hand.exit_code == 0, by_hand.output
     assert _decision(json.loads(by_hand.stdout)) == _decision(verdict)
+    # The gate step reused the validate step's result instead of rendering and scanning again.
+    assert verdict["validation"]["source"].startswith("reusing reports/promotion-gate/validation.json")
     table = report.split("<details>")[0]
-    assert (tmp_path / "by-hand-reports" / "report.md").read_text().split("<details>")[0] == table
+    reused = " (reusing reports/promotion-gate/validation.json: nothing it read has changed)"
+    assert reused in table
+    by_hand_table = (tmp_path / "by-hand-reports" / "report.md").read_text().split("<details>")[0]
+    assert by_hand_table == table.replace(reused, "")
 
     # The comment job posts the same report once; a second run edits that comment.
     listing, recorded = recording_gh

@@ -31,14 +31,16 @@ def summary_table(outcome: GateOutcome) -> Table:
     return table
 
 
-def _pull_request_mode(base: str, head: str, out: Path, as_json: bool, record: bool) -> None:
+def _pull_request_mode(
+    base: str, head: str, out: Path, as_json: bool, record: bool, validated: Path | None
+) -> None:
     from modelops.pipeline.pr_gate import gate_pull_request, render_pull_request_report
 
     root = project_root()
     try:
         configure(root)
         with steps(enabled=not as_json) as step:
-            verdict = gate_pull_request(root, base, head, out, step=step, record=record)
+            verdict = gate_pull_request(root, base, head, out, step=step, record=record, validated=validated)
     except InputError as error:
         # The pull request's comment and job summary are built from report.md: it must say why.
         write_text_atomic(out / "report.md", f"## ❌ Promotion gate: BLOCKED\n\n{error}\n")
@@ -53,6 +55,7 @@ def _pull_request_mode(base: str, head: str, out: Path, as_json: bool, record: b
         "validation": {
             "passed": verdict.validation.passed,
             "objects": verdict.validation.objects,
+            "source": verdict.validation_source or "validated",
             "findings": [{"where": f.where, "message": f.message} for f in verdict.validation.findings],
         },
         "releases": [
@@ -96,6 +99,11 @@ def gate(
         help="Log the gate run and tag the version in MLflow. A pull request's check uses --no-record "
         "(read-only credentials); the merge to main records the decision.",
     ),
+    validated: Path = typer.Option(
+        None,
+        help="PR mode: the file `modelops validate --save` wrote. Its result is reused if nothing "
+        "validation reads has changed since; otherwise gitops/ is validated again.",
+    ),
 ) -> None:
     """Run every gate with the environment's policy; exit 0 pass, 1 blocked, 2 unusable input.
 
@@ -104,7 +112,7 @@ def gate(
     if base or head:
         if not (base and head):
             raise fail_input("--base and --head go together", as_json=as_json)
-        _pull_request_mode(base, head, out, as_json, record)
+        _pull_request_mode(base, head, out, as_json, record, validated)
     if not (model and version and env):
         raise fail_input("name --model, --version and --env (or --base and --head)", as_json=as_json)
     root = project_root()

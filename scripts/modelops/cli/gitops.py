@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from modelops.cli.common import console, exit_for, input_errors, steps
 from modelops.config import project_root
+from modelops.gitops import validation_record
 from modelops.gitops.status import gate_results, overlay_rows
 from modelops.gitops.validate import validate as validate_tree
 from modelops.registry import configure
 
 
-def validate() -> None:
+def validate(
+    save: Path = typer.Option(
+        None,
+        help="Also write the result to this JSON file, with a digest of what was read, for "
+        "`modelops gate --validated` to reuse.",
+    ),
+) -> None:
     """Render every environment (kubectl kustomize), validate schemas and the platform's rules."""
     root = project_root()
     started = time.perf_counter()
     with input_errors(), steps() as step:
         step("rendering and validating gitops/")
+        # The digest first: a file edited while validation runs then makes the record stale.
+        digest = validation_record.inputs_digest(root) if save else None
         result = validate_tree(root)
+        if save and digest:
+            validation_record.save(save, result, digest)
     elapsed = time.perf_counter() - started
     for finding in result.findings:
         console.print(f"[red]✗[/] {finding.where}: {finding.message}", highlight=False, soft_wrap=True)

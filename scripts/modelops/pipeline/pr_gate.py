@@ -14,7 +14,7 @@ from pathlib import Path
 
 from modelops.config import load_environment
 from modelops.errors import InputError, PolicyRefusal
-from modelops.gitops import layout
+from modelops.gitops import layout, validation_record
 from modelops.gitops.gitrepo import Repo
 from modelops.gitops.overlay_files import read_state
 from modelops.gitops.promotion import check_ladder
@@ -41,6 +41,8 @@ class ReleaseVerdict:
 class PullRequestVerdict:
     validation: Validation
     releases: tuple[ReleaseVerdict, ...]
+    # Where the validation came from when a record was offered: reused, or why it was run again.
+    validation_source: str = ""
 
     @property
     def passed(self) -> bool:
@@ -182,6 +184,7 @@ def gate_pull_request(
     *,
     step: Callable[[str], None] = lambda _: None,
     record: bool = True,
+    validated: Path | None = None,
 ) -> PullRequestVerdict:
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
@@ -189,14 +192,19 @@ def gate_pull_request(
         raise InputError("--base and --head must name commits")
     if repo.resolve("HEAD") != head:
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
-    step("validating gitops/")
-    validation = validate(root)
+    validation, source = None, ""
+    if validated is not None:
+        validation, why = validation_record.reusable(validated, validation_record.inputs_digest(root))
+        source = why if validation is not None else f"validated again: {why}"
+    if validation is None:
+        step("validating gitops/")
+        validation = validate(root)
     verdicts = tuple(
         verdict
         for model, environment in changed_releases(repo, base, head)
         for verdict in gate_release(repo, root, base, head, model, environment, out, step, record=record)
     )
-    return PullRequestVerdict(validation, verdicts)
+    return PullRequestVerdict(validation, verdicts, source)
 
 
 def render_pull_request_report(verdict: PullRequestVerdict) -> str:
@@ -217,8 +225,9 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
             )
         lines.append("")
     validation = verdict.validation
+    source = f" ({verdict.validation_source})" if verdict.validation_source else ""
     lines.append(
-        f"Validation: {validation.objects} rendered objects, "
+        f"Validation{source}: {validation.objects} rendered objects, "
         f"{'no problems' if validation.passed else f'{len(validation.findings)} problem(s)'}."
     )
     lines += [f"- `{f.where}`: {f.message}" for f in validation.findings]

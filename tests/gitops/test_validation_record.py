@@ -1,0 +1,98 @@
+"""`modelops validate --save` then `modelops gate --validated`: the gate reuses the validation only
+while nothing it read has changed, and validates again otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from modelops.gitops import layout, validation_record
+from tests.cli_runner import invoke
+from tests.conftest import REPO_ROOT
+
+PLANTED = {"where": "gitops/planted.yaml", "message": "planted in the record, never found by validation"}
+
+
+def commit_change(repo, branch: str, path: str, old: str, new: str) -> None:
+    file = repo.root / path
+    file.write_text(file.read_text().replace(old, new, 1))
+    repo.git("checkout", "--quiet", "-B", branch)
+    repo.git("commit", "--quiet", "-am", f"Change {path}")
+
+
+def plant(record: Path) -> None:
+    """A finding only the record has: if the gate reports it, the gate reused the record."""
+    data = json.loads(record.read_text())
+    data["findings"].append(PLANTED)
+    record.write_text(json.dumps(data))
+
+
+def gate(head: str, out: Path, record: Path):
+    return invoke("gate", "--base", "main", "--head", head, "--out", out, "--validated", record, "--json")
+
+
+def findings(result) -> list[dict[str, str]]:
+    return json.loads(result.stdout)["validation"]["findings"]
+
+
+def test_the_gate_reuses_a_record_of_the_same_tree(gitops_repo, tmp_path):
+    kustomization = str(layout.environment_dir("dev") / layout.KUSTOMIZATION)
+    commit_change(gitops_repo, "note", kustomization, "# Everything", "# Reviewed. Everything")
+    record = tmp_path / "validation.json"
+    assert invoke("validate", "--save", record).exit_code == 0
+    plant(record)
+
+    result = gate("note", tmp_path / "reports", record)
+
+    assert result.exit_code == 1, result.output
+    assert findings(result) == [PLANTED]
+    assert (
+        json.loads(result.stdout)["validation"]["source"] == f"reusing {record}: nothing it read has changed"
+    )
+
+
+def test_a_record_of_another_tree_is_not_reused(gitops_repo, tmp_path):
+    kustomization = str(layout.environment_dir("dev") / layout.KUSTOMIZATION)
+    commit_change(gitops_repo, "note", kustomization, "# Everything", "# Reviewed. Everything")
+    record = tmp_path / "validation.json"
+    assert invoke("validate", "--save", record).exit_code == 0
+    plant(record)
+    release = str(layout.overlay_file("credit-risk", "staging", layout.RELEASE))
+    uri = next(
+        line.split("storageUri:")[1].strip()
+        for line in (gitops_repo.root / release).read_text().splitlines()
+        if "storageUri:" in line
+    )
+    commit_change(gitops_repo, "note", release, uri, "models:/credit-risk@champion")
+
+    result = gate("note", tmp_path / "reports", record)
+
+    assert result.exit_code == 1, result.output
+    assert PLANTED not in findings(result)
+    assert any(f["where"] == release and "is mutable" in f["message"] for f in findings(result))
+
+
+def test_a_missing_or_foreign_record_means_validating_again(gitops_repo, tmp_path):
+    kustomization = str(layout.environment_dir("dev") / layout.KUSTOMIZATION)
+    commit_change(gitops_repo, "note", kustomization, "# Everything", "# Reviewed. Everything")
+    not_a_record = tmp_path / "other.json"
+    not_a_record.write_text('{"format": 1, "inputs": "0000", "objects": 0, "findings": []}')
+    for record in (tmp_path / "absent.json", not_a_record):
+        result = invoke("gate", "--base", "main", "--head", "note", "--out", tmp_path, "--validated", record)
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.output.split())
+        assert f"Validation (validated again: {record}" in flat
+        assert "rendered objects, no problems" in flat
+
+
+def test_the_digest_covers_the_crd_schemas(gitops_repo, tmp_path, monkeypatch):
+    schemas = tmp_path / "crds"
+    shutil.copytree(REPO_ROOT.parent / "shared" / "schemas" / "crds", schemas)
+    monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(schemas))
+    before = validation_record.inputs_digest(gitops_repo.root)
+    assert validation_record.inputs_digest(gitops_repo.root) == before
+    schema = next(schemas.rglob("inferenceservice_*.json"))
+    schema.write_text(schema.read_text() + " ")
+    assert validation_record.inputs_digest(gitops_repo.root) != before
