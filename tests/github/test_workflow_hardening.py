@@ -178,7 +178,8 @@ def test_dependabot_codeowners_and_the_pull_request_template():
     ]
     owned = {pattern: teams for pattern, *teams in owners}
     assert "@example-org/platform-team" in owned["/infra/"]
-    assert "@example-org/platform-team" in owned["/gitops/models/*/overlays/prod/"]
+    for reaches_prod in ("overlays/prod", "base", "components"):
+        assert "@example-org/platform-team" in owned[f"/gitops/models/*/{reaches_prod}/"], reaches_prod
     assert "promotion gate" in (GITHUB / "pull_request_template.md").read_text()
 
 

@@ -60,6 +60,7 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     assert [(r["model"], r["environment"], r["challenger"], r["champion"]) for r in verdict["releases"]] == [
         ("credit-risk", "dev", better, champion)
     ]
+    assert verdict["other_changes"] == []  # the promotion's files are its release, gated above
     repo.merge(branch)
     assert repo.state("dev").stable.version == better
     assert mlflow.MlflowClient().get_model_version("credit-risk", better).tags[tags.gate("dev")] == "passed"

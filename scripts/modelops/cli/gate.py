@@ -58,6 +58,7 @@ def _pull_request_mode(
             "source": verdict.validation_source or "validated",
             "findings": [{"where": f.where, "message": f.message} for f in verdict.validation.findings],
         },
+        "other_changes": [{"path": path, "reaches": where} for path, where in verdict.other_changes],
         "releases": [
             {
                 "model": r.model,

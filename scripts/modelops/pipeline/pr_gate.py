@@ -43,6 +43,8 @@ class PullRequestVerdict:
     releases: tuple[ReleaseVerdict, ...]
     # Where the validation came from when a record was offered: reused, or why it was run again.
     validation_source: str = ""
+    # Changed files under gitops/ that are no release: (path, what they reach). Validated, not gated.
+    other_changes: tuple[tuple[str, str], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -52,6 +54,35 @@ class PullRequestVerdict:
 def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
     pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
     return sorted(pair for pair in pairs if pair is not None)
+
+
+def reach(path: str) -> str | None:
+    """What a changed file under gitops/ reaches (None outside gitops/)."""
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != "gitops":
+        return None
+    if (overlay := layout.parse_overlay_path(path)) is not None:
+        return f"{overlay[0]} in {overlay[1]}"
+    if parts[1] == "models" and len(parts) >= 4:
+        return f"every environment of {parts[2]}"
+    if parts[1] == "environments" and len(parts) >= 4:
+        return f"everything in {parts[2]}"
+    if parts[1] == "bootstrap":
+        return "Argo CD's projects and applications"
+    return "gitops/ as a whole"
+
+
+def other_changes(
+    repo: Repo, base: str, head: str, gated: set[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """Changed files under gitops/ that no gated release covers: a base or a component reaches
+    prod too, and an overlay edit that changes no release (replicas, resources) is no release."""
+    changes = []
+    for path in repo.changed_paths(base, head, "gitops"):
+        where = reach(path)
+        if where is not None and layout.parse_overlay_path(path) not in gated:
+            changes.append((path, where))
+    return tuple(changes)
 
 
 def _pin_problems(pinned: Release, registered: Release) -> list[str]:
@@ -204,7 +235,8 @@ def gate_pull_request(
         for model, environment in changed_releases(repo, base, head)
         for verdict in gate_release(repo, root, base, head, model, environment, out, step, record=record)
     )
-    return PullRequestVerdict(validation, verdicts, source)
+    gated = {(v.model, v.environment) for v in verdicts}
+    return PullRequestVerdict(validation, verdicts, source, other_changes(repo, base, head, gated))
 
 
 def render_pull_request_report(verdict: PullRequestVerdict) -> str:
@@ -231,6 +263,9 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
         f"{'no problems' if validation.passed else f'{len(validation.findings)} problem(s)'}."
     )
     lines += [f"- `{f.where}`: {f.message}" for f in validation.findings]
+    if verdict.other_changes:
+        lines += ["", "Changed besides releases (validated above; not gated, as no release changed there):"]
+        lines += [f"- `{path}`: reaches {where}" for path, where in verdict.other_changes]
     for r in verdict.releases:
         if r.report_dir is not None and (r.report_dir / "report.md").is_file():
             lines += [

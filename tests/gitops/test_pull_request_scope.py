@@ -1,0 +1,56 @@
+"""What a pull request changes besides releases: files every environment of a model shares, or
+an overlay edit that changes no release, are validated, not gated (no release changed), and the
+gate's report says how far they reach.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modelops.pipeline.pr_gate import reach
+from tests.cli_runner import invoke
+
+
+@pytest.mark.parametrize(
+    ("path", "reaches"),
+    [
+        ("gitops/models/credit-risk/overlays/prod/kustomization.yaml", "credit-risk in prod"),
+        ("gitops/models/credit-risk/base/inferenceservice.yaml", "every environment of credit-risk"),
+        (
+            "gitops/models/credit-risk/components/candidate/kustomization.yaml",
+            "every environment of credit-risk",
+        ),
+        ("gitops/environments/prod/kustomization.yaml", "everything in prod"),
+        ("gitops/bootstrap/applicationset.yaml", "Argo CD's projects and applications"),
+        ("gitops/README.md", None),
+        ("policies/models/credit-risk.yaml", None),
+    ],
+)
+def test_how_far_a_changed_file_reaches(path, reaches):
+    assert reach(path) == reaches
+
+
+def test_a_change_to_a_models_base_is_listed_in_the_gate_report(gitops_repo, tmp_path):
+    base = gitops_repo.root / "gitops/models/credit-risk/base/kustomization.yaml"
+    base.write_text(base.read_text().replace("# credit-risk:", "# credit-risk (reviewed):", 1))
+    gitops_repo.git("checkout", "--quiet", "-b", "base-note")
+    gitops_repo.git("commit", "--quiet", "-am", "Note on the base")
+
+    result = invoke("gate", "--base", "main", "--head", "base-note", "--out", tmp_path, "--json")
+
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["releases"] == []
+    assert verdict["other_changes"] == [
+        {
+            "path": "gitops/models/credit-risk/base/kustomization.yaml",
+            "reaches": "every environment of credit-risk",
+        }
+    ]
+    report = (tmp_path / "report.md").read_text()
+    assert (
+        "- `gitops/models/credit-risk/base/kustomization.yaml`: reaches every environment of credit-risk"
+        in report
+    )
