@@ -5,7 +5,7 @@ import pytest
 from modelops.config.environment import RolloutPolicy
 from modelops.errors import InputError
 from modelops.gitops import state as st
-from modelops.gitops.manifest_checks import storage_uri_problem
+from modelops.gitops.manifest_checks import check_labels, storage_uri_problem
 
 MODEL_ID = "m-" + "a" * 32
 
@@ -76,3 +76,33 @@ def test_a_second_promotion_waits_for_the_rollout():
 def test_promoting_what_already_runs_is_refused():
     with pytest.raises(InputError, match="already the stable release"):
         st.promote(st.OverlayState(V1), V1, RolloutPolicy(), where="x")
+
+
+def _object(kind: str, name: str, labels: dict[str, str]) -> dict:
+    return {"kind": kind, "metadata": {"name": name, "labels": labels}}
+
+
+LABELLED = {"app.kubernetes.io/name": "credit-risk", "app.kubernetes.io/part-of": "modelops"}
+
+
+@pytest.mark.parametrize(
+    ("document", "problems"),
+    [
+        (_object("InferenceService", "credit-risk-candidate", LABELLED), []),
+        (_object("NetworkPolicy", "credit-risk-ingress", LABELLED), []),
+        (
+            _object("ServiceAccount", "credit-risk", {}),
+            [
+                "label app.kubernetes.io/part-of must be modelops",
+                "label app.kubernetes.io/name must name the model",
+            ],
+        ),
+        (
+            _object("HTTPRoute", "scorecard", LABELLED),
+            ["label app.kubernetes.io/name is credit-risk, but this is scorecard's"],
+        ),
+    ],
+    ids=["candidate", "policy", "unlabelled", "copied from another model"],
+)
+def test_each_model_object_carries_the_recommended_labels(document, problems):
+    assert check_labels(document) == problems
