@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from modelops.gitops import layout, validation_record
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
@@ -37,13 +39,19 @@ def findings(result) -> list[dict[str, str]]:
     return json.loads(result.stdout)["validation"]["findings"]
 
 
-def test_the_gate_reuses_a_record_of_the_same_tree(gitops_repo, tmp_path):
+@pytest.fixture()
+def planted_record(gitops_repo, tmp_path) -> Path:
+    """On a branch `note` changing no release: `validate --save`, then a finding planted in it."""
     kustomization = str(layout.environment_dir("dev") / layout.KUSTOMIZATION)
     commit_change(gitops_repo, "note", kustomization, "# Everything", "# Reviewed. Everything")
     record = tmp_path / "validation.json"
     assert invoke("validate", "--save", record).exit_code == 0
     plant(record)
+    return record
 
+
+def test_the_gate_reuses_a_record_of_the_same_tree(planted_record, tmp_path):
+    record = planted_record
     result = gate("note", tmp_path / "reports", record)
 
     assert result.exit_code == 1, result.output
@@ -53,12 +61,7 @@ def test_the_gate_reuses_a_record_of_the_same_tree(gitops_repo, tmp_path):
     )
 
 
-def test_a_record_of_another_tree_is_not_reused(gitops_repo, tmp_path):
-    kustomization = str(layout.environment_dir("dev") / layout.KUSTOMIZATION)
-    commit_change(gitops_repo, "note", kustomization, "# Everything", "# Reviewed. Everything")
-    record = tmp_path / "validation.json"
-    assert invoke("validate", "--save", record).exit_code == 0
-    plant(record)
+def test_a_record_of_another_tree_is_not_reused(gitops_repo, planted_record, tmp_path):
     release = str(layout.overlay_file("credit-risk", "staging", layout.RELEASE))
     uri = next(
         line.split("storageUri:")[1].strip()
@@ -67,7 +70,7 @@ def test_a_record_of_another_tree_is_not_reused(gitops_repo, tmp_path):
     )
     commit_change(gitops_repo, "note", release, uri, "models:/credit-risk@champion")
 
-    result = gate("note", tmp_path / "reports", record)
+    result = gate("note", tmp_path / "reports", planted_record)
 
     assert result.exit_code == 1, result.output
     assert PLANTED not in findings(result)
