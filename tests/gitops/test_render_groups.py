@@ -130,3 +130,33 @@ def test_kustomize_errors_reach_the_user_as_one_line_without_kubectl_log_prefix(
     message = str(refused.value)
     assert message.startswith(f"{tmp_path / 'absent'}: kustomize failed: must build at directory")
     assert "run.go" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"kind": "Component", "apiVersion": "kustomize.config.k8s.io/v1alpha1"}, {"kind": "Kustomisation"}],
+    ids=["component", "typo"],
+)
+def test_anything_but_a_plain_kustomization_stays_one_call(header) -> None:
+    kustomization = {**header, "resources": [f"../../models/m{i}/overlays/dev" for i in range(250)]}
+    assert render_plan.groups(kustomization, [True] * 250) is None
+
+
+def test_a_cluster_scoped_object_is_one_object_whatever_namespace_a_file_gives_it() -> None:
+    bare = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "models"}}
+    placed = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "models", "namespace": "x"}}
+    assert render_plan.duplicates([("first", [bare]), ("second", [placed])]) == [
+        "Namespace/models is rendered twice (first and second)"
+    ]
+    configs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": n}} for n in "ab"
+    ]
+    assert render_plan.duplicates([("first", configs[:1]), ("second", configs[1:])]) == []
+
+
+def test_a_second_kustomization_file_is_refused_as_one_call_refuses_it(tmp_path: Path) -> None:
+    require_command("kubectl")
+    build_repository(REPO_ROOT, tmp_path, MODELS, ["dev"])
+    (environment(tmp_path) / "kustomization.yml").write_text("resources: []\n")
+    with pytest.raises(InputError, match=r"kustomize failed: .*[Mm]ultiple kustomization files"):
+        list(render_each({"dev": environment(tmp_path)}))

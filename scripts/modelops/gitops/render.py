@@ -60,14 +60,18 @@ def error_detail(stderr: str) -> str:
 
 
 def _groups(folder: Path) -> list[list[str]] | None:
-    path = folder / KUSTOMIZATION
+    """Groups for `folder`, or None when anything is unusual: one call then reports it as kustomize does."""
+    # kustomize refuses a folder holding two kustomization files; one call must see that.
+    if sum((folder / name).exists() for name in render_plan.KUSTOMIZATION_FILES) != 1:
+        return None
     try:
-        kustomization = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return None  # kustomize itself reports what is wrong with it, naming the file
-    entries = kustomization.get("resources") if isinstance(kustomization, dict) else None
-    listed = entries if isinstance(entries, list) else []
-    return render_plan.groups(kustomization, ((folder / str(entry)).is_dir() for entry in listed))
+        kustomization = yaml.safe_load((folder / KUSTOMIZATION).read_text(encoding="utf-8"))
+        entries = kustomization.get("resources") if isinstance(kustomization, dict) else None
+        listed = entries if isinstance(entries, list) else []
+        folders = [isinstance(entry, str) and (folder / entry).is_dir() for entry in listed]
+    except (OSError, ValueError, yaml.YAMLError):  # unreadable, not UTF-8, not YAML, odd names
+        return None
+    return render_plan.groups(kustomization, folders)
 
 
 def _write_group(group: Path, folder: Path, entries: list[str]) -> Path:
@@ -99,19 +103,29 @@ def render_each(folders: dict[str, Path], *, grouped: bool = True) -> Iterator[t
         tempfile.TemporaryDirectory(prefix="modelops-render-") as scratch,
         ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool,
     ):
-        planned: dict[str, list[tuple[str, Future[list[Document]]]]] = {}
-        for name, folder in folders.items():
-            groups = _groups(folder) if grouped else None
-            if groups is None:
-                planned[name] = [(str(folder), pool.submit(render, folder))]
-                continue
-            planned[name] = []
-            first = 1
-            for entries in groups:
-                group = _write_group(Path(scratch) / f"{len(planned)}-{first}", folder, entries)
-                label = f"{folder} resources {first}-{first + len(entries) - 1}"
-                planned[name].append((label, pool.submit(render, group, shown_as=folder)))
-                first += len(entries)
-        for name, calls in planned.items():
-            parts = [(label, call.result()) for label, call in calls]
-            yield name, _joined(folders[name], parts) if len(parts) > 1 else parts[0][1]
+        try:
+            yield from _render_planned(folders, pool, Path(scratch), grouped)
+        finally:
+            # On an error, or a caller that stops reading, drop the queued calls rather than run them.
+            pool.shutdown(cancel_futures=True)
+
+
+def _render_planned(
+    folders: dict[str, Path], pool: ThreadPoolExecutor, scratch: Path, grouped: bool
+) -> Iterator[tuple[str, list[Document]]]:
+    planned: dict[str, list[tuple[str, Future[list[Document]]]]] = {}
+    for name, folder in folders.items():
+        groups = _groups(folder) if grouped else None
+        if groups is None:
+            planned[name] = [(str(folder), pool.submit(render, folder))]
+            continue
+        planned[name] = []
+        first = 1
+        for entries in groups:
+            group = _write_group(scratch / f"{len(planned)}-{first}", folder, entries)
+            label = f"{folder} resources {first}-{first + len(entries) - 1}"
+            planned[name].append((label, pool.submit(render, group, shown_as=folder)))
+            first += len(entries)
+    for name, calls in planned.items():
+        parts = [(label, call.result()) for label, call in calls]
+        yield name, _joined(folders[name], parts) if len(parts) > 1 else parts[0][1]

@@ -22,6 +22,15 @@ from typing import Any
 OVERLAYS_PER_CALL = 100
 
 _LIST_ONLY = {"apiVersion", "kind", "resources"}
+# The names kustomize reads a folder's kustomization from; a folder with two is an error.
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Kinds without a namespace, among those a model or platform tree may hold: kustomize compares
+# them by name alone, whatever namespace a file sets.
+CLUSTER_SCOPED = {
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+    "StorageClass", "PriorityClass", "IngressClass", "GatewayClass", "ClusterIssuer",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+}  # fmt: skip
 
 
 def groups(kustomization: Any, is_directory: Iterable[bool]) -> list[list[str]] | None:
@@ -30,6 +39,14 @@ def groups(kustomization: Any, is_directory: Iterable[bool]) -> list[list[str]] 
     `is_directory` says, for each entry of `resources` in order, whether it names a folder.
     """
     if not isinstance(kustomization, dict) or set(kustomization) - _LIST_ONLY:
+        return None
+    # Anything but a plain Kustomization (a Component, a typo) is for one call to accept or refuse.
+    if (
+        kustomization.get("apiVersion", "kustomize.config.k8s.io/v1beta1")
+        != "kustomize.config.k8s.io/v1beta1"
+    ):
+        return None
+    if kustomization.get("kind", "Kustomization") != "Kustomization":
         return None
     resources = kustomization.get("resources")
     if not isinstance(resources, list) or len(resources) <= OVERLAYS_PER_CALL:
@@ -45,7 +62,7 @@ def object_id(document: dict[str, Any]) -> tuple[str, str, str, str]:
     """What kustomize treats as one object: group/version, kind, namespace, name."""
     metadata = document.get("metadata") or {}
     # kustomize counts a namespaced object without a namespace as being in "default".
-    namespace = metadata.get("namespace") or "default"
+    namespace = "" if document.get("kind") in CLUSTER_SCOPED else metadata.get("namespace") or "default"
     return str(document.get("apiVersion")), str(document.get("kind")), namespace, str(metadata.get("name"))
 
 
@@ -59,7 +76,8 @@ def duplicates(rendered_groups: Iterable[tuple[str, list[dict[str, Any]]]]) -> l
             if key in first_seen:
                 _, kind, namespace, name = key
                 twice = f"{first_seen[key]} and {group}"
-                problems.append(f"{kind}/{name} in namespace {namespace} is rendered twice ({twice})")
+                where = f" in namespace {namespace}" if namespace else ""
+                problems.append(f"{kind}/{name}{where} is rendered twice ({twice})")
             else:
                 first_seen[key] = group
     return problems
