@@ -62,15 +62,35 @@ class _Error(NamedTuple):
 
 
 class _PythonValidator:
-    """The `jsonschema` package's validator, answering as jsonschema-rs's does."""
+    """The `jsonschema` package's Draft 4 validator, answering as jsonschema-rs's does."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
-        # Built without checking the schema itself: see _crd_validator.
-        self._validator = jsonschema.validators.validator_for(schema)(schema)
+    def __init__(self, schema: dict[str, Any], source: Path) -> None:
+        self._validator = jsonschema.Draft4Validator(_python_patterns(schema))
+        self._source = source
 
     def iter_errors(self, document: Any) -> Iterator[_Error]:
-        for error in self._validator.iter_errors(document):
-            yield _Error(list(error.absolute_path), error.message)
+        try:
+            for error in self._validator.iter_errors(document):
+                yield _Error(list(error.absolute_path), error.message)
+        except re.error as exc:  # a pattern Python cannot read: the schema is unusable, not the object
+            raise InputError(f"{self._source}: a pattern Python cannot compile: {exc}") from exc
+
+
+# Go lets inline flags follow `^` (`^(?i)abc`); Python's `re` wants them first. Same meaning.
+_FLAGS_AFTER_ANCHOR = re.compile(r"^\^(\(\?[a-zA-Z]+\))")
+
+
+def _python_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _FLAGS_AFTER_ANCHOR.sub(r"\1^", value)
+            if key == "pattern" and isinstance(value, str)
+            else _python_patterns(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_python_patterns(item) for item in node]
+    return node
 
 
 @cache
@@ -83,9 +103,10 @@ def _crd_validator(kind: str, api_version: str) -> jsonschema_rs.Validator | _Py
     try:
         return jsonschema_rs.Draft4Validator(schema, validate_formats=False)
     except jsonschema_rs.ValidationError:
-        # Some CRDs carry Go-only regex syntax (`^(?i)...`) that jsonschema-rs refuses in a schema;
-        # the API server accepts it, so those kinds are checked by the slower, lenient package.
-        return _PythonValidator(schema)
+        # Some CRDs carry Go-only regex syntax (`^(?i)...`) that jsonschema-rs refuses in a schema
+        # (it holds patterns to ECMA-262); the API server accepts it, so those kinds are checked
+        # by the slower `jsonschema` package, with such patterns written the way Python reads them.
+        return _PythonValidator(schema, path)
 
 
 # API groups under k8s.io that are custom resources, not built into Kubernetes.
