@@ -25,6 +25,7 @@ from tests.cli_runner import invoke
         ("gitops/environments/prod/kustomization.yaml", "everything in prod"),
         ("gitops/bootstrap/applicationset.yaml", "Argo CD's projects and applications"),
         ("gitops/README.md", None),
+        ("gitops/kustomization.yaml", "gitops/ as a whole"),
         ("policies/models/credit-risk.yaml", None),
     ],
 )
@@ -35,19 +36,23 @@ def test_how_far_a_changed_file_reaches(path, reaches):
 def test_a_change_to_a_models_base_is_listed_in_the_gate_report(gitops_repo, tmp_path):
     base = gitops_repo.root / "gitops/models/credit-risk/base/kustomization.yaml"
     base.write_text(base.read_text().replace("# credit-risk:", "# credit-risk (reviewed):", 1))
+    notes = gitops_repo.root / "gitops/models/credit-risk/base/notes für prod.txt"  # space, non-ASCII
+    notes.write_text("Reviewed with the risk team.\n")
     gitops_repo.git("checkout", "--quiet", "-b", "base-note")
-    gitops_repo.git("commit", "--quiet", "-am", "Note on the base")
+    gitops_repo.git("add", "-A")
+    gitops_repo.git("commit", "--quiet", "-m", "Note on the base")
 
     result = invoke("gate", "--base", "main", "--head", "base-note", "--out", tmp_path, "--json")
 
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.stdout)
     assert verdict["releases"] == []
+    base_files = [
+        "gitops/models/credit-risk/base/kustomization.yaml",
+        str(notes.relative_to(gitops_repo.root)),
+    ]
     assert verdict["other_changes"] == [
-        {
-            "path": "gitops/models/credit-risk/base/kustomization.yaml",
-            "reaches": "every environment of credit-risk",
-        }
+        {"path": path, "reaches": "every environment of credit-risk"} for path in base_files
     ]
     report = (tmp_path / "report.md").read_text()
     assert (

@@ -90,12 +90,44 @@ def test_a_missing_or_foreign_record_means_validating_again(gitops_repo, tmp_pat
         assert "rendered objects, no problems" in flat
 
 
-def test_the_digest_covers_the_crd_schemas(gitops_repo, tmp_path, monkeypatch):
+def test_the_digest_covers_schemas_folders_and_checkov_settings(gitops_repo, tmp_path, monkeypatch):
     schemas = tmp_path / "crds"
     shutil.copytree(REPO_ROOT.parent / "shared" / "schemas" / "crds", schemas)
     monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(schemas))
-    before = validation_record.inputs_digest(gitops_repo.root)
-    assert validation_record.inputs_digest(gitops_repo.root) == before
+    seen = {validation_record.inputs_digest(gitops_repo.root)}
+    assert validation_record.inputs_digest(gitops_repo.root) in seen  # the same tree, the same digest
     schema = next(schemas.rglob("inferenceservice_*.json"))
     schema.write_text(schema.read_text() + " ")
-    assert validation_record.inputs_digest(gitops_repo.root) != before
+    seen.add(validation_record.inputs_digest(gitops_repo.root))
+    # An empty overlay folder fails kustomize where its absence did not.
+    (gitops_repo.root / "gitops/models/credit-risk/overlays/extra").mkdir()
+    seen.add(validation_record.inputs_digest(gitops_repo.root))
+    monkeypatch.setenv("CKV_FRAMEWORK", "kubernetes")
+    seen.add(validation_record.inputs_digest(gitops_repo.root))
+    assert len(seen) == 4
+
+
+def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_record, tmp_path):
+    outside = gitops_repo.root / "shared-base"
+    shutil.copytree(gitops_repo.root / "gitops/models/credit-risk/base", outside)
+    link = gitops_repo.root / "policies/linked.yaml"
+    link.symlink_to(gitops_repo.root / "environments/dev.yaml")
+    result = gate("note", tmp_path / "reports", planted_record)
+    assert "policies/linked.yaml is a symbolic link" in json.loads(result.stdout)["validation"]["source"]
+    assert PLANTED not in findings(result)
+
+    link.unlink()
+    overlay = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/kustomization.yaml"
+    overlay.write_text(overlay.read_text().replace("../../base", "../../../../../shared-base"))
+    result = gate("note", tmp_path / "reports", planted_record)
+    source = json.loads(result.stdout)["validation"]["source"]
+    assert "overlays/dev/kustomization.yaml reads ../../../../../shared-base, outside gitops/" in source
+    assert PLANTED not in findings(result)
+
+
+def test_validated_without_the_pull_request_mode_is_refused(gitops_repo, tmp_path):
+    result = invoke(
+        "gate", "--model", "credit-risk", "--version", "1", "--env", "dev", "--validated", tmp_path
+    )
+    assert result.exit_code == 2
+    assert "--validated goes with --base and --head" in result.output

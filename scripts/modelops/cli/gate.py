@@ -114,6 +114,8 @@ def gate(
         if not (base and head):
             raise fail_input("--base and --head go together", as_json=as_json)
         _pull_request_mode(base, head, out, as_json, record, validated)
+    if validated is not None:
+        raise fail_input("--validated goes with --base and --head (the pull-request mode)", as_json=as_json)
     if not (model and version and env):
         raise fail_input("name --model, --version and --env (or --base and --head)", as_json=as_json)
     root = project_root()

@@ -79,7 +79,10 @@ class Repo:
         return texts
 
     def changed_paths(self, base: str, head: str, prefix: str) -> list[str]:
-        return self.git("diff", "--name-only", f"{base}...{head}", "--", prefix).split()
+        """Every path changed under `prefix`: NUL-separated, so spaces and non-ASCII names stay whole;
+        a rename counts as its old path and its new one."""
+        listed = self.git("diff", "--name-only", "-z", "--no-renames", f"{base}...{head}", "--", prefix)
+        return [path for path in listed.split("\0") if path]
 
     def revisions_touching(self, path: str, rev: str = "HEAD", *, first_parent: bool = False) -> list[str]:
         """Commits that changed `path`, newest first."""

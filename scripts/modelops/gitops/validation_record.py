@@ -2,11 +2,13 @@
 
 The promotion-gate job runs `modelops validate --save F`, then `modelops gate --validated F`. The
 gate needs the validation's findings, and validating again would repeat the job's slowest step
-(renders and checkov: ~20 s at 300 models). The record holds a digest of everything a validation
-reads: the repository's gitops/, policies/ and environments/, the CRD schemas, this package's code
-(the rules and the pinned checkov version) and kubectl's version. The gate reuses the record only
-when that digest is the same now; otherwise, or if the record is missing or unreadable, it
-validates again. A record never makes the gate pass what a fresh validation would fail.
+(renders and checkov: ~20 s at 300 models). The record holds a digest of what a validation reads:
+the repository's gitops/, policies/ and environments/ (every file and folder name and every
+file's bytes), the CRD schemas, this package's code (the rules and the pinned checkov version),
+kubectl's version, and checkov's settings from the environment and `.checkov.yaml` files. The
+gate reuses the record only when that digest is the same now. It validates again when the record
+is missing or unreadable, and whenever validation could read something the digest cannot cover:
+a symbolic link in those trees, or a kustomization naming a URL or a path outside gitops/.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import modelops
+from modelops.gitops import render_plan
 from modelops.gitops.manifest_checks import Finding
 from modelops.gitops.render import kubectl
 from modelops.gitops.schemas import crd_schema_dir
@@ -27,15 +32,62 @@ from modelops.gitops.validate import Validation
 from modelops.reports.files import write_json_atomic
 
 FORMAT = 1
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REPOSITORY_INPUTS = ("gitops", "policies", "environments")
 
 
-def _files(folder: Path) -> Iterator[Path]:
-    """Every file under `folder`, in a stable order; links are listed, never followed."""
+def _entries(folder: Path) -> Iterator[Path]:
+    """Every folder and file under `folder`, in a stable order; links are listed, never followed."""
     for current, folders, files in os.walk(folder, followlinks=False):
         folders[:] = sorted(f for f in folders if f != "__pycache__")
-        for name in sorted(files + [f for f in folders if (Path(current) / f).is_symlink()]):
+        for name in sorted(files + folders):
             yield Path(current) / name
+
+
+def _sources(root: Path) -> list[tuple[str, Path]]:
+    return [(name, root / name) for name in REPOSITORY_INPUTS] + [
+        ("crds", crd_schema_dir()),
+        ("modelops", Path(modelops.__file__).parent),
+    ]
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def beyond_the_digest(root: Path) -> str | None:
+    """Why validation could read something `inputs_digest` does not cover, or None."""
+    for label, folder in _sources(root):
+        for path in _entries(folder):
+            if path.is_symlink():
+                return f"{label}/{path.relative_to(folder).as_posix()} is a symbolic link"
+    gitops = (root / "gitops").resolve()
+    for path in _entries(root / "gitops"):
+        if path.name not in render_plan.KUSTOMIZATION_FILES or not path.is_file():
+            continue
+        try:
+            kustomization = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        except (OSError, ValueError, yaml.YAMLError):
+            continue  # validation itself fails on it
+        # Every string is read as a possible path or URL: a label that looks like one only costs
+        # a reuse, never hides an input.
+        for text in _strings(kustomization):
+            if "://" in text or text.startswith(("github.com/", "git@")):
+                return f"{path.relative_to(root)} names a remote resource ({text})"
+            # Without links (refused above), only `..` or an absolute path can leave the folder.
+            if ".." in text or text.startswith("/"):
+                target = (path.parent / text).resolve()
+                if not target.is_relative_to(gitops) and target.exists():
+                    return f"{path.relative_to(root)} reads {text}, outside gitops/"
+    return None
 
 
 def _kubectl_version() -> str:
@@ -43,17 +95,33 @@ def _kubectl_version() -> str:
     return done.stdout
 
 
+def _checkov_settings() -> bytes:
+    """What checkov reads besides its arguments: CKV_*/CHECKOV_* variables and `.checkov.y*ml`."""
+    variables = sorted((k, v) for k, v in os.environ.items() if k.startswith(("CKV_", "CHECKOV_", "BC_")))
+    files = [Path.cwd() / name for name in (".checkov.yaml", ".checkov.yml")]
+    files += [Path.home() / name for name in (".checkov.yaml", ".checkov.yml")]
+    contents = [(str(f), f.read_text(errors="replace")) for f in files if f.is_file()]
+    return json.dumps([variables, contents]).encode()
+
+
 def inputs_digest(root: Path) -> str:
     digest = hashlib.sha256()
-    sources = [(name, root / name) for name in REPOSITORY_INPUTS]
-    sources += [("crds", crd_schema_dir()), ("modelops", Path(modelops.__file__).parent)]
-    for label, folder in sources:
-        for path in _files(folder):
-            content = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
-            name = f"{label}/{path.relative_to(folder).as_posix()}".encode()
-            # Lengths first, so no two different trees hash the same bytes.
-            digest.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
-    digest.update(_kubectl_version().encode())
+
+    def add(part: bytes) -> None:
+        # Lengths first, so no two different trees hash the same bytes.
+        digest.update(len(part).to_bytes(8, "big") + part)
+
+    for label, folder in _sources(root):
+        for path in _entries(folder):
+            add(f"{label}/{path.relative_to(folder).as_posix()}".encode())
+            if path.is_symlink():
+                add(b"link:" + os.readlink(path).encode())
+            elif path.is_file():
+                add(b"file:" + path.read_bytes())
+            else:
+                add(b"folder")
+    add(_kubectl_version().encode())
+    add(_checkov_settings())
     return digest.hexdigest()
 
 
@@ -69,8 +137,12 @@ def save(path: Path, validation: Validation, digest: str) -> Path:
     )
 
 
-def reusable(path: Path, digest: str) -> tuple[Validation | None, str]:
-    """The recorded validation if it was made from the inputs `digest` names, else None; and why."""
+def reusable(path: Path, root: Path) -> tuple[Validation | None, str]:
+    """The recorded validation if it was made from `root`'s inputs as they are now, else None; and why."""
+    beyond = beyond_the_digest(root)
+    if beyond:
+        return None, f"{beyond}, which a record cannot vouch for"
+    digest = inputs_digest(root)
     try:
         record: Any = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

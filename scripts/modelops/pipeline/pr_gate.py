@@ -59,8 +59,8 @@ def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
 def reach(path: str) -> str | None:
     """What a changed file under gitops/ reaches (None outside gitops/)."""
     parts = path.split("/")
-    if len(parts) < 3 or parts[0] != "gitops":
-        return None
+    if len(parts) < 2 or parts[0] != "gitops" or path.endswith(".md"):
+        return None  # outside gitops/, or documentation
     if (overlay := layout.parse_overlay_path(path)) is not None:
         return f"{overlay[0]} in {overlay[1]}"
     if parts[1] == "models" and len(parts) >= 4:
@@ -225,7 +225,7 @@ def gate_pull_request(
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
     validation, source = None, ""
     if validated is not None:
-        validation, why = validation_record.reusable(validated, validation_record.inputs_digest(root))
+        validation, why = validation_record.reusable(validated, root)
         source = why if validation is not None else f"validated again: {why}"
     if validation is None:
         step("validating gitops/")
