@@ -51,3 +51,50 @@ def checkov_skips(**reasons: str) -> dict[str, str]:
 
 # The image is pinned by tag; digests are resolved by the registry mirror, not in code.
 IMAGE_DIGEST_SKIP = {"CKV_K8S_43": "images are pinned to immutable release tags in versions.py"}
+
+
+def run_once_job(
+    name: str,
+    namespace: str,
+    *,
+    revision: Any,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    backoff_limit: int,
+    deadline_s: int,
+) -> dict[str, Any]:
+    """`metadata` and `spec` of a hardened Job that runs once, and again when `revision` changes.
+
+    The revision sits on the pod template, which a Job cannot change in place: the caller creates
+    the Job with `delete_before_replace`, so a new revision replaces it and it runs again.
+    """
+    labels = {"app": name}
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": checkov_skips(**IMAGE_DIGEST_SKIP),
+        },
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "activeDeadlineSeconds": deadline_s,
+            "template": {
+                "metadata": {"labels": labels, "annotations": {"modelops.io/users-revision": revision}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "imagePullPolicy": "Always",
+                            **container,
+                            "securityContext": container_security_context(),
+                            "resources": resources("100m", "128Mi"),
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }

@@ -20,13 +20,7 @@ import pulumi_random as random
 
 from modelops_infra import layout as L
 from modelops_infra.iam import artifact_access_policy
-from modelops_infra.kube import (
-    IMAGE_DIGEST_SKIP,
-    checkov_skips,
-    container_security_context,
-    pod_security_context,
-    resources,
-)
+from modelops_infra.kube import run_once_job
 from modelops_infra.versions import MINIO_CLIENT_IMAGE
 
 SETUP_APP = L.MINIO_SETUP_APP  # pod label the network policies let reach MinIO
@@ -76,53 +70,37 @@ def local_artifact_access(
         },
         opts=child,
     )
-    labels = {"app": SETUP_APP}
     # The keys' digest on the pod template: new keys re-run the Job (a Job's template is immutable).
     revision = pulumi.Output.all(*keys.values()).apply(
         lambda values: hashlib.sha256("\n".join(values).encode()).hexdigest()[:16]
     )
+    job = run_once_job(
+        SETUP_APP,
+        L.STORAGE_NAMESPACE,
+        revision=revision,
+        container={
+            "name": "mc",
+            "image": MINIO_CLIENT_IMAGE,
+            "command": ["/bin/sh", "-c", _SETUP],
+            # mc keeps its alias file under $HOME.
+            "env": [{"name": "HOME", "value": "/tmp"}],
+            "volumeMounts": [
+                {"name": "root", "mountPath": "/run/minio-root", "readOnly": True},
+                {"name": "users", "mountPath": "/run/minio-users", "readOnly": True},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
+        },
+        volumes=[
+            {"name": "root", "secret": {"secretName": root_secret}},
+            {"name": "users", "secret": {"secretName": "minio-users"}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+        backoff_limit=6,  # MinIO may still be starting
+        deadline_s=600,
+    )
     setup = k8s.batch.v1.Job(
         f"{name}-minio-setup",
-        metadata={
-            "name": SETUP_APP,
-            "namespace": L.STORAGE_NAMESPACE,
-            "labels": labels,
-            "annotations": checkov_skips(**IMAGE_DIGEST_SKIP),
-        },
-        spec={
-            "backoffLimit": 6,  # MinIO may still be starting
-            "activeDeadlineSeconds": 600,
-            "template": {
-                "metadata": {"labels": labels, "annotations": {"modelops.io/users-revision": revision}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "mc",
-                            "image": MINIO_CLIENT_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "command": ["/bin/sh", "-c", _SETUP],
-                            # mc keeps its alias file under $HOME.
-                            "env": [{"name": "HOME", "value": "/tmp"}],
-                            "securityContext": container_security_context(),
-                            "resources": resources("100m", "128Mi"),
-                            "volumeMounts": [
-                                {"name": "root", "mountPath": "/run/minio-root", "readOnly": True},
-                                {"name": "users", "mountPath": "/run/minio-users", "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "root", "secret": {"secretName": root_secret}},
-                        {"name": "users", "secret": {"secretName": "minio-users"}},
-                        {"name": "tmp", "emptyDir": {}},
-                    ],
-                },
-            },
-        },
+        **job,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[users, *after], delete_before_replace=True),
     )
     k8s.core.v1.Secret(

@@ -11,19 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
-from modelops_infra.kube import (
-    IMAGE_DIGEST_SKIP,
-    checkov_skips,
-    container_security_context,
-    pod_security_context,
-    resources,
-)
+from modelops_infra.kube import run_once_job
 
 ADMIN_USERNAME = "admin"
 JOB_APP = L.MLFLOW_USERS_APP  # pod label the network policies allow to reach MLflow
@@ -112,52 +105,35 @@ def service_users_job(
         opts=child,
     )
     revision = pulumi.Output.all(document, admin_password).apply(lambda v: _revision(v[0], v[1]))
-    labels = {"app": JOB_APP}
-    env: list[dict[str, Any]] = [
-        {"name": "MLFLOW_URL", "value": mlflow_url},
-        {"name": "MLFLOW_ADMIN_USERNAME", "value": ADMIN_USERNAME},
-        {"name": "MLFLOW_ADMIN_PASSWORD_FILE", "value": f"{_MOUNT}/admin-password"},
-        {"name": "MLFLOW_USERS_FILE", "value": f"{_MOUNT}/users.json"},
-    ]
+    job = run_once_job(
+        JOB_APP,
+        L.MLFLOW_NAMESPACE,
+        revision=revision,
+        container={
+            "name": "apply",
+            "image": image,
+            "command": ["python", "/opt/mlflow-users/apply.py"],
+            "env": [
+                {"name": "MLFLOW_URL", "value": mlflow_url},
+                {"name": "MLFLOW_ADMIN_USERNAME", "value": ADMIN_USERNAME},
+                {"name": "MLFLOW_ADMIN_PASSWORD_FILE", "value": f"{_MOUNT}/admin-password"},
+                {"name": "MLFLOW_USERS_FILE", "value": f"{_MOUNT}/users.json"},
+            ],
+            "volumeMounts": [
+                {"name": "script", "mountPath": "/opt/mlflow-users", "readOnly": True},
+                {"name": "users", "mountPath": _MOUNT, "readOnly": True},
+            ],
+        },
+        volumes=[
+            {"name": "script", "configMap": {"name": "mlflow-users-script"}},
+            {"name": "users", "secret": {"secretName": "mlflow-service-users"}},
+        ],
+        backoff_limit=4,
+        deadline_s=900,
+    )
     return k8s.batch.v1.Job(
         f"{name}-users",
-        metadata={
-            "name": JOB_APP,
-            "namespace": L.MLFLOW_NAMESPACE,
-            "labels": labels,
-            "annotations": checkov_skips(**IMAGE_DIGEST_SKIP),
-        },
-        spec={
-            "backoffLimit": 4,
-            "activeDeadlineSeconds": 900,
-            "template": {
-                "metadata": {"labels": labels, "annotations": {"modelops.io/users-revision": revision}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "apply",
-                            "image": image,
-                            "imagePullPolicy": "Always",
-                            "command": ["python", "/opt/mlflow-users/apply.py"],
-                            "env": env,
-                            "securityContext": container_security_context(),
-                            "resources": resources("100m", "128Mi"),
-                            "volumeMounts": [
-                                {"name": "script", "mountPath": "/opt/mlflow-users", "readOnly": True},
-                                {"name": "users", "mountPath": _MOUNT, "readOnly": True},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "script", "configMap": {"name": "mlflow-users-script"}},
-                        {"name": "users", "secret": {"secretName": "mlflow-service-users"}},
-                    ],
-                },
-            },
-        },
+        **job,
         # Fixed name and an immutable pod template: replace by deleting first.
         opts=pulumi.ResourceOptions(
             parent=parent, depends_on=[secret, script, *after], delete_before_replace=True
