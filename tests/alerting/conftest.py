@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from modelops.alerting import dispatch_relay
+from tests.tools import free_port, wait_ready
 
 REPOSITORY = "example-org/modelops-platform"
 ENVIRONMENT = "prod"
@@ -107,12 +107,6 @@ def github(stand_in: StandInGitHub) -> StandInGitHub:
     return stand_in
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def relay_env(github_url: str, token_file: Path, port: int) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
@@ -137,17 +131,7 @@ def start_relay(env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the relay exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)
-    raise RuntimeError("the relay did not become healthy")
+    wait_ready(f"{url}/healthz", process, what="the relay", timeout_s=timeout_s)
 
 
 @dataclass(frozen=True)

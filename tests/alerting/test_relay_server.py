@@ -12,13 +12,13 @@ from tests.alerting.conftest import (
     ENVIRONMENT,
     REPOSITORY,
     TOKEN,
-    free_port,
     post,
     relay_env,
     start_relay,
     wait_healthy,
 )
 from tests.alerting.notifications import alert, body
+from tests.tools import free_port
 
 DRIFT = alert(DRIFT_ALERT, model="credit-risk", release="stable", column="age")
 CANDIDATE = alert(ERROR_RATE_ALERT, model="credit-risk", release="candidate")

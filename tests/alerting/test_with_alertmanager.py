@@ -22,9 +22,9 @@ import pytest
 from modelops.alerting.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT, dispatches
 from modelops_infra.alert_routing import relay_url
 from tests.alerting.alertmanager_config import alertmanager_binary, effective_config
-from tests.alerting.conftest import ENVIRONMENT, free_port
+from tests.alerting.conftest import ENVIRONMENT
 from tests.alerting.notifications import NAMESPACE, alert, labels, notification, rules
-from tests.tools import require
+from tests.tools import free_port, require, wait_ready
 
 Start = Callable[[str], str]
 RELEASES = ("stable", "candidate")
@@ -72,15 +72,10 @@ def alertmanager(tmp_path: Path) -> Iterator[Start]:
             )
         running.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1):
-                    return url
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise RuntimeError("Alertmanager did not become ready")
+        wait_ready(
+            f"{url}/-/ready", process, what="Alertmanager", timeout_s=20, log=tmp_path / "alertmanager.log"
+        )
+        return url
 
     yield start
     for process in running:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from tests.infra.promtool import series as S
 from tests.infra.promtool.series import Slo
+from tests.tools import free_port, wait_ready
 
 _RESOLUTION = 10_000  # the latency histogram's shares, in 1/10,000ths
 
@@ -115,12 +115,6 @@ def serving(breach: Breach) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
@@ -143,19 +137,13 @@ def prometheus(binary: str, config: Path, workdir: Path, *, ready_within: float 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + ready_within
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {process.returncode}:\n{_tail(workdir)}")
-            try:
-                with urllib.request.urlopen(f"{base}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"prometheus not ready within {ready_within}s:\n{_tail(workdir)}")
-            time.sleep(0.2)
+        wait_ready(
+            f"{base}/-/ready",
+            process,
+            what="prometheus",
+            timeout_s=ready_within,
+            log=workdir / "prometheus.log",
+        )
         yield base
     finally:
         process.terminate()
@@ -165,10 +153,6 @@ def prometheus(binary: str, config: Path, workdir: Path, *, ready_within: float 
             process.kill()
             process.wait()
         log.close()
-
-
-def _tail(workdir: Path) -> str:
-    return "\n".join((workdir / "prometheus.log").read_text().splitlines()[-20:])
 
 
 def config(rule_file: Path, address: str, pod: dict[str, str]) -> dict[str, Any]:
