@@ -24,8 +24,9 @@ from modelops.gitops import render_plan, yaml_documents
 from modelops.gitops.layout import KUSTOMIZATION
 from modelops.gitops.yaml_documents import Document
 
-# kustomize allocates heavily; Go's default collector (GOGC=100) spent ~12 % of a 300-model
-# render collecting. 400 trades ~25 MB more per call for ~1 s less CPU per environment.
+# kustomize allocates heavily; with Go's default collector (GOGC=100) ~15 % of a 300-model render
+# was collecting. Measured on 100 overlays: 400 takes 1.5 s of CPU instead of 2.0 s, and
+# 133 MB of memory instead of 82 MB.
 _GO_GC = "400"
 
 

@@ -5,9 +5,10 @@ are errors), compiled once per kind: its own `validate()` re-reads and re-parses
 for every object (~13 ms each). Custom kinds use the CRD schemas in
 `../shared/schemas/crds/<group>/<kind>_<version>.json`.
 
-The validators are jsonschema-rs's: over 3,600 rendered objects it takes 0.2 s where the
-`jsonschema` package took 2.3 s, on the same schemas, with the same violations found. Formats
-are not checked: the old path did not either (`jsonschema` checks them only when given a checker).
+The validators are jsonschema-rs's: over 3,600 rendered objects it takes 0.06 s where the
+`jsonschema` package took 1.45 s (side by side, validators built), on the same schemas, with
+the same violations found. Formats are not checked: the old path did not either (`jsonschema`
+checks them only when given a checker).
 """
 
 from __future__ import annotations
