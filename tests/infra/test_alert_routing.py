@@ -26,6 +26,7 @@ from modelops_infra.settings import load_settings
 from tests.alerting.alertmanager_config import effective_config
 from tests.alerting.notifications import rules
 from tests.infra.harness import PROJECT, RecordingMocks, StackUnderTest
+from tests.infra.workload_pods import workload_pod
 from tests.tools import require, require_command
 
 try:
@@ -282,16 +283,6 @@ def test_checkov_finds_nothing_in_the_relay_objects(monitoring, tmp_path):
 # Who may reach the relay, with the platform's whole network policy in force.
 
 
-def _pod(namespace: str, name: str, labels: dict[str, str], port: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"containers": [{"name": name, "image": "workload", "ports": [{"containerPort": port}]}]},
-        "status": {"podIP": "10.0.0.1", "hostIP": "10.0.0.1"},
-    }
-
-
 @pytest.fixture(scope="module")
 def relay_reach(stacks, monitoring, tmp_path_factory):
     require(nca_main is not None, "network-config-analyzer (nca)")
@@ -304,11 +295,11 @@ def relay_reach(stacks, monitoring, tmp_path_factory):
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": kube_system}}
     )
     pods = [
-        _pod("monitoring", "alertmanager", routing.ALERTMANAGER_PODS, 9093),
-        _pod("monitoring", "relay", {"app": routing.RELAY_APP}, routing.RELAY_PORT),
-        _pod("monitoring", "grafana", {"app.kubernetes.io/name": "grafana"}, 3000),
-        _pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
-        _pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
+        workload_pod("monitoring", "alertmanager", routing.ALERTMANAGER_PODS, 9093),
+        workload_pod("monitoring", "relay", {"app": routing.RELAY_APP}, routing.RELAY_PORT),
+        workload_pod("monitoring", "grafana", {"app.kubernetes.io/name": "grafana"}, 3000),
+        workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
+        workload_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
     ]
     yaml = YAML(typ="safe")
     with (folder / "policies.yaml").open("w") as handle:

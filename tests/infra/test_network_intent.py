@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 from modelops_infra import layout as L
 from modelops_infra.settings import load_settings
 from tests.conftest import REPO_ROOT
+from tests.infra.workload_pods import workload_pod
 from tests.tools import require
 
 try:
@@ -22,34 +23,26 @@ except ImportError:  # pragma: no cover - the infra dependency group is missing
 MODELS = {"local": "models-local", "prod": "models-prod"}
 
 
-def _pod(namespace: str, name: str, labels: dict[str, str], port: int) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"containers": [{"name": name, "image": "workload", "ports": [{"containerPort": port}]}]},
-        "status": {"podIP": "10.0.0.1", "hostIP": "10.0.0.1"},
-    }
-
-
 def _workloads(models: str, local: bool) -> list[dict]:
     """One representative pod per role, labelled as the real workloads are."""
     pods = [
-        _pod(models, "model", {"modelops.io/model": "credit-risk", "modelops.io/release": "stable"}, 8080),
-        _pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
-        _pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
-        _pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
-        _pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
-        _pod("modelops-jobs", "drift-job", {"app": "drift"}, 8000),
-        _pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
+        workload_pod(
+            models, "model", {"modelops.io/model": "credit-risk", "modelops.io/release": "stable"}, 8080
+        ),
+        workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
+        workload_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
+        workload_pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
+        workload_pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
+        workload_pod("modelops-jobs", "drift-job", {"app": "drift"}, 8000),
+        workload_pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
         # One-shot Jobs: MLflow's service users, and locally the MinIO bucket and users.
-        _pod("mlflow", "mlflow-users", {"app": "mlflow-users"}, 8000),
+        workload_pod("mlflow", "mlflow-users", {"app": "mlflow-users"}, 8000),
     ]
     if local:
         pods += [
-            _pod("object-storage", "minio", {"app": "minio"}, 9000),
-            _pod("object-storage", "postgres", {"app": "postgres"}, 5432),
-            _pod("object-storage", "minio-setup", {"app": "minio-setup"}, 8000),
+            workload_pod("object-storage", "minio", {"app": "minio"}, 9000),
+            workload_pod("object-storage", "postgres", {"app": "postgres"}, 5432),
+            workload_pod("object-storage", "minio-setup", {"app": "minio-setup"}, 8000),
         ]
     return pods
 
