@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ BINDING = {
     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-secrets"},
     "subjects": [{"kind": "ServiceAccount", "name": "credit-risk", "namespace": NAMESPACE}],
 }
+
+
+BINDING_FAILS = ("CKV2_K8S_5", f"RoleBinding.{NAMESPACE}.read-secrets")
 
 
 def deployment(name: str) -> dict[str, Any]:
@@ -91,16 +95,28 @@ def tree(checkov: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class Scans:
+    single: ScanResult  # one checkov run over everything, graph built
+    chunked: ScanResult
+    chunks: int
+    graph_chunks: int  # chunks checkov built its graph for
+
+
 @pytest.fixture(scope="module")
-def scans(tree: Path) -> tuple[ScanResult, ScanResult, int]:
-    written = []
+def scans(tree: Path) -> Scans:
+    written, graphs = [], []
     with pytest.MonkeyPatch.context() as patch:
-        write = checkov_input.write
+        write, needs_graph = checkov_input.write, checkov_input.needs_graph
         patch.setattr(
             checkov_input, "write", lambda chunk, folder: (written.append(folder), write(chunk, folder))
         )
+        patch.setattr(
+            checkov_input, "needs_graph", lambda chunk: graphs.append(needs_graph(chunk)) or graphs[-1]
+        )
         chunked = scan(tree, checks_dir=CHECKS_DIR, chunks=CHUNKS)
-    return scan(tree, checks_dir=CHECKS_DIR, chunks=1), chunked, len(written)
+    single = scan(tree, checks_dir=CHECKS_DIR, chunks=1)
+    return Scans(single, chunked, len(written), sum(graphs))
 
 
 def outcomes(result: ScanResult) -> set[tuple[Any, ...]]:
@@ -116,24 +132,33 @@ def outcomes(result: ScanResult) -> set[tuple[Any, ...]]:
     }
 
 
-def test_a_chunked_scan_finds_exactly_what_one_run_over_everything_finds(scans) -> None:
-    single, chunked, chunks = scans
-    assert chunks > 4  # the cases alone fill several chunks; graph objects stay in one
-    assert outcomes(chunked) == outcomes(single)
-    assert (chunked.passed, chunked.resources) == (single.passed, single.resources)
-    assert len(single.failed) > 40
+def test_a_chunked_scan_finds_exactly_what_one_run_over_everything_finds(scans: Scans) -> None:
+    assert scans.chunks > 4  # the cases alone fill several chunks; graph objects stay in one
+    # Most chunks hold no graph-check subject and are scanned without a graph, the rest with one.
+    assert 0 < scans.graph_chunks < scans.chunks
+    assert outcomes(scans.chunked) == outcomes(scans.single)
+    assert (scans.chunked.passed, scans.chunked.resources) == (scans.single.passed, scans.single.resources)
+    assert len(scans.single.failed) > 40
 
 
-def test_a_binding_whose_role_sits_in_another_file_still_fails(scans) -> None:
-    _, chunked, _ = scans
-    binding = f"RoleBinding.{NAMESPACE}.read-secrets"
-    assert ("CKV2_K8S_5", binding, "z-bindings.yaml") in {
-        (f.check_id, f.resource, f.file) for f in chunked.failed
+def test_a_binding_whose_role_sits_in_another_file_still_fails(scans: Scans) -> None:
+    assert (BINDING_FAILS, "z-bindings.yaml") in {
+        ((f.check_id, f.resource), f.file) for f in scans.chunked.failed
     }
 
 
-def test_pods_are_judged_by_network_policies_in_other_files(scans) -> None:
-    _, chunked, _ = scans
+def test_a_chunk_scanned_without_its_graph_would_hide_graph_failures(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control for the two tests above: the graph flag reaches checkov, and is what finds them."""
+    monkeypatch.setattr(checkov_input, "needs_graph", lambda chunk: False)
+    blind = scan(tree, checks_dir=CHECKS_DIR, chunks=CHUNKS)
+    assert BINDING_FAILS not in {(f.check_id, f.resource) for f in blind.failed}
+    assert not [f for f in (*blind.failed, *blind.passed_checks) if f.check_id == "CKV2_K8S_6"]
+
+
+def test_pods_are_judged_by_network_policies_in_other_files(scans: Scans) -> None:
+    chunked = scans.chunked
 
     def pods(findings: tuple[checkov_scan.Finding, ...]) -> set[str]:
         return {f.resource.split(".")[2] for f in findings if f.check_id == "CKV2_K8S_6"}
@@ -141,9 +166,8 @@ def test_pods_are_judged_by_network_policies_in_other_files(scans) -> None:
     assert (pods(chunked.passed_checks), pods(chunked.failed)) == ({"guarded"}, {"unguarded"})
 
 
-def test_seeded_custom_check_failures_are_reported_from_every_chunk(scans) -> None:
-    _, chunked, _ = scans
-    failed = {(f.check_id, f.resource.rpartition(".")[2]) for f in chunked.failed}
+def test_seeded_custom_check_failures_are_reported_from_every_chunk(scans: Scans) -> None:
+    failed = {(f.check_id, f.resource.rpartition(".")[2]) for f in scans.chunked.failed}
     assert {(check, name) for check, name, _, expected in CASES if expected == "failed"} <= failed
 
 

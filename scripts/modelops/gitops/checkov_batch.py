@@ -1,19 +1,24 @@
 """checkov over several folders for one start-up. Run by checkov's Python (`uvx --from checkov`).
 
 Importing checkov takes ~3 s of CPU. This script imports it once, then reads folders from stdin,
-one a line, until stdin closes, and forks one child per folder as it arrives, at most JOBS at a
-time. Each child runs checkov's own command line (`checkov.main.Checkov(argv).run()`, what the
-`checkov` script calls) with `-d <folder>` added to the arguments given here: a fresh run in a
-fresh process, minus the import. It writes checkov's JSON report to `<folder>.json`, its log to
-`<folder>.log`, and to `<folder>.count` how many resources checkov read (its JSON report says 0
-when no check applied to any of them). At the end, stdout gets {folder: exit code}.
+one JSON line each ({"folder": path, "graph": bool}), until stdin closes, and forks one child per
+folder as it arrives, at most JOBS at a time. Each child runs checkov's own command line
+(`checkov.main.Checkov(argv).run()`, what the `checkov` script calls) with `-d <folder>` added to
+the arguments given here: a fresh run in a fresh process, minus the import. It writes checkov's
+JSON report to `<folder>.json`, its log to `<folder>.log`, and to `<folder>.count` how many
+resources checkov read (its JSON report says 0 when no check applied to any of them). At the end,
+stdout gets {folder: exit code}.
+
+`"graph": false` says the folder holds no subject of any graph check (the caller knows the kinds
+and checkov's graph checks: see checkov_input). checkov then skips building its Kubernetes graph,
+which was over half of each run, and its graph checks, which would have reported nothing.
 
 It starts before the folders exist, so the import overlaps the caller's own work. Where forking
 a loaded interpreter is unsafe (macOS), each folder gets a new process running this script with
 `--one`, which imports checkov for itself.
 
 usage: python -I checkov_batch.py JOBS CHECKOV_ARGUMENT... < folders
-       python -I checkov_batch.py --one FOLDER CHECKOV_ARGUMENT...
+       python -I checkov_batch.py --one FOLDER graph|no-graph CHECKOV_ARGUMENT...
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ _FORK = sys.platform == "linux"
 def main() -> int:
     if sys.argv[1] == "--one":
         checkov = _load_checkov()
-        return _scan(checkov, sys.argv[2], sys.argv[3:])
+        return _scan(checkov, sys.argv[2], sys.argv[4:], graph=sys.argv[3] == "graph")
     jobs, arguments = int(sys.argv[1]), sys.argv[2:]
     checkov = _load_checkov() if _FORK else None
     # The children need nothing the parent's ~1,000 imported modules hold in garbage collection:
@@ -47,9 +52,10 @@ def main() -> int:
     running: dict[int, str] = {}
     spawned: dict[int, subprocess.Popen[bytes]] = {}
     for line in sys.stdin:  # each folder as soon as its line arrives
-        folder = line.strip()
-        if not folder:
+        if not line.strip():
             continue
+        order = json.loads(line)
+        folder, graph = order["folder"], bool(order["graph"])
         if len(running) == jobs:
             _reap(running, spawned, exit_codes)
         if checkov is not None:
@@ -57,9 +63,10 @@ def main() -> int:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                os._exit(_scan(checkov, folder, arguments))
+                os._exit(_scan(checkov, folder, arguments, graph=graph))
         else:
-            process = subprocess.Popen([sys.executable, "-I", __file__, "--one", folder, *arguments])
+            mode = "graph" if graph else "no-graph"
+            process = subprocess.Popen([sys.executable, "-I", __file__, "--one", folder, mode, *arguments])
             pid = process.pid
             spawned[pid] = process
         running[pid] = folder
@@ -95,7 +102,7 @@ def _reap(
         time.sleep(0.05)
 
 
-def _scan(checkov: Any, folder: str, arguments: list[str]) -> int:
+def _scan(checkov: Any, folder: str, arguments: list[str], *, graph: bool) -> int:
     """checkov's command line over `folder`, its outputs in files beside it; returns its exit code."""
     with open(f"{folder}.json", "w") as report, open(f"{folder}.log", "w") as log:
         os.dup2(report.fileno(), 1)
@@ -105,9 +112,13 @@ def _scan(checkov: Any, folder: str, arguments: list[str]) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=SyntaxWarning)
             run = checkov([*arguments, "-d", folder])
+            kubernetes = None if graph else _without_graph(run)
             code = run.run() or 0
-        reports = getattr(run, "scan_reports", None) or []
-        resources = sum(len(r.resources) for r in reports if r.check_type == "kubernetes")
+        if kubernetes is not None:
+            resources = _resources_read(kubernetes)
+        else:
+            reports = getattr(run, "scan_reports", None) or []
+            resources = sum(len(r.resources) for r in reports if r.check_type == "kubernetes")
         with open(f"{folder}.count", "w") as count:
             json.dump({"resources": resources}, count)
     except SystemExit as exc:
@@ -122,6 +133,41 @@ def _scan(checkov: Any, folder: str, arguments: list[str]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
     return code
+
+
+def _without_graph(run: Any) -> Any:
+    """The run's Kubernetes runner, set to build no graph; None (graph kept) on an unknown checkov.
+
+    checkov's Kubernetes runner builds its graph, and runs the graph checks over it, only when it
+    has a graph manager (`if self.graph_manager:` in `Runner.run`, 3.3.30). Its resource checks
+    read the parsed definitions and are unaffected.
+    """
+    from checkov.kubernetes.runner import Runner
+
+    runners = [r for r in getattr(run, "runners", ()) if type(r) is Runner]
+    if len(runners) != 1 or getattr(runners[0], "graph_manager", None) is None:
+        return None
+    runners[0].graph_manager = None
+    return runners[0]
+
+
+def _resources_read(runner: Any) -> int:
+    """What the report would count without a graph: the graph's vertices, by checkov's own rules.
+
+    Each definition with an apiVersion, a kind, a metadata mapping and a name is one vertex, named
+    by file and `get_resource_id` (local_graph._create_vertices). Without a workload, which a
+    folder without graph subjects cannot hold, there are no nested Pod vertices.
+    """
+    from checkov.kubernetes.kubernetes_utils import get_resource_id, is_invalid_k8_definition
+
+    return len(
+        {
+            f"{path}:{get_resource_id(definition)}"
+            for path, definitions in runner.definitions.items()
+            for definition in definitions
+            if not is_invalid_k8_definition(definition) and definition["metadata"].get("name")
+        }
+    )
 
 
 def _parse_yaml_with_libyaml() -> None:

@@ -221,8 +221,10 @@ class CheckovRun:
             folder = Path(self._scratch.name) / f"chunk-{len(self._folders):03d}"
             checkov_input.write(chunk, folder)
             self._folders.append(folder)
+            # Outside whole mode, built-in graph checks alone run, and only on their subjects.
+            order = {"folder": str(folder), "graph": self._whole or checkov_input.needs_graph(chunk)}
             try:
-                self._proc.stdin.write(f"{folder}\n")
+                self._proc.stdin.write(json.dumps(order) + "\n")
                 self._proc.stdin.flush()
             except BrokenPipeError:
                 pass  # the batch has died: `_wait` reports why
