@@ -82,6 +82,11 @@ def _object(kind: str, name: str, labels: dict[str, str]) -> dict:
     return {"kind": kind, "metadata": {"name": name, "labels": labels}}
 
 
+def _policy(labels: dict[str, str], guards: str) -> dict:
+    policy = _object("NetworkPolicy", f"{guards}-ingress", labels)
+    return policy | {"spec": {"podSelector": {"matchLabels": {"modelops.io/model": guards}}}}
+
+
 LABELLED = {"app.kubernetes.io/name": "credit-risk", "app.kubernetes.io/part-of": "modelops"}
 
 
@@ -89,7 +94,18 @@ LABELLED = {"app.kubernetes.io/name": "credit-risk", "app.kubernetes.io/part-of"
     ("document", "problems"),
     [
         (_object("InferenceService", "credit-risk-candidate", LABELLED), []),
-        (_object("NetworkPolicy", "credit-risk-ingress", LABELLED), []),
+        (_policy(LABELLED, guards="credit-risk"), []),
+        (
+            _policy(LABELLED, guards="scorecard"),
+            ["label app.kubernetes.io/name is credit-risk, but this policy guards scorecard's pods"],
+        ),
+        (
+            _object("NetworkPolicy", "everything", LABELLED),
+            [
+                "label app.kubernetes.io/name is credit-risk, "
+                "but this policy selects no model's pods (modelops.io/model)"
+            ],
+        ),
         (
             _object("ServiceAccount", "credit-risk", {}),
             [
@@ -102,7 +118,14 @@ LABELLED = {"app.kubernetes.io/name": "credit-risk", "app.kubernetes.io/part-of"
             ["label app.kubernetes.io/name is credit-risk, but this is scorecard's"],
         ),
     ],
-    ids=["candidate", "policy", "unlabelled", "copied from another model"],
+    ids=[
+        "candidate",
+        "policy",
+        "policy copied from another model",
+        "policy of no model",
+        "unlabelled",
+        "copied from another model",
+    ],
 )
 def test_each_model_object_carries_the_recommended_labels(document, problems):
     assert check_labels(document) == problems

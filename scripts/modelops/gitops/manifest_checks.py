@@ -152,6 +152,7 @@ def check_candidates(documents: Iterable[dict[str, Any]]) -> dict[str, str]:
 # base did this at a fifth of the render's cost, and missed what components add.
 PART_OF = "app.kubernetes.io/part-of"
 NAME = "app.kubernetes.io/name"
+MODEL_LABEL = "modelops.io/model"  # on each predictor pod; what the model's NetworkPolicy selects
 
 
 def check_labels(document: dict[str, Any]) -> list[str]:
@@ -167,7 +168,16 @@ def check_labels(document: dict[str, Any]) -> list[str]:
         named != model_of(document)
     ):
         problems.append(f"label {NAME} is {named}, but this is {model_of(document)}'s")
+    elif document.get("kind") == "NetworkPolicy" and named != (guarded := _guarded_model(document)):
+        # A policy is named <model>-ingress; whose it is shows in the pods it selects.
+        whose = f"guards {guarded}'s pods" if guarded else f"selects no model's pods ({MODEL_LABEL})"
+        problems.append(f"label {NAME} is {named}, but this policy {whose}")
     return problems
+
+
+def _guarded_model(policy: dict[str, Any]) -> Any:
+    selector = (policy.get("spec") or {}).get("podSelector") or {}
+    return (selector.get("matchLabels") or {}).get(MODEL_LABEL)
 
 
 def check_environment(environment: str, namespace: str, documents: list[dict[str, Any]]) -> list[Finding]:
