@@ -65,7 +65,9 @@ def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any
     return findings
 
 
-def validate(root: Path, *, checkov: bool = True) -> Validation:
+def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Validation:
+    """Every finding on the tree at `root`. `grouped=False` renders each environment in one
+    kustomize call however long its list (the benchmark measures both; see render_plan)."""
     findings = symlinks(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
@@ -81,7 +83,7 @@ def validate(root: Path, *, checkov: bool = True) -> Validation:
             starting = pool.submit(CheckovRun, checks_dir=checks, shown_as=shown_as, failures_only=True)
             cleanup.callback(_close_when_started, starting)
         rendered: dict[str, list[dict[str, Any]]] = {}
-        for name, documents in render_each(folders):
+        for name, documents in render_each(folders, grouped=grouped):
             rendered[name] = objects(documents)
             # checkov scans this folder's objects while kustomize renders the others.
             if starting is not None:
