@@ -109,3 +109,14 @@ def test_a_name_checkov_cannot_read_is_refused() -> None:
     route["spec"] = {"ports": [{"name": 8080}]}
     with pytest.raises(InputError, match=r"checkov cannot read dev.yaml Service/s under rendered"):
         checkov_input.refuse_unreadable([Piece("dev.yaml", 0, "", (route,))], shown_as=Path("rendered"))
+
+
+def test_a_list_item_without_a_kind_is_refused() -> None:
+    # checkov would take the item for a Pod, a graph-check subject that no declared kind shows.
+    item = {"apiVersion": "v1", "metadata": {"name": "p"}, "spec": {"containers": []}}
+    listing = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": [item]}
+    with pytest.raises(
+        InputError,
+        match=r"checkov cannot read dev.yaml List \(document 1\) under rendered: an item has no kind",
+    ):
+        checkov_input.refuse_unreadable([Piece("dev.yaml", 0, "", (listing,))], shown_as=Path("rendered"))

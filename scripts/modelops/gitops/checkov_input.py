@@ -118,7 +118,7 @@ def _neutralise_name(line: str) -> str:
 
 
 def refuse_unreadable(pieces: Sequence[Piece], *, shown_as: Path) -> None:
-    """Raise for any resource checkov would skip, since its checks would then pass silently."""
+    """Raise for any resource checkov would skip or misread, since its checks would then pass silently."""
     unreadable = [
         f"{piece.path} {doc['kind']}/{_name(doc)}"
         for piece in pieces
@@ -130,6 +130,23 @@ def refuse_unreadable(pieces: Sequence[Piece], *, shown_as: Path) -> None:
             f"checkov cannot read {', '.join(unreadable)} under {shown_as}: a `name` field is not a "
             "plain string or holds '#', '{' or '}'"
         )
+    # checkov checks apiVersion and kind on documents, not on a List's items, and takes an item
+    # without a kind for a Pod: a graph subject no kind here would announce (see needs_graph).
+    kindless = [
+        f"{piece.path} List (document {piece.index + 1})"
+        for piece in pieces
+        for doc in piece.objects
+        if isinstance(doc, dict) and doc.get("kind") == "List" and _has_kindless_item(doc)
+    ]
+    if kindless:
+        raise InputError(f"checkov cannot read {', '.join(kindless)} under {shown_as}: an item has no kind")
+
+
+def _has_kindless_item(listing: dict[str, Any]) -> bool:
+    items = listing.get("items")
+    return isinstance(items, list) and any(
+        isinstance(item, dict) and not isinstance(item.get("kind"), str) for item in items
+    )
 
 
 def _name(doc: dict[str, Any]) -> Any:
