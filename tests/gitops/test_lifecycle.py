@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -106,6 +107,8 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     release = json.loads(gate.stdout)["releases"][0]
     assert (release["challenger"], release["champion"]) == (champion, None)
     assert not any("requires" in reason for reason in release["reasons"]), release["reasons"]
+    report = Path(release["report"]).read_text()
+    assert f"no champion (a rollback to v{champion}, which served staging before)" in report
 
     status = invoke("status", "--no-gates")
     assert status.exit_code == 0
@@ -123,8 +126,18 @@ def test_a_changed_artifact_under_an_unchanged_version_is_caught(gitops_repo, de
     gitops_repo.git("commit", "--quiet", "-am", "Point dev at another artifact, same version and digest")
     result = invoke("gate", "--base", "main", "--head", "forged", "--out", tmp_path, "--json")
     assert result.exit_code == 1
-    reasons = json.loads(result.stdout)["releases"][0]["reasons"]
-    assert any(reason.startswith(f"pinned storageUri {forged} is not the registry's") for reason in reasons)
+    release = json.loads(result.stdout)["releases"][0]
+    assert any(
+        r.startswith(f"pin: pinned storageUri {forged} is not the registry's") for r in release["reasons"]
+    )
+    # The release's own report and verdict say the same as the combined one.
+    report = Path(release["report"])
+    assert "BLOCKED" in report.read_text()
+    verdict = json.loads(report.with_name("verdict.json").read_text())
+    assert verdict["passed"] is False and verdict["reasons"] == release["reasons"]
+    # Same version as the base: compared with no champion, and the report says why.
+    assert release["champion"] is None
+    assert verdict["no_champion"] == f"v{release['challenger']} already serves dev: only its pin changed"
 
 
 def test_the_pull_request_gate_refuses_a_checkout_that_is_not_its_head(gitops_repo, demo_versions, tmp_path):

@@ -47,6 +47,8 @@ class GateRequest:
     root: Path
     # False for a rollback: the release already climbed the ladder and served here before.
     check_ladder: bool = True
+    # Why no champion is compared, when `champion` is None: the report says it.
+    no_champion: str = "first release"
 
 
 def _facts(fetched: FetchedVersion) -> VersionFacts:
@@ -218,4 +220,5 @@ def run_gate(
         reference_data=reference_facts,
         gate_commit=git_commit(request.root),
         drift_html=html,
+        no_champion="" if champion else request.no_champion,
     )

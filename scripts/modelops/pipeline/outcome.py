@@ -41,6 +41,7 @@ class GateOutcome:
     gate_commit: str
     drift_html: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    no_champion: str = "first release"  # why no champion was compared, when there is none
 
     @property
     def passed(self) -> bool:
@@ -60,6 +61,7 @@ class GateOutcome:
                 "model": self.candidate.name,
                 "candidate_version": self.candidate.version,
                 "champion_version": self.champion.version if self.champion else None,
+                **({} if self.champion else {"no_champion": self.no_champion}),
                 "environment": self.environment,
                 "artifact_digest": self.candidate.artifact_digest,
                 "reasons": self.reasons,

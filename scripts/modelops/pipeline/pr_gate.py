@@ -8,12 +8,14 @@ changed release the run is validation only. Any error fails.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from modelops.config import load_environment
 from modelops.errors import InputError, PolicyRefusal
+from modelops.gates.result import GateResult
 from modelops.gitops import layout, validation_record
 from modelops.gitops.gitrepo import Repo
 from modelops.gitops.overlay_files import read_state
@@ -22,6 +24,7 @@ from modelops.gitops.releases import resolve_release
 from modelops.gitops.state import OverlayState, Release
 from modelops.gitops.validate import Validation, validate
 from modelops.pipeline.gate_run import GateRequest, run_gate
+from modelops.pipeline.outcome import GateOutcome
 from modelops.pipeline.publish import Published, publish
 
 
@@ -116,6 +119,34 @@ def was_stable_before(repo: Repo, base: str, model: str, environment: str, relea
     return False
 
 
+def _without_champion(champion: Release | None, release: Release, rollback: bool, environment: str) -> str:
+    """Why this release is compared with no champion ("" when it is compared with one)."""
+    if rollback:
+        # Judging it against the release being backed out would block the way back.
+        return f"a rollback to v{release.version}, which served {environment} before"
+    if champion is None:
+        return "first release"
+    if champion.version == release.version:
+        return f"v{release.version} already serves {environment}: only its pin changed"
+    return ""
+
+
+def _with_repository_checks(
+    outcome: GateOutcome, pin_problems: list[str], ladder_refusal: str | None
+) -> GateOutcome:
+    """The gate's outcome plus what only the repository shows, so every report says the same.
+
+    The pin compares the overlay with the registry. The full ladder check (the version serves the
+    previous environment at head, and passed its gate there) replaces the gate's own, which only
+    reads the previous gate's tag.
+    """
+    results = [r for r in outcome.results if not (ladder_refusal and r.gate == "ladder")]
+    if ladder_refusal:
+        results.insert(0, GateResult("ladder", False, (ladder_refusal,)))
+    results.insert(0, GateResult("pin", not pin_problems, tuple(pin_problems)))
+    return dataclasses.replace(outcome, results=tuple(results))
+
+
 def _gate_one(
     repo: Repo,
     root: Path,
@@ -129,35 +160,33 @@ def _gate_one(
     record: bool,
 ) -> ReleaseVerdict:
     registered, version_tags = resolve_release(model, release.version)
-    reasons = _pin_problems(release, registered)
-    ladder_refused = False
+    pin_problems = _pin_problems(release, registered)
+    ladder_refusal = None
+    # A rollback: this release climbed the ladder and served here before; absolute rules still apply.
     rollback = was_stable_before(repo, base, model, environment, release)
-    if rollback:
-        # A rollback: this release climbed the ladder and served here before. Judging it against
-        # the release being backed out would block the way back; absolute rules still apply.
-        champion = None
-    else:
+    if not rollback:
         try:
             check_ladder(load_environment(environment, root=root), model, release, version_tags, head_texts)
         except PolicyRefusal as refusal:
-            reasons.append(str(refusal))
-            ladder_refused = True
+            ladder_refusal = str(refusal)
+    no_champion = _without_champion(champion, release, rollback, environment)
+    champion_version = champion.version if champion and not no_champion else None
     report_dir = out / f"{model}-{environment}-v{release.version}"
-    champion_version = champion.version if champion and champion.version != release.version else None
-    outcome = run_gate(
-        GateRequest(model, release.version, environment, champion_version, root, check_ladder=not rollback),
-        drift_html=report_dir / "drift.html",
+    request = GateRequest(
+        model, release.version, environment, champion_version, root, check_ladder=not rollback,
+        no_champion=no_champion,
+    )  # fmt: skip
+    outcome = _with_repository_checks(
+        run_gate(request, drift_html=report_dir / "drift.html"), pin_problems, ladder_refusal
     )
     published = publish(outcome, report_dir, record=record)
-    # The full ladder check above already covers the gate's own ladder (the previous gate's tag).
-    reasons += [r for r in outcome.reasons if not (ladder_refused and r.startswith("ladder:"))]
     return ReleaseVerdict(
         model,
         environment,
         release.version,
         champion_version,
-        outcome.passed and not reasons,
-        tuple(reasons),
+        outcome.passed,
+        tuple(outcome.reasons),
         report_dir,
         published,
     )

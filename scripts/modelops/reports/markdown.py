@@ -129,7 +129,11 @@ _RENDERERS = {
 
 def render_report(outcome: GateOutcome) -> str:
     verdict = "PASSED" if outcome.passed else "BLOCKED"
-    champion = f"champion v{outcome.champion.version}" if outcome.champion else "no champion (first release)"
+    champion = (
+        f"champion v{outcome.champion.version}"
+        if outcome.champion
+        else f"no champion ({outcome.no_champion})"
+    )
     lines = [
         f"## {_mark(outcome.passed)} {verdict}: {outcome.candidate.name} v{outcome.candidate.version} "
         f"→ {outcome.environment}",
