@@ -124,7 +124,7 @@ def test_a_changed_artifact_under_an_unchanged_version_is_caught(gitops_repo, de
     gitops_repo.git("checkout", "--quiet", "-b", "forged")
     release.write_text(text.replace(uri, forged))
     gitops_repo.git("commit", "--quiet", "-am", "Point dev at another artifact, same version and digest")
-    result = invoke("gate", "--base", "main", "--head", "forged", "--out", tmp_path, "--json")
+    result = invoke("gate", "--base", "main", "--head", "forged", "--out", tmp_path, "--json", "--no-html")
     assert result.exit_code == 1
     release = json.loads(result.stdout)["releases"][0]
     assert any(
@@ -133,6 +133,7 @@ def test_a_changed_artifact_under_an_unchanged_version_is_caught(gitops_repo, de
     # The release's own report and verdict say the same as the combined one.
     report = Path(release["report"])
     assert "BLOCKED" in report.read_text()
+    assert not report.with_name("drift.html").exists()  # --no-html holds in the pull-request mode too
     verdict = json.loads(report.with_name("verdict.json").read_text())
     assert verdict["passed"] is False and verdict["reasons"] == release["reasons"]
     # Same version as the base: compared with no champion, and the report says why.

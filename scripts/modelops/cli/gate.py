@@ -32,7 +32,7 @@ def summary_table(outcome: GateOutcome) -> Table:
 
 
 def _pull_request_mode(
-    base: str, head: str, out: Path, as_json: bool, record: bool, validated: Path | None
+    base: str, head: str, out: Path, as_json: bool, record: bool, validated: Path | None, html: bool
 ) -> None:
     from modelops.pipeline.pr_gate import gate_pull_request, render_pull_request_report
 
@@ -40,7 +40,9 @@ def _pull_request_mode(
     try:
         configure(root)
         with steps(enabled=not as_json) as step:
-            verdict = gate_pull_request(root, base, head, out, step=step, record=record, validated=validated)
+            verdict = gate_pull_request(
+                root, base, head, out, step=step, record=record, validated=validated, html=html
+            )
     except InputError as error:
         # The pull request's comment and job summary are built from report.md: it must say why.
         write_text_atomic(out / "report.md", f"## ❌ Promotion gate: BLOCKED\n\n{error}\n")
@@ -113,7 +115,12 @@ def gate(
     if base or head:
         if not (base and head):
             raise fail_input("--base and --head go together", as_json=as_json)
-        _pull_request_mode(base, head, out, as_json, record, validated)
+        # The pull request says which releases, environments and champions: nothing to name here.
+        named = [flag for flag, value in (("--model", model), ("--version", version), ("--env", env),
+                                          ("--champion", champion)) if value]  # fmt: skip
+        if named:
+            raise fail_input(f"{named[0]} does not go with --base and --head", as_json=as_json)
+        _pull_request_mode(base, head, out, as_json, record, validated, html)
     if validated is not None:
         raise fail_input("--validated goes with --base and --head (the pull-request mode)", as_json=as_json)
     if not (model and version and env):

@@ -8,10 +8,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelops.cli.common import console, exit_for, input_errors, steps
+from modelops.cli.common import console, errors, exit_for, input_errors, steps
 from modelops.config import project_root
 from modelops.gitops import validation_record
-from modelops.gitops.status import gate_results, overlay_rows
+from modelops.gitops.status import gate_results, ladder_order, overlay_rows
+from modelops.gitops.validate import environments
 from modelops.gitops.validate import validate as validate_tree
 from modelops.registry import configure
 
@@ -50,11 +51,17 @@ def status(
     """What runs where: stable and candidate versions and their traffic, per environment."""
     root = project_root()
     with input_errors():
-        rows = overlay_rows(root, model)
-        verdicts = {}
+        envs = environments(root)
+        rows = overlay_rows(root, model, ladder_order({e.name: e.promotion.requires for e in envs}))
+        verdicts: dict[tuple[str, str], str] = {}
         if gates:
             configure(root)
-            verdicts = gate_results(rows)
+            verdicts, registry_error = gate_results(rows)
+            if registry_error:
+                errors.print(
+                    f"[yellow]note:[/] the registry could not say every gate ('?'): {registry_error}",
+                    highlight=False, soft_wrap=True,
+                )  # fmt: skip
     table = Table(title="Releases in gitops/")
     for header in ("model", "environment", "stable", "candidate", "traffic", "gate"):
         table.add_column(header)

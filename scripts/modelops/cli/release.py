@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelops.cli.common import console, errors, input_errors
+from modelops.cli.common import console, errors, fail_input, input_errors
 from modelops.config import project_root
 from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
 from modelops.gitops import promotion
@@ -14,11 +14,14 @@ from modelops.registry import configure
 
 
 def _report(repo: Repo, proposal: Proposal) -> None:
-    console.print(f"[bold]{proposal.title}[/]", highlight=False)
-    console.print(f"branch {proposal.branch} at {proposal.commit[:12]}, changing:", highlight=False)
+    # soft_wrap: the printed commands must survive copy and paste, however narrow the terminal.
+    console.print(f"[bold]{proposal.title}[/]", highlight=False, soft_wrap=True)
+    console.print(
+        f"branch {proposal.branch} at {proposal.commit[:12]}, changing:", highlight=False, soft_wrap=True
+    )
     for path in proposal.changed:
-        console.print(f"  {path}", highlight=False)
-    console.print(open_pull_request(repo, proposal), highlight=False)
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
+    console.print(open_pull_request(repo, proposal), highlight=False, markup=False, soft_wrap=True)
 
 
 def _run(action) -> None:
@@ -48,16 +51,23 @@ def promote(
     _run(action)
 
 
+ROLLOUT_ACTIONS = ("step", "complete", "abort")
+
+
 def rollout(
     model: str = typer.Argument(..., help="Model name."),
     action: str = typer.Argument(None, help="step | complete | abort"),
     env: str = typer.Option(..., help="Environment whose rollout moves."),
-    shadow: int = typer.Option(None, help="Mirror this percent of requests to the candidate instead."),
+    shadow: int = typer.Option(
+        None, min=1, max=100, help="Mirror this percent of requests to the candidate instead."
+    ),
 ) -> None:
     """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
-    chosen = "shadow" if shadow is not None else action
-    if chosen is None:
-        raise typer.BadParameter("give an action (step, complete, abort) or --shadow PERCENT")
+    if (action is None) == (shadow is None):
+        raise fail_input(f"give one of: an action ({', '.join(ROLLOUT_ACTIONS)}) or --shadow PERCENT")
+    if action is not None and action not in ROLLOUT_ACTIONS:
+        raise fail_input(f"rollout action must be one of {', '.join(ROLLOUT_ACTIONS)}, not '{action}'")
+    chosen = action or "shadow"
     _run(
         lambda repo, root: promotion.rollout(
             repo, root, model=model, environment=env, action=chosen, shadow_percent=shadow

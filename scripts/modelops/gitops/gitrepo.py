@@ -42,7 +42,11 @@ class Repo:
         return done.stdout
 
     def resolve(self, rev: str) -> str:
-        return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        """The commit `rev` names; InputError naming `rev` when it names none."""
+        try:
+            return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        except InputError:
+            raise InputError(f"{rev}: no such commit in {self.root}") from None
 
     def current_branch(self) -> str:
         return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()

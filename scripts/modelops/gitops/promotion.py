@@ -21,7 +21,7 @@ from modelops.registry import tags
 def _overlay_texts(repo: Repo, model: str, environment: str) -> dict[str, str]:
     overlay = str(layout.overlay_dir(model, environment))
     if dirty := repo.dirty_paths(overlay):
-        raise InputError(f"{dirty[0]}: uncommitted changes; commit or discard them before a promotion")
+        raise InputError(f"{dirty[0]}: uncommitted changes; commit or discard them first")
     texts = repo.texts_at("HEAD", str(layout.model_dir(model)))
     if not texts:
         raise InputError(f"{layout.model_dir(model)}: no such model in the repository")
@@ -62,11 +62,14 @@ def _propose(
         + "\nMerging releases it; reverting the merge rolls it back."
     )
     base_branch = repo.current_branch()
+    if base_branch == "HEAD":  # a detached checkout: the PR goes to the branch Argo CD follows
+        base_branch = load_environment(environment, root=repo.root).gitops.target_revision
     commit = repo.commit_on_new_branch(branch, "HEAD", changes, f"{title}\n\n{body}")
     return Proposal(branch, commit, base_branch, title, body, tuple(sorted(changes)))
 
 
 def next_environment(environment: str, root: Path) -> str:
+    load_environment(environment, root=root)  # an unknown name is refused as such
     following = [
         path.stem
         for path in sorted(environments_dir(root).glob("*.yaml"))

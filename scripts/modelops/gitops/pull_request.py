@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -29,11 +30,12 @@ def gh_ready() -> bool:
 
 
 def manual_steps(proposal: Proposal) -> list[str]:
-    title = proposal.title.replace("'", "'\\''")
+    """Shell commands, one a line, that push the branch and open its PR with the commit's body."""
+    branch, base, title = (shlex.quote(s) for s in (proposal.branch, proposal.base_branch, proposal.title))
     return [
-        f"git push -u origin {proposal.branch}",
-        f"gh pr create --base {proposal.base_branch} --head {proposal.branch} --title '{title}' "
-        f"--body-file <(git log -1 --format=%b {proposal.branch})",
+        f"git push -u origin {branch}",
+        f"git log -1 --format=%b {branch} | gh pr create --base {base} --head {branch} --title {title} "
+        "--body-file -",
     ]
 
 

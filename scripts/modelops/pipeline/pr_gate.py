@@ -54,6 +54,9 @@ class PullRequestVerdict:
         return self.validation.passed and all(r.passed for r in self.releases)
 
 
+VALIDATED_FOLDERS = ("gitops", "policies", "environments")
+
+
 def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
     pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
     return sorted(pair for pair in pairs if pair is not None)
@@ -158,6 +161,7 @@ def _gate_one(
     head_texts: dict[str, str],
     out: Path,
     record: bool,
+    html: bool = True,
 ) -> ReleaseVerdict:
     registered, version_tags = resolve_release(model, release.version)
     pin_problems = _pin_problems(release, registered)
@@ -177,7 +181,9 @@ def _gate_one(
         no_champion=no_champion,
     )  # fmt: skip
     outcome = _with_repository_checks(
-        run_gate(request, drift_html=report_dir / "drift.html"), pin_problems, ladder_refusal
+        run_gate(request, drift_html=report_dir / "drift.html" if html else None),
+        pin_problems,
+        ladder_refusal,
     )
     published = publish(outcome, report_dir, record=record)
     return ReleaseVerdict(
@@ -203,6 +209,7 @@ def gate_release(
     step: Callable[[str], None],
     *,
     record: bool = True,
+    html: bool = True,
 ) -> list[ReleaseVerdict]:
     base_texts = repo.texts_at(base, str(layout.model_dir(model)))
     head_texts = repo.texts_at(head, str(layout.model_dir(model)))
@@ -231,7 +238,7 @@ def gate_release(
         step(f"gating {model} v{release.version} for {environment}")
         champion = base_state.stable if base_state else None
         verdicts.append(
-            _gate_one(repo, root, base, model, environment, release, champion, head_texts, out, record)
+            _gate_one(repo, root, base, model, environment, release, champion, head_texts, out, record, html)
         )
     return verdicts
 
@@ -245,6 +252,7 @@ def gate_pull_request(
     step: Callable[[str], None] = lambda _: None,
     record: bool = True,
     validated: Path | None = None,
+    html: bool = True,
 ) -> PullRequestVerdict:
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
@@ -252,6 +260,10 @@ def gate_pull_request(
         raise InputError("--base and --head must name commits")
     if repo.resolve("HEAD") != head:
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
+    # Validation reads these folders from the working tree: an edit there is not what --head says.
+    for folder in VALIDATED_FOLDERS:
+        if dirty := repo.dirty_paths(folder):
+            raise InputError(f"{dirty[0]}: uncommitted changes; the gate judges --head as committed")
     validation, source = None, ""
     if validated is not None:
         validation, why = validation_record.reusable(validated, root)
@@ -262,7 +274,9 @@ def gate_pull_request(
     verdicts = tuple(
         verdict
         for model, environment in changed_releases(repo, base, head)
-        for verdict in gate_release(repo, root, base, head, model, environment, out, step, record=record)
+        for verdict in gate_release(
+            repo, root, base, head, model, environment, out, step, record=record, html=html
+        )
     )
     gated = {(v.model, v.environment) for v in verdicts}
     return PullRequestVerdict(validation, verdicts, source, other_changes(repo, base, head, gated))
@@ -300,6 +314,8 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
             lines += [
                 "",
                 "<details><summary>" + f"{r.model} v{r.challenger} → {r.environment}" + "</summary>",
+                "",
+                f"Files of this release's gate: `{r.report_dir.name}/` beside this report.",
                 "",
                 (r.report_dir / "report.md").read_text(),
                 "</details>",

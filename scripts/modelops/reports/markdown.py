@@ -157,5 +157,5 @@ def render_report(outcome: GateOutcome) -> str:
         if body:
             lines.append(body)
     if outcome.drift_html:
-        lines += ["", f"The drift report is `{outcome.drift_html.name}` next to this file."]
+        lines += ["", f"The drift report is `{outcome.drift_html.name}`, beside this release's `report.md`."]
     return "\n".join(lines) + "\n"
