@@ -132,3 +132,14 @@ def test_the_printed_pull_request_commands_run_as_printed(gitops_repo, demo_vers
         ["git", "-C", str(remote), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
         capture_output=True, check=False,
     ).returncode == 0  # fmt: skip
+
+
+def test_validate_names_an_overlay_that_is_not_yaml(gitops_repo) -> None:
+    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
+    release.write_text(release.read_text() + "spec:\n  predictor: [unclosed\n")
+    # kustomize itself says only "unable to parse SM or JSON patch from [path: ...]".
+    _refused(
+        invoke("validate"),
+        "gitops/models/credit-risk/overlays/dev/release.yaml: not valid YAML (line ",
+        "kustomize could not render",
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from modelops.config import load_environment, project_root
@@ -28,7 +29,8 @@ def fail_input(message: str, *, as_json: bool = False) -> typer.Exit:
     """Report unusable input in one line (and as JSON if asked) and return the exit to raise."""
     if as_json:
         print(json.dumps({"passed": False, "error": message, "reasons": [message]}))
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escape: a message quoting a file (kustomize's `[path: "x"]`) is text, not rich markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_INPUT_ERROR)
 
 
@@ -58,7 +60,7 @@ def verdict_line(result: GateResult) -> None:
     else:
         console.print(f"[bold red]FAILED[/] {result.gate}")
         for reason in result.reasons:
-            console.print(f"  [red]•[/] {reason}", highlight=False)
+            console.print(f"  [red]•[/] {escape(reason)}", highlight=False)
 
 
 def split_columns(value: str | None) -> list[str]:
@@ -68,7 +70,8 @@ def split_columns(value: str | None) -> list[str]:
 @contextlib.contextmanager
 def steps(enabled: bool = True) -> Iterator[Any]:
     """A spinner with elapsed time; yields `step(description)`."""
-    if not enabled:
+    # Off a terminal (CI logs, pipes) a spinner only leaves a blank line before the output.
+    if not enabled or not errors.is_terminal:
         yield lambda _description: None
         return
     with Progress(

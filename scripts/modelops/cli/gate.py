@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelops.cli.common import console, emit_json, errors, exit_for, fail_input, steps
@@ -26,7 +27,7 @@ def summary_table(outcome: GateOutcome) -> Table:
         table.add_row(
             result.gate,
             "[green]passed[/]" if result.passed else "[red]failed[/]",
-            "\n".join(result.reasons) or "—",
+            "\n".join(escape(reason) for reason in result.reasons) or "—",
         )
     return table
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelops.cli.common import console, errors, exit_for, input_errors, steps
@@ -36,7 +37,8 @@ def validate(
             validation_record.save(save, result, digest)
     elapsed = time.perf_counter() - started
     for finding in result.findings:
-        console.print(f"[red]✗[/] {finding.where}: {finding.message}", highlight=False, soft_wrap=True)
+        line = escape(f"{finding.where}: {finding.message}")
+        console.print(f"[red]✗[/] {line}", highlight=False, soft_wrap=True)
     verdict = "[green]valid[/]" if result.passed else f"[red]{len(result.findings)} problem(s)[/]"
     console.print(
         f"gitops/: {result.objects} objects in {len(result.rendered)} renders, {verdict} ({elapsed:.1f} s)"
@@ -59,7 +61,7 @@ def status(
             verdicts, registry_error = gate_results(rows)
             if registry_error:
                 errors.print(
-                    f"[yellow]note:[/] the registry could not say every gate ('?'): {registry_error}",
+                    f"[yellow]note:[/] the registry could not say every gate ('?'): {escape(registry_error)}",
                     highlight=False, soft_wrap=True,
                 )  # fmt: skip
     table = Table(title="Releases in gitops/")

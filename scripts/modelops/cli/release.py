@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from modelops.cli.common import console, errors, fail_input, input_errors
 from modelops.config import project_root
@@ -15,7 +16,7 @@ from modelops.registry import configure
 
 def _report(repo: Repo, proposal: Proposal) -> None:
     # soft_wrap: the printed commands must survive copy and paste, however narrow the terminal.
-    console.print(f"[bold]{proposal.title}[/]", highlight=False, soft_wrap=True)
+    console.print(f"[bold]{escape(proposal.title)}[/]", highlight=False, soft_wrap=True)
     console.print(
         f"branch {proposal.branch} at {proposal.commit[:12]}, changing:", highlight=False, soft_wrap=True
     )
@@ -31,7 +32,7 @@ def _run(action) -> None:
             repo = Repo(root)
             proposal = action(repo, root)
         except PolicyRefusal as refusal:
-            errors.print(f"[bold red]refused:[/] {refusal}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]refused:[/] {escape(str(refusal))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_GATE_FAILED) from None
         _report(repo, proposal)
 

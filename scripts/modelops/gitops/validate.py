@@ -7,6 +7,7 @@ process checks schemas and the platform's rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -15,13 +16,14 @@ from typing import Any
 
 from modelops.config import Environment, load_environment
 from modelops.config.loader import environments_dir
+from modelops.errors import InputError
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
 from modelops.gitops.checkov_scan import CheckovRun, ScanResult
 from modelops.gitops.manifest_checks import Finding, check_environment, source_file
 from modelops.gitops.render import render_each
 from modelops.gitops.schemas import schema_problems
-from modelops.gitops.yaml_documents import objects
+from modelops.gitops.yaml_documents import Document, objects, syntax_problem
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Valid
             starting = pool.submit(CheckovRun, checks_dir=checks, shown_as=shown_as, failures_only=True)
             cleanup.callback(_close_when_started, starting)
         rendered: dict[str, list[dict[str, Any]]] = {}
-        for name, documents in render_each(folders, grouped=grouped):
+        for name, documents in _rendered(root, folders, grouped):
             rendered[name] = objects(documents)
             # checkov scans this folder's objects while kustomize renders the others.
             if starting is not None:
@@ -99,6 +101,34 @@ def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Valid
         if scanning is not None:
             findings += _checkov_findings(scanning.result(), rendered)
     return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
+
+
+def _rendered(root: Path, folders: dict[str, Path], grouped: bool) -> Iterator[tuple[str, list[Document]]]:
+    try:
+        yield from render_each(folders, grouped=grouped)
+    except InputError as error:
+        # kustomize names a file it cannot parse only as "unable to parse SM or JSON patch" and
+        # the like, without YAML's own complaint: find the file and say that instead.
+        broken = invalid_yaml_named_in(str(error), root / layout.GITOPS)
+        if broken is None:
+            raise
+        folder = str(error).partition(": kustomize failed")[0]
+        raise InputError(f"{broken}: kustomize could not render {folder}") from None
+
+
+def invalid_yaml_named_in(message: str, folder: Path) -> str | None:
+    """'<file>: not valid YAML (line N: problem)' for the first file under `folder` that does not
+    parse and whose name `message` mentions; None if there is none."""
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        if path.name not in message:
+            continue
+        try:
+            problem = syntax_problem(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        if problem:
+            return f"{path.relative_to(folder.parent)}: not valid YAML ({problem})"
+    return None
 
 
 def _close_when_started(starting: Future[CheckovRun]) -> None:

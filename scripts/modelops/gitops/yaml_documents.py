@@ -54,5 +54,17 @@ def load(text: str, *, source: str) -> tuple[Any, ...]:
         raise InputError(f"{source}: not YAML: {exc}") from exc
 
 
+def syntax_problem(text: str) -> str | None:
+    """Where and why `text` is not YAML ('line N: problem'), or None when it parses."""
+    try:
+        for _ in yaml.load_all(text, Loader=_LOADER):
+            pass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        return where + (getattr(error, "problem", None) or str(error).splitlines()[0])
+    return None
+
+
 def objects(documents: list[Document]) -> list[Any]:
     return [o for document in documents for o in document.objects]
