@@ -80,6 +80,15 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     for expected in (25, 50):
         result = invoke("rollout", "credit-risk", "step", "--env", "prod")
         assert result.exit_code == 0, result.output
+        if expected == 25:  # a step gates no release, and its report names the split it makes
+            gate = _gate_pull_request(repo, _last_branch(result.stdout), tmp_path / "step")
+            assert gate.exit_code == 0, gate.output
+            [moved] = json.loads(gate.stdout)["releases"]
+            assert (moved["challenger"], moved["champion"]) == (better, champion)
+            assert moved["reasons"] == [
+                f"traffic change only, no release changed: stable v{champion} (90%), candidate v{better} "
+                f"(10%) -> stable v{champion} (75%), candidate v{better} (25%)"
+            ]
         repo.merge(_last_branch(result.stdout))
         assert repo.state("prod").traffic.candidate == expected
     last = invoke("rollout", "credit-risk", "step", "--env", "prod")

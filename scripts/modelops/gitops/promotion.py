@@ -28,16 +28,6 @@ def _overlay_texts(repo: Repo, model: str, environment: str) -> dict[str, str]:
     return texts
 
 
-def _describe(state: OverlayState) -> str:
-    line = f"stable v{state.stable.version} ({state.traffic.stable}%)"
-    if state.candidate:
-        share = (
-            f"{state.traffic.candidate}%" if not state.traffic.mirror else f"shadow {state.traffic.mirror}%"
-        )
-        line += f", candidate v{state.candidate.version} ({share})"
-    return line
-
-
 def _propose(
     repo: Repo,
     *,
@@ -52,7 +42,7 @@ def _propose(
 ) -> Proposal:
     changes = write_state(texts, model, environment, after)
     body = (
-        f"{why}\n\n- before: {_describe(before)}\n- after: {_describe(after)}\n"
+        f"{why}\n\n- before: {transitions.describe(before)}\n- after: {transitions.describe(after)}\n"
         + (
             f"- artifact: `{after.stable.storage_uri}`\n- digest: `{after.stable.digest}`\n"
             if not after.candidate
@@ -171,7 +161,7 @@ def rollout(
         before=before,
         after=after,
         texts=texts,
-        why=f"Rollout {action}: {_describe(before)} -> {_describe(after)}.",
+        why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}.",
     )
 
 

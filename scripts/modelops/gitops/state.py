@@ -39,6 +39,17 @@ class OverlayState:
         return self.candidate is not None
 
 
+def describe(state: OverlayState) -> str:
+    """'stable v3 (75%), candidate v4 (25%)': what serves, and its share of the traffic."""
+    line = f"stable v{state.stable.version} ({state.traffic.stable}%)"
+    if state.candidate:
+        share = (
+            f"{state.traffic.candidate}%" if not state.traffic.mirror else f"shadow {state.traffic.mirror}%"
+        )
+        line += f", candidate v{state.candidate.version} ({share})"
+    return line
+
+
 def promote(state: OverlayState, release: Release, policy: RolloutPolicy, *, where: str) -> OverlayState:
     """A new release enters: replacing stable (direct) or as the candidate at the first step (canary)."""
     if state.rollout_in_progress:

@@ -21,7 +21,7 @@ from modelops.gitops.gitrepo import Repo
 from modelops.gitops.overlay_files import read_state
 from modelops.gitops.promotion import check_ladder
 from modelops.gitops.releases import resolve_release
-from modelops.gitops.state import OverlayState, Release
+from modelops.gitops.state import OverlayState, Release, describe
 from modelops.gitops.validate import Validation, validate
 from modelops.pipeline.gate_run import GateRequest, run_gate
 from modelops.pipeline.outcome import GateOutcome
@@ -222,15 +222,17 @@ def gate_release(
     base_state = read_state(base_texts, model, environment) if release_path in base_texts else None
     changed = releases_to_gate(base_state, head_state)
     if not changed:
-        version = head_state.stable.version
+        # Weights moved between releases that were gated when they entered: name them and the split.
+        moved = head_state.candidate or head_state.stable
+        change = f"{describe(base_state)} -> {describe(head_state)}" if base_state else describe(head_state)
         return [
             ReleaseVerdict(
                 model,
                 environment,
-                version,
-                version,
+                moved.version,
+                head_state.stable.version,
                 True,
-                ("traffic change only: every release is unchanged",),
+                (f"traffic change only, no release changed: {change}",),
             )
         ]
     verdicts = []
