@@ -57,6 +57,11 @@ class PullRequestVerdict:
 VALIDATED_FOLDERS = ("gitops", "policies", "environments")
 
 
+def _bytecode(path: str) -> bool:
+    # Python's caches, written when checkov loads policies/checkov/: output, not input.
+    return "__pycache__/" in path or path.endswith(".pyc")
+
+
 def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
     pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
     return sorted(pair for pair in pairs if pair is not None)
@@ -264,7 +269,7 @@ def gate_pull_request(
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
     # Validation reads these folders from the working tree: an edit there is not what --head says.
     for folder in VALIDATED_FOLDERS:
-        if dirty := repo.dirty_paths(folder):
+        if dirty := [path for path in repo.dirty_paths(folder) if not _bytecode(path)]:
             raise InputError(f"{dirty[0]}: uncommitted changes; the gate judges --head as committed")
     validation, source = None, ""
     if validated is not None:
