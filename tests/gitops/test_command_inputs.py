@@ -31,6 +31,12 @@ def test_status_outside_a_repository_is_refused(tmp_path: Path, monkeypatch: pyt
     _refused(invoke("status", "--no-gates"), f"{tmp_path}/gitops/models: no such folder")
 
 
+def test_validate_outside_a_repository_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODELOPS_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    _refused(invoke("validate"), f"{tmp_path}/gitops: no such folder")
+
+
 def test_status_of_an_unknown_model_is_refused(gitops_repo) -> None:
     _refused(invoke("status", "nosuch", "--no-gates"), "no model 'nosuch'", "known: credit-risk")
 

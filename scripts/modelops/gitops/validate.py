@@ -70,6 +70,10 @@ def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any
 def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Validation:
     """Every finding on the tree at `root`. `grouped=False` renders each environment in one
     kustomize call however long its list (the benchmark measures both; see render_plan)."""
+    if not (root / layout.GITOPS).is_dir():
+        raise InputError(
+            f"{root / layout.GITOPS}: no such folder; run modelops inside the repository or set MODELOPS_ROOT"
+        )
     findings = symlinks(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
