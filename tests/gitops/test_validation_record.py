@@ -24,6 +24,11 @@ def commit_change(repo, branch: str, path: str, old: str, new: str) -> None:
     repo.git("commit", "--quiet", "-am", f"Change {path}")
 
 
+def commit_all(repo, message: str) -> None:
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", message)
+
+
 def plant(record: Path) -> None:
     """A finding only the record has: if the gate reports it, the gate reused the record."""
     data = json.loads(record.read_text())
@@ -112,6 +117,7 @@ def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_
     shutil.copytree(gitops_repo.root / "gitops/models/credit-risk/base", outside)
     link = gitops_repo.root / "policies/linked.yaml"
     link.symlink_to(gitops_repo.root / "environments/dev.yaml")
+    commit_all(gitops_repo, "Link a policy file, copy the base outside gitops/")  # the gate judges commits
     result = gate("note", tmp_path / "reports", planted_record)
     assert "policies/linked.yaml is a symbolic link" in json.loads(result.stdout)["validation"]["source"]
     assert PLANTED not in findings(result)
@@ -119,6 +125,7 @@ def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_
     link.unlink()
     overlay = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/kustomization.yaml"
     overlay.write_text(overlay.read_text().replace("../../base", "../../../../../shared-base"))
+    commit_all(gitops_repo, "Base dev's overlay on the copy outside gitops/")
     result = gate("note", tmp_path / "reports", planted_record)
     source = json.loads(result.stdout)["validation"]["source"]
     assert "overlays/dev/kustomization.yaml reads ../../../../../shared-base, outside gitops/" in source
