@@ -65,25 +65,38 @@ def test_status_says_when_the_registry_does_not_answer(gitops_repo, monkeypatch:
     assert "127.0.0.1:9" in result.output
 
 
+def test_status_marks_an_unknown_version_alone(gitops_repo) -> None:
+    release = gitops_repo.root / "gitops/models/credit-risk/overlays/staging/release.yaml"
+    text = release.read_text()
+    version_line = next(line for line in text.splitlines() if "modelops.io/model-version" in line)
+    release.write_text(text.replace(version_line, '    modelops.io/model-version: "999"'))
+    result = invoke("status")
+    assert result.exit_code == 0, result.output
+    gates = {
+        line.split("│")[2].strip(): line.split("│")[6].strip()
+        for line in result.stdout.splitlines()
+        if "credit-risk" in line
+    }
+    assert gates["staging"] == "?"
+    assert "?" not in {gates["dev"], gates["prod"]}  # the registry is still asked for the others
+    assert "credit-risk v999" in result.output
+
+
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
         (("step", "--shadow", "20"), "an action (step, complete, abort) or --shadow PERCENT"),
         ((), "an action (step, complete, abort) or --shadow PERCENT"),
-        (("shadow",), "rollout action must be one of step, complete, abort, not 'shadow'"),
+        (("shadow",), "use --shadow PERCENT instead of the action"),
+        (("widen",), "rollout action must be one of step, complete, abort, not 'widen'"),
+        (("--shadow", "150"), "--shadow 150: give a percent from 1 to 100"),
     ],
-    ids=["action and shadow", "neither", "shadow without a percent"],
+    ids=["action and shadow", "neither", "shadow without a percent", "unknown action", "shadow over 100"],
 )
 def test_rollout_needs_exactly_one_move(gitops_repo, arguments, expected) -> None:
     branches = gitops_repo.branches()
     _refused(invoke("rollout", "credit-risk", "--env", "prod", *arguments), expected)
     assert gitops_repo.branches() == branches
-
-
-def test_a_shadow_share_outside_1_to_100_is_a_usage_error(gitops_repo) -> None:
-    result = invoke("rollout", "credit-risk", "--env", "prod", "--shadow", "150")
-    assert result.exit_code == 2
-    assert "--shadow" in result.output and "Traceback" not in result.output
 
 
 def test_promote_from_an_unknown_environment_is_refused(gitops_repo) -> None:
@@ -140,12 +153,16 @@ def test_the_printed_pull_request_commands_run_as_printed(gitops_repo, demo_vers
     ).returncode == 0  # fmt: skip
 
 
-def test_validate_names_an_overlay_that_is_not_yaml(gitops_repo) -> None:
-    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
-    release.write_text(release.read_text() + "spec:\n  predictor: [unclosed\n")
+def test_validate_names_the_overlay_that_is_not_yaml(gitops_repo) -> None:
+    overlays = gitops_repo.root / "gitops/models/credit-risk/overlays"
+    broken = "spec:\n  predictor: [unclosed\n"
+    (overlays / "staging/release.yaml").write_text((overlays / "staging/release.yaml").read_text() + broken)
+    # A file of the same name that no environment renders, and that sorts first, is not blamed.
+    (overlays / "retired").mkdir()
+    (overlays / "retired/release.yaml").write_text(broken)
     # kustomize itself says only "unable to parse SM or JSON patch from [path: ...]".
     _refused(
         invoke("validate"),
-        "gitops/models/credit-risk/overlays/dev/release.yaml: not valid YAML (line ",
+        "gitops/models/credit-risk/overlays/staging/release.yaml: not valid YAML (line ",
         "kustomize could not render",
     )

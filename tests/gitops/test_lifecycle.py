@@ -116,8 +116,12 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     release = json.loads(gate.stdout)["releases"][0]
     assert (release["challenger"], release["champion"]) == (champion, None)
     assert not any("requires" in reason for reason in release["reasons"]), release["reasons"]
-    report = Path(release["report"]).read_text()
-    assert f"no champion (a rollback to v{champion}, which served staging before)" in report
+    why = f"a rollback to v{champion}, which served staging before"
+    assert release["no_champion"] == why
+    assert f"no champion ({why})" in Path(release["report"]).read_text()
+    assert (
+        f"Champion at gating: none ({why})" in Path(release["report"]).with_name("model_card.md").read_text()
+    )
 
     status = invoke("status", "--no-gates")
     assert status.exit_code == 0

@@ -68,6 +68,7 @@ def _pull_request_mode(
                 "environment": r.environment,
                 "challenger": r.challenger,
                 "champion": r.champion,
+                **({"no_champion": r.no_champion} if r.no_champion else {}),
                 "passed": r.passed,
                 "reasons": list(r.reasons),
                 "report": str(r.report_dir / "report.md") if r.report_dir else None,

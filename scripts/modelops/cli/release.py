@@ -52,22 +52,24 @@ def promote(
     _run(action)
 
 
-ROLLOUT_ACTIONS = ("step", "complete", "abort")
-
-
 def rollout(
     model: str = typer.Argument(..., help="Model name."),
     action: str = typer.Argument(None, help="step | complete | abort"),
     env: str = typer.Option(..., help="Environment whose rollout moves."),
     shadow: int = typer.Option(
-        None, min=1, max=100, help="Mirror this percent of requests to the candidate instead."
+        None, help="Mirror this percent (1-100) of requests to the candidate instead."
     ),
 ) -> None:
     """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
+    actions = ", ".join(promotion.ROLLOUT_ACTIONS)
     if (action is None) == (shadow is None):
-        raise fail_input(f"give one of: an action ({', '.join(ROLLOUT_ACTIONS)}) or --shadow PERCENT")
-    if action is not None and action not in ROLLOUT_ACTIONS:
-        raise fail_input(f"rollout action must be one of {', '.join(ROLLOUT_ACTIONS)}, not '{action}'")
+        raise fail_input(f"give one of: an action ({actions}) or --shadow PERCENT")
+    if action == "shadow":
+        raise fail_input("shadow takes a share: use --shadow PERCENT instead of the action")
+    if action is not None and action not in promotion.ROLLOUT_ACTIONS:
+        raise fail_input(f"rollout action must be one of {actions}, not '{action}'")
+    if shadow is not None and not 1 <= shadow <= 100:
+        raise fail_input(f"--shadow {shadow}: give a percent from 1 to 100")
     chosen = action or "shadow"
     _run(
         lambda repo, root: promotion.rollout(

@@ -25,8 +25,17 @@ class Repo:
     root: Path
 
     def git(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None) -> str:
+        done = self._run(args, stdin, env)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise InputError(f"git {' '.join(args[:2])}: {detail[-1] if detail else 'failed'}")
+        return done.stdout
+
+    def _run(
+        self, args: tuple[str, ...], stdin: str | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         try:
-            done = subprocess.run(
+            return subprocess.run(
                 ["git", "-C", str(self.root), *args],
                 input=stdin,
                 capture_output=True,
@@ -36,17 +45,16 @@ class Repo:
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise InputError(f"git {args[0]}: {error}") from None
-        if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip().splitlines()
-            raise InputError(f"git {' '.join(args[:2])}: {detail[-1] if detail else 'failed'}")
-        return done.stdout
 
     def resolve(self, rev: str) -> str:
         """The commit `rev` names; InputError naming `rev` when it names none."""
-        try:
-            return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
-        except InputError:
-            raise InputError(f"{rev}: no such commit in {self.root}") from None
+        done = self._run(("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"))
+        if done.returncode == 1 and not done.stderr.strip():  # --quiet: no such object, nothing said
+            raise InputError(f"{rev}: no such commit in {self.root}")
+        if done.returncode != 0:
+            detail = done.stderr.strip().splitlines()
+            raise InputError(f"git rev-parse {rev}: {detail[-1] if detail else 'failed'}")
+        return done.stdout.strip()
 
     def current_branch(self) -> str:
         return self.git("rev-parse", "--abbrev-ref", "HEAD").strip()
@@ -55,7 +63,12 @@ class Repo:
         return self.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split()
 
     def dirty_paths(self, prefix: str) -> list[str]:
-        return [line[3:] for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
+        return [path for _, path in self.uncommitted(prefix)]
+
+    def uncommitted(self, prefix: str) -> list[tuple[str, str]]:
+        """(status, path) of each change under `prefix` not in HEAD, as `git status --porcelain`
+        gives them ('??' for an untracked file or folder)."""
+        return [(line[:2], line[3:]) for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
 
     def texts_at(self, rev: str, prefix: str) -> dict[str, str]:
         """Every file under `prefix` at `rev`, read in one `cat-file --batch` call."""

@@ -176,8 +176,11 @@ def check_labels(document: dict[str, Any]) -> list[str]:
 
 
 def _guarded_model(policy: dict[str, Any]) -> Any:
-    selector = (policy.get("spec") or {}).get("podSelector") or {}
-    return (selector.get("matchLabels") or {}).get(MODEL_LABEL)
+    # kustomize renders whatever shapes the files hold; the schemas report wrong ones.
+    selected: Any = policy
+    for field in ("spec", "podSelector", "matchLabels"):
+        selected = selected.get(field) if isinstance(selected, dict) else None
+    return selected.get(MODEL_LABEL) if isinstance(selected, dict) else None
 
 
 def check_environment(environment: str, namespace: str, documents: list[dict[str, Any]]) -> list[Finding]:

@@ -130,6 +130,10 @@ def promote(
     )
 
 
+# What `rollout` does besides mirroring a share to the candidate (`shadow`, with its percent).
+ROLLOUT_ACTIONS = ("step", "complete", "abort")
+
+
 def rollout(
     repo: Repo, root: Path, *, model: str, environment: str, action: str, shadow_percent: int | None = None
 ) -> Proposal:

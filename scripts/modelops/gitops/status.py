@@ -44,6 +44,10 @@ def overlay_rows(root: Path, model: str | None = None, order: dict[str, int] | N
     rank = order or {}
     rows = []
     for model_path in models:
+        if not (model_path / "overlays").is_dir():
+            raise InputError(
+                f"{model_path / 'overlays'}: no such folder; each model has one overlay per environment"
+            )
         overlays = [p for p in (model_path / "overlays").iterdir() if p.is_dir()]
         for overlay in sorted(overlays, key=lambda p: (rank.get(p.name, len(rank)), p.name)):
             texts = {str(path.relative_to(root)): path.read_text() for path in overlay.glob("*.yaml")}

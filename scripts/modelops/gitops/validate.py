@@ -7,6 +7,7 @@ process checks schemas and the platform's rules.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -121,10 +122,11 @@ def _rendered(root: Path, folders: dict[str, Path], grouped: bool) -> Iterator[t
 
 
 def invalid_yaml_named_in(message: str, folder: Path) -> str | None:
-    """'<file>: not valid YAML (line N: problem)' for the first file under `folder` that does not
-    parse and whose name `message` mentions; None if there is none."""
+    """'<file>: not valid YAML (line N: problem)' for a file under `folder` that does not parse and
+    that kustomize's `message` points at: it names the file and the folder it was building."""
     for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-        if path.name not in message:
+        named = re.search(rf"(?<![\w.-]){re.escape(path.name)}(?![\w.-])", message)
+        if not named or not {str(path.parent), str(path.parent.resolve())} & _paths_in(message):
             continue
         try:
             problem = syntax_problem(path.read_text(encoding="utf-8"))
@@ -133,6 +135,13 @@ def invalid_yaml_named_in(message: str, folder: Path) -> str | None:
         if problem:
             return f"{path.relative_to(folder.parent)}: not valid YAML ({problem})"
     return None
+
+
+def _paths_in(message: str) -> set[str]:
+    """The absolute paths a kustomize message quotes ('/a/b'), each with its folder (if it is a file)."""
+    return {
+        str(p) for quoted in re.findall(r"'(/[^']*)'", message) for p in (Path(quoted), Path(quoted).parent)
+    }
 
 
 def _close_when_started(starting: Future[CheckovRun]) -> None:

@@ -38,6 +38,7 @@ class ReleaseVerdict:
     reasons: tuple[str, ...]
     report_dir: Path | None = None
     published: Published | None = None
+    no_champion: str = ""  # why no champion was compared, when none was
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ VALIDATED_FOLDERS = ("gitops", "policies", "environments")
 
 
 def _bytecode(path: str) -> bool:
-    # Python's caches, written when checkov loads policies/checkov/: output, not input.
+    # Python's caches, written when checkov loads policies/checkov/: output, not input, while untracked.
     return "__pycache__/" in path or path.endswith(".pyc")
 
 
@@ -200,6 +201,7 @@ def _gate_one(
         tuple(outcome.reasons),
         report_dir,
         published,
+        outcome.no_champion if outcome.champion is None else "",
     )
 
 
@@ -229,7 +231,8 @@ def gate_release(
     if not changed:
         # Weights moved between releases that were gated when they entered: name them and the split.
         moved = head_state.candidate or head_state.stable
-        change = f"{describe(base_state)} -> {describe(head_state)}" if base_state else describe(head_state)
+        assert base_state is not None  # without a base, head's stable release is a change
+        change = f"{describe(base_state)} -> {describe(head_state)}"
         return [
             ReleaseVerdict(
                 model,
@@ -263,13 +266,13 @@ def gate_pull_request(
 ) -> PullRequestVerdict:
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
-    if not base or not head:
-        raise InputError("--base and --head must name commits")
     if repo.resolve("HEAD") != head:
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
     # Validation reads these folders from the working tree: an edit there is not what --head says.
     for folder in VALIDATED_FOLDERS:
-        if dirty := [path for path in repo.dirty_paths(folder) if not _bytecode(path)]:
+        if dirty := [
+            path for status, path in repo.uncommitted(folder) if not (status == "??" and _bytecode(path))
+        ]:
             raise InputError(f"{dirty[0]}: uncommitted changes; the gate judges --head as committed")
     validation, source = None, ""
     if validated is not None:
@@ -301,9 +304,12 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
         ]
         for r in verdict.releases:
             reasons = "; ".join(r.reasons).replace("|", "\\|") or "—"
+            champion = (
+                f"v{r.champion}" if r.champion else f"none ({r.no_champion})" if r.no_champion else "none"
+            )
             lines.append(
                 f"| {r.model} | {r.environment} | v{r.challenger} | "
-                f"{'v' + r.champion if r.champion else 'none'} | {'✅' if r.passed else '❌'} | {reasons} |"
+                f"{champion} | {'✅' if r.passed else '❌'} | {reasons} |"
             )
         lines.append("")
     validation = verdict.validation

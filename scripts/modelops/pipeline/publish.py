@@ -99,6 +99,7 @@ def publish(outcome: GateOutcome, out_dir: Path, *, record: bool = True) -> Publ
                     "model": candidate.name,
                     "candidate_version": candidate.version,
                     "champion_version": outcome.champion.version if outcome.champion else "none",
+                    **({} if outcome.champion else {"no_champion": outcome.no_champion}),
                     "environment": outcome.environment,
                     "artifact_digest": candidate.artifact_digest,
                     "evaluation_digest": outcome.evaluation_data.digest,

@@ -19,7 +19,9 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         for f in policy.sensitive_features
     )
     champion = (
-        f"v{outcome.champion.version} (`{outcome.champion.artifact_digest}`)" if outcome.champion else "none"
+        f"v{outcome.champion.version} (`{outcome.champion.artifact_digest}`)"
+        if outcome.champion
+        else f"none ({outcome.no_champion})"
     )
     lines = [
         f"# Model card: {candidate.name} v{candidate.version}",
