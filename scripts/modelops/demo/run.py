@@ -149,7 +149,8 @@ def run_demo(reports_dir: Path | None = None) -> list[DemoRun]:
     console.print(_summary(runs))
     for run in runs:
         _explain(run, root)
-    console.print(f"MLflow UI: uv run mlflow ui --backend-store-uri {uri}", highlight=False)
+    # soft_wrap: a command to paste must stay on one line, however narrow the terminal.
+    console.print(f"MLflow UI: uv run mlflow ui --backend-store-uri {uri}", highlight=False, soft_wrap=True)
     unexpected = [run for run in runs if run.outcome.passed != run.expected_pass]
     console.print(f"finished in {time.perf_counter() - started:.0f} s")
     if unexpected:
