@@ -125,11 +125,15 @@ class CheckovRun:
         self._finished = False
         self._scratch = tempfile.TemporaryDirectory(prefix="modelops-checkov-")
         self._log = Path(self._scratch.name) / "batch.log"
+        # checkov imports the custom checks, and Python caches their bytecode beside them: a copy
+        # keeps that out of the repository, which validation only reads.
+        checks_copy = Path(self._scratch.name) / "checks"
+        shutil.copytree(self.checks_dir, checks_copy, ignore=shutil.ignore_patterns("__pycache__"))
         command = [
             *_checkov_command(offline=True),
             "python", "-I", str(_BATCH), str(self.jobs),
             "--framework", "kubernetes",
-            "--external-checks-dir", str(self.checks_dir.resolve()),
+            "--external-checks-dir", str(checks_copy),
             "--skip-download",
             "--output", "json",
             "--compact",

@@ -63,12 +63,7 @@ class Repo:
         return self.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split()
 
     def dirty_paths(self, prefix: str) -> list[str]:
-        return [path for _, path in self.uncommitted(prefix)]
-
-    def uncommitted(self, prefix: str) -> list[tuple[str, str]]:
-        """(status, path) of each change under `prefix` not in HEAD, as `git status --porcelain`
-        gives them ('??' for an untracked file or folder)."""
-        return [(line[:2], line[3:]) for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
+        return [line[3:] for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
 
     def texts_at(self, rev: str, prefix: str) -> dict[str, str]:
         """Every file under `prefix` at `rev`, read in one `cat-file --batch` call."""

@@ -55,14 +55,6 @@ class PullRequestVerdict:
         return self.validation.passed and all(r.passed for r in self.releases)
 
 
-VALIDATED_FOLDERS = ("gitops", "policies", "environments")
-
-
-def _bytecode(path: str) -> bool:
-    # Python's caches, written when checkov loads policies/checkov/: output, not input, while untracked.
-    return "__pycache__/" in path or path.endswith(".pyc")
-
-
 def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
     pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
     return sorted(pair for pair in pairs if pair is not None)
@@ -269,10 +261,8 @@ def gate_pull_request(
     if repo.resolve("HEAD") != head:
         raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
     # Validation reads these folders from the working tree: an edit there is not what --head says.
-    for folder in VALIDATED_FOLDERS:
-        if dirty := [
-            path for status, path in repo.uncommitted(folder) if not (status == "??" and _bytecode(path))
-        ]:
+    for folder in validation_record.REPOSITORY_INPUTS:
+        if dirty := repo.dirty_paths(folder):
             raise InputError(f"{dirty[0]}: uncommitted changes; the gate judges --head as committed")
     validation, source = None, ""
     if validated is not None:
