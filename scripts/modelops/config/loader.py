@@ -28,6 +28,14 @@ def project_root() -> Path:
     return here
 
 
+def repository_folder(root: Path, name: str | os.PathLike[str]) -> Path:
+    """`root / name`, which must be a folder; else modelops is running outside the repository."""
+    folder = root / name
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder; run modelops inside the repository or set MODELOPS_ROOT")
+    return folder
+
+
 def environments_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / "environments"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelops.config.loader import repository_folder
 from modelops.errors import InputError
 from modelops.gitops import layout
 from modelops.gitops.overlay_files import read_state
@@ -30,11 +31,7 @@ def ladder_order(requires: dict[str, str | None]) -> dict[str, int]:
 
 def overlay_rows(root: Path, model: str | None = None, order: dict[str, int] | None = None) -> list[Row]:
     """Every overlay's state, model by model, environments in ladder `order` (then by name)."""
-    models_dir = root / layout.GITOPS / "models"
-    if not models_dir.is_dir():
-        raise InputError(
-            f"{models_dir}: no such folder; run modelops inside the repository or set MODELOPS_ROOT"
-        )
+    models_dir = repository_folder(root, layout.GITOPS / "models")
     models = sorted(p for p in models_dir.iterdir() if p.is_dir())
     if model is not None:
         if model not in {p.name for p in models}:

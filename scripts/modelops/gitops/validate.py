@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from modelops.config import Environment, load_environment
-from modelops.config.loader import environments_dir
+from modelops.config.loader import environments_dir, repository_folder
 from modelops.errors import InputError
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
@@ -71,10 +71,7 @@ def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any
 def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Validation:
     """Every finding on the tree at `root`. `grouped=False` renders each environment in one
     kustomize call however long its list (the benchmark measures both; see render_plan)."""
-    if not (root / layout.GITOPS).is_dir():
-        raise InputError(
-            f"{root / layout.GITOPS}: no such folder; run modelops inside the repository or set MODELOPS_ROOT"
-        )
+    repository_folder(root, layout.GITOPS)
     findings = symlinks(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
@@ -123,25 +120,21 @@ def _rendered(root: Path, folders: dict[str, Path], grouped: bool) -> Iterator[t
 
 def invalid_yaml_named_in(message: str, folder: Path) -> str | None:
     """'<file>: not valid YAML (line N: problem)' for a file under `folder` that does not parse and
-    that kustomize's `message` points at: it names the file and the folder it was building."""
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-        named = re.search(rf"(?<![\w.-]){re.escape(path.name)}(?![\w.-])", message)
-        if not named or not {str(path.parent), str(path.parent.resolve())} & _paths_in(message):
+    that kustomize's `message` points at: it quotes the folder it was building and names the file."""
+    for quoted in dict.fromkeys(re.findall(r"'(/[^']*)'", message)):  # the paths, in order, once
+        building = Path(quoted) if Path(quoted).is_dir() else Path(quoted).parent
+        if not building.resolve().is_relative_to(folder.resolve()):
             continue
-        try:
-            problem = syntax_problem(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            problem = "not UTF-8 text"
-        if problem:
-            return f"{path.relative_to(folder.parent)}: not valid YAML ({problem})"
+        for path in sorted(building.glob("*.y*ml")):
+            if not re.search(rf"(?<![\w.-]){re.escape(path.name)}(?![\w.-])", message):
+                continue
+            try:
+                problem = syntax_problem(path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                problem = "not UTF-8 text"
+            if problem:
+                return f"{path.resolve().relative_to(folder.resolve().parent)}: not valid YAML ({problem})"
     return None
-
-
-def _paths_in(message: str) -> set[str]:
-    """The absolute paths a kustomize message quotes ('/a/b'), each with its folder (if it is a file)."""
-    return {
-        str(p) for quoted in re.findall(r"'(/[^']*)'", message) for p in (Path(quoted), Path(quoted).parent)
-    }
 
 
 def _close_when_started(starting: Future[CheckovRun]) -> None:
