@@ -61,15 +61,13 @@ def rollout(
     ),
 ) -> None:
     """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
-    actions = ", ".join(promotion.ROLLOUT_ACTIONS)
+    # The action and the percent themselves are checked by promotion.rollout.
     if (action is None) == (shadow is None):
-        raise fail_input(f"give one of: an action ({actions}) or --shadow PERCENT")
+        raise fail_input(
+            f"give one of: an action ({', '.join(promotion.ROLLOUT_ACTIONS)}) or --shadow PERCENT"
+        )
     if action == "shadow":
         raise fail_input("shadow takes a share: use --shadow PERCENT instead of the action")
-    if action is not None and action not in promotion.ROLLOUT_ACTIONS:
-        raise fail_input(f"rollout action must be one of {actions}, not '{action}'")
-    if shadow is not None and not 1 <= shadow <= 100:
-        raise fail_input(f"--shadow {shadow}: give a percent from 1 to 100")
     chosen = action or "shadow"
     _run(
         lambda repo, root: promotion.rollout(

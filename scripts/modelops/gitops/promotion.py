@@ -137,6 +137,10 @@ ROLLOUT_ACTIONS = ("step", "complete", "abort")
 def rollout(
     repo: Repo, root: Path, *, model: str, environment: str, action: str, shadow_percent: int | None = None
 ) -> Proposal:
+    if action not in (*ROLLOUT_ACTIONS, "shadow"):
+        raise InputError(f"rollout action must be one of {', '.join(ROLLOUT_ACTIONS)}, not '{action}'")
+    if action == "shadow" and not (shadow_percent is not None and 1 <= shadow_percent <= 100):
+        raise InputError(f"--shadow {shadow_percent}: give a percent from 1 to 100")
     texts = _overlay_texts(repo, model, environment)
     policy = load_environment(environment, root=root).gitops.rollout
     where = layout.overlay_file(model, environment, layout.TRAFFIC)
@@ -147,8 +151,6 @@ def rollout(
         "abort": lambda: transitions.abort(before, where=where),
         "shadow": lambda: transitions.shadow(before, shadow_percent or 0, where=where),
     }
-    if action not in moves:
-        raise InputError(f"rollout action must be one of {', '.join(moves)}, not '{action}'")
     after = moves[action]()
     candidate = before.candidate.version if before.candidate else "none"
     label = (
