@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,9 +34,37 @@ def require_columns(frame: pd.DataFrame, columns: list[str], where: str) -> None
         raise InputError(f"{where}: column(s) {', '.join(missing)} not found")
 
 
-def binary_labels(values: pd.Series, positive_class: object, where: str) -> pd.Series:
-    """1 where the value is the positive class, else 0; missing labels are unusable input."""
+def _shown(values: list[object], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return shown + (f" (and {len(values) - limit} more)" if len(values) > limit else "")
+
+
+def binary_labels(
+    values: pd.Series, *, classes: Sequence[object], positive_class: object, where: str
+) -> pd.Series:
+    """1 where the value is the positive class, 0 where it is the other class.
+
+    Anything outside `classes` (text where the classes are numbers, a third class, booleans) is
+    unusable input: counting it as the negative class would judge a model on labels nobody gave.
+    """
+    if positive_class not in classes:
+        raise InputError(
+            f"{where}: positive class {positive_class!r} is not one of the classes {list(classes)}"
+        )
     if values.isna().any():
         raise InputError(f"{where}: {int(values.isna().sum())} missing value(s) in column '{values.name}'")
-    as_text = values.astype(str)
-    return (as_text == str(positive_class)).astype("int64")
+    booleans_expected = all(isinstance(c, bool) for c in classes)
+    if pd.api.types.is_bool_dtype(values) and not booleans_expected:
+        raise InputError(f"{where}: column '{values.name}' holds booleans, not the classes {list(classes)}")
+    outside = values[~values.isin(list(classes))]
+    if not outside.empty:
+        raise InputError(
+            f"{where}: column '{values.name}' holds values outside the classes {list(classes)}: "
+            f"{_shown(list(pd.unique(outside)))}"
+        )
+    positive = values == positive_class
+    if not positive.any():
+        raise InputError(
+            f"{where}: positive class {positive_class!r} does not occur in column '{values.name}'"
+        )
+    return positive.astype("int64")

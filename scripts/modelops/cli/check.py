@@ -32,6 +32,14 @@ ENV_HELP = "Environment whose promotion policy supplies the thresholds."
 JSON_HELP = "Print one JSON object (passed, reasons, measured values) instead of tables."
 
 
+# Labels on the command line are the platform's binary classes.
+_CLASSES = (0, 1)
+
+
+def _label(text: str) -> int | str:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def _scores_or_labels(values: pd.Series, positive_class: str, threshold: float, where: str) -> np.ndarray:
     """A prediction column holds either scores in [0, 1] or class labels."""
     if values.isna().any():
@@ -40,7 +48,11 @@ def _scores_or_labels(values: pd.Series, positive_class: str, threshold: float, 
         if values.min() < 0 or values.max() > 1:
             raise InputError(f"{where}: column '{values.name}' holds scores outside [0, 1]")
         return values.to_numpy(dtype=float)
-    return binary_labels(values, positive_class, where).to_numpy().astype(float)
+    return (
+        binary_labels(values, classes=_CLASSES, positive_class=_label(positive_class), where=where)
+        .to_numpy()
+        .astype(float)
+    )
 
 
 @app.command("drift")
@@ -107,7 +119,9 @@ def fairness(
         if not features:
             raise InputError("--sensitive: name at least one column")
         require_columns(frame, [label, prediction, *features], str(data))
-        y_true = binary_labels(frame[label], positive_class, str(data)).to_numpy()
+        y_true = binary_labels(
+            frame[label], classes=_CLASSES, positive_class=_label(positive_class), where=str(data)
+        ).to_numpy()
         scores = _scores_or_labels(
             frame[prediction], positive_class, policy.evaluation.decision_threshold, str(data)
         )
@@ -155,7 +169,9 @@ def evaluation(
         policy = environment_policy(env).evaluation
         frame = read_frame(data)
         require_columns(frame, [label, challenger, *([champion] if champion else [])], str(data))
-        y_true = binary_labels(frame[label], positive_class, str(data)).to_numpy()
+        y_true = binary_labels(
+            frame[label], classes=_CLASSES, positive_class=_label(positive_class), where=str(data)
+        ).to_numpy()
         threshold = policy.decision_threshold
         challenger_scores = _scores_or_labels(frame[challenger], positive_class, threshold, str(data))
         champion_scores = (

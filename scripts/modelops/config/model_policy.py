@@ -62,6 +62,9 @@ class ModelPolicy(BaseModel):
     intended_use: str = ""
     out_of_scope_use: str = ""
     label: str
+    # The label's two values; a label column holding anything else is unusable input, never a
+    # value silently counted as the negative class.
+    classes: tuple[int | str, int | str] = (0, 1)
     positive_class: int | str = 1
     sensitive_features: list[SensitiveFeature] = Field(min_length=1)
     primary_metric: Metric = "roc_auc"
@@ -74,6 +77,16 @@ class ModelPolicy(BaseModel):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # How a candidate is trained, for `modelops train` and the retrain workflow; optional.
     training: Training | None = None
+
+    @model_validator(mode="after")
+    def _positive_class_is_a_class(self) -> ModelPolicy:
+        if self.classes[0] == self.classes[1]:
+            raise ValueError("classes must name two different values")
+        if self.positive_class not in self.classes:
+            raise ValueError(
+                f"positive_class {self.positive_class!r} is not one of classes {list(self.classes)}"
+            )
+        return self
 
     @property
     def metrics(self) -> list[str]:

@@ -143,7 +143,12 @@ def run_gate(
         reference, reference_facts = _dataset(model_policy.data.reference, candidate, scratch, request.root)
         where = f"evaluation data ({model_policy.data.evaluation})"
         require_columns(evaluation, [model_policy.label, *model_policy.sensitive_columns], where)
-        y_true = binary_labels(evaluation[model_policy.label], model_policy.positive_class, where).to_numpy()
+        y_true = binary_labels(
+            evaluation[model_policy.label],
+            classes=model_policy.classes,
+            positive_class=model_policy.positive_class,
+            where=where,
+        ).to_numpy()
         feature_columns = [name for name, _ in candidate.signature or []] or [
             c for c in evaluation.columns if c != model_policy.label
         ]
