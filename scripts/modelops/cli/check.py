@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import get_args
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -21,7 +20,7 @@ from modelops.cli.common import (
     verdict_line,
 )
 from modelops.config.environment import Metric
-from modelops.data import binary_labels, read_frame, require_columns
+from modelops.data import binary_labels, prediction_scores, read_frame, require_columns
 from modelops.errors import InputError
 from modelops.gates import check_drift, check_evaluation, check_fairness
 from modelops.gates.result import fmt
@@ -30,29 +29,29 @@ app = typer.Typer(help="Run one gate on local parquet or csv files.", no_args_is
 
 ENV_HELP = "Environment whose promotion policy supplies the thresholds."
 JSON_HELP = "Print one JSON object (passed, reasons, measured values) instead of tables."
+CLASSES_HELP = "The label's two classes, comma-separated; numbers are read as numbers."
+POSITIVE_HELP = "The positive (favourable) class; default: the second of --classes."
+# Predictions are on the positive class's scale whatever the label's classes are, as a model's
+# predict_proba column is: a predicted label 1 is the score 1.0.
+PREDICTIONS = "positive-class scores in [0, 1], or predicted labels (1: the positive class, 0: the other)"
 
 
-# Labels on the command line are the platform's binary classes.
-_CLASSES = (0, 1)
-
-
-def _label(text: str) -> int | str:
+def _class(text: str) -> int | str:
     return int(text) if text.lstrip("-").isdigit() else text
 
 
-def _scores_or_labels(values: pd.Series, positive_class: str, threshold: float, where: str) -> np.ndarray:
-    """A prediction column holds either scores in [0, 1] or class labels."""
-    if values.isna().any():
-        raise InputError(f"{where}: {int(values.isna().sum())} missing value(s) in column '{values.name}'")
-    if pd.api.types.is_float_dtype(values) and not set(np.unique(values)) <= {0.0, 1.0}:
-        if values.min() < 0 or values.max() > 1:
-            raise InputError(f"{where}: column '{values.name}' holds scores outside [0, 1]")
-        return values.to_numpy(dtype=float)
-    return (
-        binary_labels(values, classes=_CLASSES, positive_class=_label(positive_class), where=where)
-        .to_numpy()
-        .astype(float)
-    )
+def _classes(classes: str, positive_class: str | None) -> tuple[tuple[int | str, int | str], int | str]:
+    """The label's two classes and the positive one, as the command line gives them."""
+    named = [_class(part) for part in split_columns(classes)]
+    if len(named) != 2 or named[0] == named[1]:
+        raise InputError(f"--classes: give the label's two classes, comma-separated, not '{classes}'")
+    return (named[0], named[1]), named[1] if positive_class is None else _class(positive_class)
+
+
+def _not_the_label(label: str, where: str, **predictions: str | None) -> None:
+    for option, column in predictions.items():
+        if column == label:
+            raise InputError(f"{where}: column '{label}' is the label (--label), so it cannot be --{option}")
 
 
 @app.command("drift")
@@ -105,26 +104,27 @@ def drift(
 def fairness(
     data: Path = typer.Option(..., help="File with labels, predictions and sensitive columns."),
     label: str = typer.Option(..., help="Column of true labels."),
-    prediction: str = typer.Option(..., help="Column of predicted labels or positive-class scores."),
+    prediction: str = typer.Option(..., help=f"Column of the model's {PREDICTIONS}."),
     sensitive: str = typer.Option(..., help="Comma-separated sensitive feature columns."),
-    positive_class: str = typer.Option("1", help="The favourable label."),
+    classes: str = typer.Option("0,1", help=CLASSES_HELP),
+    positive_class: str = typer.Option(None, help=POSITIVE_HELP),
     env: str = typer.Option("local", help=ENV_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Demographic parity, equalized odds and the four-fifths rule per sensitive feature."""
     with input_errors(as_json=as_json):
         policy = environment_policy(env)
-        frame = read_frame(data)
+        two_classes, positive = _classes(classes, positive_class)
         features = split_columns(sensitive)
         if not features:
             raise InputError("--sensitive: name at least one column")
+        _not_the_label(label, str(data), prediction=prediction)
+        frame = read_frame(data)
         require_columns(frame, [label, prediction, *features], str(data))
         y_true = binary_labels(
-            frame[label], classes=_CLASSES, positive_class=_label(positive_class), where=str(data)
+            frame[label], classes=two_classes, positive_class=positive, where=str(data)
         ).to_numpy()
-        scores = _scores_or_labels(
-            frame[prediction], positive_class, policy.evaluation.decision_threshold, str(data)
-        )
+        scores = prediction_scores(frame[prediction], where=str(data))
     predictions = (scores >= policy.evaluation.decision_threshold).astype(np.int64)
     result = check_fairness(y_true, predictions, {f: frame[f] for f in features}, policy=policy.fairness)
     if as_json:
@@ -155,28 +155,28 @@ def fairness(
 def evaluation(
     data: Path = typer.Option(..., help="Holdout file with labels and score columns."),
     label: str = typer.Option(..., help="Column of true labels."),
-    challenger: str = typer.Option(..., help="Column of the challenger's positive-class scores."),
-    champion: str = typer.Option(None, help="Column of the champion's scores, if there is a champion."),
+    challenger: str = typer.Option(..., help=f"Column of the challenger's {PREDICTIONS}."),
+    champion: str = typer.Option(None, help="The champion's column, if there is a champion."),
     metrics: str = typer.Option(
         None, help="Comma-separated metrics (default: those the policy sets limits for)."
     ),
-    positive_class: str = typer.Option("1", help="The positive label."),
+    classes: str = typer.Option("0,1", help=CLASSES_HELP),
+    positive_class: str = typer.Option(None, help=POSITIVE_HELP),
     env: str = typer.Option("local", help=ENV_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Absolute minimums and bootstrap-interval regression vs the champion."""
     with input_errors(as_json=as_json):
         policy = environment_policy(env).evaluation
+        two_classes, positive = _classes(classes, positive_class)
+        _not_the_label(label, str(data), challenger=challenger, champion=champion)
         frame = read_frame(data)
         require_columns(frame, [label, challenger, *([champion] if champion else [])], str(data))
         y_true = binary_labels(
-            frame[label], classes=_CLASSES, positive_class=_label(positive_class), where=str(data)
+            frame[label], classes=two_classes, positive_class=positive, where=str(data)
         ).to_numpy()
-        threshold = policy.decision_threshold
-        challenger_scores = _scores_or_labels(frame[challenger], positive_class, threshold, str(data))
-        champion_scores = (
-            _scores_or_labels(frame[champion], positive_class, threshold, str(data)) if champion else None
-        )
+        challenger_scores = prediction_scores(frame[challenger], where=str(data))
+        champion_scores = prediction_scores(frame[champion], where=str(data)) if champion else None
         names = split_columns(metrics) or list(dict.fromkeys([*policy.minimums, *policy.max_regression]))
         known = set(get_args(Metric))
         if unknown := [n for n in names if n not in known]:
