@@ -142,3 +142,32 @@ def test_an_empty_frame_fails_clearly(side):
 def test_extra_current_columns_are_listed():
     reference, current = _frame(500, 1), _frame(500, 2).assign(new_feature=1.0)
     assert check_drift(reference, current, policy=POLICY).measured["extra_columns"] == ["new_feature"]
+
+
+@pytest.mark.parametrize("rows", [800, 5000])  # the K-S path and the Wasserstein path
+def test_infinite_values_are_a_finding_not_missing_values(rows):
+    reference, current = _frame(rows, 1), _frame(rows, 2)
+    current.loc[current.index[:3], "income"] = [np.inf, -np.inf, np.inf]  # far below the missing-value limit
+    result = check_drift(reference, current, policy=POLICY)
+    assert not result.passed
+    assert result.reasons == ("column income holds infinite values: 3 in the current data",)
+    income = next(c for c in result.measured["columns"] if c["name"] == "income")
+    assert income["drifted"] and income["method"] == "not tested"
+    assert income["current_missing_share"] == 0.0  # infinite is a value, not a missing one
+
+
+def test_infinite_values_on_both_sides_are_counted_per_side():
+    reference, current = _frame(2000, 1), _frame(2000, 2)
+    reference.loc[reference.index[:2], "children"] = -np.inf  # the few-valued numeric path too
+    current.loc[current.index[:5], "children"] = np.inf
+    result = check_drift(reference, current, policy=POLICY)
+    assert "column children holds infinite values: 2 in the reference data and 5 in the current data" in (
+        result.reasons
+    )
+
+
+def test_missing_values_stay_missing_next_to_infinite_ones():
+    reference, current = _frame(2000, 1), _frame(2000, 2)
+    current.loc[current.index[:100], "score"] = np.nan
+    result = check_drift(reference, current, policy=POLICY)
+    assert result.passed  # 5% missing: within the allowed rise, and no infinite value

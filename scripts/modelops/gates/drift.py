@@ -1,7 +1,7 @@
 """Drift gate: schema and missing values first, then one test per column, then the drifted share.
 
-A column missing from the current data, of another kind, or flooded with missing
-values is reported as drifted with the reason; evidently would drop it silently.
+A column missing from the current data, of another kind, flooded with missing values or
+holding infinite values is reported as drifted with the reason; evidently would drop it silently.
 """
 
 from __future__ import annotations
@@ -39,8 +39,19 @@ def column_kind(series: pd.Series) -> str:
 
 
 def _numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values as floats and where they are missing; inf and -inf are values, not missing ones."""
     values = series.to_numpy(dtype=float, na_value=np.nan)
-    return values, ~np.isfinite(values)
+    return values, np.isnan(values)
+
+
+def _infinite_problem(reference: np.ndarray, current: np.ndarray) -> str | None:
+    """Infinite values have no distance to measure: a finding, never dropped like missing ones."""
+    found = [
+        f"{count} in the {side} data"
+        for side, count in (("reference", np.isinf(reference).sum()), ("current", np.isinf(current).sum()))
+        if count
+    ]
+    return f"holds infinite values: {' and '.join(found)}" if found else None
 
 
 def _shared_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
@@ -132,15 +143,18 @@ def drift_for_column(
         missing = reference.isna().to_numpy()
         return _problem(name, kind, "missing from the current data", (_share(missing), float("nan")))
     current_kind = column_kind(current)
+    infinite = None
     if kind == "numerical" and current_kind == "numerical":
         ref_values, ref_missing = _numeric_values(reference)
         cur_values, cur_missing = _numeric_values(current)
+        infinite = _infinite_problem(ref_values, cur_values)
     else:
         ref_codes, cur_codes, categories = _shared_codes(reference, current)
         ref_missing, cur_missing = ref_codes < 0, cur_codes < 0
     shares = (_share(ref_missing), _share(cur_missing))
-    problem = _schema_problem(
-        kind, current_kind, shares, bool(ref_missing.all()), bool(cur_missing.all()), policy
+    problem = (
+        _schema_problem(kind, current_kind, shares, bool(ref_missing.all()), bool(cur_missing.all()), policy)
+        or infinite
     )
     if problem:
         return _problem(name, kind, problem, shares)
