@@ -4,6 +4,10 @@ A promotion's commit is built with plumbing on a private index (read-tree, hash-
 write-tree, commit-tree) and only then named as a branch. The working tree, the index
 and the current branch are never touched, so a failure at any step leaves the
 repository exactly as it was.
+
+Paths are read NUL-separated (`-z`): otherwise git quotes a name with a space or a
+non-ASCII character (`"f\\303\\274r.md"`), and the quoted name names no file. Paths given
+to git are literal, never glob patterns.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ class Repo:
         done = self._run(args, stdin, env)
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip().splitlines()
-            raise InputError(f"git {' '.join(args[:2])}: {detail[-1] if detail else 'failed'}")
+            # The cause is git's first `fatal:` or `error:` line; advice ("Please make sure...") follows it.
+            cause = next((line for line in detail if line.startswith(("fatal:", "error:"))), None)
+            raise InputError(f"git {' '.join(args[:2])}: {cause or (detail[-1] if detail else 'failed')}")
         return done.stdout
 
     def _run(
@@ -39,9 +45,11 @@ class Repo:
                 ["git", "-C", str(self.root), *args],
                 input=stdin,
                 capture_output=True,
-                text=True,
+                # git's paths are bytes: a name that is not UTF-8 still goes back to git as it came.
+                encoding="utf-8",
+                errors="surrogateescape",
                 timeout=_TIMEOUT_S,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise InputError(f"git {args[0]}: {error}") from None
@@ -63,15 +71,33 @@ class Repo:
         return self.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split()
 
     def dirty_paths(self, prefix: str) -> list[str]:
-        return [line[3:] for line in self.git("status", "--porcelain", "--", prefix).splitlines()]
+        """Paths under `prefix` that differ from HEAD, staged or not, or are untracked; a rename
+        counts as its new path and its old one."""
+        fields = self.git("status", "--porcelain=v1", "-z", "--", prefix).split("\0")
+        paths, position = [], 0
+        while position < len(fields) and fields[position]:
+            entry = fields[position]
+            paths.append(entry[3:])
+            if "R" in entry[:2] or "C" in entry[:2]:  # the original path follows as its own field
+                position += 1
+                paths.append(fields[position])
+            position += 1
+        return paths
 
     def texts_at(self, rev: str, prefix: str) -> dict[str, str]:
         """Every file under `prefix` at `rev`, read in one `cat-file --batch` call."""
-        names = self.git("ls-tree", "-r", "--name-only", rev, "--", prefix).split("\n")
-        names = [n for n in names if n]
-        if not names:
+        blobs = {}
+        for entry in self.git("ls-tree", "-r", "-z", rev, "--", prefix).split("\0"):
+            if not entry:
+                continue
+            meta, name = entry.split("\t", 1)  # "<mode> <type> <object>\t<path>"
+            _mode, kind, oid = meta.split()
+            if kind == "blob":  # not a submodule's commit
+                blobs[name] = oid
+        if not blobs:
             return {}
-        requests = "".join(f"{rev}:{name}\n" for name in names)
+        # Asked by object id, so the request never has to spell a path.
+        requests = "".join(f"{oid}\n" for oid in blobs.values())
         try:
             done = subprocess.run(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
@@ -83,10 +109,12 @@ class Repo:
         except (OSError, subprocess.SubprocessError) as error:
             raise InputError(f"git cat-file at {rev}: {error}") from None
         texts, out, position = {}, done.stdout, 0
-        for name in names:
+        for name in blobs:
             header_end = out.index(b"\n", position)
             size = int(out[position:header_end].split()[2])
-            texts[name] = out[header_end + 1 : header_end + 1 + size].decode()
+            # A file that is not UTF-8 (a diagram beside the overlays) still reads, and writes back, byte
+            # for byte: `git()` encodes its input the same way.
+            texts[name] = out[header_end + 1 : header_end + 1 + size].decode(errors="surrogateescape")
             position = header_end + 1 + size + 1
         return texts
 
