@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -22,9 +21,11 @@ from tests.github.local_steps import (
     make_origin,
     runner_env,
 )
+from tests.github.stand_in_github import StandInGitHub
 from tests.github.workflow_runner import WorkflowJob, load_workflow
 
 pytestmark = pytest.mark.slow
+
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "rollback.yml"
 
@@ -49,6 +50,11 @@ def canary_in_prod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_version
     return origin
 
 
+@pytest.fixture()
+def github(tmp_path: Path) -> StandInGitHub:
+    return StandInGitHub.install(tmp_path / "github")
+
+
 def rollback_job(origin: Path, tmp_path: Path, payload: dict, gh_folder: Path | None = None) -> WorkflowJob:
     env = runner_env()
     if gh_folder is not None:
@@ -70,14 +76,19 @@ def rollback_job(origin: Path, tmp_path: Path, payload: dict, gh_folder: Path | 
     )
 
 
-def test_a_failing_candidate_gets_a_pull_request_that_aborts_its_canary(canary_in_prod, pr_gh, tmp_path):
-    gh_folder, calls = pr_gh
-    run = rollback_job(
-        canary_in_prod, tmp_path, {"model": "credit-risk", "environment": "prod"}, gh_folder
-    ).run()
+def _alert(origin: Path, folder: Path, github: StandInGitHub):
+    return rollback_job(origin, folder, {"model": "credit-risk", "environment": "prod"}, github.folder).run()
+
+
+def _on_origin(origin: Path, branch: str) -> bool:
+    return branch in git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+
+
+def test_a_failing_candidate_gets_a_pull_request_that_aborts_its_canary(canary_in_prod, github, tmp_path):
+    run = _alert(canary_in_prod, tmp_path, github)
     assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
 
-    created = next(json.loads(line) for line in calls.read_text().splitlines() if '"create"' in line)
+    [created] = github.created()
     branch = created["args"][created["args"].index("--head") + 1]
     assert created["token"] == "app-installation-token"
     changed = git(canary_in_prod, "diff", "--name-only", f"main...{branch}").split()
@@ -90,12 +101,42 @@ def test_a_failing_candidate_gets_a_pull_request_that_aborts_its_canary(canary_i
     )  # fmt: skip
     assert (state.candidate, state.traffic.stable) == (None, 100)
 
-    # The alert fires again hours later: the open proposal is enough, nothing new is pushed.
-    again = rollback_job(canary_in_prod, tmp_path / "again", {"model": "credit-risk", "environment": "prod"},
-                         gh_folder).run()  # fmt: skip
+    # The alert fires again hours later: the open pull request is enough, nothing new is pushed.
+    again = _alert(canary_in_prod, tmp_path / "again", github)
     assert again.succeeded and again.step("abort").outcome == "skipped"
-    assert "already proposed" in again.summary
-    assert sum('"create"' in line for line in calls.read_text().splitlines()) == 1
+    assert f"already proposed on {branch}" in again.summary
+    assert len(github.created()) == 1
+    listed = [c for c in github.recorded() if c["args"][:2] == ["pr", "list"]]
+    assert listed and all(c["token"] == "app-installation-token" for c in listed)
+
+
+@pytest.mark.parametrize("what_happened", ["gh failed after the push", "the pull request was closed"])
+def test_a_pushed_branch_without_an_open_pull_request_is_no_proposal(
+    canary_in_prod, github, tmp_path, what_happened
+):
+    if what_happened == "gh failed after the push":
+        github.fail_creating()
+        first = _alert(canary_in_prod, tmp_path, github)
+        # The job fails, and its log says how to finish by hand.
+        assert not first.succeeded and first.step("abort").outcome == "failure"
+        output = first.step("abort").output
+        assert "is pushed, but gh pr create failed: pull request create failed: GraphQL" in output
+        assert "to open the pull request run:" in output and "| gh pr create --base main --head" in output
+        assert github.created() == []
+        github.fail_creating(False)
+    else:
+        assert _alert(canary_in_prod, tmp_path, github).succeeded
+        github.close_all()
+    [branch] = [b for b in git(canary_in_prod, "branch", "--list", "rollout/*").split() if b != "*"]
+    assert _on_origin(canary_in_prod, branch)
+
+    # The alert still fires: the branch alone is no open proposal, so a pull request is opened.
+    later = _alert(canary_in_prod, tmp_path / "later", github)
+    assert later.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in later.steps]
+    assert later.step("abort").outcome == "success"
+    opened = github.created()[-1]
+    assert opened["args"][opened["args"].index("--head") + 1] == branch
+    assert _on_origin(canary_in_prod, branch)
 
 
 @pytest.mark.parametrize(
@@ -106,8 +147,11 @@ def test_a_failing_candidate_gets_a_pull_request_that_aborts_its_canary(canary_i
         {},
     ],
 )
-def test_a_request_naming_no_overlay_is_refused_before_anything_runs(canary_in_prod, tmp_path, payload):
-    run = rollback_job(canary_in_prod, tmp_path, payload).run()
+def test_a_request_naming_no_overlay_is_refused_before_anything_runs(
+    canary_in_prod, github, tmp_path, payload
+):
+    run = rollback_job(canary_in_prod, tmp_path, payload, github.folder).run()
     assert not run.succeeded
     assert run.step("check").outcome == "failure" and "no overlay" in run.step("check").output
     assert run.step("abort").outcome == "skipped"
+    assert github.recorded() == []  # nothing asked of GitHub either

@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from modelops.cli.common import console, errors, fail_input, input_errors
-from modelops.config import project_root
+from modelops.config import load_environment, project_root
 from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
 from modelops.gitops import promotion
 from modelops.gitops.gitrepo import Repo
@@ -22,12 +22,25 @@ def _report(repo: Repo, proposal: Proposal) -> None:
     )
     for path in proposal.changed:
         console.print(f"  {path}", highlight=False, soft_wrap=True)
-    console.print(open_pull_request(repo, proposal), highlight=False, markup=False, soft_wrap=True)
+    opening = open_pull_request(repo, proposal)
+    if opening.url:
+        console.print(opening.url, highlight=False, markup=False, soft_wrap=True)
+        return
+    why = "" if opening.failure else "gh is not available or not authenticated; "
+    steps = "\n  ".join(opening.by_hand)
+    console.print(
+        f"{why}to open the pull request run:\n  {steps}", highlight=False, markup=False, soft_wrap=True
+    )
+    if opening.failure:  # the branch exists and its pull request does not: the command did not finish
+        raise fail_input(opening.failure)
 
 
-def _run(action) -> None:
+def _run(action, *environments: str | None) -> None:
     root = project_root()
     with input_errors():
+        for name in environments:
+            if name is not None:  # a name from environments/, never a path: refused before git runs
+                load_environment(name, root=root)
         try:
             repo = Repo(root)
             proposal = action(repo, root)
@@ -49,7 +62,7 @@ def promote(
         configure(root)
         return promotion.promote(repo, root, model=model, version=version, to=to, source=source)
 
-    _run(action)
+    _run(action, to, source)
 
 
 def rollout(
@@ -72,7 +85,8 @@ def rollout(
     _run(
         lambda repo, root: promotion.rollout(
             repo, root, model=model, environment=env, action=chosen, shadow_percent=shadow
-        )
+        ),
+        env,
     )
 
 
@@ -81,4 +95,4 @@ def rollback(
     env: str = typer.Option(..., help="Environment to roll back."),
 ) -> None:
     """Restore the previous stable release, found in the overlay's git history."""
-    _run(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env))
+    _run(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env), env)
