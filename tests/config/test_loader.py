@@ -109,3 +109,23 @@ def test_an_invalid_override_names_its_path(project_copy):
     policy = load_model_policy("credit-risk", root=project_copy)
     with pytest.raises(InputError, match=r"field 'overrides\.prod\.fairness\.min_group_size'"):
         resolve_policy(load_environment("prod", root=project_copy), policy, root=project_copy)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../environments/dev", "dev.yaml", "/etc/hostname", "environments/dev", "./dev", "", "dev/", "DEV"],
+)
+def test_an_environment_is_named_never_given_as_a_path(repo_root, name):
+    with pytest.raises(InputError) as error:
+        load_environment(name, root=repo_root)
+    assert str(error.value) == (
+        f"{repo_root / 'environments'}: no such environment '{name}' (known: dev, local, prod, staging)"
+    )
+
+
+def test_a_path_to_a_real_environment_file_elsewhere_is_not_read(project_copy, tmp_path):
+    """A readable file outside environments/, written as a relative or absolute path, is never loaded."""
+    (tmp_path / "elsewhere.yaml").write_text((project_copy / "environments" / "dev.yaml").read_text())
+    for name in ("../../elsewhere", str(tmp_path / "elsewhere")):
+        with pytest.raises(InputError, match=r"no such environment .* \(known: dev, local, prod, staging\)"):
+            load_environment(name, root=project_copy)

@@ -166,3 +166,33 @@ def test_validate_names_the_overlay_that_is_not_yaml(gitops_repo) -> None:
         "gitops/models/credit-risk/overlays/staging/release.yaml: not valid YAML (line ",
         "kustomize could not render",
     )
+
+
+NOT_ENVIRONMENTS = ["../../../../../etc/x", "../overlays/dev", "dev.yaml", "/etc/hostname", "dev/"]
+
+
+@pytest.mark.parametrize("name", NOT_ENVIRONMENTS)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("promote", "credit-risk", "--version", "1", "--to", "{}"),
+        ("promote", "credit-risk", "--from", "{}"),
+        ("rollout", "credit-risk", "step", "--env", "{}"),
+        ("rollout", "credit-risk", "--shadow", "20", "--env", "{}"),
+        ("rollback", "credit-risk", "--env", "{}"),
+    ],
+    ids=["promote --to", "promote --from", "rollout", "rollout --shadow", "rollback"],
+)
+def test_a_release_command_takes_an_environment_by_name_only(gitops_repo, command, name) -> None:
+    branches = gitops_repo.branches()
+    result = invoke(*(part.format(name) for part in command))
+    _refused(result, f"no such environment '{name}' (known: dev, local, prod, staging)")
+    assert gitops_repo.branches() == branches
+
+
+@pytest.mark.parametrize("name", NOT_ENVIRONMENTS)
+def test_the_gate_takes_an_environment_by_name_only(gitops_repo, demo_versions, name, tmp_path: Path) -> None:
+    result = invoke(
+        "gate", "--model", "credit-risk", "--version", demo_versions.better, "--env", name, "--out", tmp_path
+    )
+    _refused(result, f"no such environment '{name}' (known: dev, local, prod, staging)")

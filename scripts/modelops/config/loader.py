@@ -63,10 +63,13 @@ def _validate(model: type[M], data: Any, path: Path) -> M:
 
 
 def load_environment(name: str, *, root: Path | None = None) -> Environment:
-    path = environments_dir(root) / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in environments_dir(root).glob("*.yaml"))
-        raise InputError(f"{path}: no such environment '{name}' (known: {', '.join(known) or 'none'})")
+    """The environment `name`: the stem of a file in `environments/`, never a path to one."""
+    folder = environments_dir(root)
+    # Looked up among the folder's files, not joined onto it: `../x`, `/abs` or `dev.yaml` name no file here.
+    known = sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+    if name not in known:
+        raise InputError(f"{folder}: no such environment '{name}' (known: {', '.join(known) or 'none'})")
+    path = folder / f"{name}.yaml"
     environment = _validate(Environment, read_yaml(path), path)
     if environment.name != name:
         raise InputError(f"{path}: field 'name': is '{environment.name}', expected '{name}'")
