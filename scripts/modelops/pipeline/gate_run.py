@@ -94,7 +94,7 @@ def _integrity(fetched: FetchedVersion, model_policy: ModelPolicy, data: pd.Data
     return check_integrity(
         registered_manifest=fetched.registered_manifest,
         actual_manifest=fetched.actual_manifest,
-        serialization_format=fetched.serialization_format,
+        mlmodel=fetched.mlmodel,
         untrusted_types=fetched.untrusted_types,
         trusted_types=model_policy.trusted_types,
         signature=fetched.signature,

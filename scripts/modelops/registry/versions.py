@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,29 @@ class VersionRef:
 
 @dataclass(frozen=True)
 class FetchedVersion:
+    """A downloaded version and the facts read from it, each only once it was safe to read."""
+
     name: str
     version: str
     run_id: str
     source: str
     tags: dict[str, str]
     local_dir: Path
-    actual_manifest: dict[str, str]
-    serialization_format: str | None
-    model_file: Path | None
-    signature: list[tuple[str, str]] | None
-    untrusted_types: list[str] = field(default_factory=list)
+    actual_manifest: dict[str, str]  # every downloaded file, {relative path: sha256}
+    mlmodel: dict[str, Any] | None = None  # MLmodel as safe YAML read it; None while unverified
+    signature: list[tuple[str, str]] | None = None
+    # The skops file, set only once the artifact has the supported shape (so it is inside the artifact).
+    model_file: Path | None = None
+    # The types skops would have to trust, from the file's schema; None while the file was not opened.
+    untrusted_types: list[str] | None = None
+
+    @property
+    def serialization_format(self) -> str | None:
+        """What the MLmodel's sklearn flavor declares (the gate decides whether it is acceptable)."""
+        flavors = (self.mlmodel or {}).get("flavors")
+        flavor = flavors.get("sklearn") if isinstance(flavors, dict) else None
+        value = flavor.get("serialization_format") if isinstance(flavor, dict) else None
+        return None if value is None else str(value)
 
     @property
     def registered_manifest(self) -> dict[str, str] | None:
@@ -72,6 +84,8 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
     """Download a version's artifact into `destination` and read the facts the integrity gate needs."""
     import mlflow
 
+    from modelops.gates.integrity import model_file_name, supported_shape_problems
+
     client = mlflow.MlflowClient()
     with registry_errors(str(ref)):
         if ref.is_alias:
@@ -95,24 +109,19 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
         tags=dict(found.tags or {}),
         local_dir=local,
         actual_manifest=manifest,
-        serialization_format=None,
-        model_file=None,
-        signature=None,
     )
     if not fetched.verified:
         return fetched  # nothing inside an unverified artifact is parsed; the integrity gate says why
-    serialization_format, model_file, signature = _read_mlmodel(local, what)
-    untrusted = _untrusted_types(model_file, what) if model_file and serialization_format == "skops" else []
-    return replace(
-        fetched,
-        serialization_format=serialization_format,
-        model_file=model_file,
-        signature=signature,
-        untrusted_types=untrusted,
-    )
+    mlmodel, signature = _read_mlmodel(local, what)
+    fetched = replace(fetched, mlmodel=mlmodel, signature=signature)
+    if supported_shape_problems(mlmodel, manifest):
+        return fetched  # the model file is not opened; the integrity gate names each problem
+    model_file = local / str(model_file_name(mlmodel))
+    return replace(fetched, model_file=model_file, untrusted_types=_untrusted_types(model_file, what))
 
 
-def _read_mlmodel(local: Path, what: str) -> tuple[str | None, Path | None, list[tuple[str, str]] | None]:
+def _read_mlmodel(local: Path, what: str) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    """The MLmodel as plain data (safe YAML: no tags, no objects) and its input signature."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -121,18 +130,16 @@ def _read_mlmodel(local: Path, what: str) -> tuple[str | None, Path | None, list
         spec = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     except (OSError, YAMLError, UnicodeDecodeError) as error:
         raise InputError(f"{what}: corrupt artifact, MLmodel unreadable ({type(error).__name__})") from None
-    if not isinstance(spec, dict) or "sklearn" not in (spec.get("flavors") or {}):
-        raise InputError(f"{what}: corrupt artifact, MLmodel has no sklearn flavor")
-    flavor = spec["flavors"]["sklearn"]
-    model_file = local / str(flavor.get("pickled_model", ""))
+    if not isinstance(spec, dict):
+        raise InputError(f"{what}: corrupt artifact, MLmodel is not a mapping")
     signature = None
-    raw_inputs = (spec.get("signature") or {}).get("inputs")
+    raw_inputs = spec.get("signature", {}).get("inputs") if isinstance(spec.get("signature"), dict) else None
     if raw_inputs:
         try:
             signature = [(column["name"], column["type"]) for column in json.loads(raw_inputs)]
         except (json.JSONDecodeError, KeyError, TypeError):
             raise InputError(f"{what}: corrupt artifact, signature unreadable") from None
-    return flavor.get("serialization_format"), model_file if model_file.is_file() else None, signature
+    return spec, signature
 
 
 def _untrusted_types(model_file: Path, what: str) -> list[str]:
@@ -154,7 +161,7 @@ def load_verified_model(fetched: FetchedVersion, trusted_types: list[str]) -> An
         raise InputError(f"model {fetched.label}: corrupt artifact, model file missing")
     try:
         return skops.io.load(
-            fetched.model_file, trusted=sorted(set(fetched.untrusted_types) & set(trusted_types))
+            fetched.model_file, trusted=sorted(set(fetched.untrusted_types or ()) & set(trusted_types))
         )
     except Exception as error:
         raise InputError(
