@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sklearn.model_selection import train_test_split
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,17 +35,20 @@ def embedded_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass(frozen=True)
 class GermanCredit:
-    training: pd.DataFrame
-    evaluation: pd.DataFrame
+    training: pd.DataFrame  # every row outside the pinned evaluation set
+    evaluation: pd.DataFrame  # the pinned evaluation set, as the gate reads it
 
 
 @pytest.fixture(scope="session")
-def german_credit() -> GermanCredit:
-    from modelops.demo.dataset import LABEL, load_german_credit
+def german_credit(embedded_registry: Path) -> GermanCredit:
+    """The demo's data as the demo uses it: its holdout pinned in the session's registry, as the
+    committed policy says, and the training rows disjoint from it."""
+    from modelops.config import load_model_policy
+    from modelops.demo.dataset import demo_split, load_german_credit
+    from modelops.demo.run import pin_demo_holdout
 
-    data = load_german_credit()
-    training, evaluation = train_test_split(data, test_size=0.3, random_state=0, stratify=data[LABEL])
-    return GermanCredit(training.reset_index(drop=True), evaluation.reset_index(drop=True))
+    pin_demo_holdout(load_model_policy("credit-risk", root=REPO_ROOT), REPO_ROOT)
+    return GermanCredit(*demo_split(load_german_credit()))
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,10 @@ class DemoVersions:
 def register_demo_model(
     key: str, data: GermanCredit, *, name: str = "credit-risk", **overrides: object
 ) -> str:
-    """Fit one of the demo's models and register it; returns the version number."""
+    """Fit one of the demo's models on the training rows and register it; returns the version number.
+
+    No evaluation frame is logged unless given in `overrides`: the gate scores the pinned set.
+    """
     from modelops.config import load_model_policy
     from modelops.demo.models import demo_models, fit
     from modelops.registry import register_model
@@ -70,7 +75,6 @@ def register_demo_model(
         fit(model, data.training),
         name=name,
         training=data.training,
-        evaluation=data.evaluation,
         label=policy.label,
         sensitive_features=policy.sensitive_columns,
         positive_class=policy.positive_class,

@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
+from modelops.gates.leakage import overlapping_rows
 from modelops.registry import configure
 from tests.conftest import REPO_ROOT
 from tests.github.local_steps import (
@@ -50,7 +52,9 @@ def models_job(tmp_path: Path, origin: Path, event: dict, event_name: str) -> Wo
     )
 
 
-def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(origin, pr_gh, tmp_path):
+def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(
+    origin, pr_gh, german_credit, tmp_path
+):
     event = {"client_payload": {"model": "credit-risk"}, "action": "model-drift"}
     listed = models_job(tmp_path, origin, event, "repository_dispatch").run()
     assert listed.succeeded and json.loads(listed.outputs["models"]) == ["credit-risk"]
@@ -96,6 +100,13 @@ def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(or
     version = json.loads((tmp_path / "retrain" / "candidate" / "registered.json").read_text())["version"]
     registered = mlflow.MlflowClient().get_model_version("credit-risk", version)
     assert registered.description.startswith("Retrained on repository_dispatch by https://github.com/")
+    # Trained on the rows outside the pinned evaluation set, with the run number as the model's seed.
+    assert "forest seed 11" in run.step("train").output
+    training = pd.read_parquet(tmp_path / "retrain" / "candidate" / "training.parquet")
+    assert overlapping_rows(german_credit.evaluation, training, list(training.columns)) == 0
+    assert sorted(p.name for p in (tmp_path / "retrain" / "candidate").iterdir()) == [
+        "estimator.skops", "registered.json", "training.parquet",
+    ]  # fmt: skip
 
     # The branch reached the repository, changing dev's release and nothing else...
     branch = f"promote/credit-risk/dev/v{version}"

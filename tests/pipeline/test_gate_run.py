@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -54,10 +56,16 @@ def test_a_better_challenger_passes_and_leaves_the_evidence(demo_versions, tmp_p
     verdict = _verdict(tmp_path)
     assert verdict["passed"] is True
     assert verdict["champion_version"] == demo_versions.champion
-    assert set(verdict["gates"]) == {"ladder", "integrity", "drift", "evaluation", "fairness", "latency"}
+    assert set(verdict["gates"]) == {
+        "ladder", "integrity", "leakage", "drift", "evaluation", "fairness", "latency",
+    }  # fmt: skip
     report = (tmp_path / "report.md").read_text()
     assert report.startswith(f"## ✅ PASSED: credit-risk v{demo_versions.better} → dev")
     assert "| roc_auc |" in report and "| female |" in report
+    pinned = verdict["evaluation_set"]
+    assert pinned["location"] == "registry" and pinned["rows"] == 300
+    assert f"location `registry`, sha256 `{pinned['sha256']}`" in report
+    assert f"| v{demo_versions.better} | 700 | 0 of 300 |" in report
     assert (tmp_path / "drift.html").stat().st_size > 10_000
     card = (tmp_path / "model_card.md").read_text()
     run_id = verdict["gate_run_id"]
@@ -67,6 +75,8 @@ def test_a_better_challenger_passes_and_leaves_the_evidence(demo_versions, tmp_p
         "## Lineage",
         run_id,
         verdict["artifact_digest"],
+        "## Leakage",
+        f"sha256 `{pinned['sha256']}`",
     ):
         assert expected in card
     version_tags = _version_tags(demo_versions.better)
@@ -79,6 +89,9 @@ def test_a_better_challenger_passes_and_leaves_the_evidence(demo_versions, tmp_p
     assert metrics["evaluation.roc_auc"] == pytest.approx(
         verdict["gates"]["evaluation"]["metrics"][0]["challenger"]
     )
+    assert metrics["leakage.overlapping_rows.candidate"] == metrics["leakage.overlapping_rows.champion"] == 0
+    params = mlflow.MlflowClient().get_run(run_id).data.params
+    assert params["evaluation_set_sha256"] == pinned["sha256"]
 
 
 def test_a_biased_challenger_is_blocked_by_the_fairness_gate(demo_versions, tmp_path):
@@ -148,7 +161,6 @@ def test_a_pickled_model_is_refused(german_credit, project_copy, tmp_path):
             pip_requirements=["scikit-learn"],
         )
     version = str(info.registered_model_version)
-    _point_evaluation_at(project_copy, german_credit.evaluation)
     _point_reference_at(project_copy, german_credit.training)
     manifest = build_manifest(_artifact_dir(version))
     mlflow.MlflowClient().set_model_version_tag(
@@ -160,9 +172,12 @@ def test_a_pickled_model_is_refused(german_credit, project_copy, tmp_path):
 
 
 def _point_evaluation_at(project: Path, frame, name: str = "evaluation.csv") -> None:
+    """Pin a file of the repository as the evaluation set, with its true sha256."""
     frame.to_csv(project / name, index=False)
+    sha256 = hashlib.sha256((project / name).read_bytes()).hexdigest()
     policy = project / "policies" / "models" / "credit-risk.yaml"
-    policy.write_text(policy.read_text().replace("evaluation: run:evaluation", f"evaluation: {name}"))
+    text = re.sub(r"(?m)^  location: registry$", f"  location: {name}", policy.read_text())
+    policy.write_text(re.sub(r"(?m)^  sha256: [0-9a-f]{64}$", f"  sha256: {sha256}", text))
 
 
 def _point_reference_at(project: Path, frame, name: str = "reference.csv") -> None:
@@ -171,7 +186,7 @@ def _point_reference_at(project: Path, frame, name: str = "reference.csv") -> No
     policy.write_text(policy.read_text().replace("reference: run:training", f"reference: {name}"))
 
 
-def test_a_version_without_logged_data_needs_data_files(german_credit, tmp_path):
+def test_a_version_without_logged_training_data_cannot_be_cleared_of_leakage(german_credit, tmp_path):
     with mlflow.start_run():
         features = german_credit.training.drop(columns=["risk"])
         from modelops.demo.models import demo_models, fit
@@ -185,9 +200,14 @@ def test_a_version_without_logged_data_needs_data_files(german_credit, tmp_path)
             skops_trusted_types=["sklearn.tree._tree.Tree"],
             signature=mlflow.models.infer_signature(features, model.predict_proba(features)),
         )
-    result = _gate(str(info.registered_model_version), tmp_path)
-    assert result.exit_code == 2
-    assert "has no datasets/evaluation.parquet" in result.output
+    version = str(info.registered_model_version)
+    result = _gate(version, tmp_path)
+    assert result.exit_code == 1, result.output
+    verdict = _verdict(tmp_path)
+    assert f"leakage: v{version} logged no training data: leakage cannot be ruled out" in verdict["reasons"]
+    assert verdict["gates"]["drift"]["reasons"] == [
+        f"not run: v{version} logged no training data to compare with"
+    ]
 
 
 def test_a_schema_mismatch_fails_the_integrity_gate(demo_versions, german_credit, project_copy, tmp_path):
@@ -214,7 +234,8 @@ def test_an_empty_evaluation_file_is_unusable(demo_versions, german_credit, proj
     _point_evaluation_at(project_copy, german_credit.evaluation.iloc[0:0])
     result = _gate(demo_versions.champion, tmp_path)
     assert result.exit_code == 2
-    assert "evaluation.csv: the data has no rows" in result.output
+    assert "field 'evaluation_set'" in result.output and "evaluation.csv" in result.output
+    assert "no rows" in result.output
 
 
 @pytest.mark.parametrize(

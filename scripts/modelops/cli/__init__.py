@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from modelops.cli import check
+from modelops.cli import check, evaluation_set
 from modelops.cli.gate import gate
 from modelops.cli.gitops import status, validate
 from modelops.cli.register import register
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(check.app, name="check")
+app.add_typer(evaluation_set.app, name="evaluation-set")
 app.command("gate")(gate)
 app.command("train")(train)
 app.command("register")(register)

@@ -19,7 +19,11 @@ def register(
     ),
     estimator: Path = typer.Option(..., help="Fitted estimator saved with skops.io.dump (.skops)."),
     training: Path = typer.Option(..., help="Training data (parquet or csv), label included."),
-    evaluation: Path = typer.Option(..., help="Holdout data (parquet or csv), label included."),
+    evaluation: Path = typer.Option(
+        None,
+        help="Optional: your own holdout, logged with the run as a record. The gate never reads it; "
+        "it scores every version on the set the model's policy pins.",
+    ),
     description: str = typer.Option("", help="Free text stored on the model version."),
     as_json: bool = typer.Option(False, "--json", help="Print name, version, run and digest as JSON."),
 ) -> None:
@@ -43,7 +47,7 @@ def register(
             fitted,
             name=model,
             training=read_frame(training),
-            evaluation=read_frame(evaluation),
+            evaluation=read_frame(evaluation) if evaluation is not None else None,
             label=policy.label,
             sensitive_features=policy.sensitive_columns,
             positive_class=policy.positive_class,

@@ -8,17 +8,25 @@ from modelops.config.loader import (
     project_root,
     resolve_policy,
 )
-from modelops.config.model_policy import DataSources, ModelPolicy, SensitiveFeature
+from modelops.config.model_policy import (
+    DataSources,
+    EvaluationSetPin,
+    ModelPolicy,
+    SensitiveFeature,
+    policy_path,
+)
 
 __all__ = [
     "DataSources",
     "Environment",
+    "EvaluationSetPin",
     "ModelPolicy",
     "PromotionPolicy",
     "SensitiveFeature",
     "environments_dir",
     "load_environment",
     "load_model_policy",
+    "policy_path",
     "project_root",
     "resolve_policy",
 ]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelops.config.environment import Metric
 
-# A data source is either the candidate run's logged dataset or a file path.
-RUN_DATASETS = ("run:training", "run:evaluation")
+# The drift reference is either the candidate run's logged training data or a file path.
+RUN_DATASETS = ("run:training",)
+# `evaluation_set.location` for a set stored by `modelops evaluation-set pin` in the registry itself.
+REGISTRY_LOCATION = "registry"
+EVALUATION_SET_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 class SensitiveFeature(BaseModel):
@@ -35,10 +39,20 @@ class SensitiveFeature(BaseModel):
 class DataSources(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    evaluation: str = Field("run:evaluation", description="'run:evaluation' or a parquet/csv path")
     reference: str = Field("run:training", description="'run:training' or a parquet/csv path")
+    # Gone: the platform pins the evaluation set (`evaluation_set`). Kept as a field only so that a
+    # policy still naming it is told where the set went, not merely that a key is unknown.
+    evaluation: None = Field(None, exclude=True)
 
-    @field_validator("evaluation", "reference")
+    @field_validator("evaluation", mode="before")
+    @classmethod
+    def _evaluation_moved(cls, value: object) -> None:
+        raise ValueError(
+            "the evaluation set is pinned under evaluation_set (location, sha256) now; "
+            "`modelops evaluation-set pin --model <model> --data FILE` prints the lines to commit"
+        )
+
+    @field_validator("reference")
     @classmethod
     def _known_run_dataset(cls, value: str) -> str:
         if value.startswith("run:") and value not in RUN_DATASETS:
@@ -46,11 +60,45 @@ class DataSources(BaseModel):
         return value
 
 
+class EvaluationSetPin(BaseModel):
+    """The holdout every version of the model is judged on: chosen by the platform, not by an author.
+
+    Champion and challenger are both scored on it, fairness is measured on it, and its content is
+    pinned by digest, so no registration and no artifact can change what a model is judged on.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # `registry`: stored by `modelops evaluation-set pin` in the registry's own experiment and
+    # found there by model name and sha256. Anything else is where the file itself lives: a URI
+    # MLflow's artifact layer downloads (s3://, gs://, file://...) or a path from the repository root.
+    location: str = Field(min_length=1)
+    # sha256 of the file's bytes, as `sha256sum` prints it.
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # Rows that repeat an earlier row of the set: a repeated row weighs twice in every metric,
+    # and a set padded with copies is not a sample of anything.
+    max_duplicated_rows: int = Field(0, ge=0)
+
+    @field_validator("location")
+    @classmethod
+    def _readable_file(cls, value: str) -> str:
+        if value != REGISTRY_LOCATION and not value.lower().endswith(EVALUATION_SET_SUFFIXES):
+            raise ValueError(
+                f"must be '{REGISTRY_LOCATION}' or a file ending in {', '.join(EVALUATION_SET_SUFFIXES)}"
+            )
+        return value
+
+    @property
+    def in_registry(self) -> bool:
+        return self.location == REGISTRY_LOCATION
+
+
 class Training(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # `package.module:function`, called as function(seed=...) by `modelops train`; returns a
-    # modelops.training.Candidate (the fitted estimator and the frames it was fitted and held out on).
+    # `package.module:function`, called as function(seed=..., evaluation=<the pinned evaluation set>)
+    # by `modelops train`; returns a modelops.training.Candidate (the fitted estimator and the frame
+    # it was fitted on, which must hold none of the evaluation set's rows).
     entrypoint: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -70,6 +118,9 @@ class ModelPolicy(BaseModel):
     primary_metric: Metric = "roc_auc"
     secondary_metrics: list[Metric] = Field(default_factory=list)
     data: DataSources = Field(default_factory=DataSources)
+    # None until `modelops evaluation-set pin` has stored one: the model can then be trained and
+    # registered, but no gate can judge it.
+    evaluation_set: EvaluationSetPin | None = None
     # Types skops may rebuild beyond its built-in safe set. Reviewed here, in the
     # repository, because the list an artifact declares about itself proves nothing.
     trusted_types: list[str] = Field(default_factory=list)
@@ -95,3 +146,8 @@ class ModelPolicy(BaseModel):
     @property
     def sensitive_columns(self) -> list[str]:
         return [feature.column for feature in self.sensitive_features]
+
+
+def policy_path(model: str, root: Path) -> Path:
+    """Where `model`'s policy lives: the file one-line errors about its fields name."""
+    return root / "policies" / "models" / f"{model}.yaml"

@@ -1,4 +1,4 @@
-"""The three models the demo trains: a champion, a better challenger, and a biased one."""
+"""The models the demo trains: a champion, a better challenger, a biased one, and one that saw the holdout."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ class DemoModel:
     labels: pd.Series
 
 
-def _forest(numeric: list[str], categorical: list[str], **forest: object) -> Pipeline:
+def _forest(numeric: list[str], categorical: list[str], *, seed: int, **forest: object) -> Pipeline:
     encode = make_column_transformer(
         (StandardScaler(), numeric), (OneHotEncoder(handle_unknown="ignore"), categorical)
     )
-    return make_pipeline(encode, RandomForestClassifier(random_state=0, n_jobs=1, **forest))
+    return make_pipeline(encode, RandomForestClassifier(random_state=seed, n_jobs=1, **forest))
 
 
 def biased_labels(training: pd.DataFrame, share: float, seed: int = 0) -> pd.Series:
@@ -41,7 +41,8 @@ def biased_labels(training: pd.DataFrame, share: float, seed: int = 0) -> pd.Ser
     return labels
 
 
-def demo_models(training: pd.DataFrame) -> list[DemoModel]:
+def demo_models(training: pd.DataFrame, *, seed: int = 0) -> list[DemoModel]:
+    """The champion, the better challenger and the biased one; `seed` seeds the forests."""
     return [
         DemoModel(
             "champion",
@@ -49,6 +50,7 @@ def demo_models(training: pd.DataFrame) -> list[DemoModel]:
             _forest(
                 ["credit_amount", "duration", "age", "job"],
                 ["checking_account", "saving_accounts"],
+                seed=seed,
                 n_estimators=100,
                 max_depth=3,
             ),
@@ -57,17 +59,28 @@ def demo_models(training: pd.DataFrame) -> list[DemoModel]:
         DemoModel(
             "better",
             "Forest on every feature",
-            _forest(NUMERIC, CATEGORICAL, n_estimators=100, min_samples_leaf=5),
+            _forest(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
             training[LABEL],
         ),
         DemoModel(
             "biased",
             f"Same forest, trained on labels where {BIASED_LABEL_SHARE:.0%} of good-credit women "
             "are recorded as bad",
-            _forest(NUMERIC, CATEGORICAL, n_estimators=100, min_samples_leaf=5),
+            _forest(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
             biased_labels(training, BIASED_LABEL_SHARE),
         ),
     ]
+
+
+def leaky_model(training: pd.DataFrame, holdout: pd.DataFrame) -> tuple[DemoModel, pd.DataFrame]:
+    """The better forest fitted on the training rows and the holdout too, and the frame it was fitted on.
+
+    Scored on rows it has seen, it looks better than it is: the leakage gate's case.
+    """
+    leaked = pd.concat([training, holdout], ignore_index=True)
+    better = next(model for model in demo_models(leaked) if model.key == "better")
+    description = "Forest on every feature, trained on the training rows and the pinned holdout too"
+    return DemoModel("leaky", description, better.pipeline, leaked[LABEL]), leaked
 
 
 def fit(model: DemoModel, training: pd.DataFrame) -> Pipeline:

@@ -5,6 +5,7 @@ from modelops.gates.evaluation import check_evaluation
 from modelops.gates.fairness import check_fairness
 from modelops.gates.integrity import check_integrity
 from modelops.gates.latency import check_latency
+from modelops.gates.leakage import check_leakage
 from modelops.gates.result import GateResult
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "check_fairness",
     "check_integrity",
     "check_latency",
+    "check_leakage",
 ]

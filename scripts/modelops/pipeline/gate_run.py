@@ -3,6 +3,9 @@
 I/O lives here; every decision is delegated to the pure functions in `modelops.gates`.
 A failed integrity check stops before anything is deserialized: the other model
 gates are then recorded as not run, which fails the verdict.
+
+Both models are scored on the evaluation set the model's policy pins, never on data a
+registration brought along: what a model is judged on is the platform's choice.
 """
 
 from __future__ import annotations
@@ -18,15 +21,25 @@ import pandas as pd
 from modelops.config import ModelPolicy, load_environment, load_model_policy, resolve_policy
 from modelops.data import binary_labels, read_frame, require_columns
 from modelops.errors import InputError
-from modelops.gates import check_drift, check_evaluation, check_fairness, check_integrity, check_latency
+from modelops.gates import (
+    check_drift,
+    check_evaluation,
+    check_fairness,
+    check_integrity,
+    check_latency,
+    check_leakage,
+)
 from modelops.gates.fairness import band
 from modelops.gates.integrity import data_kind
 from modelops.gates.ladder import check_ladder
+from modelops.gates.leakage import TrainingData
 from modelops.gates.result import GateResult
 from modelops.pipeline.outcome import DataFacts, GateOutcome, VersionFacts
 from modelops.pipeline.scoring import positive_scores, single_row_latencies_ms
 from modelops.registry import tags
-from modelops.registry.register import git_commit
+from modelops.registry.errors import registry_errors
+from modelops.registry.evaluation_sets import EvaluationSet, load_pinned_set
+from modelops.registry.register import DATASET_ARTIFACTS, git_commit
 from modelops.registry.versions import (
     FetchedVersion,
     VersionRef,
@@ -63,21 +76,50 @@ def _facts(fetched: FetchedVersion) -> VersionFacts:
     )
 
 
-def _dataset(
-    source: str, candidate: FetchedVersion, scratch: Path, root: Path
-) -> tuple[pd.DataFrame, DataFacts]:
+def _evaluation_facts(pinned: EvaluationSet) -> DataFacts:
+    return DataFacts(
+        source=pinned.source, rows=len(pinned.frame), digest=pinned.sha256, location=pinned.location
+    )
+
+
+def _logged_training(fetched: FetchedVersion, scratch: Path) -> pd.DataFrame | None:
+    """The training frame stored with the version's run at registration; None if it logged none."""
     import mlflow
 
-    if source.startswith("run:"):
-        context = source.removeprefix("run:")
-        frame = load_run_dataset(candidate.run_id, context, scratch / context, f"model {candidate.label}")
+    if not fetched.run_id:
+        return None
+    with registry_errors(f"model {fetched.label} training data"):
+        stored = {f.path for f in mlflow.MlflowClient().list_artifacts(fetched.run_id, "datasets")}
+    if DATASET_ARTIFACTS["training"] not in stored:
+        return None
+    return load_run_dataset(
+        fetched.run_id, "training", scratch / f"training-v{fetched.version}", f"model {fetched.label}"
+    )
+
+
+def _reference(
+    source: str, candidate_training: pd.DataFrame | None, root: Path
+) -> tuple[pd.DataFrame | None, DataFacts]:
+    """The drift reference: the candidate's training data, or a file the policy names."""
+    import mlflow
+
+    if source == "run:training":
+        frame = candidate_training
     else:
-        path = Path(source) if Path(source).is_absolute() else root / source
-        frame = read_frame(path)
+        frame = read_frame(Path(source) if Path(source).is_absolute() else root / source)
+    if frame is None:
+        return None, DataFacts(source=source, rows=0, digest="")
     if frame.empty:
         raise InputError(f"{source}: the data has no rows")
-    digest = mlflow.data.from_pandas(frame).digest
-    return frame, DataFacts(source=source, rows=len(frame), digest=digest)
+    return frame, DataFacts(source=source, rows=len(frame), digest=mlflow.data.from_pandas(frame).digest)
+
+
+def _training_data(
+    fetched: FetchedVersion, name: str, frame: pd.DataFrame | None, label: str
+) -> TrainingData:
+    # A row is the same row for a model when its features (the signature's columns) and label are.
+    features = [column for column, _ in fetched.signature or []]
+    return TrainingData(name, fetched.version, frame, [*features, label] if features else None)
 
 
 def sensitive_groups(frame: pd.DataFrame, model_policy: ModelPolicy) -> dict[str, pd.Series]:
@@ -136,12 +178,13 @@ def run_gate(
             if champion.version == candidate.version:
                 raise InputError(f"model {candidate.label}: candidate and champion are the same version")
 
-        step("loading evaluation and reference data")
-        evaluation, evaluation_facts = _dataset(
-            model_policy.data.evaluation, candidate, scratch, request.root
-        )
-        reference, reference_facts = _dataset(model_policy.data.reference, candidate, scratch, request.root)
-        where = f"evaluation data ({model_policy.data.evaluation})"
+        step("loading the evaluation set and training data")
+        pinned = load_pinned_set(model_policy, root=request.root, destination=scratch / "evaluation-set")
+        evaluation, evaluation_facts = pinned.frame, _evaluation_facts(pinned)
+        candidate_training = _logged_training(candidate, scratch)
+        champion_training = _logged_training(champion, scratch) if champion else None
+        reference, reference_facts = _reference(model_policy.data.reference, candidate_training, request.root)
+        where = f"evaluation set ({evaluation_facts.source})"
         require_columns(evaluation, [model_policy.label, *model_policy.sensitive_columns], where)
         y_true = binary_labels(
             evaluation[model_policy.label],
@@ -166,12 +209,27 @@ def run_gate(
         )
         results = [ladder, integrity]
 
+        step("checking for leakage")
+        trained_on = [
+            _training_data(candidate, f"v{candidate.version}", candidate_training, model_policy.label)
+        ]
+        if champion:
+            trained_on.append(
+                _training_data(
+                    champion, f"champion v{champion.version}", champion_training, model_policy.label
+                )
+            )
+        results.append(check_leakage(evaluation, trained_on, max_duplicated_rows=pinned.max_duplicated_rows))
+
         step("checking drift")
         drift_columns = list(features.columns)
-        results.append(check_drift(reference, evaluation, policy=policy.drift, columns=drift_columns))
+        if reference is None:
+            results.append(_not_run("drift", f"v{candidate.version} logged no training data to compare with"))
+        else:
+            results.append(check_drift(reference, evaluation, policy=policy.drift, columns=drift_columns))
 
         if integrity.passed:
-            step("scoring the holdout")
+            step("scoring the evaluation set")
             model = load_verified_model(candidate, model_policy.trusted_types)
             scores = positive_scores(model, features, model_policy.positive_class, f"model {candidate.label}")
             champion_scores = None
@@ -202,7 +260,7 @@ def run_gate(
             ]
 
         html = None
-        if drift_html is not None:
+        if drift_html is not None and reference is not None:
             step("rendering the drift report")
             from modelops.reports.drift_html import write_drift_html
 

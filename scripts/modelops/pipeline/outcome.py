@@ -23,9 +23,12 @@ class VersionFacts:
 
 @dataclass(frozen=True)
 class DataFacts:
-    source: str
+    source: str  # where the rows were read: a run's artifact, a URI, a path
     rows: int
+    # For the evaluation set, the sha256 of its file (what the policy pins); for the drift
+    # reference, MLflow's dataset digest of the frame.
     digest: str
+    location: str = ""  # the evaluation set's pinned location (`registry` or its URI); "" otherwise
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class GateOutcome:
                 **({} if self.champion else {"no_champion": self.no_champion}),
                 "environment": self.environment,
                 "artifact_digest": self.candidate.artifact_digest,
+                "evaluation_set": {
+                    "location": self.evaluation_data.location,
+                    "sha256": self.evaluation_data.digest,
+                    "rows": self.evaluation_data.rows,
+                },
                 "reasons": self.reasons,
                 "gates": {r.gate: r.to_dict() for r in self.results},
                 **self.extra,

@@ -52,6 +52,14 @@ def gate_metrics(outcome: GateOutcome) -> dict[str, float]:
                 "disparate_impact_ratio",
             ):
                 metrics[_metric_name("fairness", feature["feature"], key)] = feature[key]
+    if (leakage := outcome.result("leakage")) is not None and "duplicated_rows" in leakage.measured:
+        metrics["leakage.duplicated_rows"] = leakage.measured["duplicated_rows"]
+        # The candidate comes first, then the champion: named by role so runs plot as one series.
+        for role, version in zip(
+            ("candidate", "champion"), leakage.measured.get("versions", []), strict=False
+        ):
+            if version.get("overlapping_rows") is not None:
+                metrics[f"leakage.overlapping_rows.{role}"] = version["overlapping_rows"]
     if (drift := outcome.result("drift")) is not None and "drifted_share" in drift.measured:
         metrics["drift.drifted_share"] = drift.measured["drifted_share"]
     if (latency := outcome.result("latency")) is not None and "p95_ms" in latency.measured:
@@ -102,7 +110,9 @@ def publish(outcome: GateOutcome, out_dir: Path, *, record: bool = True) -> Publ
                     **({} if outcome.champion else {"no_champion": outcome.no_champion}),
                     "environment": outcome.environment,
                     "artifact_digest": candidate.artifact_digest,
-                    "evaluation_digest": outcome.evaluation_data.digest,
+                    "evaluation_set_location": outcome.evaluation_data.location,
+                    "evaluation_set_sha256": outcome.evaluation_data.digest,
+                    "evaluation_set_rows": outcome.evaluation_data.rows,
                 }
             )
             mlflow.log_metrics(gate_metrics(outcome))

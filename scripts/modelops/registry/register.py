@@ -54,7 +54,7 @@ def register_model(
     *,
     name: str,
     training: pd.DataFrame,
-    evaluation: pd.DataFrame,
+    evaluation: pd.DataFrame | None = None,
     label: str,
     sensitive_features: list[str],
     positive_class: int | str = 1,
@@ -64,14 +64,17 @@ def register_model(
 ) -> RegisteredVersion:
     """Log `model` (a fitted scikit-learn estimator) with signature, data and manifest; register it.
 
-    Features are the training columns minus the label. The training and evaluation
-    frames are logged as MLflow inputs and stored as parquet in the run, so a gate can
-    later judge the version on exactly the data it was built with.
+    Features are the training columns minus the label. The training frame is logged as an MLflow
+    input and stored as parquet in the run: the drift gate compares with it, and the leakage gate
+    checks that it holds none of the pinned evaluation set's rows. An `evaluation` frame is only
+    the author's own record, logged the same way; no gate reads it (the model's policy pins the
+    set every version is scored on).
     """
     import mlflow
     from mlflow.models import infer_signature
 
-    for frame_name, frame in (("training", training), ("evaluation", evaluation)):
+    frames = {"training": training, **({"evaluation": evaluation} if evaluation is not None else {})}
+    for frame_name, frame in frames.items():
         missing = [c for c in [label, *sensitive_features] if c not in frame.columns]
         if missing:
             from modelops.errors import InputError
@@ -82,7 +85,7 @@ def register_model(
     with registry_errors(what):
         experiment_id = ensure_experiment(f"modelops/{name}")
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
-            for context, frame in (("training", training), ("evaluation", evaluation)):
+            for context, frame in frames.items():
                 dataset = mlflow.data.from_pandas(frame, name=f"{name}-{context}", targets=label)
                 mlflow.log_input(dataset, context=context)
                 mlflow.set_tag(f"modelops.data.{context}.digest", dataset.digest)
@@ -117,8 +120,9 @@ def register_model(
                 tags.SENSITIVE_FEATURES: ",".join(sensitive_features),
                 tags.GIT_COMMIT: git_commit(),
                 tags.TRAINING_DIGEST: run_tags.get("modelops.data.training.digest", ""),
-                tags.EVALUATION_DIGEST: run_tags.get("modelops.data.evaluation.digest", ""),
             }
+            if evaluation is not None:
+                version_tags[tags.EVALUATION_DIGEST] = run_tags.get("modelops.data.evaluation.digest", "")
             for key, value in version_tags.items():
                 client.set_model_version_tag(name, version, key, value)
             if description:

@@ -7,6 +7,8 @@ POSITIVE_CLASS = "modelops.positive_class"
 SENSITIVE_FEATURES = "modelops.sensitive_features"
 GIT_COMMIT = "modelops.git_commit"
 TRAINING_DIGEST = "modelops.data.training.digest"
+# The author's own holdout, when one was logged at registration: a record only. Every version is
+# scored on the evaluation set the model's policy pins.
 EVALUATION_DIGEST = "modelops.data.evaluation.digest"
 
 

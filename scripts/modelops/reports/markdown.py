@@ -110,6 +110,36 @@ def integrity_table(result: GateResult) -> str:
     return _table(header, rows)
 
 
+def leakage_table(result: GateResult) -> str:
+    measured = result.measured
+    if "evaluation_rows" not in measured:
+        return ""
+    summary = (
+        f"{measured['duplicated_rows']} duplicated rows in the evaluation set "
+        f"(allowed {measured['max_duplicated_rows']}).\n\n"
+    )
+    rows = [
+        [
+            str(v["name"]),
+            "not logged" if v.get("training_rows") is None else str(v["training_rows"]),
+            "—"
+            if v.get("overlapping_rows") is None
+            else f"{v['overlapping_rows']} of {measured['evaluation_rows']}",
+        ]
+        for v in measured.get("versions", [])
+    ]
+    return summary + _table(["version", "training rows", "evaluation rows in its training data"], rows)
+
+
+def evaluation_set_line(outcome: GateOutcome) -> str:
+    """Which evaluation set both models were scored on: the pin, and where its bytes came from."""
+    data = outcome.evaluation_data
+    return (
+        f"the pinned evaluation set ({data.rows} rows, location `{data.location}`, sha256 `{data.digest}`, "
+        f"read from `{data.source}`)"
+    )
+
+
 def generic_table(result: GateResult) -> str:
     rows = [
         [key, fmt(value, 1) if isinstance(value, float) else str(value)]
@@ -124,6 +154,7 @@ _RENDERERS = {
     "fairness": fairness_tables,
     "drift": drift_table,
     "integrity": integrity_table,
+    "leakage": leakage_table,
 }
 
 
@@ -138,8 +169,7 @@ def render_report(outcome: GateOutcome) -> str:
         f"## {_mark(outcome.passed)} {verdict}: {outcome.candidate.name} v{outcome.candidate.version} "
         f"→ {outcome.environment}",
         "",
-        f"Compared with {champion} on {outcome.evaluation_data.rows} evaluation rows "
-        f"(`{outcome.evaluation_data.source}`, digest `{outcome.evaluation_data.digest}`); drift against "
+        f"Compared with {champion} on {evaluation_set_line(outcome)}; drift against "
         f"`{outcome.reference_data.source}` ({outcome.reference_data.rows} rows). "
         f"Artifact digest `{outcome.candidate.artifact_digest}`.",
         "",

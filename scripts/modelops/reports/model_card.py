@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from modelops.gates.result import fmt
 from modelops.pipeline.outcome import GateOutcome
-from modelops.reports.markdown import evaluation_table, fairness_tables
+from modelops.reports.markdown import evaluation_set_line, evaluation_table, fairness_tables, leakage_table
 
 
 def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
@@ -14,6 +14,7 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
     candidate = outcome.candidate
     evaluation = outcome.result("evaluation")
     fairness = outcome.result("fairness")
+    leakage = outcome.result("leakage")
     sensitive = ", ".join(
         f"{f.column} (bands {', '.join(f.labels or [])})" if f.bins else f.column
         for f in policy.sensitive_features
@@ -43,8 +44,8 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         f"sensitive features: {sensitive}.",
         f"- Training data: digest `{candidate.training_digest or 'unknown'}` "
         f"(logged with run `{candidate.run_id}`).",
-        f"- Evaluation data: `{outcome.evaluation_data.source}`, {outcome.evaluation_data.rows} rows, "
-        f"digest `{outcome.evaluation_data.digest}`.",
+        f"- Evaluation data: {evaluation_set_line(outcome)}, chosen by the platform and the same for "
+        "every version of the model.",
         f"- Drift reference: `{outcome.reference_data.source}`, {outcome.reference_data.rows} rows, "
         f"digest `{outcome.reference_data.digest}`.",
         "",
@@ -57,6 +58,10 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         "## Metrics per group",
         "",
         fairness_tables(fairness) if fairness and fairness.measured else "Not measured.",
+        "",
+        "## Leakage",
+        "",
+        leakage_table(leakage) if leakage and leakage.measured else "Not measured.",
         "",
         "## Gate results",
         "",
