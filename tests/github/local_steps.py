@@ -61,24 +61,49 @@ def open_pull_request(origin: Path, version: str, monkeypatch: pytest.MonkeyPatc
 def checkout_from(origin: Path):
     def checkout(step: StepContext) -> None:
         assert step.inputs["persist-credentials"] == "false"
-        if not (step.workspace / ".git").exists():
-            subprocess.run(["git", "clone", "--quiet", str(origin), str(step.workspace)], check=True)
+        folder = step.workspace / step.inputs.get("path", ".")
+        if not (folder / ".git").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["git", "clone", "--quiet", str(origin), str(folder)], check=True)
         if "ref" in step.inputs:  # a pull request's commit: detached, as on GitHub
-            git(step.workspace, "checkout", "--quiet", "--detach", step.inputs["ref"])
+            git(folder, "checkout", "--quiet", "--detach", step.inputs["ref"])
         else:  # the default branch, as a local branch
-            git(step.workspace, "checkout", "--quiet", "main")
+            git(folder, "checkout", "--quiet", "main")
 
     return checkout
 
 
 def crd_schemas(step: StepContext) -> None:
+    """The schemas are on disk here: checked as the script checks its downloads, then placed where it
+    puts them, beside the workspace."""
     sums = step.workspace / ".github" / "crd-schemas.sha256"
     crds = REPO_ROOT.parent / "shared" / "schemas" / "crds"
     subprocess.run(["sha256sum", "--check", "--strict", "--quiet", str(sums)], cwd=crds, check=True)
+    target = step.workspace.parent / "shared" / "schemas" / "crds"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(crds)
 
 
 def install(step: StepContext) -> None:
-    step.path.append(str(Path(sys.executable).parent))
+    """`make sync` in the job's workspace: `modelops` then runs the code checked out there.
+
+    The test session's environment has every dependency; a launcher puts the workspace's own
+    scripts/ first on the import path, as installing that checkout would. A workflow that runs the
+    gate from another folder's code (the pull request's) would not get its code from this install.
+    """
+    scripts = step.workspace / "scripts"
+    assert (scripts / "modelops" / "__init__.py").is_file(), f"nothing to install in {step.workspace}"
+    bin_dir = step.workspace.parent / f"{step.workspace.name}-installed"
+    bin_dir.mkdir(exist_ok=True)
+    launcher = bin_dir / "modelops"
+    launcher.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(scripts)!r})\n"
+        "from modelops.cli import main\nmain()\n"
+    )
+    launcher.chmod(0o755)
+    # Later entries come first on PATH: the launcher before the environment's own `modelops`.
+    step.path += [str(Path(sys.executable).parent), str(bin_dir)]
 
 
 def assume_role(step: StepContext) -> None:

@@ -96,18 +96,30 @@ def test_the_rules_catch_a_workflow_that_breaks_each_of_them(tmp_path: Path):
 # --- what each workflow is for ------------------------------------------------------------------
 
 
-def test_the_promotion_gate_runs_on_pull_requests_touching_what_clusters_serve():
+def test_the_promotion_gate_runs_reviewed_code_on_every_pull_request():
     gate = workflow("promotion-gate")
-    assert set(gate["on"]) == {"pull_request"}
-    assert set(gate["on"]["pull_request"]["paths"]) == {"gitops/**", "policies/**", "environments/**"}
+    # Every pull request: a required check a `paths:` filter skips stays pending forever.
+    assert gate["on"] == {"pull_request": None}
     job = gate["jobs"]["gate"]
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    runs = [step.get("run", "") for step in job["steps"]]
-    validate = next(i for i, run in enumerate(runs) if "modelops validate" in run)
-    gated = next(i for i, run in enumerate(runs) if "modelops gate --base" in run)
-    assert validate < gated
-    assert "--no-record" in runs[gated]  # the pull request's code holds read-only credentials
-    assert "GITHUB_STEP_SUMMARY" in "".join(runs)
+    steps = job["steps"]
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    # The base at the workspace (installed, its scripts run); the pull request beside it, as data.
+    assert [c["with"]["ref"] for c in checkouts] == [
+        "${{ github.event.pull_request.base.sha }}",
+        "${{ github.event.pull_request.head.sha }}",
+    ]
+    assert "path" not in checkouts[0]["with"] and checkouts[1]["with"]["path"] == "pull-request"
+    install = next(s for s in steps if s.get("id") == "install")
+    assert "working-directory" not in install and "make sync" in install["run"]
+    for step in steps:  # nothing is installed or run from the pull request's checkout but the gate
+        if "run" in step and step.get("id") != "gate":
+            assert "pull-request" not in step["run"] and "working-directory" not in step, step["name"]
+    gated = next(s for s in steps if s.get("id") == "gate")
+    assert gated["working-directory"] == "pull-request"
+    assert "modelops gate --base" in " ".join(gated["run"].replace("\\\n", " ").split())
+    assert "--no-record" in gated["run"]  # a pull request's check only reads the registry
+    assert "GITHUB_STEP_SUMMARY" in "".join(s.get("run", "") for s in steps)
     comment = gate["jobs"]["comment"]
     assert comment["permissions"]["pull-requests"] == "write"
     assert "head.repo.full_name == github.repository" in comment["if"]  # forks: no write token
@@ -177,9 +189,18 @@ def test_dependabot_codeowners_and_the_pull_request_template():
         if line.strip() and not line.startswith("#")
     ]
     owned = {pattern: teams for pattern, *teams in owners}
-    assert "@example-org/platform-team" in owned["/infra/"]
+    platform = ["@example-org/platform-team"]
     for reaches_prod in ("overlays/prod", "base", "components"):
-        assert "@example-org/platform-team" in owned[f"/gitops/models/*/{reaches_prod}/"], reaches_prod
+        assert owned[f"/gitops/models/*/{reaches_prod}/"] == platform, reaches_prod
+    # What decides the gate's verdict: any owner a line names can approve, so only the platform team.
+    for decides in ("/scripts/", "/Makefile", "/pyproject.toml", "/uv.lock", "/.ci/", "/.github/"):
+        assert owned[decides] == platform, decides
+    for decides in ("/environments/", "/policies/", "/infra/", "/gitops/environments/", "/gitops/bootstrap/"):
+        assert owned[decides] == platform, decides
+    # No later line hands part of them back to another team (the last matching line wins).
+    patterns = list(owned)
+    for later in patterns[patterns.index("/scripts/") :]:
+        assert owned[later] == platform, later
     assert "promotion gate" in (GITHUB / "pull_request_template.md").read_text()
 
 

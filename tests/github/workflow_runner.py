@@ -243,7 +243,13 @@ class WorkflowJob:
         for index, step in enumerate(spec["steps"]):
             step_id = step.get("id", f"__step{index}")
             name = step.get("name") or step.get("uses") or step.get("run", "").splitlines()[0]
-            env = {**self.base_env, **workflow_env, **job_env, **exported}
+            env = {
+                **self.base_env,
+                "GITHUB_WORKSPACE": str(self.workspace),
+                **workflow_env,
+                **job_env,
+                **exported,
+            }
             env["PATH"] = os.pathsep.join([*reversed(path_additions), env.get("PATH", "")])
             lookup = lookup_in(env)
             env.update(_evaluated(step.get("env"), lookup))

@@ -114,13 +114,6 @@ def test_the_pull_request_gate_takes_no_model_of_its_own(gitops_repo, tmp_path: 
     _refused(result, "--model does not go with --base and --head")
 
 
-def test_the_pull_request_gate_refuses_uncommitted_changes(gitops_repo, tmp_path: Path) -> None:
-    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
-    release.write_text(release.read_text() + "# an edit nobody committed\n")
-    result = invoke("gate", "--base", "HEAD", "--head", "HEAD", "--out", tmp_path)
-    _refused(result, "gitops/models/credit-risk/overlays/dev/release.yaml: uncommitted changes")
-
-
 def test_the_printed_pull_request_commands_run_as_printed(gitops_repo, demo_versions, tmp_path: Path) -> None:
     """Pasted into bash, the commands push the branch and hand gh the title and the commit's body."""
     remote = tmp_path / "remote.git"

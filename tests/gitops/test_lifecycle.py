@@ -154,12 +154,19 @@ def test_a_changed_artifact_under_an_unchanged_version_is_caught(gitops_repo, de
     assert verdict["no_champion"] == f"v{release['challenger']} already serves dev: only its pin changed"
 
 
-def test_the_pull_request_gate_refuses_a_checkout_that_is_not_its_head(gitops_repo, demo_versions, tmp_path):
+def test_the_pull_request_gate_judges_the_commits_not_the_checkout(gitops_repo, demo_versions, tmp_path):
     branch = _promote(gitops_repo, "--version", demo_versions.better, "--to", "dev")
-    result = invoke("gate", "--base", "main", "--head", branch, "--out", tmp_path)
-    assert result.exit_code == 2
-    assert "the checkout is not --head" in result.output
-    assert json.loads((tmp_path / "verdict.json").read_text())["passed"] is False
+    # The checkout is main, with an uncommitted edit that would fail validation: neither is --head.
+    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
+    release.write_text(release.read_text().replace("storageUri: s3://", "storageUri: models:/"))
+    (release.parent / "untracked.yaml").write_text("kind: Deployment\n")
+    result = invoke("gate", "--base", "main", "--head", branch, "--out", tmp_path, "--json", "--no-html")
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["validation"]["findings"] == []
+    assert [(r["environment"], r["challenger"]) for r in verdict["releases"]] == [
+        ("dev", demo_versions.better)
+    ]
 
 
 def test_skipping_an_environment_is_refused_and_changes_nothing(gitops_repo, demo_versions):

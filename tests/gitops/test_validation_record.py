@@ -115,11 +115,11 @@ def test_the_digest_covers_schemas_folders_and_checkov_settings(gitops_repo, tmp
 def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_record, tmp_path):
     outside = gitops_repo.root / "shared-base"
     shutil.copytree(gitops_repo.root / "gitops/models/credit-risk/base", outside)
-    link = gitops_repo.root / "policies/linked.yaml"
-    link.symlink_to(gitops_repo.root / "environments/dev.yaml")
-    commit_all(gitops_repo, "Link a policy file, copy the base outside gitops/")  # the gate judges commits
+    link = gitops_repo.root / "environments/notes.txt"
+    link.symlink_to("dev.yaml")
+    commit_all(gitops_repo, "Link a note, copy the base outside gitops/")  # the gate judges commits
     result = gate("note", tmp_path / "reports", planted_record)
-    assert "policies/linked.yaml is a symbolic link" in json.loads(result.stdout)["validation"]["source"]
+    assert "environments/notes.txt is a symbolic link" in json.loads(result.stdout)["validation"]["source"]
     assert PLANTED not in findings(result)
 
     link.unlink()

@@ -35,7 +35,8 @@ def summary_table(outcome: GateOutcome) -> Table:
 def _pull_request_mode(
     base: str, head: str, out: Path, as_json: bool, record: bool, validated: Path | None, html: bool
 ) -> None:
-    from modelops.pipeline.pr_gate import gate_pull_request, render_pull_request_report
+    from modelops.pipeline.pr_gate import gate_pull_request
+    from modelops.reports.pull_request import render_pull_request_report
 
     root = project_root()
     try:
@@ -53,13 +54,16 @@ def _pull_request_mode(
         raise fail_input(str(error), as_json=as_json) from None
     report = render_pull_request_report(verdict)
     write_text_atomic(out / "report.md", report)
+    validation = verdict.validation
     summary = {
         "passed": verdict.passed,
-        "validation": {
-            "passed": verdict.validation.passed,
-            "objects": verdict.validation.objects,
+        "validation": None
+        if validation is None
+        else {
+            "passed": validation.passed,
+            "objects": validation.objects,
             "source": verdict.validation_source or "validated",
-            "findings": [{"where": f.where, "message": f.message} for f in verdict.validation.findings],
+            "findings": [{"where": f.where, "message": f.message} for f in validation.findings],
         },
         "other_changes": [{"path": path, "reaches": where} for path, where in verdict.other_changes],
         "releases": [
@@ -69,6 +73,7 @@ def _pull_request_mode(
                 "challenger": r.challenger,
                 "champion": r.champion,
                 **({"no_champion": r.no_champion} if r.no_champion else {}),
+                "change": r.change,
                 "passed": r.passed,
                 "reasons": list(r.reasons),
                 "report": str(r.report_dir / "report.md") if r.report_dir else None,

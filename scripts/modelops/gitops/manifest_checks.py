@@ -8,11 +8,14 @@ resources set, traffic weights that add up, and a candidate only while a rollout
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelops.errors import InputError
 from modelops.gitops import layout
+from modelops.gitops.overlay_files import load, release_of
+from modelops.gitops.served import rendered_release
 
 # Object stores the storage initializer reads (the same rule as checkov's CKV_MODELOPS_1): not
 # http (swappable in transit), not pvc:// or hdfs:// (mutable file systems).
@@ -81,6 +84,47 @@ def _restricted_problems(predictor: dict[str, Any]) -> list[str]:
     return problems
 
 
+# What an InferenceService may say, field by field. The platform's runtime serves the pinned artifact;
+# a field beyond these (a container image, command, args or env, a transformer, another framework,
+# a custom container) would run something the gate never judged, so it is refused, not ignored.
+SERVING_FIELDS: dict[str, frozenset[str]] = {
+    "spec": frozenset({"predictor"}),
+    "spec.predictor": frozenset(
+        {
+            "model",
+            "serviceAccountName",
+            "minReplicas",
+            "maxReplicas",
+            "scaleTarget",
+            "scaleMetric",
+            "scaleMetricType",
+            "labels",
+            "securityContext",
+            "nodeSelector",
+            "tolerations",
+            "affinity",
+            "topologySpreadConstraints",
+            "priorityClassName",
+        }
+    ),
+    "spec.predictor.model": frozenset(
+        {"modelFormat", "protocolVersion", "storageUri", "runtime", "resources", "securityContext"}
+    ),
+}
+
+
+def unjudged_fields(document: dict[str, Any]) -> list[str]:
+    """Fields of an InferenceService outside SERVING_FIELDS, as dotted paths."""
+    extra = []
+    for where, allowed in SERVING_FIELDS.items():
+        node: Any = document
+        for key in where.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            extra += [f"{where}.{key}" for key in sorted(node, key=str) if key not in allowed]
+    return extra
+
+
 def check_inference_service(document: dict[str, Any]) -> list[str]:
     predictor = (document.get("spec") or {}).get("predictor") or {}
     model = predictor.get("model") or {}
@@ -104,15 +148,31 @@ def check_inference_service(document: dict[str, Any]) -> list[str]:
         if missing:
             problems.append(f"resources.{section} must set {', '.join(missing)}")
     problems += [f"security context: {p}" for p in _restricted_problems(predictor)]
+    problems += [
+        f"field {field} is not one the platform serves with: only the pinned artifact runs, on the "
+        "platform's runtime"
+        for field in unjudged_fields(document)
+    ]
     return problems
 
 
 def check_route(document: dict[str, Any]) -> list[str]:
     problems = []
+    model = model_of(document)
+    own = {layout.stable_service(model), layout.stable_service(layout.candidate_name(model))}
     for index, rule in enumerate((document.get("spec") or {}).get("rules") or []):
         weights = [ref.get("weight", 1) for ref in rule.get("backendRefs") or []]
         if sum(weights) != 100:
             problems.append(f"rule {index}: backend weights add up to {sum(weights)}, not 100")
+        mirrors = [(f.get("requestMirror") or {}).get("backendRef") or {} for f in rule.get("filters") or []]
+        for ref in [*(rule.get("backendRefs") or []), *mirrors]:
+            # Another Service, kind or namespace would send the model's traffic somewhere no gate judged.
+            if ref.get("name") not in own or ref.get("namespace") or ref.get("kind", "Service") != "Service":
+                problems.append(
+                    f"rule {index}: backend {ref.get('kind', 'Service')}/{ref.get('name')}"
+                    f"{' in ' + str(ref.get('namespace')) if ref.get('namespace') else ''} is not one of "
+                    f"{model}'s own Services ({', '.join(sorted(own))})"
+                )
     return problems
 
 
@@ -183,10 +243,24 @@ def _guarded_model(policy: dict[str, Any]) -> Any:
     return selected.get(MODEL_LABEL) if isinstance(selected, dict) else None
 
 
+# The kinds a models namespace holds, each judged by a rule here or the schemas; any other kind (a
+# Deployment, a ConfigMap, a Secret) would run or configure something no gate has judged.
+MODEL_KINDS = ("InferenceService", "HTTPRoute", "NetworkPolicy", "ServiceAccount")
+
+
 def check_environment(environment: str, namespace: str, documents: list[dict[str, Any]]) -> list[Finding]:
     findings = []
     for document in documents:
         kind = document.get("kind")
+        if kind not in MODEL_KINDS:
+            findings.append(
+                Finding(
+                    source_file(environment, document),
+                    f"{kind}/{_name(document)}: no rule judges a {kind} in a models namespace "
+                    f"(allowed: {', '.join(MODEL_KINDS)})",
+                )
+            )
+            continue
         problems = (
             check_inference_service(document)
             if kind == "InferenceService"
@@ -200,4 +274,45 @@ def check_environment(environment: str, namespace: str, documents: list[dict[str
         findings += [Finding(source_file(environment, document), p) for p in problems]
     for model, problem in check_candidates(documents).items():
         findings.append(Finding(layout.overlay_file(model, environment, layout.KUSTOMIZATION), problem))
+    return findings
+
+
+def check_release_files(
+    environment: str, documents: list[dict[str, Any]], texts: Mapping[str, str]
+) -> list[Finding]:
+    """Each rendered InferenceService serves exactly what its release file says (version, URI, digest).
+
+    Releases are promoted, reviewed and rolled back through these files; another patch, the base or a
+    component that changes what is served behind their back is named here, at the file it contradicts.
+    `texts` holds the release files by repository path.
+    """
+    findings = []
+    for document in documents:
+        if document.get("kind") != "InferenceService":
+            continue
+        path = source_file(environment, document)
+        if path not in texts:
+            findings.append(
+                Finding(path, f"not found, yet {environment} renders InferenceService {_name(document)}")
+            )
+            continue
+        try:
+            pinned = release_of(load(texts[path], path), path)
+        except InputError as error:
+            findings.append(Finding(path, str(error).removeprefix(f"{path}: ")))
+            continue
+        rendered = rendered_release(document)
+        for field, said, served in (
+            ("version", pinned.version, rendered.version),
+            ("storageUri", pinned.storage_uri, rendered.storage_uri),
+            ("digest", pinned.digest, rendered.digest),
+        ):
+            if said != served:
+                findings.append(
+                    Finding(
+                        path,
+                        f"says {field} {said}, but the rendered InferenceService {_name(document)} serves "
+                        f"{served or 'none'}: another file changes the release",
+                    )
+                )
     return findings

@@ -52,7 +52,8 @@ def _dig(document: Any, path: str, *keys: str) -> Any:
     return node
 
 
-def _release(document: Any, path: str) -> Release:
+def release_of(document: Any, path: str) -> Release:
+    """The release a release.yaml or candidate.yaml pins."""
     annotations = _dig(document, path, "metadata", "annotations")
     version = str(annotations.get(layout.VERSION_ANNOTATION, "")) if isinstance(annotations, Mapping) else ""
     digest = str(annotations.get(layout.DIGEST_ANNOTATION, "")) if isinstance(annotations, Mapping) else ""
@@ -65,7 +66,8 @@ def _release(document: Any, path: str) -> Release:
     return Release(version=version, storage_uri=uri, digest=digest)
 
 
-def _traffic(document: Any, path: str, model: str) -> Traffic:
+def traffic_of(document: Any, path: str, model: str) -> Traffic:
+    """The split an HTTPRoute (a traffic.yaml, or a rendered route) makes between stable and candidate."""
     rules = _dig(document, path, "spec", "rules")
     if not isinstance(rules, list) or len(rules) != 1:
         raise InputError(f"{path}: field 'spec.rules' must hold exactly one rule")
@@ -88,13 +90,13 @@ def read_state(texts: Texts, model: str, environment: str) -> OverlayState:
     release_path = layout.overlay_file(model, environment, layout.RELEASE)
     if text(layout.RELEASE) is None:
         raise InputError(f"{release_path}: not found; {model} has no overlay for {environment}")
-    stable = _release(load(text(layout.RELEASE), release_path), release_path)
+    stable = release_of(load(text(layout.RELEASE), release_path), release_path)
     candidate = None
     if (candidate_text := text(layout.CANDIDATE)) is not None:
         path = layout.overlay_file(model, environment, layout.CANDIDATE)
-        candidate = _release(load(candidate_text, path), path)
+        candidate = release_of(load(candidate_text, path), path)
     traffic_path = layout.overlay_file(model, environment, layout.TRAFFIC)
-    traffic = _traffic(load(text(layout.TRAFFIC) or "", traffic_path), traffic_path, model)
+    traffic = traffic_of(load(text(layout.TRAFFIC) or "", traffic_path), traffic_path, model)
     return OverlayState(stable=stable, candidate=candidate, traffic=traffic)
 
 

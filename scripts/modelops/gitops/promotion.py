@@ -75,19 +75,23 @@ def check_ladder(
     model: str,
     release: Release,
     version_tags: dict[str, str],
-    texts: dict[str, str],
+    *,
+    previous_stable: Release | None,
 ) -> None:
-    """The version must run as stable in the previous environment and have passed its gate there."""
+    """The version must run as stable in the previous environment and have passed its gate there.
+
+    `previous_stable` is what the previous environment serves (None: it serves no release of `model`).
+    """
     previous = environment.promotion.requires
     if previous is None:
         return
-    running = read_state(texts, model, previous).stable
-    if running.version != release.version:
+    if previous_stable is None or previous_stable.version != release.version:
+        running = f"v{previous_stable.version}" if previous_stable else f"no release of {model}"
         raise PolicyRefusal(
             f"{model} v{release.version} cannot go to {environment.name}: {environment.name} requires "
-            f"{previous} first, which runs v{running.version}"
+            f"{previous} first, which runs {running}"
         )
-    if running.digest != release.digest:
+    if previous_stable.digest != release.digest:
         raise PolicyRefusal(
             f"{model} v{release.version}: the digest in {previous} differs from the registry's"
         )
@@ -112,7 +116,9 @@ def promote(
         version = read_state(texts, model, source).stable.version
     environment = load_environment(to, root=root)
     release, version_tags = resolve_release(model, version)
-    check_ladder(environment, model, release, version_tags, texts)
+    previous = environment.promotion.requires
+    previous_stable = read_state(texts, model, previous).stable if previous else None
+    check_ladder(environment, model, release, version_tags, previous_stable=previous_stable)
     where = layout.overlay_file(model, to, layout.RELEASE)
     before = read_state(texts, model, to)
     after = transitions.promote(before, release, environment.gitops.rollout, where=where)

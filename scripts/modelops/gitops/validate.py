@@ -21,7 +21,7 @@ from modelops.errors import InputError
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
 from modelops.gitops.checkov_scan import CheckovRun, ScanResult
-from modelops.gitops.manifest_checks import Finding, check_environment, source_file
+from modelops.gitops.manifest_checks import Finding, check_environment, check_release_files, source_file
 from modelops.gitops.render import render_each
 from modelops.gitops.schemas import schema_problems
 from modelops.gitops.yaml_documents import Document, objects, syntax_problem
@@ -99,7 +99,7 @@ def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Valid
         if rendered:
             last = next(reversed(rendered))
             findings += _schema_findings(last, rendered[last])
-        findings += _rule_findings(rendered, envs)
+        findings += _rule_findings(root, rendered, envs)
         if scanning is not None:
             findings += _checkov_findings(scanning.result(), rendered)
     return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
@@ -153,10 +153,20 @@ def _schema_findings(name: str, documents: list[dict[str, Any]]) -> list[Finding
     return findings
 
 
-def _rule_findings(rendered: dict[str, list[dict[str, Any]]], envs: list[Environment]) -> list[Finding]:
+def _release_texts(root: Path, environment: str, documents: list[dict[str, Any]]) -> dict[str, str]:
+    """The release files the rendered InferenceServices of `environment` name, as they are on disk."""
+    paths = {source_file(environment, d) for d in documents if d.get("kind") == "InferenceService"}
+    return {path: (root / path).read_text(encoding="utf-8") for path in paths if (root / path).is_file()}
+
+
+def _rule_findings(
+    root: Path, rendered: dict[str, list[dict[str, Any]]], envs: list[Environment]
+) -> list[Finding]:
     findings: list[Finding] = []
     for env in envs:
         if env.name in rendered:
-            findings += check_environment(env.name, env.gitops.destination.namespace, rendered[env.name])
+            documents = rendered[env.name]
+            findings += check_environment(env.name, env.gitops.destination.namespace, documents)
+            findings += check_release_files(env.name, documents, _release_texts(root, env.name, documents))
     findings += check_bootstrap(rendered[BOOTSTRAP], envs)
     return findings

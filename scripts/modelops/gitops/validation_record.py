@@ -150,7 +150,7 @@ def reusable(path: Path, root: Path) -> tuple[Validation | None, str]:
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         return None, f"{path} is not a validation record of format {FORMAT}"
     if record.get("inputs") != digest:
-        return None, f"{path} was made from other inputs than the working tree's"
+        return None, f"{path} was made from other inputs than the tree being validated"
     try:
         findings = [Finding(str(f["where"]), str(f["message"])) for f in record["findings"]]
         objects = int(record["objects"])

@@ -1,49 +1,46 @@
 """`modelops gate --base REV --head REV`: the pull-request mode CI runs.
 
-Every release that changed between the two revisions is gated: the champion is what the
-base revision runs in that environment, the challenger what the head pins. The pinned
-artifact must be the registered one, and the promotion ladder must hold. With no
-changed release the run is validation only. Any error fails.
+The gate judges what the clusters will apply. It renders every environment at the base and at the
+head, from the commits (never the working tree), and gates every InferenceService whose serving
+spec changed: a new release, a re-pinned artifact, another runtime, whatever file caused it (an
+overlay's release.yaml, another patch, the model's base or components, the environment's list).
+The champion is what the base serves on the stable track. What to judge (gitops/, environments/)
+comes from the head; how to judge it (policies/, the promotion thresholds) from the base, as
+merged and reviewed. A change that reaches none of gitops/, environments/ or policies/ has nothing
+to gate. Any error fails.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from modelops.config import load_environment
-from modelops.errors import InputError, PolicyRefusal
-from modelops.gates.result import GateResult
+from modelops.config.loader import environments_dir, load_model_policy
 from modelops.gitops import layout, validation_record
+from modelops.gitops.bootstrap_checks import BOOTSTRAP
 from modelops.gitops.gitrepo import Repo
-from modelops.gitops.overlay_files import read_state
-from modelops.gitops.promotion import check_ladder
-from modelops.gitops.releases import resolve_release
-from modelops.gitops.state import OverlayState, Release, describe
-from modelops.gitops.validate import Validation, validate
-from modelops.pipeline.gate_run import GateRequest, run_gate
-from modelops.pipeline.outcome import GateOutcome
-from modelops.pipeline.publish import Published, publish
+from modelops.gitops.render import render_each
+from modelops.gitops.revision_tree import replace_folder, revision_trees
+from modelops.gitops.served import STABLE, Served, overlay_state, release_changes, routes, served
+from modelops.gitops.state import describe
+from modelops.gitops.validate import Validation, environments, validate
+from modelops.gitops.yaml_documents import objects
+from modelops.pipeline.release_gate import Judging, ReleaseVerdict, gate_release_change
 
+# What the gate reads. A pull request touching none of these changes neither what the clusters
+# apply nor how it is judged: the check reports at once that there is nothing to gate.
+JUDGED = ("gitops/", "environments/", "policies/")
+# Read from the base: how releases are judged. A pull request cannot relax its own gate.
+POLICIES = "policies"
 
-@dataclass(frozen=True)
-class ReleaseVerdict:
-    model: str
-    environment: str
-    challenger: str
-    champion: str | None
-    passed: bool
-    reasons: tuple[str, ...]
-    report_dir: Path | None = None
-    published: Published | None = None
-    no_champion: str = ""  # why no champion was compared, when none was
+Rendered = Mapping[str, list[dict[str, Any]]]  # environment -> its rendered objects
 
 
 @dataclass(frozen=True)
 class PullRequestVerdict:
-    validation: Validation
+    validation: Validation | None  # None: nothing to gate, nothing validated
     releases: tuple[ReleaseVerdict, ...]
     # Where the validation came from when a record was offered: reused, or why it was run again.
     validation_source: str = ""
@@ -52,12 +49,8 @@ class PullRequestVerdict:
 
     @property
     def passed(self) -> bool:
-        return self.validation.passed and all(r.passed for r in self.releases)
-
-
-def changed_releases(repo: Repo, base: str, head: str) -> list[tuple[str, str]]:
-    pairs = {layout.parse_overlay_path(p) for p in repo.changed_paths(base, head, "gitops/models")}
-    return sorted(pair for pair in pairs if pair is not None)
+        validated = self.validation is None or self.validation.passed
+        return validated and all(r.passed for r in self.releases)
 
 
 def reach(path: str) -> str | None:
@@ -76,173 +69,91 @@ def reach(path: str) -> str | None:
     return "gitops/ as a whole"
 
 
-def other_changes(
-    repo: Repo, base: str, head: str, gated: set[tuple[str, str]]
-) -> tuple[tuple[str, str], ...]:
-    """Changed files under gitops/ that no gated release covers: a base or a component reaches
-    prod too, and an overlay edit that changes no release (replicas, resources) is no release."""
+def other_changes(paths: Iterable[str], gated: set[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Changed files under gitops/ outside every gated release's overlay: a base or a component reaches
+    every environment (its releases, if it changed them, are gated above), and an overlay edit that
+    changes no release (replicas, resources) is no release."""
     changes = []
-    for path in repo.changed_paths(base, head, "gitops"):
+    for path in paths:
         where = reach(path)
         if where is not None and layout.parse_overlay_path(path) not in gated:
             changes.append((path, where))
     return tuple(changes)
 
 
-def _pin_problems(pinned: Release, registered: Release) -> list[str]:
-    problems = []
-    if pinned.digest != registered.digest:
-        problems.append(f"pinned digest {pinned.digest} is not the registry's {registered.digest}")
-    if pinned.storage_uri != registered.storage_uri:
-        problems.append(
-            f"pinned storageUri {pinned.storage_uri} is not the registry's {registered.storage_uri}"
-        )
-    return problems
+def _check_policy_files(head_tree: Path, changed: list[str]) -> None:
+    """A changed model policy must parse at the head; it takes effect once merged."""
+    for path in changed:
+        if path.startswith("policies/models/") and path.endswith(".yaml") and (head_tree / path).is_file():
+            load_model_policy(Path(path).stem, root=head_tree)
 
 
-def releases_to_gate(base: OverlayState | None, head: OverlayState) -> list[Release]:
-    """Head releases that differ from base's on the same track: version, digest or location."""
-    changed = []
-    if base is None or head.stable != base.stable:
-        changed.append(head.stable)
-    if head.candidate is not None and (base is None or head.candidate != base.candidate):
-        changed.append(head.candidate)
-    return changed
+def render_environments(tree: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every environment of `tree` as kustomize renders it (environments/*.yaml lists them)."""
+    if not environments_dir(tree).is_dir():
+        return {}
+    folders = {env.name: tree / layout.environment_dir(env.name) for env in environments(tree)}
+    present = {name: folder for name, folder in folders.items() if folder.is_dir()}
+    return {name: objects(documents) for name, documents in render_each(present)}
 
 
-def was_stable_before(repo: Repo, base: str, model: str, environment: str, release: Release) -> bool:
-    """Did this overlay serve `release` as stable at some earlier revision? (A rollback returns there.)"""
-    path = layout.overlay_file(model, environment, layout.RELEASE)
-    for revision in repo.revisions_touching(path, base):
-        texts = repo.texts_at(revision, str(layout.overlay_dir(model, environment)))
-        if path in texts and read_state(texts, model, environment).stable == release:
-            return True
-    return False
+def _served(rendered: Rendered) -> dict[str, dict[tuple[str, str], Served]]:
+    return {env: served(env, documents) for env, documents in rendered.items() if env != BOOTSTRAP}
 
 
-def _without_champion(champion: Release | None, release: Release, rollback: bool, environment: str) -> str:
-    """Why this release is compared with no champion ("" when it is compared with one)."""
-    if rollback:
-        # Judging it against the release being backed out would block the way back.
-        return f"a rollback to v{release.version}, which served {environment} before"
-    if champion is None:
-        return "first release"
-    if champion.version == release.version:
-        return f"v{release.version} already serves {environment}: only its pin changed"
-    return ""
-
-
-def _with_repository_checks(
-    outcome: GateOutcome, pin_problems: list[str], ladder_refusal: str | None
-) -> GateOutcome:
-    """The gate's outcome plus what only the repository shows, so every report says the same.
-
-    The pin compares the overlay with the registry. The full ladder check (the version serves the
-    previous environment at head, and passed its gate there) replaces the gate's own, which only
-    reads the previous gate's tag.
-    """
-    results = [r for r in outcome.results if not (ladder_refusal and r.gate == "ladder")]
-    if ladder_refusal:
-        results.insert(0, GateResult("ladder", False, (ladder_refusal,)))
-    results.insert(0, GateResult("pin", not pin_problems, tuple(pin_problems)))
-    return dataclasses.replace(outcome, results=tuple(results))
-
-
-def _gate_one(
-    repo: Repo,
-    root: Path,
-    base: str,
-    model: str,
-    environment: str,
-    release: Release,
-    champion: Release | None,
-    head_texts: dict[str, str],
-    out: Path,
-    record: bool,
-    html: bool = True,
-) -> ReleaseVerdict:
-    registered, version_tags = resolve_release(model, release.version)
-    pin_problems = _pin_problems(release, registered)
-    ladder_refusal = None
-    # A rollback: this release climbed the ladder and served here before; absolute rules still apply.
-    rollback = was_stable_before(repo, base, model, environment, release)
-    if not rollback:
-        try:
-            check_ladder(load_environment(environment, root=root), model, release, version_tags, head_texts)
-        except PolicyRefusal as refusal:
-            ladder_refusal = str(refusal)
-    no_champion = _without_champion(champion, release, rollback, environment)
-    champion_version = champion.version if champion and not no_champion else None
-    report_dir = out / f"{model}-{environment}-v{release.version}"
-    request = GateRequest(
-        model, release.version, environment, champion_version, root, check_ladder=not rollback,
-        no_champion=no_champion,
-    )  # fmt: skip
-    outcome = _with_repository_checks(
-        run_gate(request, drift_html=report_dir / "drift.html" if html else None),
-        pin_problems,
-        ladder_refusal,
-    )
-    published = publish(outcome, report_dir, record=record)
-    return ReleaseVerdict(
-        model,
-        environment,
-        release.version,
-        champion_version,
-        outcome.passed,
-        tuple(outcome.reasons),
-        report_dir,
-        published,
-        outcome.no_champion if outcome.champion is None else "",
-    )
-
-
-def gate_release(
-    repo: Repo,
-    root: Path,
-    base: str,
-    head: str,
-    model: str,
-    environment: str,
-    out: Path,
-    step: Callable[[str], None],
-    *,
-    record: bool = True,
-    html: bool = True,
-) -> list[ReleaseVerdict]:
-    base_texts = repo.texts_at(base, str(layout.model_dir(model)))
-    head_texts = repo.texts_at(head, str(layout.model_dir(model)))
-    release_path = layout.overlay_file(model, environment, layout.RELEASE)
-    if release_path not in head_texts:
-        return [
-            ReleaseVerdict(model, environment, "removed", None, True, ("overlay removed: nothing to gate",))
-        ]
-    head_state = read_state(head_texts, model, environment)
-    base_state = read_state(base_texts, model, environment) if release_path in base_texts else None
-    changed = releases_to_gate(base_state, head_state)
-    if not changed:
-        # Weights moved between releases that were gated when they entered: name them and the split.
-        moved = head_state.candidate or head_state.stable
-        assert base_state is not None  # without a base, head's stable release is a change
-        change = f"{describe(base_state)} -> {describe(head_state)}"
-        return [
-            ReleaseVerdict(
-                model,
-                environment,
-                moved.version,
-                head_state.stable.version,
-                True,
-                (f"traffic change only, no release changed: {change}",),
-            )
-        ]
+def _traffic_verdicts(base: Rendered, head: Rendered, gated: set[tuple[str, str]]) -> list[ReleaseVerdict]:
+    """A route that changed where no release did: weights moved between releases gated on entry."""
     verdicts = []
-    for release in changed:
-        step(f"gating {model} v{release.version} for {environment}")
-        champion = base_state.stable if base_state else None
-        verdicts.append(
-            _gate_one(repo, root, base, model, environment, release, champion, head_texts, out, record, html)
-        )
+    for env in sorted(set(head) - {BOOTSTRAP}):
+        base_routes, head_routes = routes(base.get(env, [])), routes(head[env])
+        base_served, head_served = served(env, base.get(env, [])), served(env, head[env])
+        for model in sorted(head_routes):
+            if (model, env) in gated or base_routes.get(model) == head_routes[model]:
+                continue
+            before = overlay_state(model, base_served, base_routes.get(model))
+            after = overlay_state(model, head_served, head_routes[model])
+            if after is None:
+                continue  # no release to route to: validation reports the route
+            moved = after.candidate or after.stable
+            change = f"{describe(before)} -> {describe(after)}" if before else describe(after)
+            verdicts.append(
+                ReleaseVerdict(
+                    model,
+                    env,
+                    moved.version,
+                    after.stable.version,
+                    True,
+                    (f"traffic change only, no release changed: {change}",),
+                    change="traffic",
+                )
+            )
     return verdicts
+
+
+def _removed(base: Rendered, head: Rendered) -> list[ReleaseVerdict]:
+    verdicts = []
+    for env in sorted(set(base) - {BOOTSTRAP}):
+        still = served(env, head.get(env, []))
+        for model, track in sorted(served(env, base[env])):
+            if track == STABLE and (model, STABLE) not in still:
+                verdicts.append(
+                    ReleaseVerdict(model, env, "removed", None, True, ("removed: nothing to gate",))
+                )
+    return verdicts
+
+
+def _validation(
+    head_tree: Path, validated: Path | None, step: Callable[[str], None]
+) -> tuple[Validation, str]:
+    if validated is not None:
+        reused, why = validation_record.reusable(validated, head_tree)
+        if reused is not None:
+            return reused, why
+        source = f"validated again: {why}"
+    else:
+        source = ""
+    step("validating gitops/ at the head")
+    return validate(head_tree), source
 
 
 def gate_pull_request(
@@ -258,69 +169,30 @@ def gate_pull_request(
 ) -> PullRequestVerdict:
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
-    if repo.resolve("HEAD") != head:
-        raise InputError(f"the checkout is not --head {head[:12]}: validation reads the working tree")
-    # Validation reads these folders from the working tree: an edit there is not what --head says.
-    for folder in validation_record.REPOSITORY_INPUTS:
-        if dirty := repo.dirty_paths(folder):
-            raise InputError(f"{dirty[0]}: uncommitted changes; the gate judges --head as committed")
-    validation, source = None, ""
-    if validated is not None:
-        validation, why = validation_record.reusable(validated, root)
-        source = why if validation is not None else f"validated again: {why}"
-    if validation is None:
-        step("validating gitops/")
-        validation = validate(root)
-    verdicts = tuple(
-        verdict
-        for model, environment in changed_releases(repo, base, head)
-        for verdict in gate_release(
-            repo, root, base, head, model, environment, out, step, record=record, html=html
-        )
-    )
+    changed = repo.changed_paths(base, head, ".")
+    if not any(path.startswith(JUDGED) for path in changed):
+        return PullRequestVerdict(None, ())
+    with revision_trees(repo, base, head) as (base_tree, head_tree):
+        _check_policy_files(head_tree, changed)
+        replace_folder(head_tree, POLICIES, source=base_tree)
+        validation, source = _validation(head_tree, validated, step)
+        step("rendering the base")
+        base_rendered = render_environments(base_tree)
+        head_rendered = {k: v for k, v in validation.rendered.items() if k != BOOTSTRAP}
+        if not head_rendered:  # a reused validation keeps findings, not objects
+            step("rendering the head")
+            head_rendered = render_environments(head_tree)
+        base_served, head_served = _served(base_rendered), _served(head_rendered)
+        judging = Judging(repo, base, base_tree, head_served, out, record=record, html=html, step=step)
+        verdicts: list[ReleaseVerdict] = []
+        for env in sorted(head_served):
+            for change in release_changes(base_served.get(env, {}), head_served[env]):
+                champion = base_served.get(env, {}).get((change.model, STABLE))
+                verdicts.append(
+                    gate_release_change(change, champion.release if champion else None, judging=judging)
+                )
+        gated = {(v.model, v.environment) for v in verdicts}
+        verdicts += _traffic_verdicts(base_rendered, head_rendered, gated)
+        verdicts += _removed(base_rendered, head_rendered)
     gated = {(v.model, v.environment) for v in verdicts}
-    return PullRequestVerdict(validation, verdicts, source, other_changes(repo, base, head, gated))
-
-
-def render_pull_request_report(verdict: PullRequestVerdict) -> str:
-    mark = "✅" if verdict.passed else "❌"
-    lines = [f"## {mark} Promotion gate: {'PASSED' if verdict.passed else 'BLOCKED'}", ""]
-    if not verdict.releases:
-        lines += ["No release changed: validation only.", ""]
-    else:
-        lines += [
-            "| model | environment | challenger | champion | result | reasons |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in verdict.releases:
-            reasons = "; ".join(r.reasons).replace("|", "\\|") or "—"
-            champion = (
-                f"v{r.champion}" if r.champion else f"none ({r.no_champion})" if r.no_champion else "none"
-            )
-            lines.append(
-                f"| {r.model} | {r.environment} | v{r.challenger} | "
-                f"{champion} | {'✅' if r.passed else '❌'} | {reasons} |"
-            )
-        lines.append("")
-    validation = verdict.validation
-    source = f" ({verdict.validation_source})" if verdict.validation_source else ""
-    lines.append(
-        f"Validation{source}: {validation.objects} rendered objects, "
-        f"{'no problems' if validation.passed else f'{len(validation.findings)} problem(s)'}."
-    )
-    lines += [f"- `{f.where}`: {f.message}" for f in validation.findings]
-    if verdict.other_changes:
-        lines += ["", "Changed besides releases (validated above; not gated, as no release changed there):"]
-        lines += [f"- `{path}`: reaches {where}" for path, where in verdict.other_changes]
-    for r in verdict.releases:
-        if r.report_dir is not None and (r.report_dir / "report.md").is_file():
-            lines += [
-                "",
-                "<details><summary>" + f"{r.model} v{r.challenger} → {r.environment}" + "</summary>",
-                "",
-                f"Files of this release's gate: `{r.report_dir.name}/` beside this report.",
-                "",
-                (r.report_dir / "report.md").read_text(),
-                "</details>",
-            ]
-    return "\n".join(lines) + "\n"
+    return PullRequestVerdict(validation, tuple(verdicts), source, other_changes(changed, gated))

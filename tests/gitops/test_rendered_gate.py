@@ -1,0 +1,206 @@
+"""The pull-request gate judges what the clusters will apply: the rendered InferenceServices, whatever
+file changed them, with the base's policies. Each test is a pull request someone could open to get a
+release past the gate, on a real git repository, real kustomize renders and a real registry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_runner import invoke
+
+pytestmark = pytest.mark.slow
+
+DEV = Path("gitops/models/credit-risk/overlays/dev")
+
+
+def commit_on_branch(repo, branch: str, files: dict[str, str], message: str) -> None:
+    repo.git("checkout", "--quiet", "-b", branch)
+    for path, text in files.items():
+        (repo.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo.root / path).write_text(text)
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", message)
+    repo.git("checkout", "--quiet", "main")
+
+
+def gate(repo, branch: str, out: Path) -> tuple[int, dict]:
+    """As CI runs it, in a checkout of the head (the gate itself reads only the commits)."""
+    repo.git("checkout", "--quiet", branch)
+    try:
+        result = invoke("gate", "--base", "main", "--head", branch, "--out", out, "--json", "--no-html")
+    finally:
+        repo.git("checkout", "--quiet", "main")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def pinned_uri(repo, environment: str = "dev") -> str:
+    text = (repo.root / f"gitops/models/credit-risk/overlays/{environment}/release.yaml").read_text()
+    return next(line for line in text.splitlines() if "storageUri:" in line).split("storageUri:")[1].strip()
+
+
+def test_a_patch_the_release_file_does_not_show_is_gated(gitops_repo, tmp_path):
+    """Bypass 1: one more patch in the overlay serves another artifact under v1's version and digest."""
+    repo = gitops_repo
+    forged = pinned_uri(repo).rsplit("/models/", 1)[0] + "/models/m-" + "f" * 32 + "/artifacts"
+    kustomization = (repo.root / DEV / "kustomization.yaml").read_text()
+    patch = (
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: credit-risk\n"
+        f"spec:\n  predictor:\n    model:\n      storageUri: {forged}\n"
+    )
+    commit_on_branch(
+        repo,
+        "extra-patch",
+        {
+            str(DEV / "scale.yaml"): patch,
+            str(DEV / "kustomization.yaml"): kustomization + "  - path: scale.yaml\n",
+        },
+        "Scale dev",
+    )
+
+    exit_code, verdict = gate(repo, "extra-patch", tmp_path)
+
+    assert exit_code == 1
+    # The release file contradicts what the cluster would serve: named at the file.
+    assert {
+        "where": str(DEV / "release.yaml"),
+        "message": f"says storageUri {pinned_uri(repo)}, but the rendered InferenceService credit-risk "
+        f"serves {forged}: another file changes the release",
+    } in verdict["validation"]["findings"]
+    # And the rendered release is gated as the release change it is: its pin is not the registry's.
+    [release] = verdict["releases"]
+    assert (release["environment"], release["change"], release["passed"]) == (
+        "dev",
+        "spec.predictor.model.storageUri",
+        False,
+    )
+    assert any(
+        r.startswith(f"pin: pinned storageUri {forged} is not the registry's") for r in release["reasons"]
+    )
+
+
+def test_a_change_to_a_models_base_gates_every_environment_it_changes(gitops_repo, tmp_path):
+    repo = gitops_repo
+    base = repo.root / "gitops/models/credit-risk/base/inferenceservice.yaml"
+    text = base.read_text().replace(
+        "      protocolVersion: v2\n", "      protocolVersion: v2\n      runtime: kserve-mlserver\n"
+    )
+    commit_on_branch(repo, "runtime", {str(base.relative_to(repo.root)): text}, "Name the runtime")
+
+    exit_code, verdict = gate(repo, "runtime", tmp_path)
+
+    gated = {(r["environment"], r["change"]) for r in verdict["releases"]}
+    assert gated == {(env, "spec.predictor.model.runtime") for env in ("local", "dev", "staging", "prod")}
+    for release in verdict["releases"]:
+        assert (
+            release["no_champion"]
+            == f"v{release['challenger']} already serves {release['environment']}: its serving spec changed"
+        )
+    # Every environment is judged with its own policy: prod's refuses the demo's model (README).
+    assert exit_code == 1
+    assert not next(r for r in verdict["releases"] if r["environment"] == "prod")["passed"]
+
+
+def test_a_patch_in_an_environments_list_is_gated(gitops_repo, tmp_path):
+    repo = gitops_repo
+    environment = repo.root / "gitops/environments/staging/kustomization.yaml"
+    text = environment.read_text() + (
+        "patches:\n  - target: {kind: InferenceService, name: credit-risk}\n    patch: |-\n"
+        "      - op: add\n        path: /spec/predictor/model/env\n"
+        "        value: [{name: MLSERVER_MODEL_URI, value: /mnt/elsewhere}]\n"
+    )
+    commit_on_branch(repo, "env-patch", {str(environment.relative_to(repo.root)): text}, "Tune staging")
+
+    exit_code, verdict = gate(repo, "env-patch", tmp_path)
+
+    assert exit_code == 1
+    assert [(r["environment"], r["change"]) for r in verdict["releases"]] == [
+        ("staging", "spec.predictor.model.env")
+    ]
+    assert any(
+        "field spec.predictor.model.env is not one the platform serves with" in f["message"]
+        for f in verdict["validation"]["findings"]
+    )
+
+
+def test_a_workload_in_a_models_namespace_fails_closed(gitops_repo, tmp_path):
+    repo = gitops_repo
+    kustomization = (repo.root / DEV / "kustomization.yaml").read_text()
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helper\n  labels:\n"
+        "    app.kubernetes.io/name: credit-risk\n    app.kubernetes.io/part-of: modelops\n"
+        "spec:\n  selector: {matchLabels: {app: helper}}\n"
+        "  template:\n    metadata: {labels: {app: helper}}\n"
+        "    spec: {containers: [{name: helper, image: busybox}]}\n"
+    )
+    commit_on_branch(
+        repo,
+        "helper",
+        {
+            str(DEV / "helper.yaml"): deployment,
+            str(DEV / "kustomization.yaml"): kustomization.replace(
+                "  - ../../base\n", "  - ../../base\n  - helper.yaml\n"
+            ),
+        },
+        "Add a helper",
+    )
+
+    exit_code, verdict = gate(repo, "helper", tmp_path)
+
+    assert exit_code == 1
+    assert any(
+        "Deployment/helper: no rule judges a Deployment in a models namespace" in f["message"]
+        for f in verdict["validation"]["findings"]
+    )
+
+
+def test_scaling_changes_no_release(gitops_repo, tmp_path):
+    repo = gitops_repo
+    release = repo.root / DEV / "release.yaml"
+    text = release.read_text().replace("maxReplicas: 2", "maxReplicas: 4")
+    commit_on_branch(repo, "scale", {str(DEV / "release.yaml"): text}, "Scale dev")
+
+    exit_code, verdict = gate(repo, "scale", tmp_path)
+
+    assert exit_code == 0, verdict
+    assert verdict["releases"] == []
+    assert verdict["other_changes"] == [{"path": str(DEV / "release.yaml"), "reaches": "credit-risk in dev"}]
+
+
+def test_a_pull_request_cannot_relax_the_policy_it_is_judged_by(gitops_repo, demo_versions, tmp_path):
+    repo = gitops_repo
+    dev = (repo.root / "environments/dev.yaml").read_text()
+    relaxed = (
+        dev.replace("min_disparate_impact_ratio: 0.80", "min_disparate_impact_ratio: 0.10")
+        .replace("max_demographic_parity_difference: 0.15", "max_demographic_parity_difference: 0.90")
+        .replace("max_equalized_odds_difference: 0.25", "max_equalized_odds_difference: 0.90")
+    )
+    assert relaxed != dev
+    commit_on_branch(repo, "relax", {"environments/dev.yaml": relaxed}, "Relax dev's fairness limits")
+    repo.git("checkout", "--quiet", "relax")
+    promoted = invoke("promote", "credit-risk", "--version", demo_versions.biased, "--to", "dev")
+    assert promoted.exit_code == 0, promoted.output
+    branch = next(line.split()[1] for line in promoted.stdout.splitlines() if line.startswith("branch "))
+    repo.git("checkout", "--quiet", "main")
+
+    exit_code, verdict = gate(repo, branch, tmp_path)
+
+    assert exit_code == 1
+    [release] = verdict["releases"]
+    assert release["challenger"] == demo_versions.biased
+    assert any(reason.startswith("fairness:") for reason in release["reasons"]), release["reasons"]
+
+
+def test_a_pull_request_touching_nothing_the_gate_reads_has_nothing_to_gate(gitops_repo, tmp_path):
+    repo = gitops_repo
+    commit_on_branch(repo, "docs", {"docs/notes.md": "Notes.\n", "scripts/tool.py": "print(1)\n"}, "Notes")
+
+    result = invoke("gate", "--base", "main", "--head", "docs", "--out", tmp_path, "--json")
+
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert (verdict["passed"], verdict["validation"], verdict["releases"]) == (True, None, [])
+    assert "Nothing to gate" in (tmp_path / "report.md").read_text()
