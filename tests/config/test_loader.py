@@ -129,3 +129,14 @@ def test_a_path_to_a_real_environment_file_elsewhere_is_not_read(project_copy, t
     for name in ("../../elsewhere", str(tmp_path / "elsewhere")):
         with pytest.raises(InputError, match=r"no such environment .* \(known: dev, local, prod, staging\)"):
             load_environment(name, root=project_copy)
+
+
+@pytest.mark.parametrize(
+    "name", ["../models/credit-risk", "credit-risk.yaml", "/etc/hostname", "", "./credit-risk"]
+)
+def test_a_model_is_named_never_given_as_a_path(repo_root, name):
+    with pytest.raises(InputError) as error:
+        load_model_policy(name, root=repo_root)
+    assert str(error.value) == (
+        f"{repo_root / 'policies' / 'models'}: no policy for model '{name}' (known: credit-risk)"
+    )

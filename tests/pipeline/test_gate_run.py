@@ -57,7 +57,7 @@ def test_a_better_challenger_passes_and_leaves_the_evidence(demo_versions, tmp_p
     assert verdict["passed"] is True
     assert verdict["champion_version"] == demo_versions.champion
     assert set(verdict["gates"]) == {
-        "ladder", "integrity", "leakage", "drift", "evaluation", "fairness", "latency",
+        "ladder", "integrity", "precedent", "leakage", "drift", "evaluation", "fairness", "latency",
     }  # fmt: skip
     report = (tmp_path / "report.md").read_text()
     assert report.startswith(f"## ✅ PASSED: credit-risk v{demo_versions.better} → dev")

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from modelops.config.environment import Environment, PromotionPolicy
-from modelops.config.model_policy import ModelPolicy
+from modelops.config.model_policy import ModelPolicy, policy_path
 from modelops.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
@@ -77,7 +77,13 @@ def load_environment(name: str, *, root: Path | None = None) -> Environment:
 
 
 def load_model_policy(model: str, *, root: Path | None = None) -> ModelPolicy:
-    path = (root or project_root()) / "policies" / "models" / f"{model}.yaml"
+    """The policy of `model`: the stem of a file in `policies/models/`, never a path to one."""
+    folder = (root or project_root()) / "policies" / "models"
+    # Looked up among the folder's files, not joined onto it: `../x` or `/abs` name no file here.
+    known = sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+    if model not in known:
+        raise InputError(f"{folder}: no policy for model '{model}' (known: {', '.join(known) or 'none'})")
+    path = policy_path(model, folder.parent.parent)
     policy = _validate(ModelPolicy, read_yaml(path), path)
     if policy.name != model:
         raise InputError(f"{path}: field 'name': is '{policy.name}', expected '{model}'")

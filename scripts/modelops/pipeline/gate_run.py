@@ -33,6 +33,7 @@ from modelops.gates.fairness import band
 from modelops.gates.integrity import data_kind
 from modelops.gates.ladder import check_ladder
 from modelops.gates.leakage import TrainingData
+from modelops.gates.precedent import check_precedent, policy_digest
 from modelops.gates.result import GateResult
 from modelops.pipeline.outcome import DataFacts, GateOutcome, VersionFacts
 from modelops.pipeline.scoring import positive_scores, single_row_latencies_ms
@@ -40,6 +41,7 @@ from modelops.registry import tags
 from modelops.registry.errors import registry_errors
 from modelops.registry.evaluation_sets import EvaluationSet, load_pinned_set
 from modelops.registry.register import DATASET_ARTIFACTS, git_commit
+from modelops.registry.verdicts import blocked_versions
 from modelops.registry.versions import (
     FetchedVersion,
     VersionRef,
@@ -57,11 +59,13 @@ class GateRequest:
     candidate: str
     environment: str
     champion: str | None  # a version number, an alias (@champion), or None for a first release
-    root: Path
-    # False for a rollback: the release already climbed the ladder and served here before.
-    check_ladder: bool = True
+    root: Path  # where environments/ and policies/ are read: the policies the gate judges with
+    # Why the ladder is not checked ("" checks it): a rollback, or a release already served here.
+    skip_ladder: str = ""
     # Why no champion is compared, when `champion` is None: the report says it.
     no_champion: str = "first release"
+    # The commit those policies are from, when `root` is no checkout (the pull-request gate's base).
+    policy_commit: str | None = None
 
 
 def _facts(fetched: FetchedVersion) -> VersionFacts:
@@ -166,6 +170,7 @@ def run_gate(
     environment = load_environment(request.environment, root=request.root)
     model_policy = load_model_policy(request.model, root=request.root)
     policy = resolve_policy(environment, model_policy, root=request.root)
+    judged_under = policy_digest(policy, model_policy)
 
     with tempfile.TemporaryDirectory(prefix="modelops-gate-") as scratch_name:
         scratch = Path(scratch_name)
@@ -203,11 +208,22 @@ def run_gate(
             _integrity(champion, model_policy, evaluation) if champion else None,
         )
         ladder = (
-            check_ladder(environment.name, policy.requires, candidate.tags)
-            if request.check_ladder
-            else GateResult("ladder", True, (), {"skipped": "a rollback to a release served here before"})
+            GateResult("ladder", True, (), {"skipped": request.skip_ladder})
+            if request.skip_ladder
+            else check_ladder(environment.name, policy.requires, candidate.tags)
         )
-        results = [ladder, integrity]
+        step("looking for earlier verdicts on this artifact")
+        earlier = [
+            v for v in blocked_versions(request.model, environment.name) if v.version != candidate.version
+        ]
+        precedent = check_precedent(
+            environment=environment.name,
+            artifact_digest=candidate.tags.get(tags.ARTIFACT_DIGEST, ""),
+            manifest=candidate.registered_manifest or {},
+            earlier=earlier,
+            current_policy=judged_under,
+        )
+        results = [ladder, integrity, precedent]
 
         step("checking for leakage")
         trained_on = [
@@ -281,7 +297,8 @@ def run_gate(
         results=tuple(results),
         evaluation_data=evaluation_facts,
         reference_data=reference_facts,
-        gate_commit=git_commit(request.root),
+        gate_commit=request.policy_commit or git_commit(request.root),
         drift_html=html,
         no_champion="" if champion else request.no_champion,
+        policy_digest=judged_under,
     )

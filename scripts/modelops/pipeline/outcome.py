@@ -45,6 +45,7 @@ class GateOutcome:
     drift_html: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     no_champion: str = "first release"  # why no champion was compared, when there is none
+    policy_digest: str = ""  # the policies this verdict was made under (gates.precedent)
 
     @property
     def passed(self) -> bool:

@@ -167,14 +167,22 @@ def gate_release_change(
     no_champion = without_champion(change, champion, rollback=rollback)
     champion_version = champion.version if champion and not no_champion else None
     report_dir = judging.out / f"{model}-{environment}-v{release.version}"
+    skip_ladder = (
+        "a rollback to a release served here before"
+        if rollback
+        else f"v{release.version} already serves {environment}: no version climbs"
+        if same_release
+        else ""
+    )
     request = GateRequest(
         model,
         release.version,
         environment,
         champion_version,
         judging.policy_root,
-        check_ladder=not (rollback or same_release),
+        skip_ladder=skip_ladder,
         no_champion=no_champion,
+        policy_commit=judging.base,
     )
     outcome = with_repository_checks(
         run_gate(request, drift_html=report_dir / "drift.html" if judging.html else None),

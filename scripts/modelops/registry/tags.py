@@ -21,5 +21,15 @@ def gate_run(environment: str) -> str:
     return f"gate.{environment}.run_id"
 
 
+def gate_failed(environment: str) -> str:
+    """The gates that failed in the recorded verdict, comma-separated (empty when it passed)."""
+    return f"gate.{environment}.failed_gates"
+
+
+def gate_policy(environment: str) -> str:
+    """The digest of the policies the recorded verdict was made under."""
+    return f"gate.{environment}.policy_digest"
+
+
 def model_card(environment: str) -> str:
     return f"model_card.{environment}"

@@ -131,6 +131,26 @@ def leakage_table(result: GateResult) -> str:
     return summary + _table(["version", "training rows", "evaluation rows in its training data"], rows)
 
 
+def precedent_table(result: GateResult) -> str:
+    earlier = result.measured.get("earlier", [])
+    summary = f"Judged under policies `{result.measured.get('policy', '?')}`."
+    if not earlier:
+        return summary + " No earlier version with this artifact was blocked here."
+    rows = [
+        [
+            f"v{e['version']}",
+            e["match"],
+            str(e["gate_run_id"] or "—"),
+            ", ".join(e["failed_gates"]) if e["failed_gates"] is not None else "not recorded",
+            "same" if e["policy_unchanged"] else "changed since",
+            "yes" if e["inherited"] else "no",
+        ]
+        for e in earlier
+    ]
+    header = ["blocked version", "match", "gate run", "failed gates", "policy", "inherited"]
+    return summary + "\n\n" + _table(header, rows)
+
+
 def evaluation_set_line(outcome: GateOutcome) -> str:
     """Which evaluation set both models were scored on: the pin, and where its bytes came from."""
     data = outcome.evaluation_data
@@ -155,6 +175,7 @@ _RENDERERS = {
     "drift": drift_table,
     "integrity": integrity_table,
     "leakage": leakage_table,
+    "precedent": precedent_table,
 }
 
 
