@@ -204,3 +204,105 @@ def test_a_pull_request_touching_nothing_the_gate_reads_has_nothing_to_gate(gito
     verdict = json.loads(result.stdout)
     assert (verdict["passed"], verdict["validation"], verdict["releases"]) == (True, None, [])
     assert "Nothing to gate" in (tmp_path / "report.md").read_text()
+
+
+def test_a_component_outside_gitops_is_refused_and_later_edits_to_it_are_still_judged(gitops_repo, tmp_path):
+    """A kustomization reading beyond gitops/ would let a later change there, reviewed by no one and
+    seen by no gate, change what prod serves."""
+    repo = gitops_repo
+    component = (
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n"
+        "  - target: {kind: InferenceService, name: credit-risk}\n    patch: |-\n"
+        "      - op: replace\n        path: /metadata/labels/app.kubernetes.io~1part-of\n"
+        "        value: modelops\n"
+    )
+    prod = "gitops/environments/prod/kustomization.yaml"
+    text = (repo.root / prod).read_text() + "components:\n  - ../../../deploy/tuning\n"
+    commit_on_branch(repo, "tuning", {"deploy/tuning/kustomization.yaml": component, prod: text}, "Tune prod")
+
+    exit_code, verdict = gate(repo, "tuning", tmp_path / "first")
+
+    assert exit_code in (1, 2)  # named by validation, and unrenderable from gitops/ alone
+    if exit_code == 1:
+        assert {"where": prod, "message": "reads ../../../deploy/tuning, outside gitops/"} in verdict[
+            "validation"
+        ]["findings"]
+    else:
+        assert "deploy/tuning" in verdict["error"]
+
+    # Had it reached main anyway, a pull request touching only that folder is still not "nothing to
+    # gate": the gate validates, and names the reference.
+    repo.git("merge", "--quiet", "tuning")
+    commit_on_branch(repo, "retune", {"deploy/tuning/notes.md": "Retuned.\n"}, "Retune")
+    exit_code, verdict = gate(repo, "retune", tmp_path / "second")
+    assert exit_code != 0
+    assert verdict["passed"] is False
+
+
+def test_an_environment_may_sync_only_the_branch_the_gate_guards(gitops_repo, tmp_path):
+    repo = gitops_repo
+    prod = (repo.root / "environments/prod.yaml").read_text()
+    elsewhere = prod.replace("target_revision: main", "target_revision: unreviewed")
+    assert elsewhere != prod
+    commit_on_branch(repo, "elsewhere", {"environments/prod.yaml": elsewhere}, "Sync prod from a branch")
+
+    exit_code, verdict = gate(repo, "elsewhere", tmp_path)
+
+    assert exit_code == 1
+    assert {
+        "where": "environments/prod.yaml",
+        "message": "gitops.target_revision is unreviewed, but the ApplicationSet reads environments from "
+        "main: a cluster must sync the branch the gate guards",
+    } in verdict["validation"]["findings"]
+
+
+def _pinned_to(text: str, release_text: str) -> str:
+    """`text` (a release.yaml) pinning what `release_text` pins: version, digest and storageUri."""
+    keys = ("modelops.io/model-version", "modelops.io/artifact-digest", "storageUri")
+    pins = {
+        line.split(":")[0].strip(): line
+        for line in release_text.splitlines()
+        if line.strip().startswith(keys)
+    }
+    return (
+        "\n".join(
+            pins.get(line.split(":")[0].strip(), line) if line.strip().startswith(keys) else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
+
+
+def test_a_release_that_only_passed_through_a_merged_branch_is_no_rollback(
+    gitops_repo, demo_versions, tmp_path
+):
+    """A branch that sets prod to v2 and back (with a scale change) merges as a scale change; v2 never
+    served prod, so a later pull request to v2 is a promotion, held to the ladder and the champion."""
+    repo = gitops_repo
+    path = "gitops/models/credit-risk/overlays/prod/release.yaml"
+    original = (repo.root / path).read_text()
+    promoted = invoke("promote", "credit-risk", "--version", demo_versions.better, "--to", "dev")
+    assert promoted.exit_code == 0, promoted.output
+    branch = next(line.split()[1] for line in promoted.stdout.splitlines() if line.startswith("branch "))
+    v2 = _pinned_to(
+        original, repo.git("show", f"{branch}:gitops/models/credit-risk/overlays/dev/release.yaml")
+    )
+    assert f'"{demo_versions.better}"' in v2
+    repo.git("checkout", "--quiet", "-b", "sneak")
+    (repo.root / path).write_text(v2)
+    repo.git("commit", "--quiet", "-am", "Try v2 in prod")
+    (repo.root / path).write_text(original.replace("minReplicas: 3", "minReplicas: 4"))
+    repo.git("commit", "--quiet", "-am", "Back to v1, four replicas")
+    repo.git("checkout", "--quiet", "main")
+    repo.git("merge", "--no-ff", "--quiet", "-m", "Merge sneak", "sneak")
+    commit_on_branch(repo, "v2-prod", {path: v2.replace("minReplicas: 3", "minReplicas: 4")}, "v2 to prod")
+
+    exit_code, verdict = gate(repo, "v2-prod", tmp_path)
+
+    assert exit_code == 1
+    [release] = verdict["releases"]
+    assert (release["challenger"], release["champion"]) == (demo_versions.better, demo_versions.champion)
+    assert any(
+        r.startswith(f"ladder: credit-risk v{demo_versions.better} cannot go to prod")
+        for r in release["reasons"]
+    ), release["reasons"]

@@ -38,10 +38,22 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
             continue
         where = f"{BOOTSTRAP} (ApplicationSet/{document['metadata']['name']})"
         repos = {g.get("git", {}).get("repoURL") for g in document["spec"].get("generators", [])}
+        revisions = {g.get("git", {}).get("revision") for g in document["spec"].get("generators", [])}
         for environment in environments:
             if environment.gitops.repo_url not in repos:
                 findings.append(
                     Finding(where, f"generator reads {sorted(repos)}, not {environment.gitops.repo_url}")
+                )
+            # The branch the environments are read from is the one the promotion gate guards: an
+            # environment that syncs another revision would serve what no gate judged.
+            if environment.gitops.target_revision not in revisions:
+                findings.append(
+                    Finding(
+                        f"environments/{environment.name}.yaml",
+                        f"gitops.target_revision is {environment.gitops.target_revision}, but the "
+                        f"ApplicationSet reads environments from {', '.join(sorted(map(str, revisions)))}: "
+                        "a cluster must sync the branch the gate guards",
+                    )
                 )
         template = document["spec"].get("template", {}).get("spec", {})
         if template.get("project") in (None, "", "default"):

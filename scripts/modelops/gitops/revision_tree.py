@@ -22,11 +22,19 @@ from modelops.gitops.gitrepo import Repo
 _TIMEOUT_S = 120
 
 
-def extract(repo: Repo, revision: str, destination: Path) -> Path:
-    """Write every file of `revision` under `destination`; returns `destination`."""
+def extract(repo: Repo, revision: str, destination: Path, *, folders: tuple[str, ...]) -> Path:
+    """Write the files of `revision` under its top-level `folders` to `destination`; returns it.
+
+    Only those folders: what else the repository holds cannot reach a render or a rule here.
+    """
+    present = set(repo.git("ls-tree", "-z", "--name-only", revision).split("\0"))
+    chosen = [folder for folder in folders if folder in present]
+    destination.mkdir(parents=True, exist_ok=True)
+    if not chosen:
+        return destination
     try:
         done = subprocess.run(
-            ["git", "-C", str(repo.root), "archive", "--format=tar", revision],
+            ["git", "-C", str(repo.root), "archive", "--format=tar", revision, "--", *chosen],
             capture_output=True,
             timeout=_TIMEOUT_S,
         )
@@ -35,7 +43,6 @@ def extract(repo: Repo, revision: str, destination: Path) -> Path:
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
         raise InputError(f"git archive {revision}: {detail[-1] if detail else 'failed'}")
-    destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         try:
             # The "data" filter refuses links leaving the folder, devices and absolute paths.
@@ -46,11 +53,14 @@ def extract(repo: Repo, revision: str, destination: Path) -> Path:
 
 
 @contextmanager
-def revision_trees(repo: Repo, *revisions: str) -> Iterator[list[Path]]:
-    """Each revision's files in its own scratch folder, removed afterwards."""
+def revision_trees(repo: Repo, *revisions: str, folders: tuple[str, ...]) -> Iterator[list[Path]]:
+    """Each revision's `folders` in its own scratch folder, removed afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="modelops-revisions-"))
     try:
-        yield [extract(repo, revision, scratch / str(index)) for index, revision in enumerate(revisions)]
+        yield [
+            extract(repo, revision, scratch / str(index), folders=folders)
+            for index, revision in enumerate(revisions)
+        ]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -21,6 +21,7 @@ from modelops.errors import InputError
 from modelops.gitops import layout
 from modelops.gitops.bootstrap_checks import BOOTSTRAP, check_bootstrap
 from modelops.gitops.checkov_scan import CheckovRun, ScanResult
+from modelops.gitops.kustomize_paths import references_leaving_gitops
 from modelops.gitops.manifest_checks import Finding, check_environment, check_release_files, source_file
 from modelops.gitops.render import render_each
 from modelops.gitops.schemas import schema_problems
@@ -72,7 +73,7 @@ def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Valid
     """Every finding on the tree at `root`. `grouped=False` renders each environment in one
     kustomize call however long its list (the benchmark measures both; see render_plan)."""
     repository_folder(root, layout.GITOPS)
-    findings = symlinks(root)
+    findings = symlinks(root) + references_leaving_gitops(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
     missing = [name for name, folder in folders.items() if not folder.is_dir()]

@@ -21,6 +21,7 @@ from modelops.config.loader import environments_dir, load_model_policy
 from modelops.gitops import layout, validation_record
 from modelops.gitops.bootstrap_checks import BOOTSTRAP
 from modelops.gitops.gitrepo import Repo
+from modelops.gitops.kustomize_paths import references_leaving_gitops
 from modelops.gitops.render import render_each
 from modelops.gitops.revision_tree import replace_folder, revision_trees
 from modelops.gitops.served import STABLE, Served, overlay_state, release_changes, routes, served
@@ -29,8 +30,10 @@ from modelops.gitops.validate import Validation, environments, validate
 from modelops.gitops.yaml_documents import objects
 from modelops.pipeline.release_gate import Judging, ReleaseVerdict, gate_release_change
 
-# What the gate reads. A pull request touching none of these changes neither what the clusters
-# apply nor how it is judged: the check reports at once that there is nothing to gate.
+# What the gate reads, and all it reads of a revision: rendering sees these folders alone, so a
+# kustomization reaching beyond gitops/ fails to render (validation names it, too). A pull request
+# touching none of them changes neither what the clusters apply nor how it is judged: the check
+# reports at once that there is nothing to gate.
 JUDGED = ("gitops/", "environments/", "policies/")
 # Read from the base: how releases are judged. A pull request cannot relax its own gate.
 POLICIES = "policies"
@@ -170,9 +173,11 @@ def gate_pull_request(
     repo = Repo(root)
     base, head = repo.resolve(base), repo.resolve(head)
     changed = repo.changed_paths(base, head, ".")
-    if not any(path.startswith(JUDGED) for path in changed):
-        return PullRequestVerdict(None, ())
-    with revision_trees(repo, base, head) as (base_tree, head_tree):
+    folders = tuple(prefix.rstrip("/") for prefix in JUDGED)
+    with revision_trees(repo, base, head, folders=folders) as (base_tree, head_tree):
+        # Nothing the gate reads changed, and nothing under gitops/ reads beyond it: nothing to gate.
+        if not any(path.startswith(JUDGED) for path in changed) and not references_leaving_gitops(head_tree):
+            return PullRequestVerdict(None, ())
         _check_policy_files(head_tree, changed)
         replace_folder(head_tree, POLICIES, source=base_tree)
         validation, source = _validation(head_tree, validated, step)

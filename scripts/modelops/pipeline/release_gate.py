@@ -68,9 +68,13 @@ def pin_problems(pinned: Release, registered: Release) -> list[str]:
 
 
 def was_stable_before(repo: Repo, base: str, model: str, environment: str, release: Release) -> bool:
-    """Did this overlay serve `release` as stable at some earlier revision? (A rollback returns there.)"""
+    """Did this overlay serve `release` as stable at some earlier revision? (A rollback returns there.)
+
+    Only the base branch's own line counts (`--first-parent`): what was merged is what ran. A commit
+    inside a merged branch never served anything, so it cannot make a release look like a rollback.
+    """
     path = layout.overlay_file(model, environment, layout.RELEASE)
-    for revision in repo.revisions_touching(path, base):
+    for revision in repo.revisions_touching(path, base, first_parent=True):
         texts = repo.texts_at(revision, str(layout.overlay_dir(model, environment)))
         if path in texts and read_state(texts, model, environment).stable == release:
             return True
