@@ -175,9 +175,14 @@ def gate_pull_request(
     changed = repo.changed_paths(base, head, ".")
     folders = tuple(prefix.rstrip("/") for prefix in JUDGED)
     with revision_trees(repo, base, head, folders=folders) as (base_tree, head_tree):
+        leaving = references_leaving_gitops(head_tree)
         # Nothing the gate reads changed, and nothing under gitops/ reads beyond it: nothing to gate.
-        if not any(path.startswith(JUDGED) for path in changed) and not references_leaving_gitops(head_tree):
+        if not any(path.startswith(JUDGED) for path in changed) and not leaving:
             return PullRequestVerdict(None, ())
+        if leaving:  # what the clusters would apply cannot be rendered from gitops/: blocked, named
+            return PullRequestVerdict(
+                Validation(leaving, 0, rendered={}), (), "", other_changes(changed, set())
+            )
         _check_policy_files(head_tree, changed)
         replace_folder(head_tree, POLICIES, source=base_tree)
         validation, source = _validation(head_tree, validated, step)
