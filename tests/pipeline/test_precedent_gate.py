@@ -8,34 +8,11 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from modelops.registry import build_manifest, manifest_digest, tags
-from modelops.registry.tracking import ensure_experiment
+from modelops.registry import tags
 from tests.cli_runner import invoke
+from tests.registry.forged import download_artifact, register_folder
 
 pytestmark = pytest.mark.slow
-
-
-def register_copy(version: str, scratch: Path) -> str:
-    """What someone with registry write access can do: the same files, and data, as a new version."""
-    client = mlflow.MlflowClient()
-    storage = client.get_model_version_download_uri("credit-risk", version)
-    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=storage, dst_path=str(scratch / "model")))
-    run_id = client.get_model_version("credit-risk", version).run_id
-    datasets = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path="datasets", dst_path=str(scratch / "data")
-    )
-    with mlflow.start_run(experiment_id=ensure_experiment("modelops/credit-risk")) as run:
-        mlflow.log_artifacts(str(folder), artifact_path="model")
-        mlflow.log_artifacts(datasets, artifact_path="datasets")
-    copy = str(
-        client.create_model_version(
-            "credit-risk", source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id
-        ).version
-    )
-    manifest = build_manifest(folder)
-    client.set_model_version_tag("credit-risk", copy, tags.ARTIFACT_MANIFEST, json.dumps(manifest))
-    client.set_model_version_tag("credit-risk", copy, tags.ARTIFACT_DIGEST, manifest_digest(manifest))
-    return copy
 
 
 def gate(version: str, champion: str, out: Path) -> tuple[int, dict]:
@@ -55,7 +32,9 @@ def test_a_copy_of_a_blocked_artifact_inherits_the_block_until_the_policy_change
     assert "fairness" in recorded[tags.gate_failed("dev")].split(",")
     assert recorded[tags.gate_policy("dev")].startswith("sha256:")
 
-    copy = register_copy(demo_versions.biased, tmp_path / "copy")
+    # The very same files, as a new version: what someone with registry write access can do.
+    folder = download_artifact(demo_versions.biased, tmp_path / "copy" / "model")
+    copy = register_folder(folder, data_of=demo_versions.biased, scratch=tmp_path / "copy")
     exit_code, again = gate(copy, demo_versions.champion, tmp_path / "again")
 
     assert exit_code == 1

@@ -20,9 +20,9 @@ from ruamel.yaml import YAML
 
 from modelops.config import load_model_policy
 from modelops.gates.integrity import artifact_shape_problems
-from modelops.registry import VersionRef, build_manifest, fetch_version, manifest_digest, tags
-from modelops.registry.tracking import ensure_experiment
+from modelops.registry import VersionRef, fetch_version
 from tests.cli_runner import invoke
+from tests.registry.forged import download_artifact, register_folder
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +41,7 @@ def _loader_source(marker: Path) -> str:
 
 
 def _attacker_version(source_version: str, marker: Path, scratch: Path) -> str:
-    client = mlflow.MlflowClient()
-    storage = client.get_model_version_download_uri("credit-risk", source_version)
-    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=storage, dst_path=str(scratch / "model")))
+    folder = download_artifact(source_version, scratch / "model")
     (folder / "code").mkdir()
     (folder / "code" / f"{LOADER}.py").write_text(_loader_source(marker))
     yaml = YAML(typ="safe")
@@ -51,21 +49,7 @@ def _attacker_version(source_version: str, marker: Path, scratch: Path) -> str:
     spec["flavors"]["python_function"].update(loader_module=LOADER, code="code")
     with (folder / "MLmodel").open("w") as handle:
         yaml.dump(spec, handle)
-
-    source_run = client.get_model_version("credit-risk", source_version).run_id
-    datasets = mlflow.artifacts.download_artifacts(
-        run_id=source_run, artifact_path="datasets", dst_path=str(scratch / "data")
-    )
-    with mlflow.start_run(experiment_id=ensure_experiment("modelops/credit-risk")) as run:
-        mlflow.log_artifacts(str(folder), artifact_path="model")
-        mlflow.log_artifacts(datasets, artifact_path="datasets")
-    version = client.create_model_version(
-        "credit-risk", source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id
-    ).version
-    manifest = build_manifest(folder)
-    client.set_model_version_tag("credit-risk", version, tags.ARTIFACT_MANIFEST, json.dumps(manifest))
-    client.set_model_version_tag("credit-risk", version, tags.ARTIFACT_DIGEST, manifest_digest(manifest))
-    return str(version)
+    return register_folder(folder, data_of=source_version, scratch=scratch)
 
 
 def test_an_artifact_carrying_code_is_refused_and_its_code_never_runs(demo_versions, tmp_path):
