@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from modelops.registry import build_manifest, tags
+from modelops.registry.tracking import ensure_experiment
 from tests.cli_runner import invoke
 from tests.conftest import register_demo_model
 
@@ -151,7 +152,9 @@ def test_a_pickled_model_is_refused(german_credit, project_copy, tmp_path):
 
     model = fit(demo_models(german_credit.training)[0], german_credit.training)
     features = german_credit.training.drop(columns=["risk"])
-    with mlflow.start_run():
+    # The project's experiment, whose artifacts live in the test's registry: MLflow's default
+    # experiment would write them into the working directory.
+    with mlflow.start_run(experiment_id=ensure_experiment("modelops/credit-risk")):
         info = mlflow.sklearn.log_model(
             model,
             name="model",
