@@ -12,26 +12,33 @@ from modelops.data import binary_labels, prediction_scores, read_frame
 from modelops.errors import InputError
 
 
-def test_a_csv_with_a_duplicated_column_is_refused_not_renamed(tmp_path):
-    path = tmp_path / "scored.csv"
+def _csv_with_duplicates(path):
     path.write_text("risk,score,risk,score,age\n1,0.5,0,0.4,30\n")
+
+
+def _parquet_with_duplicates(path):
+    pq.write_table(pa.table([pa.array([1, 0]), pa.array([0.2, 0.8])], names=["risk", "risk"]), path)
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "duplicated"),
+    [
+        ("scored.csv", _csv_with_duplicates, "'risk', 'score'"),
+        ("scored.parquet", _parquet_with_duplicates, "'risk'"),
+    ],
+)
+def test_a_duplicated_column_is_refused_not_renamed(tmp_path, name, write, duplicated):
+    path = tmp_path / name
+    write(path)
     with pytest.raises(InputError) as error:
         read_frame(path)
-    assert str(error.value) == f"{path}: duplicated column name(s) 'risk', 'score'"
+    assert str(error.value) == f"{path}: duplicated column name(s) {duplicated}"
 
 
 def test_a_quoted_header_is_read_as_pandas_reads_it(tmp_path):
     path = tmp_path / "scored.csv"
     path.write_text('"risk, label",risk,NA,,\n1,0,2,3,4\n')
     assert list(read_frame(path).columns) == ["risk, label", "risk", "NA", "Unnamed: 3", "Unnamed: 4"]
-
-
-def test_a_parquet_file_with_a_duplicated_column_is_refused(tmp_path):
-    path = tmp_path / "scored.parquet"
-    pq.write_table(pa.table([pa.array([1, 0]), pa.array([0.2, 0.8])], names=["risk", "risk"]), path)
-    with pytest.raises(InputError) as error:
-        read_frame(path)
-    assert str(error.value) == f"{path}: duplicated column name(s) 'risk'"
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

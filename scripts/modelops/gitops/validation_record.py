@@ -1,8 +1,9 @@
 """A validation's result kept in a file, so the gate can reuse it while nothing it read has changed.
 
-The promotion-gate job runs `modelops validate --save F`, then `modelops gate --validated F`. The
-gate needs the validation's findings, and validating again would repeat the job's slowest step
-(renders and checkov: ~20 s at 300 models). The record holds a digest of what a validation reads:
+`modelops validate --save F`, then `modelops gate --validated F`: the gate needs the validation's
+findings, and validating again would repeat the slowest step (renders and checkov: ~20 s at 300
+models). The promotion-gate workflow does not use it: its gate validates the head itself.
+The record holds a digest of what a validation reads:
 the repository's gitops/, policies/ and environments/ (every file and folder name and every
 file's bytes), the CRD schemas, this package's code (the rules and the pinned checkov version),
 kubectl's version, and checkov's settings from the environment and `.checkov.yaml` files. The
@@ -21,10 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import modelops
-from modelops.gitops import render_plan
+from modelops.gitops.kustomize_paths import references_leaving_gitops
 from modelops.gitops.manifest_checks import Finding
 from modelops.gitops.render import kubectl
 from modelops.gitops.schemas import crd_schema_dir
@@ -32,7 +31,6 @@ from modelops.gitops.validate import Validation
 from modelops.reports.files import write_json_atomic
 
 FORMAT = 1
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REPOSITORY_INPUTS = ("gitops", "policies", "environments")
 
 
@@ -51,42 +49,15 @@ def _sources(root: Path) -> list[tuple[str, Path]]:
     ]
 
 
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
-
-
 def beyond_the_digest(root: Path) -> str | None:
     """Why validation could read something `inputs_digest` does not cover, or None."""
     for label, folder in _sources(root):
         for path in _entries(folder):
             if path.is_symlink():
                 return f"{label}/{path.relative_to(folder).as_posix()} is a symbolic link"
-    gitops = (root / "gitops").resolve()
-    for path in _entries(root / "gitops"):
-        if path.name not in render_plan.KUSTOMIZATION_FILES or not path.is_file():
-            continue
-        try:
-            kustomization = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-        except (OSError, ValueError, yaml.YAMLError):
-            continue  # validation itself fails on it
-        # Every string is read as a possible path or URL: a label that looks like one only costs
-        # a reuse, never hides an input.
-        for text in _strings(kustomization):
-            if "://" in text or text.startswith(("github.com/", "git@")):
-                return f"{path.relative_to(root)} names a remote resource ({text})"
-            # Without links (refused above), only `..` or an absolute path can leave the folder.
-            if ".." in text or text.startswith("/"):
-                target = (path.parent / text).resolve()
-                if not target.is_relative_to(gitops) and target.exists():
-                    return f"{path.relative_to(root)} reads {text}, outside gitops/"
+    # A kustomization reading beyond gitops/ reads what the digest does not cover.
+    if leaving := references_leaving_gitops(root):
+        return f"{leaving[0].where} {leaving[0].message}"
     return None
 
 

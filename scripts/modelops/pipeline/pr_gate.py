@@ -100,21 +100,28 @@ def render_environments(tree: Path) -> dict[str, list[dict[str, Any]]]:
     return {name: objects(documents) for name, documents in render_each(present)}
 
 
+Releases = Mapping[str, Mapping[tuple[str, str], Served]]  # environment -> what it serves
+
+
 def _served(rendered: Rendered) -> dict[str, dict[tuple[str, str], Served]]:
     return {env: served(env, documents) for env, documents in rendered.items() if env != BOOTSTRAP}
 
 
-def _traffic_verdicts(base: Rendered, head: Rendered, gated: set[tuple[str, str]]) -> list[ReleaseVerdict]:
-    """A route that changed where no release did: weights moved between releases gated on entry."""
+def _traffic_verdicts(
+    rendered: tuple[Rendered, Rendered], releases: tuple[Releases, Releases], gated: set[tuple[str, str]]
+) -> list[ReleaseVerdict]:
+    """A route that changed where no release did: weights moved between releases gated on entry.
+
+    `rendered` and `releases` are (base, head) pairs."""
+    (base, head), (base_releases, head_releases) = rendered, releases
     verdicts = []
-    for env in sorted(set(head) - {BOOTSTRAP}):
+    for env in sorted(head_releases):
         base_routes, head_routes = routes(base.get(env, [])), routes(head[env])
-        base_served, head_served = served(env, base.get(env, [])), served(env, head[env])
         for model in sorted(head_routes):
             if (model, env) in gated or base_routes.get(model) == head_routes[model]:
                 continue
-            before = overlay_state(model, base_served, base_routes.get(model))
-            after = overlay_state(model, head_served, head_routes[model])
+            before = overlay_state(model, base_releases.get(env, {}), base_routes.get(model))
+            after = overlay_state(model, head_releases[env], head_routes[model])
             if after is None:
                 continue  # no release to route to: validation reports the route
             moved = after.candidate or after.stable
@@ -133,11 +140,15 @@ def _traffic_verdicts(base: Rendered, head: Rendered, gated: set[tuple[str, str]
     return verdicts
 
 
-def _removed(base: Rendered, head: Rendered) -> list[ReleaseVerdict]:
+def _gated(verdicts: Iterable[ReleaseVerdict]) -> set[tuple[str, str]]:
+    return {(v.model, v.environment) for v in verdicts}
+
+
+def _removed(base: Releases, head: Releases) -> list[ReleaseVerdict]:
     verdicts = []
-    for env in sorted(set(base) - {BOOTSTRAP}):
-        still = served(env, head.get(env, []))
-        for model, track in sorted(served(env, base[env])):
+    for env in sorted(base):
+        still = head.get(env, {})
+        for model, track in sorted(base[env]):
             if track == STABLE and (model, STABLE) not in still:
                 verdicts.append(
                     ReleaseVerdict(model, env, "removed", None, True, ("removed: nothing to gate",))
@@ -201,8 +212,7 @@ def gate_pull_request(
                 verdicts.append(
                     gate_release_change(change, champion.release if champion else None, judging=judging)
                 )
-        gated = {(v.model, v.environment) for v in verdicts}
-        verdicts += _traffic_verdicts(base_rendered, head_rendered, gated)
-        verdicts += _removed(base_rendered, head_rendered)
-    gated = {(v.model, v.environment) for v in verdicts}
-    return PullRequestVerdict(validation, tuple(verdicts), source, other_changes(changed, gated))
+        releases = (base_served, head_served)
+        verdicts += _traffic_verdicts((base_rendered, head_rendered), releases, _gated(verdicts))
+        verdicts += _removed(base_served, head_served)
+    return PullRequestVerdict(validation, tuple(verdicts), source, other_changes(changed, _gated(verdicts)))
