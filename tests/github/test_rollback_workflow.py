@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from modelops.gitops import layout
-from modelops.gitops.overlay_files import read_state, write_state
-from modelops.gitops.releases import resolve_release
-from modelops.gitops.state import OverlayState, Traffic
+from modelops.gitops.releases.registered import resolve_release
+from modelops.gitops.releases.transitions import OverlayState, Traffic
+from modelops.gitops.repository import layout
+from modelops.gitops.repository.overlay_files import read_state, write_state
 from tests.conftest import REPO_ROOT
 from tests.github.local_steps import (
     REPOSITORY,

@@ -11,7 +11,7 @@ import yaml
 from modelops.errors import InputError
 from modelops.gitops import checkov_input
 from modelops.gitops.checkov_input import Piece, graph_related, graph_units, pieces_of, plan, read_folder
-from modelops.gitops.yaml_documents import Document
+from modelops.gitops.rendering.documents import Document
 
 
 def piece(path: str, kind: str, name: str, *, index: int = 0, size: int = 100) -> Piece:

@@ -11,7 +11,7 @@ virtual machine, the CPU time the hypervisor gave to others while it ran ("stole
 cores, wall time cannot drop below half the CPU time, and stolen time adds to it.
 
 It also renders the environments both ways side by side: one `kubectl kustomize` call per
-environment, and the overlays in groups (what `validate` does; see gitops/render_plan.py), and
+environment, and the overlays in groups (what `validate` does; see gitops/rendering/render_plan.py), and
 times the full validation both ways.
 """
 
@@ -29,9 +29,10 @@ from pathlib import Path
 from rich.console import Console
 
 from modelops.config import project_root
-from modelops.gitops import layout, render_plan
-from modelops.gitops.render import render_each
-from modelops.gitops.validate import validate
+from modelops.gitops.rendering import render_plan
+from modelops.gitops.rendering.render import render_each
+from modelops.gitops.repository import layout
+from modelops.gitops.validation.validate import validate
 
 TEMPLATE = "credit-risk"
 

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from modelops.cli.common import console, errors, exit_for, input_errors, steps
 from modelops.config import project_root
-from modelops.gitops import validation_record
-from modelops.gitops.status import gate_results, ladder_order, overlay_rows
-from modelops.gitops.validate import environments
-from modelops.gitops.validate import validate as validate_tree
+from modelops.gitops.releases.status import gate_results, ladder_order, overlay_rows
+from modelops.gitops.validation import record as validation_record
+from modelops.gitops.validation.validate import environments
+from modelops.gitops.validation.validate import validate as validate_tree
 from modelops.registry import configure
 
 

@@ -8,9 +8,9 @@ from rich.markup import escape
 from modelops.cli.common import console, errors, fail_input, input_errors
 from modelops.config import load_environment, project_root
 from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
-from modelops.gitops import promotion
-from modelops.gitops.gitrepo import Repo
-from modelops.gitops.pull_request import Proposal, open_pull_request
+from modelops.gitops.releases import promotion
+from modelops.gitops.repository.gitrepo import Repo
+from modelops.gitops.repository.pull_request import Proposal, open_pull_request
 from modelops.registry import configure
 
 

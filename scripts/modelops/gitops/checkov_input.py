@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from modelops.errors import InputError
-from modelops.gitops import yaml_documents
-from modelops.gitops.yaml_documents import Document
+from modelops.gitops.rendering import documents as yaml_documents
+from modelops.gitops.rendering.documents import Document
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # checkov makes a Pod vertex of the pod template of these (kubernetes_utils.SUPPORTED_POD_CONTAINERS_TYPES).

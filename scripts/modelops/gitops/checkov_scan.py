@@ -27,7 +27,7 @@ from typing import Any
 
 from modelops.errors import InputError
 from modelops.gitops import checkov_input
-from modelops.gitops.yaml_documents import Document
+from modelops.gitops.rendering.documents import Document
 
 CHECKOV_VERSION = "3.3.30"
 _TIMEOUT_S = 600  # a first run downloads checkov and ~100 dependencies

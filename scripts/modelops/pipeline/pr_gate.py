@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from modelops.config.loader import environments_dir, load_model_policy
-from modelops.gitops import layout, validation_record
-from modelops.gitops.bootstrap_checks import BOOTSTRAP
-from modelops.gitops.gitrepo import Repo
-from modelops.gitops.kustomize_paths import references_leaving_gitops
-from modelops.gitops.render import render_each
-from modelops.gitops.revision_tree import replace_folder, revision_trees
-from modelops.gitops.served import STABLE, Served, overlay_state, release_changes, routes, served
-from modelops.gitops.state import describe
-from modelops.gitops.validate import Validation, environments, validate
-from modelops.gitops.yaml_documents import objects
+from modelops.gitops.releases.transitions import describe
+from modelops.gitops.rendering.documents import objects
+from modelops.gitops.rendering.render import render_each
+from modelops.gitops.rendering.served import STABLE, Served, overlay_state, release_changes, routes, served
+from modelops.gitops.repository import layout
+from modelops.gitops.repository.gitrepo import Repo
+from modelops.gitops.repository.revision_tree import replace_folder, revision_trees
+from modelops.gitops.rules.argocd import BOOTSTRAP
+from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
+from modelops.gitops.validation import record as validation_record
+from modelops.gitops.validation.validate import Validation, environments, validate
 from modelops.pipeline.release_gate import Judging, ReleaseVerdict, gate_release_change
 
 # What the gate reads, and all it reads of a revision: rendering sees these folders alone, so a

@@ -15,13 +15,13 @@ from pathlib import Path
 from modelops.config import load_environment, load_model_policy
 from modelops.errors import InputError, PolicyRefusal
 from modelops.gates.result import GateResult
-from modelops.gitops import layout
-from modelops.gitops.gitrepo import Repo
-from modelops.gitops.overlay_files import read_state
-from modelops.gitops.promotion import check_ladder
-from modelops.gitops.releases import resolve_release
-from modelops.gitops.served import STABLE, ReleaseChange, Served
-from modelops.gitops.state import Release
+from modelops.gitops.releases.promotion import check_ladder
+from modelops.gitops.releases.registered import resolve_release
+from modelops.gitops.releases.transitions import Release
+from modelops.gitops.rendering.served import STABLE, ReleaseChange, Served
+from modelops.gitops.repository import layout
+from modelops.gitops.repository.gitrepo import Repo
+from modelops.gitops.repository.overlay_files import read_state
 from modelops.pipeline.gate_run import GateRequest, run_gate
 from modelops.pipeline.outcome import GateOutcome
 from modelops.pipeline.publish import Published, publish

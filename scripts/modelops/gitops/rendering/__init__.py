@@ -1,0 +1,1 @@
+"""Rendering gitops/ with kustomize, and reading what the rendered objects serve."""
