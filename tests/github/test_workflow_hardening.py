@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelops.gitops.checkov_scan import CHECKOV_VERSION
+from modelops.gitops.validation.checkov_tool import pinned_version
 from tests.conftest import REPO_ROOT
 from tests.github import hardening
 from tests.github.workflow_runner import load_workflow
@@ -161,9 +161,10 @@ def test_the_pulumi_cli_is_the_version_of_the_locked_sdk():
 
 def test_the_policy_workflow_runs_the_pinned_scanners():
     policy = workflow("policy")
-    assert policy["env"]["CHECKOV_VERSION"] == CHECKOV_VERSION
     runs = " ".join(step.get("run", "") for step in policy["jobs"]["scan"]["steps"])
-    assert "modelops validate" in runs
+    assert "modelops validate --render-to" in runs
+    assert runs.count("sed -n 's/^checkov==//p' policies/checkov/requirements.txt") == 2
+    assert "--external-checks-dir policies/checkov" in runs
     assert "--framework github_actions" in runs
     assert "zizmor" in runs and "--offline" in runs
 
@@ -182,7 +183,11 @@ def test_retraining_opens_its_pull_request_with_an_app_token_so_the_gate_runs():
 
 def test_dependabot_codeowners_and_the_pull_request_template():
     dependabot = load_workflow(GITHUB / "dependabot.yml")
-    assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions", "uv"}
+    assert {(u["package-ecosystem"], u["directory"]) for u in dependabot["updates"]} == {
+        ("github-actions", "/"),
+        ("uv", "/"),
+        ("pip", "/policies/checkov"),
+    }
     owners = [
         line.split()
         for line in (GITHUB / "CODEOWNERS").read_text().splitlines()
@@ -235,7 +240,7 @@ def test_zizmor_finds_nothing_at_medium_severity_or_above():
 
 def test_checkovs_github_actions_checks_pass():
     done = _uvx(
-        "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--framework", "github_actions",
+        "--from", f"checkov=={pinned_version(REPO_ROOT)}", "checkov", "--framework", "github_actions",
         "--directory", str(GITHUB / "workflows"), "--skip-download", "--output", "json", "--quiet",
     )  # fmt: skip
     report = json.loads(done.stdout)

@@ -20,11 +20,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from modelops.alerting import dispatch_relay as relay
+from modelops.gitops.validation.checkov_tool import pinned_version
 from modelops_infra import alert_routing as routing
 from modelops_infra.monitoring import Monitoring, MonitoringArgs
 from modelops_infra.settings import load_settings
 from tests.alerting.alertmanager_config import effective_config
 from tests.alerting.notifications import rules
+from tests.conftest import REPO_ROOT
 from tests.infra.harness import PROJECT, RecordingMocks, StackUnderTest
 from tests.infra.workload_pods import workload_pod
 from tests.tools import require, require_command
@@ -264,7 +266,14 @@ def test_checkov_finds_nothing_in_the_relay_objects(monitoring, tmp_path):
             yaml.dump(obj, handle)
     report = subprocess.run(
         [
-            *("uvx", "--from", "checkov==3.3.30", "checkov", "--framework", "kubernetes"),
+            *(
+                "uvx",
+                "--from",
+                f"checkov=={pinned_version(REPO_ROOT)}",
+                "checkov",
+                "--framework",
+                "kubernetes",
+            ),
             *("--skip-download", "--quiet", "--compact", "--output", "json", "-d", str(tmp_path)),
         ],
         capture_output=True,

@@ -13,6 +13,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from modelops.gitops.validation.checkov_tool import pinned_version
+from tests.conftest import REPO_ROOT
 from tests.infra.conftest import STACKS
 from tests.tools import require, require_command
 
@@ -57,7 +59,7 @@ def test_checkov_kubernetes_framework_finds_nothing(rendered, repo_root):
         [
             "uvx",
             "--from",
-            "checkov==3.3.30",
+            f"checkov=={pinned_version(REPO_ROOT)}",
             "checkov",
             "--framework",
             "kubernetes",

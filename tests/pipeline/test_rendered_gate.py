@@ -66,9 +66,11 @@ def test_a_patch_the_release_file_does_not_show_is_gated(gitops_repo, tmp_path):
     assert exit_code == 1
     # The release file contradicts what the cluster would serve: named at the file.
     assert {
-        "where": str(DEV / "release.yaml"),
+        "file": str(DEV / "release.yaml"),
         "message": f"says storageUri {pinned_uri(repo)}, but the rendered InferenceService credit-risk "
         f"serves {forged}: another file changes the release",
+        "object": "InferenceService/credit-risk",
+        "rule": "MODELOPS_RELEASE_FILES",
     } in verdict["validation"]["findings"]
     # And the rendered release is gated as the release change it is: its pin is not the registry's.
     [release] = verdict["releases"]
@@ -152,7 +154,9 @@ def test_a_workload_in_a_models_namespace_fails_closed(gitops_repo, tmp_path):
 
     assert exit_code == 1
     assert any(
-        "Deployment/helper: no rule judges a Deployment in a models namespace" in f["message"]
+        f["object"] == "Deployment/helper"
+        and f["rule"] == "MODELOPS_KINDS"
+        and "no rule judges a Deployment (apps) in a models namespace" in f["message"]
         for f in verdict["validation"]["findings"]
     )
 
@@ -224,7 +228,12 @@ def test_a_component_outside_gitops_is_refused_and_later_edits_to_it_are_still_j
 
     assert exit_code == 1
     assert verdict["validation"]["findings"] == [
-        {"where": prod, "message": "reads ../../../deploy/tuning, outside gitops/"}
+        {
+            "file": prod,
+            "message": "reads ../../../deploy/tuning, outside gitops/",
+            "object": "",
+            "rule": "MODELOPS_KUSTOMIZE_PATHS",
+        }
     ]
 
     # Had it reached main anyway, a pull request touching only that folder is still not "nothing to
@@ -234,7 +243,12 @@ def test_a_component_outside_gitops_is_refused_and_later_edits_to_it_are_still_j
     exit_code, verdict = gate(repo, "retune", tmp_path / "second")
     assert exit_code == 1
     assert verdict["validation"]["findings"] == [
-        {"where": prod, "message": "reads ../../../deploy/tuning, outside gitops/"}
+        {
+            "file": prod,
+            "message": "reads ../../../deploy/tuning, outside gitops/",
+            "object": "",
+            "rule": "MODELOPS_KUSTOMIZE_PATHS",
+        }
     ]
 
 
@@ -249,9 +263,11 @@ def test_an_environment_may_sync_only_the_branch_the_gate_guards(gitops_repo, tm
 
     assert exit_code == 1
     assert {
-        "where": "environments/prod.yaml",
+        "file": "environments/prod.yaml",
         "message": "gitops.target_revision is unreviewed, but the ApplicationSet reads environments from "
         "main: a cluster must sync the branch the gate guards",
+        "object": "ApplicationSet/models",
+        "rule": "MODELOPS_ARGOCD_ENVIRONMENTS",
     } in verdict["validation"]["findings"]
 
 

@@ -63,7 +63,7 @@ def _pull_request_mode(
             "passed": validation.passed,
             "objects": validation.objects,
             "source": verdict.validation_source or "validated",
-            "findings": [{"where": f.where, "message": f.message} for f in validation.findings],
+            "findings": [f.to_dict() for f in validation.findings],
         },
         "other_changes": [{"path": path, "reaches": where} for path, where in verdict.other_changes],
         "releases": [

@@ -24,6 +24,11 @@ def validate(
         help="Also write the result to this JSON file, with a digest of what was read, for "
         "`modelops gate --validated` to reuse.",
     ),
+    render_to: Path = typer.Option(
+        None,
+        help="Also keep each environment's render as <name>.yaml in this folder (created if need be), "
+        "for tools that scan rendered manifests, such as checkov in the policy workflow.",
+    ),
 ) -> None:
     """Render every environment (kubectl kustomize), validate schemas and the platform's rules."""
     root = project_root()
@@ -32,12 +37,14 @@ def validate(
         step("rendering and validating gitops/")
         # The digest first: a file edited while validation runs then makes the record stale.
         digest = validation_record.inputs_digest(root) if save else None
-        result = validate_tree(root)
+        if render_to is not None:
+            render_to.mkdir(parents=True, exist_ok=True)
+        result = validate_tree(root, render_to=render_to)
         if save and digest:
             validation_record.save(save, result, digest)
     elapsed = time.perf_counter() - started
     for finding in result.findings:
-        line = escape(f"{finding.where}: {finding.message}")
+        line = escape(str(finding))
         console.print(f"[red]✗[/] {line}", highlight=False, soft_wrap=True)
     verdict = "[green]valid[/]" if result.passed else f"[red]{len(result.findings)} problem(s)[/]"
     console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modelops.gitops.rules.finding import Finding
 from modelops.pipeline.pr_gate import PullRequestVerdict
 from modelops.pipeline.release_gate import ReleaseVerdict
 
@@ -41,7 +42,7 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
         f"Validation{source}: {validation.objects} rendered objects, "
         f"{'no problems' if validation.passed else f'{len(validation.findings)} problem(s)'}."
     )
-    lines += [f"- `{f.where}`: {f.message}" for f in validation.findings]
+    lines += [_finding_line(f) for f in validation.findings]
     if verdict.other_changes:
         lines += ["", "Changed besides releases (validated above; releases they changed are gated above):"]
         lines += [f"- `{path}`: reaches {where}" for path, where in verdict.other_changes]
@@ -57,3 +58,9 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
                 "</details>",
             ]
     return "\n".join(lines) + "\n"
+
+
+def _finding_line(finding: Finding) -> str:
+    subject = f"{finding.object}: " if finding.object else ""
+    rule = f" ({finding.rule})" if finding.rule else ""
+    return f"- `{finding.file}`: {subject}{finding.message}{rule}"

@@ -242,8 +242,8 @@ def test_a_hand_edited_mutable_uri_fails_validation_naming_the_file(gitops_repo)
     result = invoke("validate")
     assert result.exit_code == 1
     assert (
-        "gitops/models/credit-risk/overlays/staging/release.yaml: storageUri models:/credit-risk@champion "
-        "is mutable" in " ".join(result.stdout.split())
+        "gitops/models/credit-risk/overlays/staging/release.yaml: InferenceService/credit-risk: "
+        "storageUri models:/credit-risk@champion is mutable" in " ".join(result.stdout.split())
     )
 
 

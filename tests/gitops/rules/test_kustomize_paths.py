@@ -59,7 +59,7 @@ def write(root, path: str, text: str) -> None:
 def test_a_reference_beyond_gitops_is_a_finding(tmp_path, entry, problem):
     write(tmp_path, "gitops/environments/dev/kustomization.yaml", entry)
     [finding] = references_leaving_gitops(tmp_path)
-    assert (finding.where, finding.message) == ("gitops/environments/dev/kustomization.yaml", problem)
+    assert (finding.file, finding.message) == ("gitops/environments/dev/kustomization.yaml", problem)
 
 
 def test_references_within_gitops_and_urls_in_inline_patches_are_fine(tmp_path):

@@ -15,7 +15,12 @@ from modelops.gitops.validation import record as validation_record
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
 
-PLANTED = {"where": "gitops/planted.yaml", "message": "planted in the record, never found by validation"}
+PLANTED = {
+    "file": "gitops/planted.yaml",
+    "message": "planted in the record, never found by validation",
+    "object": "",
+    "rule": "",
+}
 
 
 def commit_change(repo, branch: str, path: str, old: str, new: str) -> None:
@@ -80,7 +85,7 @@ def test_a_record_of_another_tree_is_not_reused(gitops_repo, planted_record, tmp
 
     assert result.exit_code == 1, result.output
     assert PLANTED not in findings(result)
-    assert any(f["where"] == release and "is mutable" in f["message"] for f in findings(result))
+    assert any(f["file"] == release and "is mutable" in f["message"] for f in findings(result))
 
 
 def test_a_missing_or_foreign_record_means_validating_again(gitops_repo, tmp_path):
@@ -96,7 +101,7 @@ def test_a_missing_or_foreign_record_means_validating_again(gitops_repo, tmp_pat
         assert "rendered objects, no problems" in flat
 
 
-def test_the_digest_covers_schemas_folders_and_checkov_settings(gitops_repo, tmp_path, monkeypatch):
+def test_the_digest_covers_schemas_and_folders(gitops_repo, tmp_path, monkeypatch):
     schemas = tmp_path / "crds"
     shutil.copytree(REPO_ROOT.parent / "shared" / "schemas" / "crds", schemas)
     monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(schemas))
@@ -108,9 +113,7 @@ def test_the_digest_covers_schemas_folders_and_checkov_settings(gitops_repo, tmp
     # An empty overlay folder fails kustomize where its absence did not.
     (gitops_repo.root / "gitops/models/credit-risk/overlays/extra").mkdir()
     seen.add(validation_record.inputs_digest(gitops_repo.root))
-    monkeypatch.setenv("CKV_FRAMEWORK", "kubernetes")
-    seen.add(validation_record.inputs_digest(gitops_repo.root))
-    assert len(seen) == 4
+    assert len(seen) == 3
 
 
 def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_record, tmp_path):
@@ -131,8 +134,10 @@ def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_
     # Beyond gitops/ is beyond what the gate renders: the record is not consulted, the file is named.
     assert PLANTED not in findings(result)
     assert {
-        "where": "gitops/models/credit-risk/overlays/dev/kustomization.yaml",
+        "file": "gitops/models/credit-risk/overlays/dev/kustomization.yaml",
         "message": "reads ../../../../../shared-base, outside gitops/",
+        "object": "",
+        "rule": "MODELOPS_KUSTOMIZE_PATHS",
     } in findings(result)
 
 

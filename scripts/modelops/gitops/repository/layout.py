@@ -10,6 +10,7 @@ RELEASE = "release.yaml"
 CANDIDATE = "candidate.yaml"
 TRAFFIC = "traffic.yaml"
 CANDIDATE_COMPONENT = "../../components/candidate"
+CANDIDATE_SUFFIX = "-candidate"  # a candidate's objects: the model's name plus this
 
 VERSION_ANNOTATION = "modelops.io/model-version"
 DIGEST_ANNOTATION = "modelops.io/artifact-digest"
@@ -44,4 +45,4 @@ def stable_service(model: str) -> str:
 
 
 def candidate_name(model: str) -> str:
-    return f"{model}-candidate"
+    return f"{model}{CANDIDATE_SUFFIX}"

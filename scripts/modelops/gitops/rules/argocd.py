@@ -1,28 +1,193 @@
-"""The Argo CD objects agree with environments/*.yaml: same repository, same destinations."""
+"""Rules for the Argo CD objects: projects that confine each environment, applications that sync
+the gated branch by themselves, and both agreeing with environments/*.yaml."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelops.config import Environment
-from modelops.gitops.rules.manifests import Finding
+from modelops.gitops.rules.finding import Finding
+from modelops.gitops.rules.reading import get, is_template, items, mapping, name_of
+from modelops.gitops.rules.rule import Rule
+
+if TYPE_CHECKING:  # checkov imports these rules in its own environment, which lacks pydantic
+    from modelops.config import Environment
 
 BOOTSTRAP = "gitops/bootstrap"
+ARGO = "argoproj.io"
+APP_PROJECT = frozenset({"AppProject"})
+APPLICATIONS = frozenset({"Application", "ApplicationSet"})
+# Needs environments/*.yaml besides the objects: validate runs it, checkov cannot.
+AGREEMENT = "MODELOPS_ARGOCD_ENVIRONMENTS"
+
+
+def _no_wildcards(project: dict[str, Any]) -> list[str]:
+    # A `*` in sourceRepos lets any repository's manifests in; in a destination, an Application could
+    # sync into another environment's namespace or cluster.
+    spec = get(project, "spec")
+    problems = [
+        f"sourceRepos[{i}] is a wildcard" for i, r in enumerate(items(get(spec, "sourceRepos"))) if _wild(r)
+    ]
+    for i, destination in enumerate(items(get(spec, "destinations"))):
+        problems += [
+            f"destinations[{i}].{field} is a wildcard"
+            for field in ("server", "name", "namespace")
+            if _wild(get(destination, field))
+        ]
+    return problems
+
+
+def _wild(value: Any) -> bool:
+    return isinstance(value, str) and "*" in value
+
+
+def _no_cluster_resources(project: dict[str, Any]) -> list[str]:
+    # Namespaces, their Pod Security labels, CRDs and RBAC are the platform's (infra/): a release that
+    # could sync a ClusterRole or relabel its namespace could lift its own restrictions. Absent and []
+    # both allow nothing; anything else, even a malformed value, is refused.
+    if get(project, "spec", "clusterResourceWhitelist") in (None, []):
+        return []
+    return ["model projects may not manage cluster-scoped resources (clusterResourceWhitelist)"]
+
+
+def _not_default_project(project: dict[str, Any]) -> list[str]:
+    # Argo CD creates `default` allowing every repository, destination and kind; Applications fall
+    # back to it, so a manifest that shapes it decides what unreviewed Applications may do.
+    return (
+        ["the default AppProject is Argo CD's, not the platform's"] if name_of(project) == "default" else []
+    )
+
+
+def application_spec(document: dict[str, Any]) -> Any:
+    """The spec of an Application, or of the template every Application of an ApplicationSet copies."""
+    if document.get("kind") == "ApplicationSet":
+        return get(document, "spec", "template", "spec")
+    return get(document, "spec")
+
+
+def _own_project(document: dict[str, Any]) -> list[str]:
+    # An Application in `default` escapes the per-environment limits the models-<env> projects set.
+    project = get(application_spec(document), "project")
+    if isinstance(project, str) and project.strip() not in ("", "default"):
+        return []
+    return ["applications must not use the default (or an empty) project"]
+
+
+def _automated_sync(document: dict[str, Any]) -> list[str]:
+    # Git is the only way a release changes: without automated sync a merged promotion never reaches
+    # the cluster, without prune a removed candidate keeps serving, without selfHeal a hand edit stays.
+    automated = get(application_spec(document), "syncPolicy", "automated")
+    problems = [
+        f"automated sync needs {field}: true"
+        for field in ("prune", "selfHeal")
+        if not isinstance(automated, dict) or automated.get(field) is not True
+    ]
+    if get(automated, "enabled") is False:  # Argo CD 3 can keep the block but switch it off
+        problems.append("automated sync is switched off (enabled: false)")
+    return problems
+
+
+def _floating(revision: Any) -> bool:
+    if is_template(revision):  # filled from environments/*.yaml, checked where that file is loaded
+        return False
+    return not isinstance(revision, str) or revision.strip().upper() in ("", "HEAD")
+
+
+def _named_revision(document: dict[str, Any]) -> list[str]:
+    # HEAD (and an empty targetRevision, which means HEAD) follows whatever the default branch is,
+    # so renaming or repointing it would change what every environment deploys.
+    spec = application_spec(document)
+    revisions = []
+    if get(spec, "source") is not None:
+        revisions.append(("source.targetRevision", get(spec, "source", "targetRevision")))
+    revisions += [
+        (f"sources[{i}].targetRevision", get(s, "targetRevision"))
+        for i, s in enumerate(items(get(spec, "sources")))
+    ]
+    if document.get("kind") == "ApplicationSet":  # a git generator reads its parameters from a revision too
+        revisions += [
+            (f"generators[{i}].git.revision", get(g, "git", "revision"))
+            for i, g in enumerate(items(get(document, "spec", "generators")))
+            if get(g, "git") is not None
+        ]
+    if not revisions:
+        return ["no source: nothing pins the revision synced"]
+    return [
+        f"{field} must name a revision, not HEAD or nothing"
+        for field, revision in revisions
+        if _floating(revision)
+    ]
+
+
+RULES = (
+    Rule(
+        id="CKV_MODELOPS_7",
+        title="AppProject must not use * in sourceRepos or destinations",
+        kinds=APP_PROJECT,
+        api_group=ARGO,
+        category="IAM",
+        problems=_no_wildcards,
+    ),
+    Rule(
+        id="CKV_MODELOPS_8",
+        title="AppProject must not whitelist cluster-scoped resources in clusterResourceWhitelist",
+        kinds=APP_PROJECT,
+        api_group=ARGO,
+        category="IAM",
+        problems=_no_cluster_resources,
+    ),
+    Rule(
+        id="CKV_MODELOPS_9",
+        title="AppProject must not be named default",
+        kinds=APP_PROJECT,
+        api_group=ARGO,
+        category="IAM",
+        problems=_not_default_project,
+    ),
+    Rule(
+        id="CKV_MODELOPS_10",
+        title="Application/ApplicationSet must not use the default (or an empty) project",
+        kinds=APPLICATIONS,
+        api_group=ARGO,
+        category="IAM",
+        problems=_own_project,
+    ),
+    Rule(
+        id="CKV_MODELOPS_11",
+        title="Application/ApplicationSet must not sync without automated prune and selfHeal",
+        kinds=APPLICATIONS,
+        api_group=ARGO,
+        category="GENERAL_SECURITY",
+        problems=_automated_sync,
+    ),
+    Rule(
+        id="CKV_MODELOPS_12",
+        title="Application/ApplicationSet must not track HEAD or an empty targetRevision",
+        kinds=APPLICATIONS,
+        api_group=ARGO,
+        category="SUPPLY_CHAIN",
+        problems=_named_revision,
+    ),
+)
 
 
 def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environment]) -> list[Finding]:
+    """The Argo CD objects read the environments' repository and confine each to its destination."""
     findings: list[Finding] = []
-    projects = {d["metadata"]["name"]: d for d in documents if d.get("kind") == "AppProject"}
+
+    def found(where: str, message: str, subject: str = "") -> None:
+        findings.append(Finding(where, message, object=subject, rule=AGREEMENT))
+
+    projects = {name_of(d): d for d in documents if d.get("kind") == "AppProject"}
     for environment in environments:
         name = f"models-{environment.name}"
-        where = f"{BOOTSTRAP}/projects/{name}.yaml"
+        where, subject = f"{BOOTSTRAP}/projects/{name}.yaml", f"AppProject/{name}"
         project = projects.get(name)
         if project is None:
-            findings.append(Finding(BOOTSTRAP, f"no AppProject {name} for environment {environment.name}"))
+            found(BOOTSTRAP, f"no AppProject {name} for environment {environment.name}")
             continue
-        spec = project.get("spec") or {}
+        spec = mapping(project.get("spec"))
         if spec.get("sourceRepos") != [environment.gitops.repo_url]:
-            findings.append(Finding(where, f"sourceRepos must be exactly [{environment.gitops.repo_url}]"))
+            found(where, f"sourceRepos must be exactly [{environment.gitops.repo_url}]", subject)
         expected = [
             {
                 "server": environment.gitops.destination.server,
@@ -30,35 +195,29 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
             }
         ]
         if spec.get("destinations") != expected:
-            findings.append(Finding(where, f"destinations must be exactly {expected}"))
-        if spec.get("clusterResourceWhitelist"):
-            findings.append(Finding(where, "model projects may not manage cluster-scoped resources"))
+            found(where, f"destinations must be exactly {expected}", subject)
     for document in documents:
         if document.get("kind") != "ApplicationSet":
             continue
-        where = f"{BOOTSTRAP} (ApplicationSet/{document['metadata']['name']})"
-        repos = {g.get("git", {}).get("repoURL") for g in document["spec"].get("generators", [])}
-        revisions = {g.get("git", {}).get("revision") for g in document["spec"].get("generators", [])}
+        subject = f"ApplicationSet/{name_of(document)}"
+        generators = items(get(document, "spec", "generators"))
+        repos = {get(g, "git", "repoURL") for g in generators}
+        revisions = {get(g, "git", "revision") for g in generators}
         for environment in environments:
             if environment.gitops.repo_url not in repos:
-                findings.append(
-                    Finding(where, f"generator reads {sorted(repos)}, not {environment.gitops.repo_url}")
+                found(
+                    BOOTSTRAP,
+                    f"generator reads {sorted(map(str, repos))}, not {environment.gitops.repo_url}",
+                    subject,
                 )
             # The branch the environments are read from is the one the promotion gate guards: an
             # environment that syncs another revision would serve what no gate judged.
             if environment.gitops.target_revision not in revisions:
-                findings.append(
-                    Finding(
-                        f"environments/{environment.name}.yaml",
-                        f"gitops.target_revision is {environment.gitops.target_revision}, but the "
-                        f"ApplicationSet reads environments from {', '.join(sorted(map(str, revisions)))}: "
-                        "a cluster must sync the branch the gate guards",
-                    )
+                found(
+                    f"environments/{environment.name}.yaml",
+                    f"gitops.target_revision is {environment.gitops.target_revision}, but the "
+                    f"ApplicationSet reads environments from {', '.join(sorted(map(str, revisions)))}: "
+                    "a cluster must sync the branch the gate guards",
+                    subject,
                 )
-        template = document["spec"].get("template", {}).get("spec", {})
-        if template.get("project") in (None, "", "default"):
-            findings.append(Finding(where, "applications must not use the default project"))
-        automated = (template.get("syncPolicy") or {}).get("automated") or {}
-        if not (automated.get("prune") and automated.get("selfHeal")):
-            findings.append(Finding(where, "automated sync needs prune and selfHeal"))
     return findings

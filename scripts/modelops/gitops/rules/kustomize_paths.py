@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from modelops.gitops.rendering import render_plan
-from modelops.gitops.rules.manifests import Finding
+from modelops.gitops.rules.finding import Finding
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LEAVING_GITOPS = "MODELOPS_KUSTOMIZE_PATHS"
 
 # Fields whose entries are paths (or, for the first three, URLs kustomize fetches).
 PATH_LISTS = (
@@ -91,11 +92,11 @@ def references_leaving_gitops(root: Path) -> list[Finding]:
         where = str(path.relative_to(root))
         if isinstance(kustomization, dict):
             findings += [
-                Finding(where, f"{field}: {why}; a model is served from gitops/ alone")
+                Finding(where, f"{field}: {why}; a model is served from gitops/ alone", rule=LEAVING_GITOPS)
                 for field, why in REFUSED_FIELDS.items()
                 if field in kustomization
             ]
         for text in referenced_paths(kustomization):
             if problem := reference_problem(text, folder=path.parent, gitops=gitops):
-                findings.append(Finding(where, problem))
+                findings.append(Finding(where, problem, rule=LEAVING_GITOPS))
     return findings

@@ -1,12 +1,13 @@
 """A validation's result kept in a file, so the gate can reuse it while nothing it read has changed.
 
 `modelops validate --save F`, then `modelops gate --validated F`: the gate needs the validation's
-findings, and validating again would repeat the slowest step (renders and checkov: ~20 s at 300
-models). The promotion-gate workflow does not use it: its gate validates the head itself.
+findings, and validating again would repeat the slowest step (the renders:
+seconds at 300 models). The promotion-gate workflow does not use it: its gate validates the head
+itself.
 The record holds a digest of what a validation reads:
 the repository's gitops/, policies/ and environments/ (every file and folder name and every
-file's bytes), the CRD schemas, this package's code (the rules and the pinned checkov version),
-kubectl's version, and checkov's settings from the environment and `.checkov.yaml` files. The
+file's bytes), the CRD schemas, this package's code (the rules) and
+kubectl's version. The
 gate reuses the record only when that digest is the same now. It validates again when the record
 is missing or unreadable, and whenever validation could read something the digest cannot cover:
 a symbolic link in those trees, or a kustomization naming a URL or a path outside gitops/.
@@ -24,13 +25,13 @@ from typing import Any
 
 import modelops
 from modelops.gitops.rendering.render import kubectl
+from modelops.gitops.rules.finding import Finding
 from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
-from modelops.gitops.rules.manifests import Finding
 from modelops.gitops.validation.schemas import crd_schema_dir
 from modelops.gitops.validation.validate import Validation
 from modelops.reports.files import write_json_atomic
 
-FORMAT = 1
+FORMAT = 2  # 2: findings name their object and rule
 REPOSITORY_INPUTS = ("gitops", "policies", "environments")
 
 
@@ -57,22 +58,13 @@ def beyond_the_digest(root: Path) -> str | None:
                 return f"{label}/{path.relative_to(folder).as_posix()} is a symbolic link"
     # A kustomization reading beyond gitops/ reads what the digest does not cover.
     if leaving := references_leaving_gitops(root):
-        return f"{leaving[0].where} {leaving[0].message}"
+        return f"{leaving[0].file} {leaving[0].message}"
     return None
 
 
 def _kubectl_version() -> str:
     done = subprocess.run([kubectl(), "version", "--client"], capture_output=True, text=True, timeout=30)
     return done.stdout
-
-
-def _checkov_settings() -> bytes:
-    """What checkov reads besides its arguments: CKV_*/CHECKOV_* variables and `.checkov.y*ml`."""
-    variables = sorted((k, v) for k, v in os.environ.items() if k.startswith(("CKV_", "CHECKOV_", "BC_")))
-    files = [Path.cwd() / name for name in (".checkov.yaml", ".checkov.yml")]
-    files += [Path.home() / name for name in (".checkov.yaml", ".checkov.yml")]
-    contents = [(str(f), f.read_text(errors="replace")) for f in files if f.is_file()]
-    return json.dumps([variables, contents]).encode()
 
 
 def inputs_digest(root: Path) -> str:
@@ -92,7 +84,6 @@ def inputs_digest(root: Path) -> str:
             else:
                 add(b"folder")
     add(_kubectl_version().encode())
-    add(_checkov_settings())
     return digest.hexdigest()
 
 
@@ -103,7 +94,7 @@ def save(path: Path, validation: Validation, digest: str) -> Path:
             "format": FORMAT,
             "inputs": digest,
             "objects": validation.objects,
-            "findings": [{"where": f.where, "message": f.message} for f in validation.findings],
+            "findings": [f.to_dict() for f in validation.findings],
         },
     )
 
@@ -123,7 +114,7 @@ def reusable(path: Path, root: Path) -> tuple[Validation | None, str]:
     if record.get("inputs") != digest:
         return None, f"{path} was made from other inputs than the tree being validated"
     try:
-        findings = [Finding(str(f["where"]), str(f["message"])) for f in record["findings"]]
+        findings = [Finding.from_dict(f) for f in record["findings"]]
         objects = int(record["objects"])
     except (KeyError, TypeError, ValueError):
         return None, f"{path} is incomplete"

@@ -1,16 +1,13 @@
-"""`modelops validate`: render every environment once, then schemas, the platform's rules and checkov.
+"""`modelops validate`: render every environment once, then the schemas and the platform's rules.
 
-checkov starts first, so its start-up overlaps rendering, then scans each environment's rendered
-text, as kustomize wrote it, in its own processes while kustomize renders the others and this
-process checks schemas and the platform's rules.
+checkov is not run here: it is a tool for the `policy` workflow (policies/checkov/), where its
+built-in checks and the same rules, wrapped, scan the rendered environments.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +15,20 @@ from typing import Any
 from modelops.config import Environment, load_environment
 from modelops.config.loader import environments_dir, repository_folder
 from modelops.errors import InputError
-from modelops.gitops.checkov_scan import CheckovRun, ScanResult
 from modelops.gitops.rendering.documents import Document, objects, syntax_problem
 from modelops.gitops.rendering.render import render_each
 from modelops.gitops.repository import layout
 from modelops.gitops.rules.argocd import BOOTSTRAP, check_bootstrap
+from modelops.gitops.rules.catalogue import object_problems
+from modelops.gitops.rules.environment import check_environment, source_file
+from modelops.gitops.rules.finding import Finding
 from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
-from modelops.gitops.rules.manifests import Finding, check_environment, check_release_files, source_file
+from modelops.gitops.rules.reading import subject
+from modelops.gitops.rules.release_files import check_release_files
 from modelops.gitops.validation.schemas import schema_problems
+from modelops.reports.files import write_text_atomic
+
+SYMLINKS, SCHEMA = "MODELOPS_SYMLINKS", "SCHEMA"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Validation:
 def symlinks(root: Path) -> list[Finding]:
     # A link can pull files from outside the reviewed tree into what Argo CD applies.
     return [
-        Finding(str(path.relative_to(root)), "symlinks are not allowed under gitops/")
+        Finding(str(path.relative_to(root)), "symlinks are not allowed under gitops/", rule=SYMLINKS)
         for path in sorted((root / layout.GITOPS).rglob("*"))
         if path.is_symlink()
     ]
@@ -52,58 +55,30 @@ def environments(root: Path) -> list[Environment]:
     return [load_environment(path.stem, root=root) for path in sorted(environments_dir(root).glob("*.yaml"))]
 
 
-def _rendered_file(name: str) -> str:
-    return f"{name.replace('/', '-')}.yaml"
-
-
-def _checkov_findings(result: ScanResult, rendered: dict[str, list[dict[str, Any]]]) -> list[Finding]:
-    """checkov reports on the rendered files; name the file a person edits instead."""
-    by_file = {_rendered_file(name): name for name in rendered}
-    findings = []
-    for failure in result.failed:
-        render = by_file.get(Path(failure.file).name)
-        kind, _, name = failure.resource.partition(".")
-        document = {"kind": kind, "metadata": {"name": name.rpartition(".")[2] or name}}
-        where = source_file(render, document) if render and render != BOOTSTRAP else (render or failure.file)
-        findings.append(Finding(where, f"{failure.check_id}: {failure.check_name} ({failure.resource})"))
-    return findings
-
-
-def validate(root: Path, *, checkov: bool = True, grouped: bool = True) -> Validation:
+def validate(root: Path, *, grouped: bool = True, render_to: Path | None = None) -> Validation:
     """Every finding on the tree at `root`. `grouped=False` renders each environment in one
-    kustomize call however long its list (the benchmark measures both; see render_plan)."""
+    kustomize call however long its list (the benchmark measures both; see render_plan).
+    `render_to` keeps each render as a file there (what the policy workflow hands to checkov)."""
     repository_folder(root, layout.GITOPS)
     findings = symlinks(root) + references_leaving_gitops(root)
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
     missing = [name for name, folder in folders.items() if not folder.is_dir()]
     findings += [Finding(str(layout.environment_dir(name)), "environment folder missing") for name in missing]
-    # The bootstrap objects first: a handful, so their render is not queued behind 300 models.
     folders = {BOOTSTRAP: root / BOOTSTRAP} | {n: f for n, f in folders.items() if n not in missing}
-    with ThreadPoolExecutor(1) as pool, ExitStack() as cleanup:
-        starting = None
-        if checkov:
-            shown_as = Path(f"{root / layout.GITOPS} (rendered)")
-            checks = root / "policies" / "checkov"
-            starting = pool.submit(CheckovRun, checks_dir=checks, shown_as=shown_as, failures_only=True)
-            cleanup.callback(_close_when_started, starting)
-        rendered: dict[str, list[dict[str, Any]]] = {}
-        for name, documents in _rendered(root, folders, grouped):
-            rendered[name] = objects(documents)
-            # checkov scans this folder's objects while kustomize renders the others.
-            if starting is not None:
-                starting.result().feed({_rendered_file(name): documents})
-            if len(rendered) < len(folders):  # the last folder's schemas wait: see below
-                findings += _schema_findings(name, rendered[name])
-        # What checkov held back (objects a graph check may relate) goes now, before more checks here.
-        scanning = pool.submit(starting.result().finish) if starting is not None else None
-        if rendered:
-            last = next(reversed(rendered))
-            findings += _schema_findings(last, rendered[last])
-        findings += _rule_findings(root, rendered, envs)
-        if scanning is not None:
-            findings += _checkov_findings(scanning.result(), rendered)
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    for name, documents in _rendered(root, folders, grouped):
+        rendered[name] = objects(documents)
+        findings += _schema_findings(name, rendered[name])
+        if render_to is not None:
+            write_text_atomic(render_to / rendered_file(name), "".join(d.text for d in documents))
+    findings += _rule_findings(root, rendered, envs)
     return Validation(findings, sum(len(d) for d in rendered.values()), rendered)
+
+
+def rendered_file(name: str) -> str:
+    """The file a render is kept in: gitops/bootstrap -> gitops-bootstrap.yaml, dev -> dev.yaml."""
+    return f"{name.replace('/', '-')}.yaml"
 
 
 def _rendered(root: Path, folders: dict[str, Path], grouped: bool) -> Iterator[tuple[str, list[Document]]]:
@@ -138,18 +113,13 @@ def invalid_yaml_named_in(message: str, folder: Path) -> str | None:
     return None
 
 
-def _close_when_started(starting: Future[CheckovRun]) -> None:
-    if starting.exception() is None:
-        starting.result().close()
-
-
 def _schema_findings(name: str, documents: list[dict[str, Any]]) -> list[Finding]:
     findings = []
     for document in documents:
         where = source_file(name, document) if name != BOOTSTRAP else BOOTSTRAP
         findings += [
-            Finding(where, f"{document.get('kind')}/{document.get('metadata', {}).get('name')}: {p}")
-            for p in schema_problems(document)
+            Finding(where, problem, object=subject(document), rule=SCHEMA)
+            for problem in schema_problems(document)
         ]
     return findings
 
@@ -169,5 +139,11 @@ def _rule_findings(
             documents = rendered[env.name]
             findings += check_environment(env.name, env.gitops.destination.namespace, documents)
             findings += check_release_files(env.name, documents, _release_texts(root, env.name, documents))
-    findings += check_bootstrap(rendered[BOOTSTRAP], envs)
+    bootstrap = rendered[BOOTSTRAP]
+    findings += [
+        Finding(BOOTSTRAP, problem, object=subject(document), rule=rule.id)
+        for document in bootstrap
+        for rule, problem in object_problems(document)
+    ]
+    findings += check_bootstrap(bootstrap, envs)
     return findings

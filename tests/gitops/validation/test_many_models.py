@@ -1,5 +1,5 @@
-"""`validate` on a many-model repository: checkov's findings, scanned in chunks as environments render,
-are those of one checkov run over everything, and name the file a person edits.
+"""`validate` on a many-model repository names the file a person edits, and the policy workflow's
+checkov over the same renders reports the same platform rule, plus what its built-in checks see.
 """
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 
 from modelops.bench.gitops_scale import build_repository
-from modelops.gitops.checkov_scan import CheckovRun
-from modelops.gitops.rendering.render import render
 from modelops.gitops.repository import layout
-from modelops.gitops.rules.argocd import BOOTSTRAP
-from modelops.gitops.validation.validate import Validation, _checkov_findings, _rendered_file, validate
+from modelops.gitops.validation import checkov_tool
+from modelops.gitops.validation.validate import Validation, validate
 from tests.conftest import REPO_ROOT
 from tests.tools import require_command
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
-MODELS = 40  # ~110 kB of manifests per environment: more than one checkov run
+MODELS = 40
 
 ROLE = """\
 apiVersion: rbac.authorization.k8s.io/v1
@@ -63,7 +61,6 @@ def _add_to_base(root: Path, model: str, file: str, text: str) -> None:
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_command("kubectl")
-    require_command("uvx")
     root = tmp_path_factory.mktemp("many-models")
     build_repository(REPO_ROOT, root, MODELS, ENVIRONMENTS)
     _add_to_base(root, "model-003", "role.yaml", ROLE)
@@ -73,42 +70,46 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+RENDERS = "renders"
+
+
 @pytest.fixture(scope="module")
 def validation(repository: Path) -> Validation:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
-        return validate(repository)
+        (repository / RENDERS).mkdir()
+        return validate(repository, render_to=repository / RENDERS)
 
 
-def checkov_findings(validation: Validation) -> set[tuple[str, str]]:
-    return {(f.where, f.message) for f in validation.findings if f.message.startswith("CKV")}
+def test_a_rule_failure_names_the_overlay_file_the_object_and_the_rule(validation: Validation) -> None:
+    [finding] = [f for f in validation.findings if f.rule == "CKV_MODELOPS_14"]
+    assert (finding.file, finding.object) == (
+        "gitops/models/model-017/overlays/prod/traffic.yaml",
+        "HTTPRoute/model-017",
+    )
 
 
-def test_findings_are_those_of_one_checkov_run_over_everything(
+def test_a_kind_no_rule_judges_is_refused_in_every_environment(validation: Validation) -> None:
+    for environment in ENVIRONMENTS:
+        for kind in ("Role", "RoleBinding"):
+            assert any(
+                f.rule == "MODELOPS_KINDS"
+                and f.file == f"gitops/environments/{environment} ({kind}/read-secrets)"
+                for f in validation.findings
+            ), (environment, kind)
+
+
+def test_checkov_over_the_kept_renders_reports_the_same_rule_and_its_own(
     repository: Path, validation: Validation
 ) -> None:
-    folders = {name: repository / layout.environment_dir(name) for name in ENVIRONMENTS}
-    folders[BOOTSTRAP] = repository / BOOTSTRAP
-    with CheckovRun(checks_dir=repository / "policies" / "checkov", shown_as=repository, chunks=1) as run:
-        run.feed({_rendered_file(name): render(folder) for name, folder in folders.items()})
-        single = run.finish()
-    expected = {(f.where, f.message) for f in _checkov_findings(single, validation.rendered)}
-    assert checkov_findings(validation) == expected
-    assert single.resources == validation.objects
-
-
-def test_a_binding_is_judged_by_a_role_from_another_model(validation: Validation) -> None:
+    require_command("uvx")
+    outcomes = checkov_tool.scan(repository / RENDERS, root=REPO_ROOT)
+    failed = {(o.check_id, o.resource) for o in outcomes if not o.passed}
+    platform = {(c, r) for c, r in failed if c.startswith("CKV_MODELOPS_")}
+    assert platform == {("CKV_MODELOPS_14", "HTTPRoute.models-prod.model-017")}
+    # A graph check relating a binding to another model's Role: checkov's, not the platform's.
     for environment in ENVIRONMENTS:
-        assert any(
-            where == f"gitops/environments/{environment} (RoleBinding/read-secrets)"
-            and "CKV2_K8S_5" in message
-            for where, message in checkov_findings(validation)
-        ), environment
-
-
-def test_a_custom_check_failure_names_the_overlay_file(validation: Validation) -> None:
-    assert any(
-        where == "gitops/models/model-017/overlays/prod/traffic.yaml"
-        and message.startswith("CKV_MODELOPS_14")
-        for where, message in checkov_findings(validation)
+        assert ("CKV2_K8S_5", f"RoleBinding.models-{environment}.read-secrets") in failed, environment
+    assert sorted(p.name for p in (repository / RENDERS).iterdir()) == sorted(
+        [*(f"{e}.yaml" for e in ENVIRONMENTS), "gitops-bootstrap.yaml"]
     )

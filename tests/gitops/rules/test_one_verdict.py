@@ -1,15 +1,15 @@
-"""The custom checkov checks in policies/checkov/, run by real checkov through `modelops.gitops.checkov_scan`.
+"""One verdict per rule, whichever path asks: each case goes through the rule's function (what
+`modelops validate` and the pull-request gate call) and through real checkov with the wrappers in
+policies/checkov/, and both must say the same for every rule that applies to the object.
 
-checkov starts in ~5 s, so every case is written into one folder with its own resource name and
-scanned once; each parametrized test then reads its own resource's outcome.
+checkov starts in seconds, so every case is written into one folder with its own resource name and
+scanned once; each parametrized test then reads its own resource's outcomes.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,21 +17,16 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from modelops.errors import InputError
-from modelops.gitops import checkov_scan
-from modelops.gitops.checkov_scan import ScanResult, scan, tool_available
-from tests.tools import require, require_command
+from modelops.gitops.rules.catalogue import OBJECT_RULES
+from modelops.gitops.validation import checkov_tool
+from tests.tools import require_command
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHECKS_DIR = REPO_ROOT / "policies" / "checkov"
+REPO_ROOT = Path(__file__).resolve().parents[3]
 NAMESPACE = "models-test"
 M_ID = "m-751afd4e29c07359f0557995c9b0cc07"  # an MLflow logged-model id
 RUN_ID = "0123456789abcdef0123456789abcdef"  # an MLflow run id
-
-
-@pytest.fixture(scope="module")
-def checkov() -> None:
-    require(tool_available(), f"checkov {checkov_scan.CHECKOV_VERSION} through uvx")
+DIGEST = "sha256:" + "ab" * 32
+RULES = {rule.id: rule for rule in OBJECT_RULES}
 
 
 # --- compliant manifests; each case below changes one thing ----------------------------------------
@@ -47,7 +42,13 @@ def inference_service() -> dict[str, Any]:
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": {"annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
+        "metadata": {
+            "annotations": {
+                "serving.kserve.io/deploymentMode": "RawDeployment",
+                "modelops.io/model-version": "3",
+                "modelops.io/artifact-digest": DIGEST,
+            }
+        },
         "spec": {
             "predictor": {
                 "serviceAccountName": "credit-risk",
@@ -116,7 +117,9 @@ def application_set() -> dict[str, Any]:
 
 
 def http_route(*weights: Any) -> dict[str, Any]:
-    refs = [{"name": f"backend-{i}", "port": 80, "weight": w} for i, w in enumerate(weights)]
+    # `{model}` becomes the case's name (see `named`): the model's own Services.
+    services = ["{model}-predictor", "{model}-candidate-predictor"]
+    refs = [{"name": services[i % 2], "port": 80, "weight": w} for i, w in enumerate(weights)]
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -133,7 +136,7 @@ def mirrored(mirror: dict[str, Any]) -> dict[str, Any]:
     route["spec"]["rules"][0]["filters"] = [
         {
             "type": "RequestMirror",
-            "requestMirror": {"backendRef": {"name": "candidate", "port": 80}, **mirror},
+            "requestMirror": {"backendRef": {"name": "{model}-candidate-predictor", "port": 80}, **mirror},
         }
     ]
     return route
@@ -142,7 +145,7 @@ def mirrored(mirror: dict[str, Any]) -> dict[str, Any]:
 def edit(factory: Callable[[], dict[str, Any]], path: str, value: Any) -> dict[str, Any]:
     """factory() with the field at `path` (dots; `[i]` indexes a list) set to `value`, or removed if DROP."""
     manifest = factory()
-    *parents, last = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    *parents, last = [s.replace("\\.", ".") for s in re.findall(r"(?:\\\.|[^.\[\]])+|\[\d+\]", path)]
     node: Any = manifest
     for step in parents:
         node = node[int(step[1:-1])] if step.startswith("[") else node.setdefault(step, {})
@@ -400,6 +403,18 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         edit(lambda: http_route(100), "spec.rules.[0].backendRefs.[0].weight", DROP),
         "failed",
     ),
+    (  # passed validate's old check (a missing weight counted as 1), failed checkov's
+        "CKV_MODELOPS_13",
+        "route-99-and-missing",
+        edit(lambda: http_route(99, 1), "spec.rules.[0].backendRefs.[1].weight", DROP),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_13",
+        "route-redirect-only",
+        edit(lambda: http_route(100), "spec.rules.[0].backendRefs", []),
+        "passed",
+    ),
     # CKV_MODELOPS_14 mirror percent
     ("CKV_MODELOPS_14", "mirror-10", mirrored({"percent": 10}), "passed"),
     ("CKV_MODELOPS_14", "mirror-150", mirrored({"percent": 150}), "failed"),
@@ -410,159 +425,153 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         mirrored({"fraction": {"numerator": 3, "denominator": 2}}),
         "failed",
     ),
+    # CKV_MODELOPS_15 release annotations
+    ("CKV_MODELOPS_15", "annotated", inference_service(), "passed"),
+    (
+        "CKV_MODELOPS_15",
+        "no-digest",
+        edit(inference_service, f"{ANNOTATIONS}.modelops\\.io/artifact-digest", DROP),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_15",
+        "version-alias",
+        edit(inference_service, f"{ANNOTATIONS}.modelops\\.io/model-version", "champion"),
+        "failed",
+    ),
+    # CKV_MODELOPS_16 nothing but the pinned artifact on the platform's runtime
+    ("CKV_MODELOPS_16", "artifact-only", inference_service(), "passed"),
+    (
+        "CKV_MODELOPS_16",
+        "own-image",
+        edit(inference_service, f"{MODEL}.image", "registry.example.org/anything:1"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_16",
+        "transformer",
+        edit(inference_service, "spec.transformer", {"containers": [{"name": "t", "image": "t:1"}]}),
+        "failed",
+    ),
+    # CKV_MODELOPS_17 a model's own Services only
+    ("CKV_MODELOPS_17", "route-own", http_route(90, 10), "passed"),
+    ("CKV_MODELOPS_17", "mirror-own", mirrored({"percent": 10}), "passed"),
+    (
+        "CKV_MODELOPS_17",
+        "route-elsewhere",
+        edit(lambda: http_route(100), "spec.rules.[0].backendRefs.[0].name", "payments-predictor"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_17",
+        "route-other-namespace",
+        edit(lambda: http_route(100), "spec.rules.[0].backendRefs.[0].namespace", "models-prod"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_17",
+        "mirror-elsewhere",
+        edit(
+            lambda: mirrored({"percent": 10}), "spec.rules.[0].filters.[0].requestMirror.backendRef.name", "x"
+        ),
+        "failed",
+    ),
 ]
 
-# A violation annotated away: reported as skipped, with the reason from the annotation.
-SKIPPED = edit(inference_service, f"{MODEL}.storageUri", "models:/credit-risk@champion")
-SKIPPED["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_MODELOPS_1=demo only, never synced"
 # kind Application also names the Kubernetes SIG application CRD: not Argo CD's, so not judged.
 FOREIGN_APPLICATION = edit(application, "apiVersion", "app.k8s.io/v1beta1")
 
 
-def block_yaml() -> YAML:
-    """A dumper writing block style, as `kubectl kustomize` does."""
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    return yaml
+def named(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    manifest = copy.deepcopy(manifest)
+    manifest["metadata"].update(name=name, namespace=NAMESPACE)
+    return _with_model(manifest, name)
+
+
+def _with_model(node: Any, model: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _with_model(v, model) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_model(v, model) for v in node]
+    return node.replace("{model}", model) if isinstance(node, str) else node
 
 
 def resource_id(manifest: dict[str, Any]) -> str:
     return f"{manifest['kind']}.{NAMESPACE}.{manifest['metadata']['name']}"
 
 
-def named(manifest: dict[str, Any], name: str) -> dict[str, Any]:
-    manifest = copy.deepcopy(manifest)
-    manifest["metadata"].update(name=name, namespace=NAMESPACE)
-    return manifest
+def python_verdicts(document: dict[str, Any]) -> dict[str, bool]:
+    """{rule id: passed} for every rule that applies to `document`."""
+    return {rule.id: not rule.problems(document) for rule in OBJECT_RULES if rule.applies(document)}
 
 
-def outcome(result: ScanResult, check_id: str, resource: str) -> str | None:
-    for status, findings in (
-        ("passed", result.passed_checks),
-        ("failed", result.failed),
-        ("skipped", result.skipped),
-    ):
-        if any(f.check_id == check_id and f.resource == resource for f in findings):
-            return status
-    return None
+CASE_DOCUMENTS = {name: named(manifest, name) for _, name, manifest, _ in CASES}
+CASE_DOCUMENTS["foreign-application"] = named(FOREIGN_APPLICATION, "foreign-application")
 
 
 @pytest.fixture(scope="module")
-def cases_scan(checkov: None, tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
+def checkov_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bool]]:
+    """{resource: {rule id: passed}} from one real checkov run over every case."""
+    require_command("uvx")
     folder = tmp_path_factory.mktemp("checkov-cases")
-    documents = [named(manifest, name) for _, name, manifest, _ in CASES]
-    documents += [named(SKIPPED, "skipped-by-annotation"), named(FOREIGN_APPLICATION, "foreign-application")]
-    yaml = block_yaml()
-    # One file per kind, several documents each, as `kubectl kustomize` writes them.
-    for kind in {d["kind"] for d in documents}:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False  # block style, as `kubectl kustomize` writes
+    documents = list(CASE_DOCUMENTS.values())
+    for kind in {d["kind"] for d in documents}:  # one file per kind, several documents each
         with (folder / f"{kind.lower()}.yaml").open("w") as stream:
             yaml.dump_all([d for d in documents if d["kind"] == kind], stream)
-    return scan(folder, checks_dir=CHECKS_DIR)
+    verdicts: dict[str, dict[str, bool]] = {}
+    for outcome in checkov_tool.scan(folder, root=REPO_ROOT, checks=sorted(RULES)):
+        verdicts.setdefault(outcome.resource, {})[outcome.check_id] = outcome.passed
+    return verdicts
 
 
 @pytest.mark.parametrize(
-    ("check_id", "name", "manifest", "expected"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+    ("rule_id", "name", "manifest", "expected"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
 )
-def test_custom_check(
-    cases_scan: ScanResult, check_id: str, name: str, manifest: dict, expected: str
-) -> None:
-    assert outcome(cases_scan, check_id, resource_id(named(manifest, name))) == expected
+def test_the_rule_says_what_the_case_expects(rule_id: str, name: str, manifest: dict, expected: str) -> None:
+    document = CASE_DOCUMENTS[name]
+    assert RULES[rule_id].applies(document)
+    assert ("passed" if not RULES[rule_id].problems(document) else "failed") == expected, RULES[
+        rule_id
+    ].problems(document)
 
 
-def test_every_custom_check_has_a_passing_and_a_failing_case() -> None:
-    ids = {m for f in CHECKS_DIR.glob("*.py") for m in re.findall(r'id="(CKV_MODELOPS_\d+)"', f.read_text())}
-    assert len(ids) == 14
-    for check_id in ids:
-        assert {expected for c, *_, expected in CASES if c == check_id} == {"passed", "failed"}, check_id
+def unread_by_checkov(document: dict[str, Any]) -> bool:
+    # checkov 3 drops an ApplicationSet whose template holds `{{ }}` placeholders without reading it,
+    # and every ApplicationSet worth having holds them: only validate judges those.
+    return document["kind"] == "ApplicationSet"
 
 
-def test_skip_annotation_is_reported_with_its_reason(cases_scan: ScanResult) -> None:
-    resource = resource_id(named(SKIPPED, "skipped-by-annotation"))
-    [skip] = [s for s in cases_scan.skipped if s.resource == resource]
-    assert (skip.check_id, skip.reason, skip.file) == (
-        "CKV_MODELOPS_1",
-        "demo only, never synced",
-        "inferenceservice.yaml",
-    )
+@pytest.mark.parametrize("name", sorted(CASE_DOCUMENTS))
+def test_checkov_gives_the_same_verdict_for_every_rule(checkov_verdicts: dict, name: str) -> None:
+    document = CASE_DOCUMENTS[name]
+    if unread_by_checkov(document):
+        # Should checkov start reading them, this fails: then its verdicts must be compared too.
+        assert checkov_verdicts.get(resource_id(document)) is None
+        assert python_verdicts(document)
+    else:
+        assert checkov_verdicts.get(resource_id(document), {}) == python_verdicts(document)
 
 
-def test_failure_names_the_field_at_fault(cases_scan: ScanResult) -> None:
-    [finding] = [f for f in cases_scan.failed if f.resource == f"InferenceService.{NAMESPACE}.sc-escalation"]
-    assert finding.fields == ("spec/predictor/model/securityContext/allowPrivilegeEscalation",)
+def test_every_rule_has_a_passing_and_a_failing_case() -> None:
+    for rule_id in RULES:
+        assert {expected for c, *_, expected in CASES if c == rule_id} == {"passed", "failed"}, rule_id
 
 
-def test_an_application_outside_argo_cd_is_not_judged(cases_scan: ScanResult) -> None:
-    resource = resource_id(named(FOREIGN_APPLICATION, "foreign-application"))
-    assert [f for f in (*cases_scan.passed_checks, *cases_scan.failed) if f.resource == resource] == []
+def test_an_application_outside_argo_cd_is_not_judged() -> None:
+    assert python_verdicts(CASE_DOCUMENTS["foreign-application"]) == {}
 
 
-# --- the committed tree ---------------------------------------------------------------------------
-
-RENDERED = {
-    **{env: REPO_ROOT / "gitops" / "environments" / env for env in ("local", "dev", "staging", "prod")},
-    "bootstrap": REPO_ROOT / "gitops" / "bootstrap",
-}
-
-
-def test_committed_gitops_tree_has_no_failed_check(checkov: None, tmp_path: Path) -> None:
-    kubectl = require_command("kubectl")
-    for name, source in RENDERED.items():
-        rendered = subprocess.run(
-            [kubectl, "kustomize", str(source)], capture_output=True, text=True, check=True
-        )
-        (tmp_path / f"{name}.yaml").write_text(rendered.stdout)
-
-    result = scan(tmp_path, checks_dir=CHECKS_DIR)
-
-    assert [(f.check_id, f.resource, f.file) for f in result.failed] == []
-    assert result.skipped == ()
-    ran = {(f.check_id, f.resource) for f in result.passed_checks}
-    # Every object our checks cover was read and judged, the ApplicationSet's templated names included.
-    for env in ("local", "dev", "staging", "prod"):
-        for n in range(1, 7):
-            assert (f"CKV_MODELOPS_{n}", f"InferenceService.models-{env}.credit-risk") in ran
-        for n in (13, 14):
-            assert (f"CKV_MODELOPS_{n}", f"HTTPRoute.models-{env}.credit-risk") in ran
-        for n in (7, 8, 9):
-            assert (f"CKV_MODELOPS_{n}", f"AppProject.argocd.models-{env}") in ran
-    for n in (10, 11, 12):
-        assert (f"CKV_MODELOPS_{n}", "ApplicationSet.argocd.models") in ran
-    assert result.resources == 4 * 4 + 5
-
-
-# --- errors -------------------------------------------------------------------------------------------
-
-
-def test_a_custom_check_that_does_not_load_is_an_input_error(checkov: None, tmp_path: Path) -> None:
-    checks = tmp_path / "checks"
-    shutil.copytree(CHECKS_DIR, checks)
-    (checks / "modelops_broken.py").write_text("this is not python(\n")
-    # checkov loads custom checks only when the folder holds at least one manifest.
-    (tmp_path / "manifests").mkdir()
-    block_yaml().dump(named(http_route(100), "route"), tmp_path / "manifests" / "route.yaml")
-    with pytest.raises(InputError, match=r"could not load a custom check .*modelops_broken"):
-        scan(tmp_path / "manifests", checks_dir=checks)
-
-
-def test_a_resource_checkov_would_drop_unread_is_an_input_error(checkov: None, tmp_path: Path) -> None:
-    route = named(http_route(100), "route")
-    route["spec"]["rules"][0]["backendRefs"][0]["name"] = 8080  # checkov skips documents with such a name
-    block_yaml().dump(route, tmp_path / "route.yaml")
-    with pytest.raises(InputError, match=r"checkov cannot read route.yaml HTTPRoute/route"):
-        scan(tmp_path, checks_dir=CHECKS_DIR)
-
-
-def test_missing_uvx_is_an_input_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(checkov_scan.shutil, "which", lambda _: None)
-    checkov_scan._checkov_problem.cache_clear()
-    try:
-        assert not tool_available()
-        with pytest.raises(InputError, match="checkov is not available: uvx is not on PATH"):
-            scan(tmp_path, checks_dir=CHECKS_DIR)
-    finally:
-        checkov_scan._checkov_problem.cache_clear()
-
-
-def test_a_checks_folder_checkov_would_ignore_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no custom checks"):
-        scan(tmp_path, checks_dir=tmp_path)
+def test_a_malformed_object_fails_closed_instead_of_crashing() -> None:
+    for rule in OBJECT_RULES:
+        for kind in rule.kinds:
+            broken = {
+                "apiVersion": f"{rule.api_group}/v1".lstrip("/"),
+                "kind": kind,
+                "metadata": {},
+                "spec": [],
+            }
+            rule.problems(broken)  # answers, whatever it answers
+    broken = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "spec": "x"}
+    assert not python_verdicts(broken)["CKV_MODELOPS_1"]
