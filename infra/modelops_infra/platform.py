@@ -10,19 +10,19 @@ import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
-from modelops_infra.alert_routing import DispatchTarget
-from modelops_infra.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
-from modelops_infra.ci_access import CiAccess, CiAccessArgs, MlflowLogin
-from modelops_infra.cluster import Cluster, ClusterArgs, cluster_name
-from modelops_infra.gitops import GitOps, GitOpsArgs
+from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
+from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
+from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
+from modelops_infra.components.gitops import GitOps, GitOpsArgs
+from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.components.network import Network, NetworkArgs
+from modelops_infra.components.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
+from modelops_infra.components.registry_users import CI_USERS
+from modelops_infra.components.security import Security, SecurityArgs
+from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import model_accounts
-from modelops_infra.monitoring import Monitoring, MonitoringArgs
-from modelops_infra.netpol import aws_backends, local_backends
-from modelops_infra.network import Network, NetworkArgs
-from modelops_infra.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
-from modelops_infra.registry_users import CI_USERS
-from modelops_infra.security import Security, SecurityArgs
-from modelops_infra.serving import Serving, ServingArgs
+from modelops_infra.manifests.alert_routing import DispatchTarget
+from modelops_infra.manifests.network_policies import aws_backends, local_backends
 from modelops_infra.settings import Settings
 from modelops_infra.subnets import plan_subnets
 from modelops_infra.versions import mlflow_server_image

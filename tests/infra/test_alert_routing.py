@@ -20,8 +20,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from modelops.alerting import dispatch_relay as relay
-from modelops_infra import alert_routing as routing
-from modelops_infra.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.manifests import alert_routing as routing
 from modelops_infra.settings import load_settings
 from tests.alerting.alertmanager_config import effective_config
 from tests.alerting.notifications import rules

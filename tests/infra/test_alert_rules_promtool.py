@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from modelops_infra import layout, promql
-from modelops_infra.alert_rules import slo_rules
+from modelops_infra import layout
+from modelops_infra.manifests import promql
+from modelops_infra.manifests.alert_rules import slo_rules
 from modelops_infra.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import STACKS

@@ -12,7 +12,7 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.gitops_models import model_accounts
-from modelops_infra.iam import artifact_access_policy
+from modelops_infra.manifests.iam import artifact_access_policy
 from modelops_infra.settings import load_settings
 from modelops_infra.versions import MINIO_CLIENT_IMAGE
 from tests.infra.harness import build_stack

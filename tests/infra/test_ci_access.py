@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.settings import load_settings
 from modelops_infra.versions import mlflow_server_image
+from tests.conftest import REPO_ROOT
 
 AWS_STACKS = ("dev", "staging", "prod")
 ISSUER = "token.actions.githubusercontent.com"
 BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
-SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "modelops_infra" / "mlflow_users_apply.py"
+SCRIPT = REPO_ROOT / "infra" / "modelops_infra" / "runtime" / "mlflow_users_apply.py"
 
 
 def _by_name(stack, type_):

@@ -242,7 +242,7 @@ def test_gitops_applies_whatever_the_bootstrap_folder_holds(repo_root, tmp_path,
 
 
 def test_the_real_bootstrap_folder_applies_every_project_and_the_application_set(repo_root):
-    from modelops_infra.gitops import bootstrap_manifests
+    from modelops_infra.components.gitops import bootstrap_manifests
 
     kinds = sorted(
         (document["kind"], document["metadata"]["name"])
@@ -254,7 +254,7 @@ def test_the_real_bootstrap_folder_applies_every_project_and_the_application_set
 
 
 def test_each_cluster_generates_only_its_own_environment(repo_root):
-    from modelops_infra.gitops import bootstrap_manifests, for_this_cluster
+    from modelops_infra.components.gitops import bootstrap_manifests, for_this_cluster
 
     application_set = next(
         document

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
-from modelops_infra.helm import release
-from modelops_infra.kube import container_security_context
+from modelops_infra.components.helm import release
+from modelops_infra.manifests.workloads import container_security_context
 from modelops_infra.versions import CERT_MANAGER, ENVOY_GATEWAY, KSERVE, KSERVE_CRD
 
 GATEWAY_CLASS = "envoy"

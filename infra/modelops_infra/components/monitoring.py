@@ -14,11 +14,16 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra import promql
-from modelops_infra.alert_routing import RELAY_SCRIPT, DispatchTarget, alertmanager_config, relay_manifests
-from modelops_infra.alert_rules import slo_rules
-from modelops_infra.dashboards import dashboard_json
-from modelops_infra.helm import release
+from modelops_infra.components.helm import release
+from modelops_infra.manifests import promql
+from modelops_infra.manifests.alert_routing import (
+    RELAY_SCRIPT,
+    DispatchTarget,
+    alertmanager_config,
+    relay_manifests,
+)
+from modelops_infra.manifests.alert_rules import slo_rules
+from modelops_infra.manifests.dashboards import dashboard_json
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK
 
 

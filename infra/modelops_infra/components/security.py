@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from modelops_infra.netpol import Backends, namespace_manifests, network_policies
+from modelops_infra.manifests.network_policies import Backends, namespace_manifests, network_policies
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,16 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.kube import (
+from modelops_infra.backends.aws_storage import SERVICE_ACCOUNT, Backend, aws_backend
+from modelops_infra.backends.local_storage import local_backend
+from modelops_infra.components.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
+from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
     container_security_context,
     pod_security_context,
     resources,
 )
-from modelops_infra.local_storage import local_backend
-from modelops_infra.registry_backends import SERVICE_ACCOUNT, Backend, aws_backend
-from modelops_infra.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
 from modelops_infra.settings import RegistrySettings
 
 _AUTH_DIR = "/etc/mlflow-auth"

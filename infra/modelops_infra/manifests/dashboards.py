@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelops_infra import promql
+from modelops_infra.manifests import promql
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from modelops_infra.iam import artifact_access_policy, web_identity_trust
+from modelops_infra.manifests.iam import artifact_access_policy, web_identity_trust
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 # The GitHub environment of the jobs that write to the registry (retrain, record).

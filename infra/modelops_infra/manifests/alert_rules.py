@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from modelops_infra import layout as L
-from modelops_infra import promql
+from modelops_infra.manifests import promql
 
 
 def slo_rules(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops_infra import layout as L
-from modelops_infra.alert_routing import RELAY_APP
+from modelops_infra.manifests.alert_routing import RELAY_APP
 
 Manifest = dict[str, Any]
 ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]

@@ -1,7 +1,7 @@
 """MLflow's service users (the CI gate's reader, the retrain writer), made real at deploy time.
 
 Basic-auth users live in MLflow's own database, so a Secret alone creates nothing: a Job in the
-`mlflow` namespace calls MLflow's auth REST API as admin (`mlflow_users_apply.py`) once the server
+`mlflow` namespace calls MLflow's auth REST API as admin (`runtime/mlflow_users_apply.py`) once the server
 is up, and again whenever a password or grant changes (the pod template carries their digest).
 """
 
@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
-from modelops_infra.kube import run_once_job
+from modelops_infra.manifests.workloads import run_once_job
+from modelops_infra.runtime import MLFLOW_USERS_APPLY
 
 ADMIN_USERNAME = "admin"
 JOB_APP = L.MLFLOW_USERS_APP  # pod label the network policies allow to reach MLflow
-_SCRIPT = Path(__file__).with_name("mlflow_users_apply.py")
 _MOUNT = "/etc/mlflow-users"
 
 
@@ -101,7 +100,7 @@ def service_users_job(
     script = k8s.core.v1.ConfigMap(
         f"{name}-users-script",
         metadata={"name": "mlflow-users-script", "namespace": L.MLFLOW_NAMESPACE},
-        data={"apply.py": _SCRIPT.read_text(encoding="utf-8")},
+        data={"apply.py": MLFLOW_USERS_APPLY.read_text(encoding="utf-8")},
         opts=child,
     )
     revision = pulumi.Output.all(document, admin_password).apply(lambda v: _revision(v[0], v[1]))

@@ -19,8 +19,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.iam import artifact_access_policy
-from modelops_infra.kube import run_once_job
+from modelops_infra.manifests.iam import artifact_access_policy
+from modelops_infra.manifests.workloads import run_once_job
 from modelops_infra.versions import MINIO_CLIENT_IMAGE
 
 SETUP_APP = L.MINIO_SETUP_APP  # pod label the network policies let reach MinIO

@@ -5,7 +5,7 @@ rollback (`model-rollback`). Alertmanager routes exactly those to the `github-di
 relay in scripts/modelops/alerting/dispatch_relay.py turns them into GitHub dispatch events, and
 everything else keeps kube-prometheus-stack's defaults (the `null` receiver, the Watchdog route).
 
-Pure data, like netpol: the Monitoring component declares these manifests and the tests read them.
+Pure data, like network_policies: the Monitoring component declares these manifests and the tests read them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from modelops.alerting import dispatch_relay
 from modelops_infra import layout as L
-from modelops_infra.kube import (
+from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
     container_security_context,

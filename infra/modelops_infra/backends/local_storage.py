@@ -12,15 +12,15 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.kube import (
+from modelops_infra.backends.aws_storage import DB_NAME, DB_USER, Backend, _uri
+from modelops_infra.backends.local_access import local_artifact_access
+from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
     container_security_context,
     pod_security_context,
     resources,
 )
-from modelops_infra.local_access import local_artifact_access
-from modelops_infra.registry_backends import DB_NAME, DB_USER, Backend, _uri
 from modelops_infra.versions import MINIO_IMAGE, POSTGRES_IMAGE
 
 _SECRETS_ENV_SKIP = {

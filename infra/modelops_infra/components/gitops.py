@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
-from modelops_infra.helm import release
+from modelops_infra.components.helm import release
 from modelops_infra.versions import ARGO_CD
 
 

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from modelops_infra.iam import service_trust
+from modelops_infra.manifests.iam import service_trust
 from modelops_infra.settings import ClusterSettings, NodeGroupSettings
 
 _LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]

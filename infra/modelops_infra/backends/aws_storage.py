@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.iam import irsa_role
+from modelops_infra.manifests.iam import irsa_role
 from modelops_infra.settings import RegistrySettings
 from modelops_infra.versions import POSTGRES_ENGINE_VERSION
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from modelops_infra.iam import artifact_access_policy, pod_identity_trust
+from modelops_infra.manifests.iam import artifact_access_policy, pod_identity_trust
 
 
 @dataclass(frozen=True)
