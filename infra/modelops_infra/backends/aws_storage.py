@@ -1,41 +1,18 @@
-"""Where MLflow keeps runs and artifacts: RDS + S3 on AWS, in-cluster Postgres + MinIO locally."""
+"""MLflow's store on AWS: RDS Postgres, a private versioned S3 bucket, the server's IRSA role on it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from modelops_infra import layout as L
+from modelops_infra.backends.backend import DB_NAME, DB_USER, SERVICE_ACCOUNT, Backend, database_uri
 from modelops_infra.manifests.iam import irsa_role
 from modelops_infra.settings import RegistrySettings
 from modelops_infra.versions import POSTGRES_ENGINE_VERSION
-
-DB_NAME = "mlflow"
-DB_USER = "mlflow"
-SERVICE_ACCOUNT = "mlflow"
-
-
-@dataclass(frozen=True)
-class Backend:
-    database_uri: pulumi.Output[str]  # secret
-    artifacts_destination: pulumi.Input[str]
-    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-    # Extra environment for the server (local: the MinIO endpoint and its credentials).
-    env: list[dict[str, Any]] = field(default_factory=list)
-    bucket_arn: pulumi.Output[str] | None = None  # AWS: what the Pod Identity and CI roles are granted
-
-
-def _uri(password: pulumi.Output[str], host: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.secret(
-        pulumi.Output.format(
-            "postgresql://{0}:{1}@{2}:{3}/{4}", DB_USER, password, host, L.POSTGRES_PORT, DB_NAME
-        )
-    )
 
 
 def aws_backend(
@@ -139,7 +116,7 @@ def aws_backend(
         opts=child,
     )
     return Backend(
-        database_uri=_uri(password.result, database.address),
+        database_uri=database_uri(password.result, database.address),
         artifacts_destination=pulumi.Output.format("s3://{0}", bucket.bucket),
         service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         bucket_arn=bucket.arn,

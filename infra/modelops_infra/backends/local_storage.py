@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.backends.aws_storage import DB_NAME, DB_USER, Backend, _uri
+from modelops_infra.backends.backend import DB_NAME, DB_USER, Backend, database_uri
 from modelops_infra.backends.local_access import local_artifact_access
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
@@ -176,7 +176,7 @@ def local_backend(
     host = f"{L.POSTGRES_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local"
     endpoint = f"http://{L.MINIO_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local:{L.MINIO_PORT}"
     return Backend(
-        database_uri=_uri(password.result, host),
+        database_uri=database_uri(password.result, host),
         artifacts_destination=f"s3://{L.ARTIFACT_BUCKET_LOCAL}",
         env=[
             {"name": "MLFLOW_S3_ENDPOINT_URL", "value": endpoint},

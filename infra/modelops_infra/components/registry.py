@@ -11,7 +11,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from modelops_infra import layout as L
-from modelops_infra.backends.aws_storage import SERVICE_ACCOUNT, Backend, aws_backend
+from modelops_infra.backends.aws_storage import aws_backend
+from modelops_infra.backends.backend import SERVICE_ACCOUNT, Backend
 from modelops_infra.backends.local_storage import local_backend
 from modelops_infra.components.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
 from modelops_infra.manifests.workloads import (
