@@ -10,7 +10,7 @@ import pulumi_random as random
 
 from modelops_infra import layout as L
 from modelops_infra.backends.backend import DB_NAME, DB_USER, SERVICE_ACCOUNT, Backend, database_uri
-from modelops_infra.manifests.iam import irsa_role
+from modelops_infra.manifests.iam import web_identity_trust
 from modelops_infra.settings import RegistrySettings
 from modelops_infra.versions import POSTGRES_ENGINE_VERSION
 
@@ -141,3 +141,23 @@ def _bucket_access_policy(bucket_arn: str) -> str:
             ],
         }
     )
+
+
+def irsa_role(
+    name: str,
+    *,
+    oidc_provider: aws.iam.OpenIdConnectProvider,
+    namespace: str,
+    service_account: str,
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
+    """A role only the named Kubernetes service account can assume, through the cluster's OIDC."""
+    trust = pulumi.Output.all(oidc_provider.arn, oidc_provider.url).apply(
+        lambda values: web_identity_trust(
+            values[0],
+            values[1].removeprefix("https://"),
+            f"system:serviceaccount:{namespace}:{service_account}",
+            "sts.amazonaws.com",
+        )
+    )
+    return aws.iam.Role(name, assume_role_policy=trust, opts=pulumi.ResourceOptions(parent=parent))

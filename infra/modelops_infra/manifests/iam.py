@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pulumi
-import pulumi_aws as aws
-
 
 def service_trust(service: str) -> str:
     return json.dumps(
@@ -109,23 +106,3 @@ def web_identity_trust(provider_arn: str, issuer_host: str, subject: str, audien
             ],
         }
     )
-
-
-def irsa_role(
-    name: str,
-    *,
-    oidc_provider: aws.iam.OpenIdConnectProvider,
-    namespace: str,
-    service_account: str,
-    parent: pulumi.Resource,
-) -> aws.iam.Role:
-    """A role only the named Kubernetes service account can assume, through the cluster's OIDC."""
-    trust = pulumi.Output.all(oidc_provider.arn, oidc_provider.url).apply(
-        lambda values: web_identity_trust(
-            values[0],
-            values[1].removeprefix("https://"),
-            f"system:serviceaccount:{namespace}:{service_account}",
-            "sts.amazonaws.com",
-        )
-    )
-    return aws.iam.Role(name, assume_role_policy=trust, opts=pulumi.ResourceOptions(parent=parent))
