@@ -22,7 +22,7 @@ from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
-from modelops_infra.manifests.network_policies import aws_backends, local_backends
+from modelops_infra.manifests.network_policies import aws_backend_peers, local_backend_peers
 from modelops_infra.settings import Settings
 from modelops_infra.subnets import plan_subnets
 from modelops_infra.versions import mlflow_server_image
@@ -69,20 +69,20 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
         )
         provider = cluster.provider
         plan = plan_subnets(platform.network.vpc_cidr, len(platform.aws.availability_zones))
-        backends = aws_backends(plan.endpoints, plan.data)
+        peers = aws_backend_peers(plan.endpoints, plan.data)
         placement = AwsPlacement(
             network.vpc_id, network.data_subnet_ids, cluster.cluster_security_group_id, cluster.oidc_provider
         )
     else:
         provider = k8s.Provider("local-k8s", context=platform.kube_context)
-        backends = local_backends()
+        peers = local_backend_peers()
 
     on_cluster = pulumi.ResourceOptions(provider=provider)
     security = Security(
         "security",
         SecurityArgs(
             settings.models_namespace,
-            backends,
+            peers,
             list(platform.registry.client_namespaces),
             not settings.on_aws,
         ),

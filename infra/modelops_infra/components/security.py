@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from modelops_infra.manifests.network_policies import Backends, namespace_manifests, network_policies
+from modelops_infra.manifests.network_policies import BackendPeers, namespace_manifests, network_policies
 
 
 @dataclass(frozen=True)
 class SecurityArgs:
     models_namespace: str
-    backends: Backends
+    backend_peers: BackendPeers
     mlflow_clients: list[str]
     local: bool
 
@@ -32,7 +32,7 @@ class Security(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         for policy in network_policies(
-            args.models_namespace, args.backends, mlflow_clients=args.mlflow_clients, local=args.local
+            args.models_namespace, args.backend_peers, mlflow_clients=args.mlflow_clients, local=args.local
         ):
             meta = policy["metadata"]
             k8s.networking.v1.NetworkPolicy(

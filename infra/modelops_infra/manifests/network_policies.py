@@ -16,7 +16,7 @@ ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
 
 
 @dataclass(frozen=True)
-class Backends:
+class BackendPeers:
     """Where this stack's object store and database live, as network-policy peers."""
 
     object_store: list[Manifest]
@@ -27,9 +27,9 @@ class Backends:
     credential_agent: list[Manifest] = field(default_factory=list)
 
 
-def aws_backends(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -> Backends:
+def aws_backend_peers(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -> BackendPeers:
     # S3 is reached only through the interface endpoint's addresses, RDS only in the data tier.
-    return Backends(
+    return BackendPeers(
         object_store=[{"ipBlock": {"cidr": cidr}} for cidr in endpoint_cidrs],
         object_store_port=L.HTTPS_PORT,
         database=[{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
@@ -38,8 +38,8 @@ def aws_backends(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -
     )
 
 
-def local_backends() -> Backends:
-    return Backends(
+def local_backend_peers() -> BackendPeers:
+    return BackendPeers(
         object_store=[_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})],
         object_store_port=L.MINIO_PORT,
         database=[_pods(L.STORAGE_NAMESPACE, {"app": L.POSTGRES_APP})],
@@ -102,7 +102,7 @@ def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]
 
 
 def network_policies(
-    models_namespace: str, backends: Backends, *, mlflow_clients: list[str], local: bool
+    models_namespace: str, peers: BackendPeers, *, mlflow_clients: list[str], local: bool
 ) -> list[Manifest]:
     owned = L.owned_namespaces(models_namespace, local=local)
     dns = {"to": [_pods("kube-system", {"k8s-app": "kube-dns"})], "ports": _ports(L.DNS_PORT, protocol="UDP")}
@@ -179,12 +179,12 @@ def network_policies(
             ingress=[{"from": [_namespace(L.MONITORING_NAMESPACE)], "ports": _ports(L.MODEL_METRICS_PORT)}],
         )
     )
-    object_store = {"to": backends.object_store, "ports": _ports(backends.object_store_port)}
+    object_store = {"to": peers.object_store, "ports": _ports(peers.object_store_port)}
     # Model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else.
     policies.append(_policy(models_namespace, "allow-object-store", egress=[object_store]))
-    if backends.credential_agent:
+    if peers.credential_agent:
         # Their (and the jobs') bucket credentials come from the node's Pod Identity agent.
-        agent = {"to": backends.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
+        agent = {"to": peers.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
         for namespace in (models_namespace, *mlflow_clients):
             policies.append(_policy(namespace, "allow-pod-identity-agent", egress=[agent]))
 
@@ -201,7 +201,7 @@ def network_policies(
             ingress=[{"from": clients, "ports": _ports(L.MLFLOW_PORT)}],
         )
     )
-    database = {"to": backends.database, "ports": _ports(backends.database_port)}
+    database = {"to": peers.database, "ports": _ports(peers.database_port)}
     policies.append(
         _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store])
     )
