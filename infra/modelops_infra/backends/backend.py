@@ -18,10 +18,12 @@ SERVICE_ACCOUNT = "mlflow"  # the MLflow server's, in namespace mlflow
 class Backend:
     database_uri: pulumi.Output[str]  # secret
     artifacts_destination: pulumi.Input[str]
+    # The artifact bucket as access policies name it: what the Pod Identity and CI roles are
+    # granted on AWS, what the MinIO users' policies name locally.
+    bucket_arn: pulumi.Input[str]
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Extra environment for the server (local: the MinIO endpoint and its credentials).
     env: list[dict[str, Any]] = field(default_factory=list)
-    bucket_arn: pulumi.Output[str] | None = None  # AWS: what the Pod Identity and CI roles are granted
 
 
 def database_uri(password: pulumi.Output[str], host: pulumi.Input[str]) -> pulumi.Output[str]:

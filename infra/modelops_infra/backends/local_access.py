@@ -28,6 +28,8 @@ READER, WRITER = "model-reader", "job-writer"
 MODEL_SECRET = "model-artifacts-s3"
 JOB_SECRET = "artifact-store"
 ENDPOINT_HOST = f"{L.MINIO_APP}.{L.STORAGE_NAMESPACE}.svc.cluster.local:{L.MINIO_PORT}"
+# MinIO reads the same IAM policy documents as S3, so it names its bucket the way S3 would.
+BUCKET_ARN = f"arn:aws:s3:::{L.ARTIFACT_BUCKET_LOCAL}"
 
 _SETUP = f"""set -eu
 mc alias set local "http://{ENDPOINT_HOST}" "$(cat /run/minio-root/minio-user)" \\
@@ -40,10 +42,6 @@ for user in {READER} {WRITER}; do
   mc admin user info local "$user" | grep -q "artifacts-$user"
 done
 """
-
-
-def _bucket_arn() -> str:
-    return f"arn:aws:s3:::{L.ARTIFACT_BUCKET_LOCAL}"
 
 
 def local_artifact_access(
@@ -65,8 +63,8 @@ def local_artifact_access(
         metadata={"name": "minio-users", "namespace": L.STORAGE_NAMESPACE},
         string_data={
             **keys,
-            f"{READER}.json": artifact_access_policy(_bucket_arn(), write=False),
-            f"{WRITER}.json": artifact_access_policy(_bucket_arn(), write=True),
+            f"{READER}.json": artifact_access_policy(BUCKET_ARN, write=False),
+            f"{WRITER}.json": artifact_access_policy(BUCKET_ARN, write=True),
         },
         opts=child,
     )

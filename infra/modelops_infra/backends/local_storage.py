@@ -13,7 +13,7 @@ import pulumi_random as random
 
 from modelops_infra import layout as L
 from modelops_infra.backends.backend import DB_NAME, DB_USER, Backend, database_uri
-from modelops_infra.backends.local_access import local_artifact_access
+from modelops_infra.backends.local_access import BUCKET_ARN, local_artifact_access
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
@@ -178,6 +178,7 @@ def local_backend(
     return Backend(
         database_uri=database_uri(password.result, host),
         artifacts_destination=f"s3://{L.ARTIFACT_BUCKET_LOCAL}",
+        bucket_arn=BUCKET_ARN,
         env=[
             {"name": "MLFLOW_S3_ENDPOINT_URL", "value": endpoint},
             _secret_env(credentials, "AWS_ACCESS_KEY_ID", "minio-user"),

@@ -75,7 +75,7 @@ def writer_namespaces(settings: RegistrySettings) -> list[str]:
 
 class Registry(pulumi.ComponentResource):
     url: str
-    bucket_arn: pulumi.Output[str] | None  # the artifact bucket (AWS only)
+    bucket_arn: pulumi.Output[str]  # the artifact bucket (locally MinIO's), as IAM policies name it
     service_passwords: dict[str, pulumi.Output[str]]  # username -> password (secret)
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -103,7 +103,7 @@ class Registry(pulumi.ComponentResource):
                 models_namespace=args.models_namespace,
                 writer_namespaces=writers,
             )
-        self.bucket_arn = backend.bucket_arn
+        self.bucket_arn = pulumi.Output.from_input(backend.bucket_arn)
         self.url = f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}"
         admin, server = self._server(name, args.settings, backend, args.image)
         # The identity jobs run as to log to MLflow; AWS grants it the bucket through Pod Identity.
