@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.infra.promtool import series as S
-from tests.infra.promtool.series import Slo, Target
+from tests.infra.manifests.promtool import series as S
+from tests.infra.manifests.promtool.series import Slo, Target
 
 PER_MINUTE = 10_000  # requests per pod per minute (~170/s): fine enough for "just over" a threshold
 

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.infra.promtool import series as S
-from tests.infra.promtool.series import Slo
+from tests.infra.manifests.promtool import series as S
+from tests.infra.manifests.promtool.series import Slo
 from tests.tools import free_port, wait_ready
 
 _RESOLUTION = 10_000  # the latency histogram's shares, in 1/10,000ths

@@ -22,8 +22,8 @@ from modelops_infra.manifests.alert_rules import slo_rules
 from modelops_infra.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import STACKS
-from tests.infra.promtool import cases, live
-from tests.infra.promtool.series import Slo, Target
+from tests.infra.manifests.promtool import cases, live
+from tests.infra.manifests.promtool.series import Slo, Target
 from tests.tools import require_command
 
 ALERTS = ("ModelErrorRateHigh", "ModelLatencyP95High", "ModelDriftHigh", "ModelScrapeMissing")
