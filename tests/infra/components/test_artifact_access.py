@@ -1,6 +1,6 @@
 """Model pods read and jobs write the artifact bucket through EKS Pod Identity, and nothing more.
 
-Locally, MinIO users with the same policies stand in for the roles.
+Locally, MinIO users with the same policies stand in for the roles (backends/test_local_access.py).
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.gitops_models import model_accounts
-from modelops_infra.manifests.iam import artifact_access_policy
 from modelops_infra.settings import load_settings
-from modelops_infra.versions import MINIO_CLIENT_IMAGE
+from tests.infra.conftest import AWS_STACKS
 from tests.infra.harness import build_stack
 
-AWS_STACKS = ("dev", "staging", "prod")
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
 
@@ -151,41 +149,3 @@ def test_without_models_no_reader_role_is_made(repo_root, tmp_path):
     )
     assert not [r for r in stack.of_type("aws:iam/role:Role") if r.name == "artifacts-model-reader"]
     assert {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)} == {"modelops-job"}
-
-
-def test_a_customer_managed_bucket_key_adds_only_the_key_use_each_side_needs():
-    key = "arn:aws:kms:eu-west-1:123456789012:key/abc"
-    reader = json.loads(artifact_access_policy(BUCKET, write=False, kms_key_arn=key))["Statement"][-1]
-    writer = json.loads(artifact_access_policy(BUCKET, write=True, kms_key_arn=key))["Statement"][-1]
-    assert reader == {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key}
-    assert writer["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"] and writer["Resource"] == key
-    assert "kms:" not in artifact_access_policy(BUCKET, write=True)  # aws/s3 key: nothing to grant
-
-
-def test_the_local_stack_gives_minio_users_the_same_policies_instead_of_roles(stacks):
-    local = stacks["local"]
-    assert not local.of_type(ASSOCIATION)
-    secrets = {
-        (s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"]): s.inputs
-        for s in local.of_type("kubernetes:core/v1:Secret")
-    }
-    bucket = f"arn:aws:s3:::{L.ARTIFACT_BUCKET_LOCAL}"
-    users = secrets[(L.STORAGE_NAMESPACE, "minio-users")]["stringData"]
-    assert users["model-reader.json"] == artifact_access_policy(bucket, write=False)
-    assert users["job-writer.json"] == artifact_access_policy(bucket, write=True)
-    model = secrets[("models-local", "model-artifacts-s3")]
-    assert model["metadata"]["annotations"] == {
-        "serving.kserve.io/s3-endpoint": "minio.object-storage.svc.cluster.local:9000",
-        "serving.kserve.io/s3-usehttps": "0",
-        "serving.kserve.io/s3-region": "us-east-1",
-    }
-    assert model["stringData"]["AWS_ACCESS_KEY_ID"] == "model-reader"
-    jobs = secrets[(L.JOBS_NAMESPACE, "artifact-store")]["stringData"]
-    assert jobs["AWS_ACCESS_KEY_ID"] == "job-writer"
-    assert jobs["MLFLOW_S3_ENDPOINT_URL"] == "http://minio.object-storage.svc.cluster.local:9000"
-    (setup,) = [
-        j for j in local.of_type("kubernetes:batch/v1:Job") if j.inputs["metadata"]["name"] == "minio-setup"
-    ]
-    (container,) = setup.inputs["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == MINIO_CLIENT_IMAGE
-    assert f'mc mb --ignore-existing "local/{L.ARTIFACT_BUCKET_LOCAL}"' in container["command"][-1]

@@ -10,8 +10,8 @@ from modelops_infra import layout as L
 from modelops_infra.settings import load_settings
 from modelops_infra.versions import mlflow_server_image
 from tests.conftest import REPO_ROOT
+from tests.infra.conftest import AWS_STACKS
 
-AWS_STACKS = ("dev", "staging", "prod")
 ISSUER = "token.actions.githubusercontent.com"
 BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
 SCRIPT = REPO_ROOT / "infra" / "modelops_infra" / "runtime" / "mlflow_users_apply.py"
@@ -161,3 +161,24 @@ def test_only_the_users_job_may_call_mlflow_from_inside_its_namespace(stacks, na
     ]
     assert policies["allow-users-job"]["podSelector"] == {"matchLabels": {"app": L.MLFLOW_USERS_APP}}
     assert policies["allow-users-job"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": L.MLFLOW_PORT}]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environments_only(
+    stacks, repo_root, name
+):
+    repository = load_settings(name, root=repo_root).github_repository
+    trusts = [json.loads(r.inputs["assumeRolePolicy"]) for r in stacks[name].of_type("aws:iam/role:Role")]
+    github = [
+        s for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s.get("Condition", {}))
+    ]
+    subjects = sorted(s["Condition"]["StringEquals"][f"{ISSUER}:sub"] for s in github)
+    # preview and gate on pull requests; deploy in the stack's environment; retrain in `retrain`.
+    assert subjects == sorted(
+        [
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:environment:{name}",
+            f"repo:{repository}:environment:registry",
+        ]
+    )
