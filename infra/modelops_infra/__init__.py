@@ -1,6 +1,20 @@
 """The platform's Pulumi components; `build(load_settings(env), ...)` declares one stack."""
 
 from modelops_infra.platform import Platform, build
-from modelops_infra.settings import PlatformSettings, Settings, load_settings
+from modelops_infra.settings import (
+    AwsPlatformSettings,
+    LocalPlatformSettings,
+    PlatformSettings,
+    Settings,
+    load_settings,
+)
 
-__all__ = ["Platform", "PlatformSettings", "Settings", "build", "load_settings"]
+__all__ = [
+    "AwsPlatformSettings",
+    "LocalPlatformSettings",
+    "Platform",
+    "PlatformSettings",
+    "Settings",
+    "build",
+    "load_settings",
+]

@@ -10,21 +10,20 @@ import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
-from modelops_infra.alert_routing import DispatchTarget
-from modelops_infra.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
-from modelops_infra.ci_access import CiAccess, CiAccessArgs, MlflowLogin
-from modelops_infra.cluster import Cluster, ClusterArgs, cluster_name
-from modelops_infra.gitops import GitOps, GitOpsArgs
-from modelops_infra.gitops_models import model_accounts
-from modelops_infra.monitoring import Monitoring, MonitoringArgs
-from modelops_infra.netpol import aws_backends, local_backends
-from modelops_infra.network import Network, NetworkArgs
-from modelops_infra.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
-from modelops_infra.registry_users import CI_USERS
-from modelops_infra.security import Security, SecurityArgs
-from modelops_infra.serving import Serving, ServingArgs
-from modelops_infra.settings import Settings
-from modelops_infra.subnets import plan_subnets
+from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
+from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
+from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
+from modelops_infra.components.gitops import GitOps, GitOpsArgs
+from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.components.network import Network, NetworkArgs
+from modelops_infra.components.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
+from modelops_infra.components.registry_users import CI_USERS, ServiceUser
+from modelops_infra.components.security import Security, SecurityArgs
+from modelops_infra.components.serving import Serving, ServingArgs
+from modelops_infra.gitops_models import ModelAccount, model_accounts
+from modelops_infra.manifests.alert_routing import DispatchTarget
+from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
+from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
 from modelops_infra.versions import mlflow_server_image
 
 
@@ -46,90 +45,136 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
     `models_dir` is gitops/models: each model served in this environment gets its service account
     granted read access to the artifact bucket.
     """
-    platform = settings.platform
     models = model_accounts(models_dir, settings.name)  # read first: a bad file stops before anything
     owned = {ns.name for ns in L.owned_namespaces(settings.models_namespace, local=not settings.on_aws)}
-    for client in platform.registry.client_namespaces:
+    for client in settings.platform.registry.client_namespaces:
         if client not in owned:
             raise InputError(
                 f"{settings.source}: field 'platform.registry.client_namespaces': "
                 f"{client} is not a platform namespace"
             )
+    match settings.platform:
+        case AwsPlatformSettings() as platform:
+            return _on_aws(settings, platform, models=models, bootstrap_dir=bootstrap_dir)
+        case LocalPlatformSettings() as platform:
+            return _on_kubernetes(settings, platform, bootstrap_dir=bootstrap_dir)
 
-    cluster = ci = artifacts = None
-    placement = None
-    if settings.on_aws:
-        assert platform.aws and platform.network and platform.cluster and platform.ci  # checked by the model
-        network = Network("network", NetworkArgs(settings.name, platform.aws, platform.network))
-        cluster = Cluster(
-            "cluster",
-            ClusterArgs(
-                settings.name, platform.cluster, network.private_subnet_ids, platform.serving.gpu_inference
-            ),
-        )
-        provider = cluster.provider
-        plan = plan_subnets(platform.network.vpc_cidr, len(platform.aws.availability_zones))
-        backends = aws_backends(plan.endpoints, plan.data)
-        placement = AwsPlacement(
+
+def _on_aws(
+    settings: Settings, platform: AwsPlatformSettings, *, models: list[ModelAccount], bootstrap_dir: Path
+) -> Platform:
+    network = Network("network", NetworkArgs(settings.name, platform.aws, platform.network))
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(
+            settings.name, platform.cluster, network.private_subnet_ids, platform.serving.gpu_inference
+        ),
+    )
+    security = _security(
+        settings, cluster.provider, aws_backend_peers(network.plan.endpoints, network.plan.data), local=False
+    )
+    registry = _registry(
+        settings,
+        cluster.provider,
+        security,
+        placement=AwsPlacement(
             network.vpc_id, network.data_subnet_ids, cluster.cluster_security_group_id, cluster.oidc_provider
-        )
-    else:
-        provider = k8s.Provider("local-k8s", context=platform.kube_context)
-        backends = local_backends()
+        ),
+        # CI's MLflow logins, only where CI has roles to fetch them with.
+        service_users=tuple(CI_USERS.values()),
+    )
+    writers = writer_namespaces(platform.registry)
+    artifacts = ArtifactAccess(
+        "artifacts",
+        ArtifactAccessArgs(
+            cluster_name=cluster_name(settings.name),
+            cluster=cluster.name,
+            bucket_arn=registry.bucket_arn,
+            readers=Grantee(settings.models_namespace, [m.service_account for m in models]),
+            writers=Grantee(writers[0], [platform.registry.job_service_account]) if writers else None,
+            agent=cluster.pod_identity_agent,
+        ),
+    )
+    logins = {
+        kind: MlflowLogin(user.username, registry.service_passwords[user.username])
+        for kind, user in CI_USERS.items()
+    }
+    ci = CiAccess(
+        "ci",
+        CiAccessArgs(
+            settings.github_repository,
+            settings.name,
+            platform.ci.create_oidc_provider,
+            bucket_arn=registry.bucket_arn,
+            logins=logins,
+        ),
+    )
+    monitoring, serving, gitops = _services(
+        settings,
+        cluster.provider,
+        security,
+        bootstrap_dir=bootstrap_dir,
+        dispatch=DispatchTarget(settings.github_repository, settings.name),
+    )
+    return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)
 
-    on_cluster = pulumi.ResourceOptions(provider=provider)
-    security = Security(
+
+def _on_kubernetes(settings: Settings, platform: LocalPlatformSettings, *, bootstrap_dir: Path) -> Platform:
+    provider = k8s.Provider("local-k8s", context=platform.kube_context)
+    security = _security(settings, provider, local_backend_peers(), local=True)
+    registry = _registry(settings, provider, security, placement=None, service_users=())
+    monitoring, serving, gitops = _services(
+        settings,
+        provider,
+        security,
+        bootstrap_dir=bootstrap_dir,
+        dispatch=None,  # a laptop's cluster must not open pull requests on the shared repository
+    )
+    return Platform(security, registry, monitoring, serving, gitops, cluster=None, ci=None, artifacts=None)
+
+
+def _security(settings: Settings, provider: k8s.Provider, peers: BackendPeers, *, local: bool) -> Security:
+    return Security(
         "security",
         SecurityArgs(
-            settings.models_namespace,
-            backends,
-            list(platform.registry.client_namespaces),
-            not settings.on_aws,
+            settings.models_namespace, peers, list(settings.platform.registry.client_namespaces), local
         ),
-        opts=on_cluster,
+        opts=pulumi.ResourceOptions(provider=provider),
     )
-    after_security = pulumi.ResourceOptions(provider=provider, depends_on=[security])
-    registry = Registry(
+
+
+def _registry(
+    settings: Settings,
+    provider: k8s.Provider,
+    security: Security,
+    *,
+    placement: AwsPlacement | None,
+    service_users: tuple[ServiceUser, ...],
+) -> Registry:
+    return Registry(
         "registry",
         RegistryArgs(
             settings.name,
-            platform.registry,
+            settings.platform.registry,
             placement,
             image=mlflow_server_image(settings.github_repository),
             models_namespace=settings.models_namespace,
-            # CI's MLflow logins, only where CI has roles to fetch them with.
-            service_users=tuple(CI_USERS.values()) if settings.on_aws else (),
+            service_users=service_users,
         ),
-        opts=after_security,
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[security]),
     )
-    if settings.on_aws:
-        assert cluster is not None and platform.ci and registry.bucket_arn is not None
-        writers = writer_namespaces(platform.registry)
-        artifacts = ArtifactAccess(
-            "artifacts",
-            ArtifactAccessArgs(
-                cluster_name=cluster_name(settings.name),
-                cluster=cluster.name,
-                bucket_arn=registry.bucket_arn,
-                readers=Grantee(settings.models_namespace, [m.service_account for m in models]),
-                writers=Grantee(writers[0], [platform.registry.job_service_account]) if writers else None,
-                agent=cluster.pod_identity_agent,
-            ),
-        )
-        logins = {
-            kind: MlflowLogin(user.username, registry.service_passwords[user.username])
-            for kind, user in CI_USERS.items()
-        }
-        ci = CiAccess(
-            "ci",
-            CiAccessArgs(
-                settings.github_repository,
-                settings.name,
-                platform.ci.create_oidc_provider,
-                bucket_arn=registry.bucket_arn,
-                logins=logins,
-            ),
-        )
+
+
+def _services(
+    settings: Settings,
+    provider: k8s.Provider,
+    security: Security,
+    *,
+    bootstrap_dir: Path,
+    dispatch: DispatchTarget | None,
+) -> tuple[Monitoring, Serving, GitOps]:
+    after_security = pulumi.ResourceOptions(provider=provider, depends_on=[security])
+    platform = settings.platform
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -138,8 +183,7 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
             error_rate=platform.monitoring.slo.error_rate,
             p95_ms=settings.environment.promotion.latency.p95_ms,
             drift_threshold=settings.environment.promotion.drift.distance_threshold,
-            # A laptop's cluster must not open pull requests on the shared repository.
-            dispatch=DispatchTarget(settings.github_repository, settings.name) if settings.on_aws else None,
+            dispatch=dispatch,
         ),
         opts=after_security,
     )
@@ -149,4 +193,4 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
         GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir, settings.environment.name),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[security, serving, monitoring]),
     )
-    return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)
+    return monitoring, serving, gitops

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -114,42 +114,90 @@ class CiSettings(_Strict):
     create_oidc_provider: bool = True
 
 
-class PlatformSettings(_Strict):
-    target: Literal["aws", "kubernetes"]
-    kube_context: str | None = None
-    aws: AwsSettings | None = None
-    network: NetworkSettings | None = None
-    cluster: ClusterSettings | None = None
+_AWS_SECTIONS = ("aws", "network", "cluster", "ci")
+
+
+class _PlatformCommon(_Strict):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     monitoring: MonitoringSettings
     serving: ServingSettings = Field(default_factory=ServingSettings)
-    ci: CiSettings | None = None
 
-    @model_validator(mode="after")
-    def _sections_fit_the_target(self) -> PlatformSettings:
-        aws_sections = {"aws": self.aws, "network": self.network, "cluster": self.cluster, "ci": self.ci}
-        if self.target == "aws":
-            missing = [name for name, value in aws_sections.items() if value is None]
+
+class AwsPlatformSettings(_PlatformCommon):
+    """`target: aws`: the stack creates the VPC, EKS, RDS and S3, and the CI roles."""
+
+    target: Literal["aws"]
+    aws: AwsSettings
+    network: NetworkSettings
+    cluster: ClusterSettings
+    ci: CiSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_aws_section(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            missing = [name for name in _AWS_SECTIONS if data.get(name) is None]
             if missing:
                 raise ValueError(f"target aws needs the sections {', '.join(missing)}")
-            if self.kube_context is not None:
+            if data.get("kube_context") is not None:
                 raise ValueError("kube_context applies to target kubernetes only")
-        else:
-            given = [name for name, value in aws_sections.items() if value is not None]
-            if given:
-                raise ValueError(f"target kubernetes creates no AWS resources; remove {', '.join(given)}")
-            if not self.kube_context:
-                raise ValueError("target kubernetes needs kube_context")
-        if self.serving.gpu_inference and (self.cluster is None or self.cluster.gpu_nodes is None):
+        return data
+
+    @model_validator(mode="after")
+    def _gpu_nodes_for_gpu_inference(self) -> AwsPlatformSettings:
+        if self.serving.gpu_inference and self.cluster.gpu_nodes is None:
             # Otherwise GPU inference would be switched on with no node to run it: silently CPU-only.
             raise ValueError("serving.gpu_inference needs cluster.gpu_nodes")
         return self
 
 
-class _PlatformFile(BaseModel):
+class LocalPlatformSettings(_PlatformCommon):
+    """`target: kubernetes`: an existing cluster (kind, k3d, minikube); no AWS resources."""
+
+    target: Literal["kubernetes"]
+    kube_context: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_aws_section(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [name for name in _AWS_SECTIONS if data.get(name) is not None]
+            if given:
+                raise ValueError(f"target kubernetes creates no AWS resources; remove {', '.join(given)}")
+        return data
+
+    @model_validator(mode="after")
+    def _no_gpu_inference(self) -> LocalPlatformSettings:
+        if self.serving.gpu_inference:
+            raise ValueError("serving.gpu_inference needs cluster.gpu_nodes, which only target aws has")
+        return self
+
+
+PlatformSettings: TypeAlias = AwsPlatformSettings | LocalPlatformSettings
+
+
+class _Target(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    target: Literal["aws", "kubernetes"]
+
+
+class _TargetFile(BaseModel):
     # Only the platform section is validated here; the rest belongs to modelops.config.
     model_config = ConfigDict(extra="ignore", frozen=True)
-    platform: PlatformSettings
+    platform: _Target
+
+
+class _AwsFile(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    platform: AwsPlatformSettings
+
+
+class _LocalFile(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    platform: LocalPlatformSettings
+
+
+_FILES: dict[str, type[_AwsFile | _LocalFile]] = {"aws": _AwsFile, "kubernetes": _LocalFile}
 
 
 @dataclass(frozen=True)
@@ -170,7 +218,7 @@ class Settings:
 
     @property
     def on_aws(self) -> bool:
-        return self.platform.target == "aws"
+        return isinstance(self.platform, AwsPlatformSettings)
 
     @property
     def github_repository(self) -> str:
@@ -184,8 +232,12 @@ class Settings:
 def load_settings(name: str, *, root: Path | None = None) -> Settings:
     environment = load_environment(name, root=root)
     path = environments_dir(root) / f"{name}.yaml"
-    section = _validate(_PlatformFile, read_yaml(path), path).platform
+    data = read_yaml(path)
+    # The target first, then the section's own type: errors then name fields as written
+    # (`platform.network.vpc_cidr`), where a pydantic union would insert the target into the path.
+    target = _validate(_TargetFile, data, path).platform.target
+    section = _validate(_FILES[target], data, path).platform
     settings = Settings(environment=environment, platform=section, source=path)
-    if section.target == "aws":
+    if settings.on_aws:
         settings.github_repository  # noqa: B018 - fail at load time, not halfway through a preview
     return settings

@@ -11,7 +11,7 @@ import copy
 import shutil
 from typing import Any
 
-from modelops_infra.alert_routing import alertmanager_config
+from modelops_infra.manifests.alert_routing import alertmanager_config
 
 CHART_DEFAULT_CONFIG: dict[str, Any] = {
     "global": {"resolve_timeout": "5m"},

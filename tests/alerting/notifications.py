@@ -13,7 +13,7 @@ import json
 from functools import cache
 from typing import Any
 
-from modelops_infra.alert_rules import slo_rules
+from modelops_infra.manifests.alert_rules import slo_rules
 
 NAMESPACE = "models-prod"
 NEVER = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt of a firing alert

@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 from tests.infra.harness import StackUnderTest, build_stack
 
 STACKS = ("local", "dev", "staging", "prod")
+AWS_STACKS = ("dev", "staging", "prod")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from modelops_infra import Platform, build, load_settings
+from tests.infra.pulumi_wire import reveal
 
 PROJECT = "modelops-platform"
 ACCOUNT = "123456789012"
@@ -53,26 +54,12 @@ def _outputs(args: MockResourceArgs) -> dict[str, Any]:
     return {**args.inputs, **extra}
 
 
-def _reveal(value: Any) -> Any:
-    """Inputs arrive with secrets wrapped in Pulumi's signature envelope; manifests need the value."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _reveal(value["value"])
-        return {k: _reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_reveal(v) for v in value]
-    # The wire carries every number as a double; Kubernetes wants its integers back.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 class RecordingMocks(Mocks):
     def __init__(self) -> None:
         self.declared: list[Declared] = []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.declared.append(Declared(args.typ, args.name, _reveal(dict(args.inputs))))
+        self.declared.append(Declared(args.typ, args.name, reveal(dict(args.inputs))))
         return f"{args.name}-id", _outputs(args)
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -10,7 +10,6 @@ import pytest
 
 from modelops.errors import InputError
 from modelops_infra import load_settings
-from modelops_infra.subnets import plan_subnets
 
 STACKS = ("local", "dev", "staging", "prod")
 
@@ -61,19 +60,6 @@ def test_an_invalid_value_names_the_file_and_the_field(repo_root, tmp_path, name
     with pytest.raises(InputError, match=re.escape(f"{name}.yaml: field '{field}")) as caught:
         load_settings(name, root=root)
     assert "\n" not in str(caught.value)
-
-
-def test_the_subnet_plan_gives_every_tier_one_disjoint_subnet_per_zone():
-    import ipaddress
-
-    plan = plan_subnets("10.30.0.0/16", 3)
-    tiers = [plan.private, plan.public, plan.endpoints, plan.data]
-    nets = [ipaddress.ip_network(cidr) for tier in tiers for cidr in tier]
-    assert all(len(tier) == 3 for tier in tiers)
-    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
-    assert all(net.subnet_of(ipaddress.ip_network("10.30.0.0/16")) for net in nets)
-    # Pods take addresses from the private tier, so it is the largest.
-    assert min(n.num_addresses for n in nets[:3]) > max(n.num_addresses for n in nets[3:])
 
 
 def test_gpu_inference_without_gpu_nodes_is_refused(repo_root, tmp_path):

@@ -1,0 +1,129 @@
+"""GitHub Actions' OIDC provider and the roles workflows assume: pinned to this repository.
+
+| role | `sub` it trusts | may |
+| --- | --- | --- |
+| preview | `repo:ORG/REPO:pull_request` | read the account (`pulumi preview`) |
+| deploy | `repo:ORG/REPO:environment:<env>` | administer it (`pulumi up`, behind required reviewers) |
+| gate | `repo:ORG/REPO:pull_request` | read the artifact bucket and the gate's MLflow login |
+| retrain | `repo:ORG/REPO:environment:registry` | read and add artifacts, read the retrain MLflow login |
+
+The two MLflow logins are Secrets Manager secrets holding `{"username", "password"}`; the same
+passwords are given to MLflow by the registry's `mlflow-users` Job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from modelops_infra.manifests.iam import artifact_access_policy, web_identity_trust
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+# The GitHub environment of the jobs that write to the registry (retrain, record).
+RETRAIN_ENVIRONMENT = "registry"
+# Previews read; deploys run `pulumi up`, which creates IAM roles, hence administrator rights,
+# guarded by the environment's required reviewers on GitHub.
+MANAGED = {"preview": "ReadOnlyAccess", "deploy": "AdministratorAccess"}
+WRITERS = ("retrain",)
+
+
+@dataclass(frozen=True)
+class MlflowLogin:
+    username: str
+    password: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class CiAccessArgs:
+    repository: str  # ORG/REPO
+    environment: str  # the GitHub environment deploy jobs run in
+    create_oidc_provider: bool
+    bucket_arn: pulumi.Input[str]  # the MLflow artifact bucket
+    logins: dict[str, MlflowLogin]  # "gate" and "retrain"
+    kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
+
+
+def subjects(repository: str, environment: str) -> dict[str, str]:
+    """Exact `sub` claims, by role: pull requests, the protected environments."""
+    return {
+        "preview": f"repo:{repository}:pull_request",
+        "deploy": f"repo:{repository}:environment:{environment}",
+        "gate": f"repo:{repository}:pull_request",
+        "retrain": f"repo:{repository}:environment:{RETRAIN_ENVIRONMENT}",
+    }
+
+
+class CiAccess(pulumi.ComponentResource):
+    role_arns: dict[str, pulumi.Output[str]]
+    secret_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: CiAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelops:platform:CiAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        provider_arn: pulumi.Output[str]
+        if args.create_oidc_provider:
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=f"https://{GITHUB_ISSUER}",
+                client_id_lists=["sts.amazonaws.com"],
+                opts=child,
+            )
+            provider_arn = provider.arn
+        else:
+            provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{GITHUB_ISSUER}").arn
+        self.role_arns = {}
+        self.secret_arns = {}
+        for kind, subject in subjects(args.repository, args.environment).items():
+            role = aws.iam.Role(
+                f"{name}-{kind}",
+                assume_role_policy=provider_arn.apply(
+                    lambda arn, subject=subject: web_identity_trust(
+                        arn, GITHUB_ISSUER, subject, "sts.amazonaws.com"
+                    )
+                ),
+                max_session_duration=3600,
+                opts=child,
+            )
+            self.role_arns[kind] = role.arn
+            if kind in MANAGED:
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{kind}",
+                    role=role.name,
+                    policy_arn=f"arn:aws:iam::aws:policy/{MANAGED[kind]}",
+                    opts=child,
+                )
+                continue
+            secret_arn = self._login_secret(f"{name}-{kind}", args.logins[kind])
+            self.secret_arns[kind] = secret_arn
+            policy = pulumi.Output.all(args.bucket_arn, args.kms_key_arn, secret_arn).apply(
+                lambda values, kind=kind: artifact_access_policy(
+                    values[0], write=kind in WRITERS, kms_key_arn=values[1], secret_arns=(values[2],)
+                )
+            )
+            aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
+        self.register_outputs({"role_arns": self.role_arns, "secret_arns": self.secret_arns})
+
+    def _login_secret(self, name: str, login: MlflowLogin) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        # Named by Pulumi (with a suffix): a deleted secret's name stays reserved for its recovery
+        # window, which would block a destroy-and-recreate. Workflows read the ARN from the outputs.
+        secret = aws.secretsmanager.Secret(
+            name,
+            description=f"MLflow basic-auth login {login.username} for GitHub Actions",
+            recovery_window_in_days=7,
+            opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            name,
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(
+                pulumi.Output.from_input(login.password).apply(
+                    lambda password: json.dumps({"username": login.username, "password": password})
+                )
+            ),
+            opts=child,
+        )
+        return secret.arn

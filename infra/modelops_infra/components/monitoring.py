@@ -1,0 +1,176 @@
+"""kube-prometheus-stack, the model-serving dashboard, the model SLO alerts and where they go.
+
+With a dispatch target, Alertmanager routes drift and failing-candidate alerts to the relay that
+turns them into GitHub dispatch events (alert_routing); without one, its routing stays the chart's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from modelops_infra import layout as L
+from modelops_infra.components.helm import release
+from modelops_infra.manifests import promql
+from modelops_infra.manifests.alert_routing import (
+    RELAY_SCRIPT,
+    DispatchTarget,
+    alertmanager_config,
+    relay_manifests,
+)
+from modelops_infra.manifests.alert_rules import slo_rules
+from modelops_infra.manifests.dashboards import dashboard_json
+from modelops_infra.versions import KUBE_PROMETHEUS_STACK
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    models_namespace: str
+    retention: str
+    error_rate: float
+    p95_ms: float
+    drift_threshold: float
+    # None: no relay, and Alertmanager keeps the chart's routing (the local stack, a laptop).
+    dispatch: DispatchTarget | None = None
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelops:platform:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        admin = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False, opts=child)
+        admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": "grafana-admin", "namespace": L.MONITORING_NAMESPACE},
+            string_data={"admin-user": "admin", "admin-password": admin.result},
+            opts=child,
+        )
+        values: dict[str, Any] = {}
+        if args.dispatch is not None:
+            values["alertmanager"] = {"config": alertmanager_config(args.models_namespace)}
+            self._relay(name, args.dispatch)
+        stack = release(
+            f"{name}-kube-prometheus-stack",
+            KUBE_PROMETHEUS_STACK,
+            release_name="kube-prometheus-stack",
+            namespace=L.MONITORING_NAMESPACE,
+            values={
+                **values,
+                "grafana": {
+                    "admin": {
+                        "existingSecret": "grafana-admin",
+                        "userKey": "admin-user",
+                        "passwordKey": "admin-password",
+                    },
+                    # Dashboards are ConfigMaps labelled grafana_dashboard, in any namespace.
+                    "sidecar": {
+                        "dashboards": {
+                            "enabled": True,
+                            "label": "grafana_dashboard",
+                            "searchNamespace": "ALL",
+                        }
+                    },
+                },
+                "prometheus": {
+                    "prometheusSpec": {
+                        "retention": args.retention,
+                        # Select every rule and monitor, not only those labelled for this release.
+                        "ruleSelectorNilUsesHelmValues": False,
+                        "podMonitorSelectorNilUsesHelmValues": False,
+                        "serviceMonitorSelectorNilUsesHelmValues": False,
+                    }
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_secret]),
+        )
+        after_stack = pulumi.ResourceOptions(parent=self, depends_on=[stack])
+        k8s.core.v1.ConfigMap(
+            f"{name}-serving-dashboard",
+            metadata={
+                "name": "modelops-serving-dashboard",
+                "namespace": L.MONITORING_NAMESPACE,
+                "labels": {"grafana_dashboard": "1"},
+            },
+            data={
+                "modelops-serving.json": dashboard_json(
+                    p95_target_ms=args.p95_ms, drift_threshold=args.drift_threshold
+                )
+            },
+            opts=child,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-model-slos",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "modelops-model-slos", "namespace": L.MONITORING_NAMESPACE},
+            spec=slo_rules(
+                models_namespace=args.models_namespace,
+                error_rate=args.error_rate,
+                p95_ms=args.p95_ms,
+                drift_threshold=args.drift_threshold,
+            ),
+            opts=after_stack,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-model-servers",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata={"name": promql.POD_MONITOR, "namespace": L.MONITORING_NAMESPACE},
+            spec={
+                "namespaceSelector": {"matchNames": [args.models_namespace]},
+                "selector": {"matchExpressions": [{"key": L.MODEL_LABEL, "operator": "Exists"}]},
+                "podMetricsEndpoints": [
+                    {
+                        "portNumber": L.MODEL_METRICS_PORT,
+                        "path": "/metrics",
+                        "relabelings": [
+                            _label_from_pod(L.MODEL_LABEL, "model"),
+                            _label_from_pod(L.RELEASE_LABEL, "release"),
+                        ],
+                    }
+                ],
+            },
+            opts=after_stack,
+        )
+        self.register_outputs({"release": stack.name})
+
+    def _relay(self, name: str, target: DispatchTarget) -> None:
+        """The dispatch relay; its source is read from the repository now, at program time."""
+        manifests = {m["kind"]: m for m in relay_manifests(target, script=RELAY_SCRIPT.read_text("utf-8"))}
+        child = pulumi.ResourceOptions(parent=self)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-relay",
+            metadata=manifests["ServiceAccount"]["metadata"],
+            automount_service_account_token=False,
+            opts=child,
+        )
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-relay",
+            metadata=manifests["ConfigMap"]["metadata"],
+            data=manifests["ConfigMap"]["data"],
+            opts=child,
+        )
+        for kind, resource in (
+            ("Deployment", k8s.apps.v1.Deployment),
+            ("Service", k8s.core.v1.Service),
+            ("NetworkPolicy", k8s.networking.v1.NetworkPolicy),
+        ):
+            resource(
+                f"{name}-relay",
+                metadata=manifests[kind]["metadata"],
+                spec=manifests[kind]["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script]),
+            )
+
+
+def _label_from_pod(pod_label: str, target: str) -> dict[str, str]:
+    sanitized = "".join(c if c.isalnum() else "_" for c in pod_label)
+    return {
+        "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitized}"],
+        "targetLabel": target,
+        "action": "replace",
+    }

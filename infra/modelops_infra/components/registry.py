@@ -1,0 +1,257 @@
+"""MLflow tracking server and model registry, authenticated, behind a ClusterIP Service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from modelops_infra import layout as L
+from modelops_infra.backends.aws_storage import aws_backend
+from modelops_infra.backends.backend import SERVICE_ACCOUNT, Backend
+from modelops_infra.backends.local_storage import local_backend
+from modelops_infra.components.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
+from modelops_infra.manifests.workloads import (
+    IMAGE_DIGEST_SKIP,
+    checkov_skips,
+    container_security_context,
+    pod_security_context,
+    resources,
+)
+from modelops_infra.settings import RegistrySettings
+
+_AUTH_DIR = "/etc/mlflow-auth"
+
+
+@dataclass(frozen=True)
+class AwsPlacement:
+    vpc_id: pulumi.Input[str]
+    data_subnet_ids: list[pulumi.Output[str]]
+    cluster_security_group_id: pulumi.Input[str]
+    oidc_provider: aws.iam.OpenIdConnectProvider
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    environment: str
+    settings: RegistrySettings
+    aws: AwsPlacement | None  # None: the local stack's in-cluster stand-ins
+    image: str  # the MLflow server image (versions.mlflow_server_image)
+    models_namespace: str
+    service_users: tuple[ServiceUser, ...] = ()  # basic-auth users the stack creates in MLflow
+
+
+def allowed_hosts() -> list[str]:
+    """Host headers MLflow answers to (DNS-rebinding protection): its in-cluster names only."""
+    base = [L.MLFLOW_APP, f"{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}"]
+    base += [f"{base[1]}.svc", f"{base[1]}.svc.cluster.local"]
+    return [*base, *(f"{host}:{L.MLFLOW_PORT}" for host in base)]
+
+
+def server_args(artifact_root: str) -> list[str]:
+    # A direct artifact root, not the server's artifact proxy: a registered version's location is
+    # then the s3:// path itself, which is what a release pins and what KServe's storage
+    # initializer reads. The proxy would hand out mlflow-artifacts:/ URIs that KServe cannot.
+    return [
+        "server",
+        "--host=0.0.0.0",
+        f"--port={L.MLFLOW_PORT}",
+        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
+        f"--default-artifact-root={artifact_root}",
+        "--no-serve-artifacts",
+        "--app-name=basic-auth",
+        f"--allowed-hosts={','.join(allowed_hosts())}",
+    ]
+
+
+def writer_namespaces(settings: RegistrySettings) -> list[str]:
+    """Client namespaces whose jobs log to MLflow, and so upload artifacts: modelops-jobs only."""
+    return [ns for ns in settings.client_namespaces if ns == L.JOBS_NAMESPACE]
+
+
+class Registry(pulumi.ComponentResource):
+    url: str
+    bucket_arn: pulumi.Output[str]  # the artifact bucket (locally MinIO's), as IAM policies name it
+    service_passwords: dict[str, pulumi.Output[str]]  # username -> password (secret)
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelops:platform:Registry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=child)
+        writers = writer_namespaces(args.settings)
+        if args.aws is not None:
+            backend = aws_backend(
+                self,
+                name,
+                environment=args.environment,
+                settings=args.settings,
+                vpc_id=args.aws.vpc_id,
+                data_subnet_ids=args.aws.data_subnet_ids,
+                cluster_security_group_id=args.aws.cluster_security_group_id,
+                oidc_provider=args.aws.oidc_provider,
+                password=password,
+            )
+        else:
+            backend = local_backend(
+                self,
+                name,
+                password=password,
+                models_namespace=args.models_namespace,
+                writer_namespaces=writers,
+            )
+        self.bucket_arn = pulumi.Output.from_input(backend.bucket_arn)
+        self.url = f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}"
+        admin, server = self._server(name, args.settings, backend, args.image)
+        # The identity jobs run as to log to MLflow; AWS grants it the bucket through Pod Identity.
+        for namespace in writers:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-job-sa-{namespace}",
+                metadata={"name": args.settings.job_service_account, "namespace": namespace},
+                automount_service_account_token=False,
+                opts=child,
+            )
+        self.service_passwords = {}
+        for user in args.service_users:
+            self.service_passwords[user.username] = random.RandomPassword(
+                f"{name}-user-{user.username}", length=32, special=False, opts=child
+            ).result
+        if args.service_users:
+            service_users_job(
+                self,
+                name,
+                users=[(user, self.service_passwords[user.username]) for user in args.service_users],
+                admin_password=admin,
+                image=args.image,
+                mlflow_url=self.url,
+                after=server,
+            )
+        self.register_outputs({"url": self.url})
+
+    def _server(
+        self, name: str, settings: RegistrySettings, backend: Backend, image: str
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        child = pulumi.ResourceOptions(parent=self)
+        admin = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=child)
+        flask_key = random.RandomPassword(f"{name}-flask-key", length=48, special=False, opts=child)
+        auth_ini = pulumi.Output.format(
+            "[mlflow]\ndefault_permission = READ\ndatabase_uri = {0}\n"
+            "admin_username = {1}\nadmin_password = {2}\n",
+            backend.database_uri,
+            ADMIN_USERNAME,
+            admin.result,
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-server",
+            metadata={"name": "mlflow-server", "namespace": L.MLFLOW_NAMESPACE},
+            string_data={
+                "backend-store-uri": backend.database_uri,
+                "flask-secret-key": flask_key.result,
+                "basic_auth.ini": auth_ini,
+            },
+            opts=child,
+        )
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={
+                "name": SERVICE_ACCOUNT,
+                "namespace": L.MLFLOW_NAMESPACE,
+                "annotations": backend.service_account_annotations,
+            },
+            automount_service_account_token=False,
+            opts=child,
+        )
+        labels = {"app": L.MLFLOW_APP}
+        # The probe names an allowed host: kubelet would otherwise send the pod IP as Host.
+        probe = {
+            "httpGet": {
+                "path": "/health",
+                "port": L.MLFLOW_PORT,
+                "httpHeaders": [{"name": "Host", "value": allowed_hosts()[-1]}],
+            },
+            "periodSeconds": 10,
+        }
+        env: list[dict[str, Any]] = [
+            _from_secret("MLFLOW_BACKEND_STORE_URI", "backend-store-uri"),
+            _from_secret("MLFLOW_FLASK_SERVER_SECRET_KEY", "flask-secret-key"),
+            {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": f"{_AUTH_DIR}/basic_auth.ini"},
+            {"name": "HOME", "value": "/tmp"},
+            *backend.env,
+        ]
+        skips = {
+            **IMAGE_DIGEST_SKIP,
+            "CKV_K8S_35": "mlflow server takes its store URI and Flask key from the environment only",
+        }
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-server",
+            metadata={
+                "name": L.MLFLOW_APP,
+                "namespace": L.MLFLOW_NAMESPACE,
+                "labels": labels,
+                "annotations": checkov_skips(**skips),
+            },
+            spec={
+                "replicas": settings.mlflow_replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": SERVICE_ACCOUNT,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [
+                            {
+                                "name": "mlflow",
+                                "image": image,
+                                "imagePullPolicy": "Always",
+                                "command": ["mlflow"],
+                                "args": server_args_output(backend.artifacts_destination),
+                                "env": env,
+                                "ports": [{"name": "http", "containerPort": L.MLFLOW_PORT}],
+                                "securityContext": container_security_context(),
+                                "resources": resources("500m", "1Gi"),
+                                "readinessProbe": probe,
+                                "livenessProbe": {**probe, "initialDelaySeconds": 30},
+                                "volumeMounts": [
+                                    {"name": "auth", "mountPath": _AUTH_DIR, "readOnly": True},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "auth",
+                                "secret": {
+                                    "secretName": "mlflow-server",
+                                    "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}],
+                                },
+                            },
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, account]),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-server",
+            metadata={"name": L.MLFLOW_APP, "namespace": L.MLFLOW_NAMESPACE, "labels": labels},
+            spec={
+                "type": "ClusterIP",
+                "selector": labels,
+                "ports": [{"name": "http", "port": L.MLFLOW_PORT, "targetPort": L.MLFLOW_PORT}],
+            },
+            opts=child,
+        )
+        return admin.result, [deployment, service]
+
+
+def server_args_output(destination: pulumi.Input[str]) -> pulumi.Output[list[str]]:
+    return pulumi.Output.from_input(destination).apply(server_args)
+
+
+def _from_secret(variable: str, key: str) -> dict[str, Any]:
+    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": "mlflow-server", "key": key}}}

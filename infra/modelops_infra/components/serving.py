@@ -1,0 +1,118 @@
+"""cert-manager, Envoy Gateway with the Gateway the model HTTPRoutes attach to, and KServe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from modelops_infra import layout as L
+from modelops_infra.components.helm import release
+from modelops_infra.manifests.workloads import container_security_context
+from modelops_infra.versions import CERT_MANAGER, ENVOY_GATEWAY, KSERVE, KSERVE_CRD
+
+GATEWAY_CLASS = "envoy"
+
+
+@dataclass(frozen=True)
+class ServingArgs:
+    models_namespace: str
+
+
+def storage_initializer_security_context() -> dict[str, object]:
+    """KServe injects the storage initializer into every predictor pod; without this profile a
+    `restricted` namespace rejects the pod before the model server ever starts."""
+    return container_security_context()
+
+
+def kserve_values() -> dict[str, object]:
+    return {
+        "kserve": {
+            "controller": {
+                "deploymentMode": "RawDeployment",
+                # The gitops folder owns the (weighted) HTTPRoutes; KServe must not add its own.
+                "gateway": {"disableIngressCreation": True},
+            },
+            "storage": {"containerSecurityContext": storage_initializer_security_context()},
+        }
+    }
+
+
+class Serving(pulumi.ComponentResource):
+    gateway_name: str
+    gateway_namespace: str
+
+    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelops:platform:Serving", name, None, opts)
+        cert_manager = release(
+            f"{name}-cert-manager",
+            CERT_MANAGER,
+            release_name="cert-manager",
+            namespace=L.CERT_MANAGER_NAMESPACE,
+            values={"crds": {"enabled": True}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The Envoy Gateway chart also installs the Gateway API CRDs.
+        envoy = release(
+            f"{name}-envoy-gateway",
+            ENVOY_GATEWAY,
+            release_name="envoy-gateway",
+            namespace=L.GATEWAY_NAMESPACE,
+            values={},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        after_envoy = pulumi.ResourceOptions(parent=self, depends_on=[envoy])
+        gateway_class = k8s.apiextensions.CustomResource(
+            f"{name}-gatewayclass",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="GatewayClass",
+            metadata={"name": GATEWAY_CLASS},
+            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+            opts=after_envoy,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="Gateway",
+            metadata={"name": L.GATEWAY_NAME, "namespace": L.GATEWAY_NAMESPACE},
+            spec={
+                "gatewayClassName": GATEWAY_CLASS,
+                "listeners": [
+                    {
+                        "name": "http",
+                        "protocol": "HTTP",
+                        "port": 80,
+                        # Only namespaces labelled as serving namespaces may attach routes.
+                        "allowedRoutes": {
+                            "namespaces": {
+                                "from": "Selector",
+                                "selector": {"matchLabels": {L.SERVING_NAMESPACE_LABEL: "true"}},
+                            },
+                            "kinds": [{"kind": "HTTPRoute"}],
+                        },
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy, gateway_class]),
+        )
+        crds = release(
+            f"{name}-kserve-crd",
+            KSERVE_CRD,
+            release_name="kserve-crd",
+            namespace=L.KSERVE_NAMESPACE,
+            values={},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        release(
+            f"{name}-kserve",
+            KSERVE,
+            release_name="kserve",
+            namespace=L.KSERVE_NAMESPACE,
+            values=kserve_values(),
+            # KServe's webhooks take their certificates from cert-manager.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cert_manager]),
+        )
+        self.gateway_name = L.GATEWAY_NAME
+        self.gateway_namespace = L.GATEWAY_NAMESPACE
+        self.register_outputs({"gateway": f"{self.gateway_namespace}/{self.gateway_name}"})

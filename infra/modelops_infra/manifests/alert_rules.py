@@ -1,0 +1,97 @@
+"""PrometheusRule for model SLOs; thresholds come from the environment file, never from code.
+
+Every alert carries `severity` (page: act now; ticket: act this week) and the models `namespace`,
+which Alertmanager groups and inhibits by; `model` and `release` (and `column` for drift) come
+with the series. `summary` says what broke, `description` the measured value and the first steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from modelops_infra import layout as L
+from modelops_infra.manifests import promql
+
+
+def slo_rules(
+    *, models_namespace: str, error_rate: float, p95_ms: float, drift_threshold: float
+) -> dict[str, Any]:
+    """The spec of one PrometheusRule: error rate, p95 latency, drift score, missing scrape."""
+    who = "{{ $labels.model }} {{ $labels.release }}"
+    pods = (
+        f"kubectl -n {models_namespace} logs -l "
+        f"{L.MODEL_LABEL}={{{{ $labels.model }}}},{L.RELEASE_LABEL}={{{{ $labels.release }}}}"
+    )
+    back_out = (
+        "back out a candidate with `modelops rollout {{ $labels.model }} abort --env <env>`, "
+        "a stable release with `modelops rollback {{ $labels.model }} --env <env>`"
+    )
+    up = promql.scrape_up(models_namespace, L.MONITORING_NAMESPACE)
+
+    def alert(
+        name: str,
+        expr: str,
+        duration: str,
+        severity: Literal["page", "ticket"],
+        summary: str,
+        description: str,
+    ) -> dict[str, Any]:
+        return {
+            "alert": name,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, "namespace": models_namespace},
+            "annotations": {"summary": summary, "description": description},
+        }
+
+    return {
+        "groups": [
+            {
+                "name": "modelops-model-slos",
+                "rules": [
+                    alert(
+                        "ModelErrorRateHigh",
+                        f"({promql.error_ratio()}) > {error_rate}",
+                        "10m",
+                        "page",
+                        f"{who}: more than {error_rate:.1%} of requests fail",
+                        "{{ $value | humanizePercentage }} of requests answered 5xx over the last "
+                        f"{promql.WINDOW} (SLO {error_rate:.1%}). Read `{pods}`; {back_out}.",
+                    ),
+                    alert(
+                        "ModelLatencyP95High",
+                        f"({promql.latency_quantile(0.95)}) > {p95_ms / 1000}",
+                        "10m",
+                        "page",
+                        f"{who}: p95 latency above {p95_ms:g} ms",
+                        "p95 latency is {{ $value | humanizeDuration }} over the last "
+                        f"{promql.WINDOW} (target {p95_ms:g} ms). Look for CPU throttling or too few "
+                        f"replicas; if a new release is slower, {back_out}.",
+                    ),
+                    alert(
+                        "ModelDriftHigh",
+                        f"({promql.drift_score()}) > {drift_threshold}",
+                        "30m",
+                        "ticket",
+                        "{{ $labels.model }} column {{ $labels.column }} drifted past "
+                        + str(drift_threshold),
+                        f"{who}: column {{{{ $labels.column }}}} scores "
+                        '{{ $value | printf "%.3f" }} against its training reference, above the '
+                        f"promotion gate's {drift_threshold}. Live inputs no longer look like the "
+                        "training data: check the upstream feature, then retrain and promote.",
+                    ),
+                    alert(
+                        "ModelScrapeMissing",
+                        f"absent({up}) or ({up}) == 0",
+                        "5m",
+                        "page",
+                        f"no model metrics scraped from {models_namespace}",
+                        f"A model server in {models_namespace} is down, or the PodMonitor "
+                        f"{L.MONITORING_NAMESPACE}/{promql.POD_MONITOR} finds none: the error-rate and "
+                        "latency alerts cannot see it. Check the predictor pods and their "
+                        f":{L.MODEL_METRICS_PORT}/metrics.",
+                    ),
+                ],
+            }
+        ]
+    }

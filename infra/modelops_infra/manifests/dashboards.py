@@ -1,0 +1,67 @@
+"""Grafana dashboard for model serving, as code: rate, errors, latency percentiles, drift."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelops_infra.manifests import promql
+
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+
+
+def _panel(
+    panel_id: int, title: str, targets: list[tuple[str, str]], unit: str, y: int, x: int
+) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "targets": [
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+            for i, (expr, legend) in enumerate(targets)
+        ],
+    }
+
+
+def serving_dashboard(*, p95_target_ms: float, drift_threshold: float) -> dict[str, Any]:
+    per_release = "{{model}} / {{release}}"
+    latency = [(promql.latency_quantile(q), f"p{round(q * 100)} {per_release}") for q in LATENCY_QUANTILES]
+    drift = _panel(
+        4,
+        "Drift score per column",
+        [(promql.drift_score(), f"{per_release} / {{{{column}}}}")],
+        "none",
+        8,
+        12,
+    )
+    drift["fieldConfig"]["defaults"]["thresholds"] = {
+        "mode": "absolute",
+        "steps": [{"color": "green", "value": None}, {"color": "red", "value": drift_threshold}],
+    }
+    latency_panel = _panel(3, f"Latency percentiles (p95 target {p95_target_ms:g} ms)", latency, "s", 8, 0)
+    return {
+        "uid": "modelops-serving",
+        "title": "Model serving",
+        "tags": ["modelops"],
+        "schemaVersion": 39,
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus"}
+            ]
+        },
+        "panels": [
+            _panel(1, "Request rate", [(promql.request_rate(), per_release)], "reqps", 0, 0),
+            _panel(2, "Error rate", [(promql.error_ratio(), per_release)], "percentunit", 0, 12),
+            latency_panel,
+            drift,
+        ],
+    }
+
+
+def dashboard_json(**kwargs: float) -> str:
+    return json.dumps(serving_dashboard(**kwargs), indent=2, sort_keys=True)

@@ -1,0 +1,241 @@
+"""The platform's network policy, as plain manifests: default deny, then each allowed path.
+
+Pure data, so the tests can hand exactly these objects to an analyzer and ask who may reach whom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelops_infra import layout as L
+from modelops_infra.manifests.alert_routing import RELAY_APP
+
+Manifest = dict[str, Any]
+ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+
+
+@dataclass(frozen=True)
+class BackendPeers:
+    """Where this stack's object store and database live, as network-policy peers."""
+
+    object_store: list[Manifest]
+    object_store_port: int
+    database: list[Manifest]
+    database_port: int
+    # Where pods with a Pod Identity association fetch credentials (AWS only).
+    credential_agent: list[Manifest] = field(default_factory=list)
+
+
+def aws_backend_peers(endpoint_cidrs: tuple[str, ...], data_cidrs: tuple[str, ...]) -> BackendPeers:
+    # S3 is reached only through the interface endpoint's addresses, RDS only in the data tier.
+    return BackendPeers(
+        object_store=[{"ipBlock": {"cidr": cidr}} for cidr in endpoint_cidrs],
+        object_store_port=L.HTTPS_PORT,
+        database=[{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
+        database_port=L.POSTGRES_PORT,
+        credential_agent=[{"ipBlock": {"cidr": L.POD_IDENTITY_AGENT_CIDR}}],
+    )
+
+
+def local_backend_peers() -> BackendPeers:
+    return BackendPeers(
+        object_store=[_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})],
+        object_store_port=L.MINIO_PORT,
+        database=[_pods(L.STORAGE_NAMESPACE, {"app": L.POSTGRES_APP})],
+        database_port=L.POSTGRES_PORT,
+    )
+
+
+def _namespace(name: str) -> Manifest:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def _pods(namespace: str, labels: dict[str, str]) -> Manifest:
+    return {**_namespace(namespace), "podSelector": {"matchLabels": labels}}
+
+
+def _ports(*ports: int, protocol: str = "TCP") -> list[Manifest]:
+    return [{"protocol": protocol, "port": port} for port in ports]
+
+
+def _policy(
+    namespace: str,
+    name: str,
+    *,
+    pods: dict[str, str] | None = None,
+    selector: Manifest | None = None,
+    **rules: Any,
+) -> Manifest:
+    types = [kind for kind, key in (("Ingress", "ingress"), ("Egress", "egress")) if key in rules]
+    pod_selector = selector if selector is not None else ({"matchLabels": pods} if pods else {})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"podSelector": pod_selector, "policyTypes": types, **rules},
+    }
+
+
+# Policies add up: a namespace-wide allow would also open the alert relay (it holds a GitHub
+# token), whose own policy admits Alertmanager only and lets it out to DNS and 443 only.
+_NOT_THE_RELAY = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [RELAY_APP]}]}
+
+
+def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]:
+    manifests = []
+    for owned in L.owned_namespaces(models_namespace, local=local):
+        labels = {
+            "kubernetes.io/metadata.name": owned.name,
+            "app.kubernetes.io/part-of": "modelops",
+            **{
+                f"pod-security.kubernetes.io/{mode}": owned.pod_security
+                for mode in ("enforce", "audit", "warn")
+            },
+        }
+        if owned.name == models_namespace:
+            labels[L.SERVING_NAMESPACE_LABEL] = "true"
+        manifests.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": owned.name, "labels": labels}}
+        )
+    return manifests
+
+
+def network_policies(
+    models_namespace: str, peers: BackendPeers, *, mlflow_clients: list[str], local: bool
+) -> list[Manifest]:
+    owned = L.owned_namespaces(models_namespace, local=local)
+    dns = {"to": [_pods("kube-system", {"k8s-app": "kube-dns"})], "ports": _ports(L.DNS_PORT, protocol="UDP")}
+    dns["ports"] += _ports(L.DNS_PORT)
+    policies: list[Manifest] = []
+    for ns in owned:
+        policies.append(_policy(ns.name, "default-deny", ingress=[], egress=[]))
+        policies.append(_policy(ns.name, "allow-dns", egress=[dns]))
+        if ns.controller:
+            # Controllers talk among themselves, to the API server and to registries / GitHub.
+            same = [{"podSelector": {}}]
+            wide = {"selector": _NOT_THE_RELAY} if ns.name == L.MONITORING_NAMESPACE else {}
+            policies.append(
+                _policy(
+                    ns.name, "allow-same-namespace", ingress=[{"from": same}], egress=[{"to": same}], **wide
+                )
+            )
+            policies.append(
+                _policy(
+                    ns.name,
+                    "allow-https-egress",
+                    egress=[{"to": ANYWHERE, "ports": _ports(L.HTTPS_PORT, 6443)}],
+                    **wide,
+                )
+            )
+            policies.append(
+                _policy(
+                    ns.name,
+                    "allow-webhooks",
+                    ingress=[{"from": ANYWHERE, "ports": _ports(*L.WEBHOOK_PORTS)}],
+                    **wide,
+                )
+            )
+        if ns.name not in (L.MONITORING_NAMESPACE, models_namespace, L.MLFLOW_NAMESPACE):
+            scrape = {"from": [_namespace(L.MONITORING_NAMESPACE)]}
+            policies.append(_policy(ns.name, "allow-prometheus-scrape", ingress=[scrape]))
+
+    # Prometheus scrapes pods everywhere and kubelets / node-exporters on host addresses.
+    policies.append(
+        _policy(
+            L.MONITORING_NAMESPACE,
+            "allow-scrape-egress",
+            egress=[{"to": [{"namespaceSelector": {}}, *ANYWHERE]}],
+            selector=_NOT_THE_RELAY,
+        )
+    )
+
+    # Serving: the internet reaches the gateway's proxies; the proxies reach model pods only.
+    policies.append(
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-public-ingress",
+            ingress=[{"from": ANYWHERE, "ports": _ports(L.GATEWAY_PROXY_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-to-models",
+            egress=[{"to": [_namespace(models_namespace)], "ports": _ports(L.MODEL_HTTP_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            models_namespace,
+            "allow-from-gateway",
+            ingress=[{"from": [_namespace(L.GATEWAY_NAMESPACE)], "ports": _ports(L.MODEL_HTTP_PORT)}],
+        )
+    )
+    policies.append(
+        _policy(
+            models_namespace,
+            "allow-prometheus-scrape",
+            ingress=[{"from": [_namespace(L.MONITORING_NAMESPACE)], "ports": _ports(L.MODEL_METRICS_PORT)}],
+        )
+    )
+    object_store = {"to": peers.object_store, "ports": _ports(peers.object_store_port)}
+    # Model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else.
+    policies.append(_policy(models_namespace, "allow-object-store", egress=[object_store]))
+    if peers.credential_agent:
+        # Their (and the jobs') bucket credentials come from the node's Pod Identity agent.
+        agent = {"to": peers.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
+        for namespace in (models_namespace, *mlflow_clients):
+            policies.append(_policy(namespace, "allow-pod-identity-agent", egress=[agent]))
+
+    # MLflow: reachable from its client namespaces (and Prometheus), reaching its two backends;
+    # inside its namespace, only the Job that creates its service users calls it.
+    mlflow = {"app": L.MLFLOW_APP}
+    users_job = {"podSelector": {"matchLabels": {"app": L.MLFLOW_USERS_APP}}}
+    clients = [_namespace(name) for name in [*mlflow_clients, L.MONITORING_NAMESPACE]] + [users_job]
+    policies.append(
+        _policy(
+            L.MLFLOW_NAMESPACE,
+            "allow-clients",
+            pods=mlflow,
+            ingress=[{"from": clients, "ports": _ports(L.MLFLOW_PORT)}],
+        )
+    )
+    database = {"to": peers.database, "ports": _ports(peers.database_port)}
+    policies.append(
+        _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store])
+    )
+    to_mlflow = {"to": [_pods(L.MLFLOW_NAMESPACE, mlflow)], "ports": _ports(L.MLFLOW_PORT)}
+    policies.append(
+        _policy(L.MLFLOW_NAMESPACE, "allow-users-job", pods={"app": L.MLFLOW_USERS_APP}, egress=[to_mlflow])
+    )
+    for client in mlflow_clients:
+        policies.append(_policy(client, "allow-mlflow", egress=[to_mlflow, object_store]))
+
+    if local:
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE,
+                "allow-postgres-from-mlflow",
+                pods={"app": L.POSTGRES_APP},
+                ingress=[{"from": [_namespace(L.MLFLOW_NAMESPACE)], "ports": _ports(L.POSTGRES_PORT)}],
+            )
+        )
+        readers = [_namespace(name) for name in (L.MLFLOW_NAMESPACE, models_namespace, *mlflow_clients)]
+        setup = {"podSelector": {"matchLabels": {"app": L.MINIO_SETUP_APP}}}
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE,
+                "allow-minio-clients",
+                pods={"app": L.MINIO_APP},
+                ingress=[{"from": [*readers, setup], "ports": _ports(L.MINIO_PORT)}],
+            )
+        )
+        # The Job that creates the bucket and the MinIO users talks to MinIO and nothing else.
+        to_minio = {"to": [_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})], "ports": _ports(L.MINIO_PORT)}
+        policies.append(
+            _policy(
+                L.STORAGE_NAMESPACE, "allow-minio-setup", pods={"app": L.MINIO_SETUP_APP}, egress=[to_minio]
+            )
+        )
+    return policies

@@ -1,0 +1,184 @@
+"""GitHub Actions roles: who may assume each, what each may do, and the MLflow logins they fetch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modelops_infra import layout as L
+from modelops_infra.settings import load_settings
+from modelops_infra.versions import mlflow_server_image
+from tests.conftest import REPO_ROOT
+from tests.infra.conftest import AWS_STACKS
+
+ISSUER = "token.actions.githubusercontent.com"
+BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
+SCRIPT = REPO_ROOT / "infra" / "modelops_infra" / "runtime" / "mlflow_users_apply.py"
+
+
+def _by_name(stack, type_):
+    return {r.name: r.inputs for r in stack.of_type(type_)}
+
+
+def _statements(role):
+    return json.loads(role["assumeRolePolicy"])["Statement"]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(stacks, repo_root, name):
+    repository = load_settings(name, root=repo_root).github_repository
+    roles = _by_name(stacks[name], "aws:iam/role:Role")
+    expected = {
+        "ci-preview": f"repo:{repository}:pull_request",
+        "ci-deploy": f"repo:{repository}:environment:{name}",
+        "ci-gate": f"repo:{repository}:pull_request",
+        "ci-retrain": f"repo:{repository}:environment:registry",
+    }
+    federated = {
+        s["Principal"].get("Federated")
+        for n, r in roles.items()
+        if n.startswith("ci-")
+        for s in _statements(r)
+    }
+    assert len(federated) == 1  # one GitHub provider for every CI role
+    (provider,) = federated
+    assert provider is not None and "github" in provider
+    for role, subject in expected.items():
+        (statement,) = _statements(roles[role])
+        assert statement == {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{ISSUER}:sub": subject, f"{ISSUER}:aud": "sts.amazonaws.com"}},
+        }, role
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(stacks, name):
+    policies = {
+        n: json.loads(p["policy"]) for n, p in _by_name(stacks[name], "aws:iam/rolePolicy:RolePolicy").items()
+    }
+    listing = {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": BUCKET}
+
+    def login(kind):
+        return {
+            "Sid": "ReadMlflowCredentials",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [f"arn:aws:secretsmanager::123456789012:ci-{kind}"],
+        }
+
+    assert policies["ci-gate"]["Statement"] == [
+        listing,
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{BUCKET}/*"},
+        login("gate"),
+    ]
+    assert policies["ci-retrain"]["Statement"] == [
+        listing,
+        {
+            "Sid": "WriteArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"{BUCKET}/*",
+        },
+        login("retrain"),
+    ]
+    attachments = _by_name(stacks[name], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    managed = {n: a["policyArn"].rsplit("/", 1)[-1] for n, a in attachments.items() if n.startswith("ci-")}
+    assert managed == {"ci-preview": "ReadOnlyAccess", "ci-deploy": "AdministratorAccess"}
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_ci_logins_in_secrets_manager_are_the_users_mlflow_is_given(stacks, name):
+    stack = stacks[name]
+    versions = _by_name(stack, "aws:secretsmanager/secretVersion:SecretVersion")
+    logins = {n: json.loads(v["secretString"]) for n, v in versions.items()}
+    assert {n: v["username"] for n, v in logins.items()} == {"ci-gate": "ci-gate", "ci-retrain": "ci-retrain"}
+    assert all(set(v) == {"username", "password"} for v in logins.values())
+    (users,) = [
+        s.inputs
+        for s in stack.of_type("kubernetes:core/v1:Secret")
+        if s.inputs["metadata"]["name"] == "mlflow-service-users"
+    ]
+    given = {u["username"]: u for u in json.loads(users["stringData"]["users.json"])}
+    for login in logins.values():
+        assert given[login["username"]]["password"] == login["password"]
+    # The gate only reads; retrain edits (logs runs, registers versions) but never manages or deletes.
+    grants = {u: {(g["resource_type"], g["permission"]) for g in given[u]["grants"]} for u in given}
+    assert grants == {
+        "ci-gate": {("registered_model", "READ"), ("experiment", "READ")},
+        "ci-retrain": {("registered_model", "EDIT"), ("experiment", "EDIT")},
+    }
+    assert {g["resource_id"] for u in given.values() for g in u["grants"]} == {"*"}
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_a_job_creates_the_users_through_mlflows_api_at_deploy_time(stacks, repo_root, name):
+    stack = stacks[name]
+    (job,) = [
+        j.inputs
+        for j in stack.of_type("kubernetes:batch/v1:Job")
+        if j.inputs["metadata"]["name"] == "mlflow-users"
+    ]
+    assert job["metadata"]["namespace"] == L.MLFLOW_NAMESPACE
+    template = job["spec"]["template"]
+    assert template["metadata"]["labels"] == {"app": L.MLFLOW_USERS_APP}
+    assert template["metadata"]["annotations"]["modelops.io/users-revision"]  # re-runs on change
+    (container,) = template["spec"]["containers"]
+    assert container["image"] == mlflow_server_image(load_settings(name, root=repo_root).github_repository)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MLFLOW_URL"] == "http://mlflow.mlflow.svc.cluster.local:5000"
+    assert not [e for e in container["env"] if "valueFrom" in e]  # secrets come as files
+    (script,) = [
+        c.inputs
+        for c in stack.of_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"] == "mlflow-users-script"
+    ]
+    assert script["data"]["apply.py"] == SCRIPT.read_text(encoding="utf-8")
+    # MLflow's auth API: users under /api/2.0, per-user grants under /api/3.0 (MLflow >= 3.17).
+    assert 'USERS = "/api/2.0/mlflow/users"' in script["data"]["apply.py"]
+    assert 'PERMISSIONS = "/api/3.0/mlflow/users/permissions"' in script["data"]["apply.py"]
+
+
+def test_the_local_stack_has_no_ci_users(stacks):
+    local = stacks["local"]
+    assert not [
+        j for j in local.of_type("kubernetes:batch/v1:Job") if j.inputs["metadata"]["name"] == "mlflow-users"
+    ]
+
+
+@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
+def test_only_the_users_job_may_call_mlflow_from_inside_its_namespace(stacks, name):
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in stacks[name].of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if p.inputs["metadata"]["namespace"] == L.MLFLOW_NAMESPACE
+    }
+    peers = policies["allow-clients"]["ingress"][0]["from"]
+    assert [p for p in peers if "namespaceSelector" not in p] == [
+        {"podSelector": {"matchLabels": {"app": L.MLFLOW_USERS_APP}}}
+    ]
+    assert policies["allow-users-job"]["podSelector"] == {"matchLabels": {"app": L.MLFLOW_USERS_APP}}
+    assert policies["allow-users-job"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": L.MLFLOW_PORT}]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environments_only(
+    stacks, repo_root, name
+):
+    repository = load_settings(name, root=repo_root).github_repository
+    trusts = [json.loads(r.inputs["assumeRolePolicy"]) for r in stacks[name].of_type("aws:iam/role:Role")]
+    github = [
+        s for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s.get("Condition", {}))
+    ]
+    subjects = sorted(s["Condition"]["StringEquals"][f"{ISSUER}:sub"] for s in github)
+    # preview and gate on pull requests; deploy in the stack's environment; retrain in `retrain`.
+    assert subjects == sorted(
+        [
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:pull_request",
+            f"repo:{repository}:environment:{name}",
+            f"repo:{repository}:environment:registry",
+        ]
+    )

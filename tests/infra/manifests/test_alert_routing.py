@@ -1,0 +1,367 @@
+"""Alertmanager routes drift and failing candidates to the dispatch relay; the relay runs locked down.
+
+The Monitoring component is declared under Pulumi's mocks with prod's settings and the dispatch
+target platform.py gives an AWS stack; amtool (Alertmanager's own routing code) answers where
+each alert of alert_rules.py goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pulumi
+import pytest
+from ruamel.yaml import YAML
+
+from modelops.alerting import dispatch_relay as relay
+from modelops.gitops.validation.checkov_tool import pinned_version
+from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.manifests import alert_routing as routing
+from modelops_infra.settings import load_settings
+from tests.alerting.alertmanager_config import effective_config
+from tests.alerting.notifications import rules
+from tests.conftest import REPO_ROOT
+from tests.infra.harness import PROJECT, RecordingMocks, StackUnderTest
+from tests.infra.workload_pods import workload_pod
+from tests.tools import require, require_command
+
+try:
+    from nca.nca_cli import nca_main
+except ImportError:  # pragma: no cover - the infra dependency group is missing
+    nca_main = None
+
+K8S_VERSION = "1.33.0"
+RELEASES = ("stable", "candidate")
+
+
+def _declare(repo_root: Path, *, dispatch: bool) -> StackUnderTest:
+    settings = load_settings("prod", root=repo_root)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="prod", preview=False)
+    target = routing.DispatchTarget(settings.github_repository, settings.name) if dispatch else None
+
+    @pulumi.runtime.test
+    def declare() -> pulumi.Output[Any]:
+        component = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                models_namespace=settings.models_namespace,
+                retention=settings.platform.monitoring.retention,
+                error_rate=settings.platform.monitoring.slo.error_rate,
+                p95_ms=settings.environment.promotion.latency.p95_ms,
+                drift_threshold=settings.environment.promotion.drift.distance_threshold,
+                dispatch=target,
+            ),
+        )
+        return component.urn
+
+    declare()
+    return StackUnderTest("prod", mocks.declared)
+
+
+@pytest.fixture(scope="module")
+def monitoring(repo_root) -> StackUnderTest:
+    return _declare(repo_root, dispatch=True)
+
+
+@pytest.fixture(scope="module")
+def models_namespace(repo_root) -> str:
+    return load_settings("prod", root=repo_root).models_namespace
+
+
+def _object(stack: StackUnderTest, kind: str, name: str = routing.RELAY_APP) -> dict[str, Any]:
+    (found,) = [o for o in stack.kubernetes_objects() if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def _relay_objects(stack: StackUnderTest) -> list[dict[str, Any]]:
+    return [o for o in stack.kubernetes_objects() if o["metadata"]["name"] == routing.RELAY_APP]
+
+
+def _alertmanager_values(stack: StackUnderTest) -> dict[str, Any]:
+    (chart,) = stack.of_type("kubernetes:helm.sh/v3:Release")
+    return chart.inputs["values"].get("alertmanager", {})
+
+
+# Routing.
+
+
+def test_only_drift_and_failing_candidates_of_this_environment_reach_the_relay(monitoring, models_namespace):
+    config = _alertmanager_values(monitoring)["config"]
+    route = config["route"]
+    assert route["receiver"] == "null"
+    to_relay = [r for r in route["routes"] if r["receiver"] == routing.RECEIVER]
+    assert [set(r["matchers"]) for r in to_relay] == [
+        {f'alertname="{relay.DRIFT_ALERT}"', f'namespace="{models_namespace}"'},
+        {f'alertname="{relay.ERROR_RATE_ALERT}"', 'release="candidate"', f'namespace="{models_namespace}"'},
+    ]
+    assert all(r["continue"] is True for r in to_relay)  # a pager route after them still sees them
+    # The chart's own route and receiver are restated, since Helm replaces lists.
+    assert route["routes"][0] == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
+    (webhook,) = [r for r in config["receivers"] if r["name"] == routing.RECEIVER]
+    assert webhook["webhook_configs"] == [
+        {"url": routing.relay_url(), "send_resolved": False, "max_alerts": 10}
+    ]
+    assert {"name": "null"} in config["receivers"]
+
+
+def test_one_dispatch_per_model_and_no_retrain_storm(monitoring):
+    drift, candidate = [r for r in _alertmanager_values(monitoring)["config"]["route"]["routes"][1:]]
+    assert drift["group_by"] == ["alertname", "namespace", "model"]
+    assert candidate["group_by"] == ["alertname", "namespace", "model", "release"]
+    hours = {key: int(drift[key].removesuffix("h")) for key in ("group_interval", "repeat_interval")}
+    # A column that joins a drifting model's group asks for nothing new; reminders come after days,
+    # yet within Alertmanager's 120h notification log, past which it would forget it had notified.
+    assert 24 <= hours["group_interval"] <= hours["repeat_interval"] < 120
+
+
+@pytest.fixture(scope="module")
+def amtool_config(tmp_path_factory, models_namespace) -> Path:
+    path = tmp_path_factory.mktemp("alertmanager") / "alertmanager.yml"
+    path.write_text(json.dumps(effective_config(models_namespace)))
+    return path
+
+
+def test_the_config_the_chart_renders_passes_amtool(amtool_config):
+    amtool = require_command("amtool")
+    checked = subprocess.run([amtool, "check-config", str(amtool_config)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _receivers(amtool: str, config: Path, labels: dict[str, str]) -> str:
+    pairs = [f"{k}={v}" for k, v in labels.items()]
+    routed = subprocess.run(
+        [amtool, "config", "routes", "test", f"--config.file={config}", *pairs],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return routed.stdout.strip()
+
+
+@pytest.mark.parametrize("name", sorted(rules()))
+@pytest.mark.parametrize("release", RELEASES)
+def test_amtool_routes_each_platform_alert_as_intended(amtool_config, models_namespace, name, release):
+    amtool = require_command("amtool")
+    labels = {"alertname": name, "namespace": models_namespace, "model": "credit-risk", "release": release}
+    acts = name == relay.DRIFT_ALERT or (name == relay.ERROR_RATE_ALERT and release == "candidate")
+    assert _receivers(amtool, amtool_config, labels) == (routing.RECEIVER if acts else "null")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"alertname": relay.DRIFT_ALERT, "namespace": "models-dev", "model": "credit-risk"},
+        {"alertname": relay.ERROR_RATE_ALERT, "namespace": "kube-system", "release": "candidate"},
+        {"alertname": "Watchdog"},
+        {"alertname": "KubePodCrashLooping", "namespace": "monitoring", "severity": "warning"},
+    ],
+)
+def test_amtool_keeps_everything_else_on_the_charts_null_receiver(amtool_config, labels):
+    assert _receivers(require_command("amtool"), amtool_config, labels) == "null"
+
+
+def test_without_a_dispatch_target_the_chart_keeps_its_routing_and_no_relay_runs(repo_root):
+    plain = _declare(repo_root, dispatch=False)
+    assert _alertmanager_values(plain) == {}
+    assert _relay_objects(plain) == []
+
+
+# The relay's workload.
+
+
+def test_the_webhook_reaches_the_relay_service(monitoring):
+    service = _object(monitoring, "Service")
+    deployment = _object(monitoring, "Deployment")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["selector"] == deployment["spec"]["template"]["metadata"]["labels"]
+    (port,) = service["spec"]["ports"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert port["targetPort"] == container["ports"][0]["containerPort"]
+    meta = service["metadata"]
+    assert routing.relay_url() == f"http://{meta['name']}.{meta['namespace']}.svc:{port['port']}/alerts"
+
+
+def test_the_relay_runs_restricted_on_a_read_only_root_filesystem(monitoring):
+    spec = _object(monitoring, "Deployment")["spec"]["template"]["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = spec["containers"]
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["runAsNonRoot"] is True and context["runAsUser"] >= 10000
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": routing.RELAY_PORT}
+    assert all(mount["readOnly"] for mount in container["volumeMounts"])
+
+
+def test_the_relay_runs_the_official_python_image_at_an_exact_release(monitoring):
+    (container,) = _object(monitoring, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert re.fullmatch(r"docker\.io/library/python:3\.12\.\d+-slim-bookworm", container["image"])
+    assert container["imagePullPolicy"] == "Always"
+    assert container["command"] == ["python", "/app/dispatch_relay.py"]
+
+
+def test_the_configmap_holds_exactly_the_relay_file(monitoring, repo_root):
+    source = (repo_root / "scripts" / "modelops" / "alerting" / "dispatch_relay.py").read_text("utf-8")
+    assert _object(monitoring, "ConfigMap")["data"] == {"dispatch_relay.py": source}
+    template = _object(monitoring, "Deployment")["spec"]["template"]
+    # A changed script rolls the pods.
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    assert template["metadata"]["annotations"]["modelops.io/relay-sha256"] == digest
+
+
+def test_the_token_comes_from_the_secret_the_platform_team_creates(monitoring):
+    spec = _object(monitoring, "Deployment")["spec"]["template"]["spec"]
+    (token,) = [v for v in spec["volumes"] if "secret" in v]
+    assert token["secret"]["secretName"] == routing.TOKEN_SECRET
+    (container,) = spec["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GITHUB_TOKEN_FILE"].endswith(f"/{routing.TOKEN_KEY}")
+    assert "GITHUB_TOKEN" not in env
+    assert env["MODELOPS_ENVIRONMENT"] == "prod" and env["GITHUB_REPOSITORY"].count("/") == 1
+    # Out of band: the token's value never enters Pulumi's state.
+    secrets = [s["metadata"]["name"] for s in monitoring.kubernetes_objects() if s["kind"] == "Secret"]
+    assert routing.TOKEN_SECRET not in secrets
+
+
+def test_the_relay_network_policy_admits_alertmanager_and_lets_out_dns_and_https_only(monitoring):
+    policy = _object(monitoring, "NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app": routing.RELAY_APP}
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [{"podSelector": {"matchLabels": routing.ALERTMANAGER_PODS}}]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": routing.RELAY_PORT}]
+    ports = sorted((p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"])
+    assert ports == [("TCP", 53), ("TCP", 443), ("UDP", 53)]
+
+
+def test_the_relay_objects_validate_against_kubernetes_schemas(monitoring):
+    objects = _relay_objects(monitoring)
+    assert sorted(o["kind"] for o in objects) == [
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "Service",
+        "ServiceAccount",
+    ]
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_checkov_finds_nothing_in_the_relay_objects(monitoring, tmp_path):
+    require_command("uvx")
+    yaml = YAML(typ="safe")
+    for obj in _relay_objects(monitoring):
+        with (tmp_path / f"{obj['kind'].lower()}.yaml").open("w") as handle:
+            yaml.dump(obj, handle)
+    report = subprocess.run(
+        [
+            *(
+                "uvx",
+                "--from",
+                f"checkov=={pinned_version(REPO_ROOT)}",
+                "checkov",
+                "--framework",
+                "kubernetes",
+            ),
+            *("--skip-download", "--quiet", "--compact", "--output", "json", "-d", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+        timeout=300,
+    )
+    require(report.stdout.strip().startswith(("{", "[")), f"checkov (stderr: {report.stderr[-300:]})")
+    results = json.loads(report.stdout)
+    results = results if isinstance(results, list) else [results]
+    failed = [c["check_id"] for r in results for c in r.get("results", {}).get("failed_checks", [])]
+    assert sum(r.get("summary", {}).get("passed", 0) for r in results) > 0
+    assert failed == []
+
+
+# Who may reach the relay, with the platform's whole network policy in force.
+
+
+@pytest.fixture(scope="module")
+def relay_reach(stacks, monitoring, tmp_path_factory):
+    require(nca_main is not None, "network-config-analyzer (nca)")
+    folder = tmp_path_factory.mktemp("nca-relay")
+    objects = stacks["prod"].kubernetes_objects()
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"] + [_object(monitoring, "NetworkPolicy")]
+    kube_system = {"kubernetes.io/metadata.name": "kube-system"}
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
+    namespaces.append(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": kube_system}}
+    )
+    pods = [
+        workload_pod("monitoring", "alertmanager", routing.ALERTMANAGER_PODS, 9093),
+        workload_pod("monitoring", "relay", {"app": routing.RELAY_APP}, routing.RELAY_PORT),
+        workload_pod("monitoring", "grafana", {"app.kubernetes.io/name": "grafana"}, 3000),
+        workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
+        workload_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
+    ]
+    yaml = YAML(typ="safe")
+    with (folder / "policies.yaml").open("w") as handle:
+        yaml.dump_all(policies, handle)
+    with (folder / "namespaces.yaml").open("w") as handle:
+        yaml.dump({"apiVersion": "v1", "kind": "NamespaceList", "items": namespaces}, handle)
+    with (folder / "pods.yaml").open("w") as handle:
+        yaml.dump({"apiVersion": "v1", "kind": "PodList", "items": pods}, handle)
+    out = folder / "connectivity.txt"
+    nca_main(
+        [
+            *("--connectivity", str(folder / "policies.yaml"), "--pod_list", str(folder / "pods.yaml")),
+            *("--ns_list", str(folder / "namespaces.yaml"), "--output_format", "txt_no_fw_rules"),
+            *("--file_out", str(out)),
+        ]
+    )
+    pairs = {}
+    for line in out.read_text().splitlines():
+        if match := re.match(r"^(\S+?)(?:\[Pod\])? => (\S+?)(?:\[Pod\])? : (.+)$", line.strip()):
+            pairs[(match[1], match[2])] = match[3]
+
+    def may(src: str, dst: str, port: int) -> bool:
+        connection = pairs.get((src, dst))
+        if connection is None:
+            return False
+        if connection == "All connections":
+            return True
+        ports = re.search(r"dst_ports:([\d,\-]+)", connection)
+        return (
+            ports is not None
+            and "TCP" in connection
+            and any(
+                int(low) <= port <= int(high or low)
+                for low, _, high in (part.partition("-") for part in ports[1].split(","))
+            )
+        )
+
+    return may
+
+
+def test_nca_alertmanager_reaches_the_relay_and_the_relay_reaches_dns_and_github(relay_reach):
+    assert relay_reach("monitoring/alertmanager", "monitoring/relay", routing.RELAY_PORT)
+    assert relay_reach("monitoring/relay", "kube-system/coredns", 53)
+    assert relay_reach("monitoring/relay", "0.0.0.0-255.255.255.255", 443)  # nca's name for anywhere
+
+
+def test_nca_nothing_else_reaches_the_relay_and_the_relay_reaches_nothing_else(relay_reach):
+    world = "0.0.0.0-255.255.255.255"
+    assert not relay_reach("monitoring/alertmanager", "monitoring/relay", 9093)  # its port only
+    assert not relay_reach("monitoring/grafana", "monitoring/relay", routing.RELAY_PORT)
+    assert not relay_reach(world, "monitoring/relay", 9443)
+    assert not relay_reach("monitoring/relay", "mlflow/mlflow", 5000)
+    assert not relay_reach("monitoring/relay", "monitoring/grafana", 3000)
+    assert not relay_reach("monitoring/relay", world, 80)
