@@ -14,8 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelops.config import Environment, load_environment
-from modelops.config.loader import _validate, environments_dir, read_yaml
+from modelops.config import Environment, environments_dir, load_environment, read_yaml, validate_file
 from modelops.errors import InputError
 
 _GITHUB_REPO = re.compile(r"^https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?$")
@@ -235,8 +234,8 @@ def load_settings(name: str, *, root: Path | None = None) -> Settings:
     data = read_yaml(path)
     # The target first, then the section's own type: errors then name fields as written
     # (`platform.network.vpc_cidr`), where a pydantic union would insert the target into the path.
-    target = _validate(_TargetFile, data, path).platform.target
-    section = _validate(_FILES[target], data, path).platform
+    target = validate_file(_TargetFile, data, path).platform.target
+    section = validate_file(_FILES[target], data, path).platform
     settings = Settings(environment=environment, platform=section, source=path)
     if settings.on_aws:
         settings.github_repository  # noqa: B018 - fail at load time, not halfway through a preview

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from modelops.alerting import dispatch_relay
+from modelops_infra.runtime import dispatch_relay
 from tests.tools import free_port, wait_ready
 
 REPOSITORY = "example-org/modelops-platform"

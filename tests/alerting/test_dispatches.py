@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from modelops.alerting import dispatch_relay as relay
-from modelops.alerting.dispatch_relay import PayloadError, dispatches
 from modelops_infra.manifests import promql
+from modelops_infra.runtime import dispatch_relay as relay
+from modelops_infra.runtime.dispatch_relay import PayloadError, dispatches
 from tests.alerting.notifications import NAMESPACE, alert, notification, rules
 
 DRIFT, ERRORS = relay.DRIFT_ALERT, relay.ERROR_RATE_ALERT

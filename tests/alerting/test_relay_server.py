@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from modelops.alerting.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT
+from modelops_infra.runtime.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT
 from tests.alerting.conftest import (
     ENVIRONMENT,
     REPOSITORY,

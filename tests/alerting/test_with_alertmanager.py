@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from modelops.alerting.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT, dispatches
 from modelops_infra.manifests.alert_routing import relay_url
+from modelops_infra.runtime.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT, dispatches
 from tests.alerting.alertmanager_config import alertmanager_binary, effective_config
 from tests.alerting.conftest import ENVIRONMENT
 from tests.alerting.notifications import NAMESPACE, alert, labels, notification, rules

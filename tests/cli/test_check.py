@@ -11,7 +11,7 @@ import pytest
 from tests.cli_runner import invoke
 
 
-def _frames(tmp_path, shift: float = 0.0, rows: int = 3000):
+def frames(tmp_path, shift: float = 0.0, rows: int = 3000):
     def frame(offset: float, seed: int) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
         return pd.DataFrame(
@@ -29,7 +29,7 @@ def _frames(tmp_path, shift: float = 0.0, rows: int = 3000):
 
 
 def test_drift_json_contract_and_pass(tmp_path):
-    reference, current = _frames(tmp_path)
+    reference, current = frames(tmp_path)
     result = invoke("check", "drift", "--reference", reference, "--current", current, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -40,7 +40,7 @@ def test_drift_json_contract_and_pass(tmp_path):
 
 
 def test_drift_fails_with_exit_1_and_reasons(tmp_path):
-    reference, current = _frames(tmp_path, shift=1.0)
+    reference, current = frames(tmp_path, shift=1.0)
     result = invoke("check", "drift", "--reference", reference, "--current", current, "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -49,14 +49,14 @@ def test_drift_fails_with_exit_1_and_reasons(tmp_path):
 
 
 def test_drift_table_output_for_people(tmp_path):
-    reference, current = _frames(tmp_path, shift=1.0)
+    reference, current = frames(tmp_path, shift=1.0)
     result = invoke("check", "drift", "--reference", reference, "--current", current, "--env", "prod")
     assert result.exit_code == 1
     assert "Wasserstein" in result.stdout and "FAILED drift" in result.stdout
 
 
 def test_drift_writes_the_html_report(tmp_path):
-    reference, current = _frames(tmp_path, rows=300)
+    reference, current = frames(tmp_path, rows=300)
     html = tmp_path / "drift.html"
     result = invoke("check", "drift", "--reference", reference, "--current", current, "--html", html)
     assert result.exit_code == 0
@@ -64,14 +64,14 @@ def test_drift_writes_the_html_report(tmp_path):
 
 
 def test_a_missing_file_exits_2_with_one_line(tmp_path):
-    reference, _ = _frames(tmp_path)
+    reference, _ = frames(tmp_path)
     result = invoke("check", "drift", "--reference", reference, "--current", tmp_path / "nope.parquet")
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {tmp_path / 'nope.parquet'}: file not found"
 
 
 def test_an_unreadable_file_exits_2(tmp_path):
-    reference, _ = _frames(tmp_path)
+    reference, _ = frames(tmp_path)
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet at all")
     result = invoke("check", "drift", "--reference", reference, "--current", broken, "--json")
@@ -81,13 +81,13 @@ def test_an_unreadable_file_exits_2(tmp_path):
 
 
 def test_an_unknown_environment_exits_2(tmp_path):
-    reference, current = _frames(tmp_path)
+    reference, current = frames(tmp_path)
     result = invoke("check", "drift", "--reference", reference, "--current", current, "--env", "qa")
     assert result.exit_code == 2
     assert "no such environment 'qa'" in result.output
 
 
-def _predictions(tmp_path, rows: int = 2000, *, bias: float = 0.0, groups=("f", "m")):
+def predictions(tmp_path, rows: int = 2000, *, bias: float = 0.0, groups=("f", "m")):
     rng = np.random.default_rng(3)
     sex = rng.choice(list(groups), rows)
     label = rng.integers(0, 2, rows)
@@ -100,7 +100,7 @@ def _predictions(tmp_path, rows: int = 2000, *, bias: float = 0.0, groups=("f", 
 
 
 def test_fairness_passes_and_fails_by_policy(tmp_path):
-    fair = _predictions(tmp_path)
+    fair = predictions(tmp_path)
     args = [
         "check",
         "fairness",
@@ -114,14 +114,14 @@ def test_fairness_passes_and_fails_by_policy(tmp_path):
         "sex",
     ]
     assert invoke(*args, "--json").exit_code == 0
-    unfair = _predictions(tmp_path, bias=0.25)
+    unfair = predictions(tmp_path, bias=0.25)
     result = invoke(*[a if a != fair else unfair for a in args], "--json")
     assert result.exit_code == 1
     assert any("four-fifths" in r for r in json.loads(result.stdout)["reasons"])
 
 
 def test_fairness_single_group_is_a_clear_gate_failure(tmp_path):
-    data = _predictions(tmp_path, groups=("f",))
+    data = predictions(tmp_path, groups=("f",))
     result = invoke(
         "check", "fairness", "--data", data, "--label", "label", "--prediction", "score", "--sensitive", "sex"
     )
@@ -130,7 +130,7 @@ def test_fairness_single_group_is_a_clear_gate_failure(tmp_path):
 
 
 def test_fairness_group_with_one_class_is_a_clear_gate_failure(tmp_path):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     frame = pd.read_parquet(data)
     frame.loc[frame["sex"] == "f", "label"] = 1
     frame.to_parquet(data)
@@ -154,7 +154,7 @@ def test_fairness_group_with_one_class_is_a_clear_gate_failure(tmp_path):
 
 
 def test_fairness_missing_column_exits_2(tmp_path):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     result = invoke(
         "check",
         "fairness",
@@ -172,7 +172,7 @@ def test_fairness_missing_column_exits_2(tmp_path):
 
 
 def test_evaluation_with_and_without_champion(tmp_path):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     base = ["check", "evaluation", "--data", data, "--label", "label", "--challenger", "score", "--json"]
     alone = invoke(*base)
     assert alone.exit_code == 0, alone.output
@@ -185,7 +185,7 @@ def test_evaluation_with_and_without_champion(tmp_path):
 
 
 def test_evaluation_regression_exits_1(tmp_path):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     result = invoke(
         "check",
         "evaluation",
@@ -212,7 +212,7 @@ def test_evaluation_regression_exits_1(tmp_path):
     ],
 )
 def test_evaluation_bad_arguments_exit_2(tmp_path, extra, message):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     args = ["check", "evaluation", "--data", data, "--label", "label", "--challenger", "score", *extra]
     result = invoke(*args)
     assert result.exit_code == 2
@@ -220,7 +220,7 @@ def test_evaluation_bad_arguments_exit_2(tmp_path, extra, message):
 
 
 def test_missing_labels_exit_2(tmp_path):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     frame = pd.read_parquet(data)
     frame["label"] = frame["label"].astype(float)
     frame.loc[:5, "label"] = np.nan

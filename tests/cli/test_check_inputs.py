@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.cli.test_check import _frames, _predictions
+from tests.cli.test_check import frames, predictions
 from tests.cli_runner import invoke
 
 
@@ -26,7 +26,7 @@ def _one_error_line(result) -> str:
 
 def _scored(tmp_path, name: str = "scored.parquet", **columns) -> object:
     """The fairness holdout with some columns replaced."""
-    frame = pd.read_parquet(_predictions(tmp_path))
+    frame = pd.read_parquet(predictions(tmp_path))
     for column, values in columns.items():
         frame[column] = values(frame) if callable(values) else values
     path = tmp_path / name
@@ -87,7 +87,7 @@ def test_labels_must_be_the_two_classes(tmp_path, command, labels, extra, messag
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_text_classes_are_named_with_classes(tmp_path, command):
-    numeric = _check(command, _predictions(tmp_path), "--json")
+    numeric = _check(command, predictions(tmp_path), "--json")
     text = _scored(tmp_path, label=lambda f: np.where(f["label"] == 1, "good", "bad"))
     named = _check(command, text, "--classes", "bad,good", "--json")  # the positive class: the second
     assert named.exit_code == numeric.exit_code == 0, named.output
@@ -103,7 +103,7 @@ def test_text_classes_are_named_with_classes(tmp_path, command):
     ],
 )
 def test_classes_must_be_two(tmp_path, classes, message):
-    assert _one_error_line(_check("fairness", _predictions(tmp_path), "--classes", classes)) == message
+    assert _one_error_line(_check("fairness", predictions(tmp_path), "--classes", classes)) == message
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -166,7 +166,7 @@ def test_predicted_labels_0_1_are_predictions_of_the_positive_class(tmp_path, co
     ids=["prediction", "challenger", "champion"],
 )
 def test_the_label_column_is_no_prediction(tmp_path, command, arguments):
-    data = _predictions(tmp_path)
+    data = predictions(tmp_path)
     option = arguments[arguments.index("label", 2) - 1]
     line = _one_error_line(invoke("check", command, "--data", data, *arguments))
     assert line == f"{data}: column 'label' is the label (--label), so it cannot be {option}"
@@ -174,7 +174,7 @@ def test_the_label_column_is_no_prediction(tmp_path, command, arguments):
 
 def test_a_duplicated_column_is_unusable_not_renamed(tmp_path):
     data = tmp_path / "scored.csv"
-    frame = pd.read_parquet(_predictions(tmp_path))
+    frame = pd.read_parquet(predictions(tmp_path))
     frame.to_csv(data, index=False)
     data.write_text(data.read_text().replace("champion", "score", 1))  # header: label,score,score,sex
     for command in COMMANDS:
@@ -184,17 +184,17 @@ def test_a_duplicated_column_is_unusable_not_renamed(tmp_path):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_a_file_with_only_a_header_has_no_rows(tmp_path, suffix):
     data = tmp_path / f"header-only{suffix}"
-    empty = pd.read_parquet(_predictions(tmp_path)).iloc[0:0]
+    empty = pd.read_parquet(predictions(tmp_path)).iloc[0:0]
     empty.to_csv(data, index=False) if suffix == ".csv" else empty.to_parquet(data)
     for command in COMMANDS:
         assert _one_error_line(_check(command, data)) == f"{data}: the data has no rows"
-    reference, _ = _frames(tmp_path)
+    reference, _ = frames(tmp_path)
     drift = invoke("check", "drift", "--reference", reference, "--current", data)
     assert _one_error_line(drift) == f"{data}: the data has no rows"
 
 
 def test_infinite_values_fail_the_drift_check(tmp_path):
-    reference, current = _frames(tmp_path)
+    reference, current = frames(tmp_path)
     frame = pd.read_csv(current)
     frame.loc[:19, "amount"] = [np.inf, -np.inf] * 10  # 20 of 3,000 rows: below the missing-value rise limit
     frame.to_csv(current, index=False)
@@ -209,8 +209,8 @@ def test_infinite_values_fail_the_drift_check(tmp_path):
 @pytest.mark.parametrize("name", ["../environments/prod", "prod.yaml", "/etc/hostname", "environments/prod"])
 @pytest.mark.parametrize("command", ["drift", "fairness", "evaluation"])
 def test_env_takes_the_name_of_an_environment_never_a_path(tmp_path, command, name):
-    reference, current = _frames(tmp_path)
-    data = _predictions(tmp_path)
+    reference, current = frames(tmp_path)
+    data = predictions(tmp_path)
     arguments = (
         ["--reference", reference, "--current", current]
         if command == "drift"

@@ -2,7 +2,7 @@
 
 Two alerts act on their own: drift asks for a retrain (`model-drift`), a failing candidate for its
 rollback (`model-rollback`). Alertmanager routes exactly those to the `github-dispatch` webhook, the
-relay in scripts/modelops/alerting/dispatch_relay.py turns them into GitHub dispatch events, and
+relay in runtime/dispatch_relay.py turns them into GitHub dispatch events, and
 everything else keeps kube-prometheus-stack's defaults (the `null` receiver, the Watchdog route).
 
 Pure data, like network_policies: the Monitoring component declares these manifests and the tests read them.
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelops.alerting import dispatch_relay
 from modelops_infra import layout as L
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
@@ -24,6 +23,7 @@ from modelops_infra.manifests.workloads import (
     pod_security_context,
     resources,
 )
+from modelops_infra.runtime import dispatch_relay
 
 Manifest = dict[str, Any]
 

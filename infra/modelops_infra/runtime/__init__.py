@@ -8,3 +8,5 @@ from pathlib import Path
 
 # The `mlflow-users` Job in namespace mlflow: MLflow's basic-auth users and grants (registry_users).
 MLFLOW_USERS_APPLY = Path(__file__).with_name("mlflow_users_apply.py")
+# The dispatch relay beside Alertmanager: firing alerts as GitHub repository_dispatch events.
+DISPATCH_RELAY = Path(__file__).with_name("dispatch_relay.py")

@@ -6,7 +6,9 @@ from modelops.config.loader import (
     load_environment,
     load_model_policy,
     project_root,
+    read_yaml,
     resolve_policy,
+    validate_file,
 )
 from modelops.config.model_policy import (
     DataSources,
@@ -28,5 +30,7 @@ __all__ = [
     "load_model_policy",
     "policy_path",
     "project_root",
+    "read_yaml",
     "resolve_policy",
+    "validate_file",
 ]

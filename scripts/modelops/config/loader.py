@@ -52,7 +52,8 @@ def read_yaml(path: Path) -> Any:
         raise InputError(f"{path}:{where} not valid YAML: {getattr(error, 'problem', error)}") from None
 
 
-def _validate(model: type[M], data: Any, path: Path) -> M:
+def validate_file(model: type[M], data: Any, path: Path) -> M:
+    """`data`, read from `path`, as `model`; else `InputError` naming the file and the first bad field."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -70,7 +71,7 @@ def load_environment(name: str, *, root: Path | None = None) -> Environment:
     if name not in known:
         raise InputError(f"{folder}: no such environment '{name}' (known: {', '.join(known) or 'none'})")
     path = folder / f"{name}.yaml"
-    environment = _validate(Environment, read_yaml(path), path)
+    environment = validate_file(Environment, read_yaml(path), path)
     if environment.name != name:
         raise InputError(f"{path}: field 'name': is '{environment.name}', expected '{name}'")
     return environment
@@ -84,7 +85,7 @@ def load_model_policy(model: str, *, root: Path | None = None) -> ModelPolicy:
     if model not in known:
         raise InputError(f"{folder}: no policy for model '{model}' (known: {', '.join(known) or 'none'})")
     path = policy_path(model, folder.parent.parent)
-    policy = _validate(ModelPolicy, read_yaml(path), path)
+    policy = validate_file(ModelPolicy, read_yaml(path), path)
     if policy.name != model:
         raise InputError(f"{path}: field 'name': is '{policy.name}', expected '{model}'")
     return policy
@@ -109,7 +110,7 @@ def resolve_policy(
     merged = _deep_merge(environment.promotion.model_dump(), model.overrides[environment.name])
     path = (root or project_root()) / "policies" / "models" / f"{model.name}.yaml"
     try:
-        return PromotionPolicy.model_validate(merged)
+        return PromotionPolicy.modelvalidate_file(merged)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

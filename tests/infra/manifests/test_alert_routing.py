@@ -20,10 +20,10 @@ import pulumi
 import pytest
 from ruamel.yaml import YAML
 
-from modelops.alerting import dispatch_relay as relay
 from modelops.gitops.validation.checkov_tool import pinned_version
 from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
 from modelops_infra.manifests import alert_routing as routing
+from modelops_infra.runtime import dispatch_relay as relay
 from modelops_infra.settings import load_settings
 from tests.alerting.alertmanager_config import effective_config
 from tests.alerting.notifications import rules
@@ -214,7 +214,7 @@ def test_the_relay_runs_the_official_python_image_at_an_exact_release(monitoring
 
 
 def test_the_configmap_holds_exactly_the_relay_file(monitoring, repo_root):
-    source = (repo_root / "scripts" / "modelops" / "alerting" / "dispatch_relay.py").read_text("utf-8")
+    source = (repo_root / "infra" / "modelops_infra" / "runtime" / "dispatch_relay.py").read_text("utf-8")
     assert _object(monitoring, "ConfigMap")["data"] == {"dispatch_relay.py": source}
     template = _object(monitoring, "Deployment")["spec"]["template"]
     # A changed script rolls the pods.

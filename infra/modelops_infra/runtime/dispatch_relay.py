@@ -8,7 +8,7 @@ Alertmanager can only POST its own JSON, and GitHub's `POST /repos/{owner}/{repo
   `{"model", "environment"}` (the rollback workflow runs `modelops rollout <model> abort`).
 
 Standard library only: the platform runs this file from a ConfigMap in the plain python image
-(infra/modelops_infra/alert_routing.py), so it imports nothing from modelops or any other package.
+(infra/modelops_infra/manifests/alert_routing.py), so it imports nothing from modelops or any other package.
 
 It keeps no memory of what it sent. Alertmanager's notification log already is that memory: a group
 is notified once, then again only after its repeat_interval (or when a new alert joins it), and the
@@ -40,7 +40,7 @@ from typing import Any
 
 log = logging.getLogger("dispatch-relay")
 
-# The names infra/modelops_infra/alert_rules.py gives its alerts and labels (tests/alerting holds
+# The names infra/modelops_infra/manifests/alert_rules.py gives its alerts and labels (tests/alerting holds
 # them equal) and the event types the workflows listen for.
 DRIFT_ALERT = "ModelDriftHigh"
 ERROR_RATE_ALERT = "ModelErrorRateHigh"
