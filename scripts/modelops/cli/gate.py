@@ -54,33 +54,7 @@ def _pull_request_mode(
         raise fail_input(str(error), as_json=as_json) from None
     report = render_pull_request_report(verdict)
     write_text_atomic(out / "report.md", report)
-    validation = verdict.validation
-    summary = {
-        "passed": verdict.passed,
-        "validation": None
-        if validation is None
-        else {
-            "passed": validation.passed,
-            "objects": validation.objects,
-            "source": verdict.validation_source or "validated",
-            "findings": [f.to_dict() for f in validation.findings],
-        },
-        "other_changes": [{"path": path, "reaches": where} for path, where in verdict.other_changes],
-        "releases": [
-            {
-                "model": r.model,
-                "environment": r.environment,
-                "challenger": r.challenger,
-                "champion": r.champion,
-                **({"no_champion": r.no_champion} if r.no_champion else {}),
-                "change": r.change,
-                "passed": r.passed,
-                "reasons": list(r.reasons),
-                "report": str(r.report_dir / "report.md") if r.report_dir else None,
-            }
-            for r in verdict.releases
-        ],
-    }
+    summary = verdict.to_dict()
     write_json_atomic(out / "verdict.json", summary)
     if as_json:
         emit_json(summary)

@@ -56,6 +56,23 @@ class PullRequestVerdict:
         validated = self.validation is None or self.validation.passed
         return validated and all(r.passed for r in self.releases)
 
+    def to_dict(self) -> dict[str, Any]:
+        """What verdict.json and `modelops gate --json` say."""
+        validation = self.validation
+        return {
+            "passed": self.passed,
+            "validation": None
+            if validation is None
+            else {
+                "passed": validation.passed,
+                "objects": validation.objects,
+                "source": self.validation_source or "validated",
+                "findings": [f.to_dict() for f in validation.findings],
+            },
+            "other_changes": [{"path": path, "reaches": where} for path, where in self.other_changes],
+            "releases": [r.to_dict() for r in self.releases],
+        }
+
 
 def reach(path: str) -> str | None:
     """What a changed file under gitops/ reaches (None outside gitops/)."""
@@ -131,10 +148,10 @@ def _traffic_verdicts(
                 ReleaseVerdict(
                     model,
                     env,
-                    moved.version,
-                    after.stable.version,
-                    True,
-                    (f"traffic change only, no release changed: {change}",),
+                    challenger=moved.version,
+                    champion=after.stable.version,
+                    passed=True,
+                    reasons=(f"traffic change only, no release changed: {change}",),
                     change="traffic",
                 )
             )
@@ -152,7 +169,14 @@ def _removed(base: Releases, head: Releases) -> list[ReleaseVerdict]:
         for model, track in sorted(base[env]):
             if track == STABLE and (model, STABLE) not in still:
                 verdicts.append(
-                    ReleaseVerdict(model, env, "removed", None, True, ("removed: nothing to gate",))
+                    ReleaseVerdict(
+                        model,
+                        env,
+                        challenger="removed",
+                        champion=None,
+                        passed=True,
+                        reasons=("removed: nothing to gate",),
+                    )
                 )
     return verdicts
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
+from typing import Any
 
 from modelops.config import load_environment, load_model_policy
 from modelops.errors import InputError, PolicyRefusal
@@ -31,6 +32,7 @@ from modelops.pipeline.publish import Published, publish
 class ReleaseVerdict:
     model: str
     environment: str
+    _: KW_ONLY
     challenger: str
     champion: str | None
     passed: bool
@@ -39,6 +41,20 @@ class ReleaseVerdict:
     published: Published | None = None
     no_champion: str = ""  # why no champion was compared, when none was
     change: str = ""  # what changed in the rendered release: "new", or the serving spec's fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """What verdict.json and `--json` say of this release."""
+        return {
+            "model": self.model,
+            "environment": self.environment,
+            "challenger": self.challenger,
+            "champion": self.champion,
+            **({"no_champion": self.no_champion} if self.no_champion else {}),
+            "change": self.change,
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "report": str(self.report_dir / "report.md") if self.report_dir else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,10 +130,10 @@ def _refused(change: ReleaseChange, reason: str) -> ReleaseVerdict:
     return ReleaseVerdict(
         change.model,
         change.environment,
-        change.head.release.version or "unversioned",
-        None,
-        False,
-        (reason,),
+        challenger=change.head.release.version or "unversioned",
+        champion=None,
+        passed=False,
+        reasons=(reason,),
         change=", ".join(change.fields),
     )
 
@@ -197,12 +213,12 @@ def gate_release_change(
     return ReleaseVerdict(
         model,
         environment,
-        release.version,
-        champion_version,
-        outcome.passed,
-        tuple(outcome.reasons),
-        report_dir,
-        published,
-        outcome.no_champion if outcome.champion is None else "",
-        ", ".join(change.fields),
+        challenger=release.version,
+        champion=champion_version,
+        passed=outcome.passed,
+        reasons=tuple(outcome.reasons),
+        report_dir=report_dir,
+        published=published,
+        no_champion=outcome.no_champion if outcome.champion is None else "",
+        change=", ".join(change.fields),
     )
