@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelops.bench.compare import ColumnVerdicts, NumberPair
+from modelops.bench.compare import ColumnVerdicts, IntervalPair, NumberPair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +42,9 @@ def test_benchmark_runs_both_sides_and_they_agree():
     # Both sides ran in their own process and were reported.
     assert "│ gate " in output and "│ obvious " in output
     assert "evidently on all 20,000 rows per side (not scaled)" in output
+    # The gate's evaluation decision and the row bootstrap's, timed side by side in the gate's process.
+    assert "Evaluation decision wall time: gate" in output
+    assert "DeLong and bootstrap evaluation verdicts agree" in output
 
 
 def _column(drifted: bool | None, method: str) -> dict[str, object]:
@@ -62,3 +65,15 @@ def test_numbers_match_within_allclose_tolerance_and_undefined_only_matches_unde
     assert not NumberPair("a", 0.25, 0.2501).close
     assert NumberPair("a", None, None).close
     assert not NumberPair("a", 0.25, None).close
+
+
+def test_an_interval_verdict_is_the_regression_rule_on_its_lower_end():
+    pair = IntervalPair("roc_auc", "delong", [-0.0100, 0.02], [-0.0101, 0.02], max_regression=0.01)
+    assert pair.rule_passes(pair.gate) is True  # exactly -max_regression passes
+    assert pair.rule_passes(pair.bootstrap) is False
+    assert not pair.same_verdict
+    assert IntervalPair("roc_auc", "delong", [-0.02, 0.0], [-0.03, 0.0], max_regression=0.05).same_verdict
+    unlimited = IntervalPair("f1", "bootstrap", [-0.5, 0.0], [0.1, 0.2], max_regression=None)
+    assert unlimited.rule_passes(unlimited.gate) is None and unlimited.same_verdict
+    undefined = IntervalPair("roc_auc", "delong", [None, None], [-0.001, 0.01], max_regression=0.01)
+    assert undefined.rule_passes(undefined.gate) is False  # an undefined interval fails, as in the gate

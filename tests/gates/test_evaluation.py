@@ -37,7 +37,7 @@ def test_point_metrics_equal_scikit_learn(rounding):
 
 def test_binned_bootstrap_stays_close_to_the_exact_auc():
     y, scores = _holdout(4 * MAX_LEVELS, seed=3)
-    result = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy())
+    result = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy(), interval="bootstrap")
     low, high = result.measured["metrics"][0]["challenger_ci"]
     exact = roc_auc_score(y, scores)
     assert low < exact < high
@@ -115,3 +115,60 @@ def test_non_finite_scores_fail():
     scores[3] = np.nan
     result = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy())
     assert not result.passed
+
+
+def test_the_report_names_the_method_behind_each_interval():
+    y, champion = _holdout(2000, seed=4)
+    challenger = np.clip(champion + np.random.default_rng(5).normal(0, 0.3, len(y)), 0, 1)  # worse
+    policy = _policy(max_regression={"roc_auc": 0.0, "accuracy": 0.0})
+    result = check_evaluation(y, challenger, champion, metrics=["roc_auc", "accuracy"], policy=policy)
+    assert result.measured["interval"] == "delong"
+    methods = {row["metric"]: row["interval_method"] for row in result.measured["metrics"]}
+    assert methods == {"roc_auc": "delong", "accuracy": "bootstrap"}
+    assert "95% DeLong interval of challenger - champion" in result.reasons[0]
+    assert "95% bootstrap (300 paired resamples) interval" in result.reasons[1]
+    reference = check_evaluation(
+        y, challenger, champion, metrics=["roc_auc"], policy=policy, interval="bootstrap"
+    )
+    assert reference.measured["metrics"][0]["interval_method"] == "bootstrap"
+
+
+def test_confusion_metrics_drawn_as_cell_counts_match_the_row_bootstrap():
+    """Multinomial cell counts are the row bootstrap's own distribution: the intervals agree up to
+    Monte Carlo error (at 2,000 resamples, a few percent of the width)."""
+    y, champion = _holdout(3000, seed=6)
+    challenger = np.clip(champion + np.random.default_rng(7).normal(0, 0.1, len(y)), 0, 1)
+    names = ["accuracy", "precision", "recall", "f1"]
+    policy = _policy(bootstrap_samples=2000)
+    cells, rows = (
+        check_evaluation(y, challenger, champion, metrics=names, policy=policy, interval=method)
+        for method in ("delong", "bootstrap")
+    )
+    for ours, reference in zip(cells.measured["metrics"], rows.measured["metrics"], strict=True):
+        assert ours["challenger"] == reference["challenger"]  # point estimates do not resample
+        for key in ("challenger_ci", "delta_ci"):
+            width = reference[key][1] - reference[key][0]
+            assert ours[key] == [pytest.approx(bound, abs=0.1 * width) for bound in reference[key]]
+
+
+def test_delong_interval_of_the_challenger_alone_brackets_its_auc():
+    y, scores = _holdout(5000, seed=8)
+    row = check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy()).measured["metrics"][0]
+    low, high = row["challenger_ci"]
+    assert low < roc_auc_score(y, scores) < high
+    assert high - low < 0.04
+
+
+def test_an_undefined_interval_fails_the_regression_rule_rather_than_passing_it():
+    y = np.array([1, 0, 0, 0, 0, 0])  # one positive row: no variance can be estimated
+    scores = np.array([0.9, 0.1, 0.2, 0.3, 0.4, 0.5])
+    policy = _policy(max_regression={"roc_auc": 0.05})
+    result = check_evaluation(y, scores, scores, metrics=["roc_auc"], policy=policy)
+    assert not result.passed
+    assert "undefined" in result.reasons[0]
+
+
+def test_an_unknown_interval_method_is_a_programming_error():
+    y, scores = _holdout(100)
+    with pytest.raises(ValueError, match="interval must be one of delong, bootstrap"):
+        check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy(), interval="jackknife")

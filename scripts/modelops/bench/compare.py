@@ -85,3 +85,39 @@ def evaluation_pairs(gate: dict[str, Any], obvious: dict[str, Any]) -> list[Numb
 
 def total_seconds(side: dict[str, Any], key: str = "scaled_s") -> float:
     return sum(t[key] for t in side["timings"])
+
+
+@dataclass(frozen=True)
+class IntervalPair:
+    """One metric's (challenger - champion) interval from the gate (DeLong where it applies) and
+    from the paired row bootstrap, each with the regression rule's verdict on it."""
+
+    metric: str
+    gate_method: str
+    gate: list[float]
+    bootstrap: list[float]
+    max_regression: float | None
+
+    def rule_passes(self, interval: list[float]) -> bool | None:
+        if self.max_regression is None:
+            return None  # the policy sets no regression limit for this metric
+        return interval[0] is not None and interval[0] >= -self.max_regression
+
+    @property
+    def same_verdict(self) -> bool:
+        return self.rule_passes(self.gate) == self.rule_passes(self.bootstrap)
+
+
+def interval_pairs(gate: dict[str, Any]) -> list[IntervalPair]:
+    methods = gate["evaluation_methods"]
+    ours, reference = methods["delong"]["metrics"], methods["bootstrap"]["metrics"]
+    return [
+        IntervalPair(
+            metric,
+            row["interval_method"],
+            row["delta_ci"],
+            reference[metric]["delta_ci"],
+            row["max_regression"],
+        )
+        for metric, row in ours.items()
+    ]

@@ -1,4 +1,10 @@
-"""The gate side: `check_drift`, `check_fairness` and `check_evaluation` with the prod policies."""
+"""The gate side: `check_drift`, `check_fairness` and `check_evaluation` with the prod policies.
+
+After the gate's own decisions, the evaluation decision runs once more with the paired row
+bootstrap for every metric (`interval="bootstrap"`, the gate's method before DeLong) on the same
+data in the same process: its intervals, verdict and time are reported beside the gate's, and are
+not part of the gate's total.
+"""
 
 from __future__ import annotations
 
@@ -29,14 +35,26 @@ def _fairness(holdout: pd.DataFrame, policy: PromotionPolicy):
     return check_fairness(y, predicted, sensitive, policy=policy.fairness)
 
 
-def _evaluation(holdout: pd.DataFrame, policy: PromotionPolicy):
+def _evaluation(holdout: pd.DataFrame, policy: PromotionPolicy, interval: str = "delong"):
     return check_evaluation(
         holdout[data.LABEL].to_numpy(),
         holdout[data.CHALLENGER].to_numpy(),
         holdout[data.CHAMPION].to_numpy(),
         metrics=METRICS,
         policy=policy.evaluation,
+        interval=interval,
     )
+
+
+def _interval_rows(evaluation) -> dict[str, Any]:
+    return {
+        row["metric"]: {
+            "delta_ci": row["delta_ci"],
+            "interval_method": row["interval_method"],
+            "max_regression": row["max_regression"],
+        }
+        for row in evaluation.to_dict()["metrics"]
+    }
 
 
 def _normalise(drift, fairness, evaluation) -> dict[str, Any]:
@@ -79,13 +97,32 @@ def run(frames: dict[str, pd.DataFrame], policy: PromotionPolicy, **_: Any) -> d
     drift, drift_s = timed(check_drift, reference, current, policy=policy.drift)
     fairness, fairness_s = timed(_fairness, holdout, policy)
     evaluation, evaluation_s = timed(_evaluation, holdout, policy)
+    reference_run, reference_s = timed(_evaluation, holdout, policy, "bootstrap")
     rows, holdout_rows = f"{len(reference):,}", f"{len(holdout):,}"
     bootstrap = policy.evaluation.bootstrap_samples
     return {
         "timings": [
             timing("drift", drift_s, basis=f"{rows} rows per side"),
             timing("fairness", fairness_s, basis=f"{holdout_rows} rows"),
-            timing("evaluation", evaluation_s, basis=f"{holdout_rows} rows, {bootstrap:,} paired resamples"),
+            timing(
+                "evaluation",
+                evaluation_s,
+                basis=f"{holdout_rows} rows; DeLong for roc_auc, {bootstrap:,} paired resamples "
+                "(cell counts) for the rest",
+            ),
         ],
         **_normalise(drift, fairness, evaluation),
+        "evaluation_methods": {
+            "delong": {
+                "passed": evaluation.passed,
+                "seconds": evaluation_s,
+                "metrics": _interval_rows(evaluation),
+            },
+            "bootstrap": {
+                "passed": reference_run.passed,
+                "seconds": reference_s,
+                "resamples": bootstrap,
+                "metrics": _interval_rows(reference_run),
+            },
+        },
     }
