@@ -21,9 +21,10 @@ class EvaluationPolicy(_Strict):
     max_regression: dict[Metric, float] = Field(
         default_factory=dict,
         description="Largest allowed drop vs the champion, judged on the lower end of the "
-        "bootstrap interval of (challenger - champion).",
+        "paired interval of (challenger - champion): DeLong's for roc_auc, a bootstrap's otherwise.",
     )
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    # Resamples of the paired bootstrap, for the metrics without a closed-form interval (not roc_auc).
     bootstrap_samples: int = Field(1000, ge=100, le=100_000)
     decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     seed: int = 0

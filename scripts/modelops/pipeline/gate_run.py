@@ -254,7 +254,7 @@ def run_gate(
                 champion_scores = positive_scores(
                     champion_model, features, model_policy.positive_class, f"model {champion.label}"
                 )
-            step("bootstrapping metrics")
+            step("comparing metrics (DeLong for ROC AUC, bootstrap for the rest)")
             results.append(
                 check_evaluation(
                     y_true, scores, champion_scores, metrics=model_policy.metrics, policy=policy.evaluation

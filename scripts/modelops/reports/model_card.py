@@ -81,7 +81,7 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
         f"- Gate run: `{gate_run_id or 'not logged'}`; repository commit at gating: `{outcome.gate_commit}`",
         f"- Champion at gating: {champion}",
         f"- Policy: environment `{outcome.environment}`, "
-        f"bootstrap {outcome.policy.evaluation.bootstrap_samples} samples "
-        f"at {fmt(outcome.policy.evaluation.confidence, 2)} confidence",
+        f"intervals at {fmt(outcome.policy.evaluation.confidence, 2)} confidence (DeLong's for ROC AUC, "
+        f"{outcome.policy.evaluation.bootstrap_samples} bootstrap resamples for the other metrics)",
     ]
     return "\n".join(lines) + "\n"
