@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from modelops.gitops.validation.checkov_tool import pinned_version
+from modelops.gitops.validation import checkov_tool
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import STACKS
 from tests.tools import require, require_command
@@ -55,37 +53,6 @@ def test_objects_validate_against_kubernetes_and_crd_schemas(stacks, repo_root, 
 def test_checkov_kubernetes_framework_finds_nothing(rendered, repo_root):
     """One checkov run over every stack's objects (start-up is ~4 s); skips are inline annotations."""
     require_command("uvx")
-    report = subprocess.run(
-        [
-            "uvx",
-            "--from",
-            f"checkov=={pinned_version(REPO_ROOT)}",
-            "checkov",
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "--output",
-            "json",
-            *[arg for f in rendered.values() for arg in ("-d", str(f))],
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
-        timeout=300,
-    )
-    require(report.stdout.strip().startswith(("{", "[")), f"checkov (stderr: {report.stderr[-300:]})")
-    results, text, decoder = [], report.stdout.strip(), json.JSONDecoder()
-    while text:  # one JSON document per framework pass, concatenated
-        document, end = decoder.raw_decode(text)
-        results += document if isinstance(document, list) else [document]
-        text = text[end:].strip()
-    failed = [
-        f"{c['check_id']} {c['resource']} ({Path(c['file_path']).name})"
-        for r in results
-        for c in r.get("results", {}).get("failed_checks", [])
-    ]
-    passed = sum(r.get("summary", {}).get("passed", 0) for r in results)  # --quiet omits the list
-    assert passed > 0
-    assert failed == []
+    outcomes = checkov_tool.scan(list(rendered.values()), root=REPO_ROOT, platform_rules=False)
+    assert any(o.passed for o in outcomes)
+    assert [f"{o.check_id} {o.resource} ({Path(o.file).name})" for o in outcomes if not o.passed] == []

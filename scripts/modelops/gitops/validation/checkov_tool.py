@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,15 +48,24 @@ def command(root: Path) -> list[str]:
     return [uvx, "--from", f"checkov=={pinned_version(root)}", "checkov"]
 
 
-def scan(folder: Path, *, root: Path, checks: list[str] | None = None) -> list[Outcome]:
-    """Every outcome of checkov's Kubernetes checks and the platform's over the manifests in `folder`.
+def scan(
+    folders: Path | Sequence[Path],
+    *,
+    root: Path,
+    checks: list[str] | None = None,
+    platform_rules: bool = True,
+) -> list[Outcome]:
+    """Every outcome of checkov's Kubernetes checks, and the platform's rules unless `platform_rules`
+    is false (objects outside gitops/), over the manifests in `folders`.
 
     `checks` limits the run to those ids. A tool that does not run, or whose output is not a
     report, raises `InputError`: it must never pass silently.
     """
+    folders = [folders] if isinstance(folders, Path) else list(folders)
     arguments = [
-        *("--framework", "kubernetes", "--directory", str(folder)),
-        *("--external-checks-dir", str(root / CHECKS_DIR)),
+        *("--framework", "kubernetes"),
+        *(argument for folder in folders for argument in ("--directory", str(folder))),
+        *(("--external-checks-dir", str(root / CHECKS_DIR)) if platform_rules else ()),
         *("--skip-download", "--compact", "--output", "json"),
         *(("--check", ",".join(checks)) if checks else ()),
     ]
