@@ -4,7 +4,8 @@ Each figure is the median of `--runs` cold processes (a new interpreter each tim
 spawn to exit, with the CPU time the process used. Side by side in the same run:
 
 - `python -c pass`: the interpreter's own start, the floor;
-- typer and rich loaded as help rendering loads them: the floor of any typer command;
+- a two-command typer app, its --help and one command's --help: the floor of any typer CLI
+  (a command's --help also loads what typer converts parameters with);
 - the commands' domain modules imported once (pandas, scipy, pyarrow, jsonschema and the
   platform's gates, registry and gitops code behind them): what every --help paid for before the
   command modules imported them inside the commands;
@@ -75,6 +76,27 @@ DOMAIN_MODULES = (
     "modelops.registry.evaluation_sets",
     "modelops.training",
 )
+
+
+# The smallest typer app with a group of commands, for the floor.
+MINIMAL_APP = """
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def one(name: str = typer.Option("x", help="A name.")) -> None:
+    \"\"\"One command.\"\"\"
+
+
+@app.command()
+def two() -> None:
+    \"\"\"Another.\"\"\"
+
+
+app()
+"""
 
 
 def command_paths(app: typer.Typer) -> list[tuple[str, ...]]:
@@ -155,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     stack = _time([*python, "import " + ", ".join(DOMAIN_MODULES)], runs=args.runs, env=_env())
     references = (
         ("python -c pass", floor),
+        ("a minimal typer app: --help", _time([*python, MINIMAL_APP, "--help"], runs=args.runs, env=_env())),
         (
-            "typer + rich, as --help loads them",
-            _time([*python, "import typer.rich_utils"], runs=args.runs, env=_env()),
+            "a minimal typer app: one --help",
+            _time([*python, MINIMAL_APP, "one", "--help"], runs=args.runs, env=_env()),
         ),
         ("the commands' domain modules, imported once", stack),
     )
