@@ -1,4 +1,10 @@
-"""The `modelops` command."""
+"""The `modelops` command.
+
+The command modules import typer, rich and the standard library at module level and the domain
+modules (pandas, scipy, mlflow, scikit-learn, evidently, fairlearn behind them) inside each
+command, so `modelops --help` and every command's --help answer without loading the stack.
+tests/cli/test_help_imports.py holds every command to that.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -19,11 +18,7 @@ from modelops.cli.common import (
     steps,
     verdict_line,
 )
-from modelops.config.environment import Metric
-from modelops.data import binary_labels, prediction_scores, read_frame, require_columns
 from modelops.errors import InputError
-from modelops.gates import check_drift, check_evaluation, check_fairness
-from modelops.gates.result import fmt
 
 app = typer.Typer(help="Run one gate on local parquet or csv files.", no_args_is_help=True)
 
@@ -66,6 +61,10 @@ def drift(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Compare column sets, missing values and distributions; fail above the drifted share."""
+    from modelops.data import read_frame, require_columns
+    from modelops.gates import check_drift
+    from modelops.gates.result import fmt
+
     with input_errors(as_json=as_json):
         policy = environment_policy(env).drift
         reference_frame, current_frame = read_frame(reference), read_frame(current)
@@ -112,6 +111,12 @@ def fairness(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Demographic parity, equalized odds and the four-fifths rule per sensitive feature."""
+    import numpy as np
+
+    from modelops.data import binary_labels, prediction_scores, read_frame, require_columns
+    from modelops.gates import check_fairness
+    from modelops.gates.result import fmt
+
     with input_errors(as_json=as_json):
         policy = environment_policy(env)
         two_classes, positive = _classes(classes, positive_class)
@@ -166,6 +171,11 @@ def evaluation(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Absolute minimums and bootstrap-interval regression vs the champion."""
+    from modelops.config.environment import Metric
+    from modelops.data import binary_labels, prediction_scores, read_frame, require_columns
+    from modelops.gates import check_evaluation
+    from modelops.gates.result import fmt
+
     with input_errors(as_json=as_json):
         policy = environment_policy(env).evaluation
         two_classes, positive = _classes(classes, positive_class)

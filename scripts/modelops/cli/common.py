@@ -8,17 +8,18 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from modelops.config import load_environment, project_root
-from modelops.config.environment import PromotionPolicy
 from modelops.errors import EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_PASSED, InputError
-from modelops.gates.result import GateResult, to_jsonable
+
+if TYPE_CHECKING:
+    from modelops.config.environment import PromotionPolicy
+    from modelops.gates.result import GateResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -47,10 +48,14 @@ def exit_for(passed: bool) -> typer.Exit:
 
 
 def emit_json(data: dict[str, Any]) -> None:
+    from modelops.gates.result import to_jsonable
+
     sys.stdout.write(json.dumps(to_jsonable(data), indent=2) + "\n")
 
 
 def environment_policy(env: str, root: Path | None = None) -> PromotionPolicy:
+    from modelops.config import load_environment, project_root
+
     return load_environment(env, root=root or project_root()).promotion
 
 

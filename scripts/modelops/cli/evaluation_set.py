@@ -7,9 +7,6 @@ from pathlib import Path
 import typer
 
 from modelops.cli.common import console, emit_json, input_errors, steps
-from modelops.config import load_model_policy, policy_path, project_root
-from modelops.registry import configure
-from modelops.registry.evaluation_sets import pin_evaluation_set
 
 app = typer.Typer(
     help="The evaluation set each model is judged on: chosen by the platform, pinned in its policy.",
@@ -30,6 +27,10 @@ def pin(
     """Store DATA's bytes in the registry (once: pinning the same file again reuses the stored copy)
     and print the lines to commit in the model's policy. Both models of every gate are scored on it.
     """
+    from modelops.config import load_model_policy, policy_path, project_root
+    from modelops.registry import configure
+    from modelops.registry.evaluation_sets import pin_evaluation_set
+
     with input_errors(as_json=as_json), steps(enabled=not as_json) as step:
         root = project_root()
         policy = load_model_policy(model, root=root)

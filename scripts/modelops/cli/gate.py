@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from modelops.cli.common import console, emit_json, errors, exit_for, fail_input, steps
-from modelops.config import project_root
 from modelops.errors import InputError
-from modelops.pipeline.gate_run import GateRequest, run_gate
-from modelops.pipeline.outcome import GateOutcome
-from modelops.pipeline.publish import publish
-from modelops.registry import configure
 from modelops.reports.files import write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from modelops.pipeline.outcome import GateOutcome
 
 
 def summary_table(outcome: GateOutcome) -> Table:
@@ -35,7 +34,9 @@ def summary_table(outcome: GateOutcome) -> Table:
 def _pull_request_mode(
     base: str, head: str, out: Path, as_json: bool, record: bool, validated: Path | None, html: bool
 ) -> None:
+    from modelops.config import project_root
     from modelops.pipeline.pr_gate import gate_pull_request
+    from modelops.registry import configure
     from modelops.reports.pull_request import render_pull_request_report
 
     root = project_root()
@@ -106,6 +107,11 @@ def gate(
         raise fail_input("--validated goes with --base and --head (the pull-request mode)", as_json=as_json)
     if not (model and version and env):
         raise fail_input("name --model, --version and --env (or --base and --head)", as_json=as_json)
+    from modelops.config import project_root
+    from modelops.pipeline.gate_run import GateRequest, run_gate
+    from modelops.pipeline.publish import publish
+    from modelops.registry import configure
+
     root = project_root()
     request = GateRequest(
         model=model,

@@ -10,12 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelops.cli.common import console, errors, exit_for, input_errors, steps
-from modelops.config import project_root
-from modelops.gitops.releases.status import gate_results, ladder_order, overlay_rows
-from modelops.gitops.validation import record as validation_record
-from modelops.gitops.validation.validate import environments
-from modelops.gitops.validation.validate import validate as validate_tree
-from modelops.registry import configure
 
 
 def validate(
@@ -31,6 +25,10 @@ def validate(
     ),
 ) -> None:
     """Render every environment (kubectl kustomize), validate schemas and the platform's rules."""
+    from modelops.config import project_root
+    from modelops.gitops.validation import record as validation_record
+    from modelops.gitops.validation.validate import validate as validate_tree
+
     root = project_root()
     started = time.perf_counter()
     with input_errors(), steps() as step:
@@ -58,6 +56,11 @@ def status(
     gates: bool = typer.Option(True, help="Read gate results from the registry (bounded timeouts)."),
 ) -> None:
     """What runs where: stable and candidate versions and their traffic, per environment."""
+    from modelops.config import project_root
+    from modelops.gitops.releases.status import gate_results, ladder_order, overlay_rows
+    from modelops.gitops.validation.validate import environments
+    from modelops.registry import configure
+
     root = project_root()
     with input_errors():
         envs = environments(root)

@@ -7,10 +7,7 @@ from pathlib import Path
 import typer
 
 from modelops.cli.common import console, emit_json, input_errors, steps
-from modelops.config import load_model_policy, project_root
-from modelops.data import read_frame
 from modelops.errors import InputError
-from modelops.registry import configure, register_model
 
 
 def register(
@@ -29,6 +26,10 @@ def register(
 ) -> None:
     """Log the model with signature, datasets and a sha256 manifest; print the new version."""
     import skops.io
+
+    from modelops.config import load_model_policy, project_root
+    from modelops.data import read_frame
+    from modelops.registry import configure, register_model
 
     with input_errors(as_json=as_json), steps(enabled=not as_json) as step:
         step(f"registering {model}")

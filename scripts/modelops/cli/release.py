@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 
 from modelops.cli.common import console, errors, fail_input, input_errors
-from modelops.config import load_environment, project_root
 from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
-from modelops.gitops.releases import promotion
-from modelops.gitops.repository.gitrepo import Repo
-from modelops.gitops.repository.pull_request import Proposal, open_pull_request
-from modelops.registry import configure
+
+if TYPE_CHECKING:
+    from modelops.gitops.repository.gitrepo import Repo
+    from modelops.gitops.repository.pull_request import Proposal
 
 
 def _report(repo: Repo, proposal: Proposal) -> None:
+    from modelops.gitops.repository.pull_request import open_pull_request
+
     # soft_wrap: the printed commands must survive copy and paste, however narrow the terminal.
     console.print(f"[bold]{escape(proposal.title)}[/]", highlight=False, soft_wrap=True)
     console.print(
@@ -36,6 +39,9 @@ def _report(repo: Repo, proposal: Proposal) -> None:
 
 
 def _run(action, *environments: str | None) -> None:
+    from modelops.config import load_environment, project_root
+    from modelops.gitops.repository.gitrepo import Repo
+
     root = project_root()
     with input_errors():
         for name in environments:
@@ -57,6 +63,8 @@ def promote(
     source: str = typer.Option(None, "--from", help="Promote what runs here to the next environment."),
 ) -> None:
     """Pin a registered version in one environment's overlay, enforcing the promotion ladder."""
+    from modelops.gitops.releases import promotion
+    from modelops.registry import configure
 
     def action(repo: Repo, root):
         configure(root)
@@ -74,6 +82,8 @@ def rollout(
     ),
 ) -> None:
     """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
+    from modelops.gitops.releases import promotion
+
     # The action and the percent themselves are checked by promotion.rollout.
     if (action is None) == (shadow is None):
         raise fail_input(
@@ -95,4 +105,6 @@ def rollback(
     env: str = typer.Option(..., help="Environment to roll back."),
 ) -> None:
     """Restore the previous stable release, found in the overlay's git history."""
+    from modelops.gitops.releases import promotion
+
     _run(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env), env)

@@ -9,12 +9,7 @@ import typer
 from rich.markup import escape
 
 from modelops.cli.common import console, emit_json, errors, input_errors, steps
-from modelops.config import load_model_policy, policy_path, project_root
 from modelops.errors import EXIT_GATE_FAILED, PolicyRefusal
-from modelops.registry import configure
-from modelops.registry.evaluation_sets import load_pinned_set
-from modelops.training import entrypoint, write_candidate
-from modelops.training import train as train_candidate
 
 
 def train(
@@ -26,6 +21,12 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
     """Train a candidate on data disjoint from the pinned evaluation set; write what `register` needs."""
+    from modelops.config import load_model_policy, policy_path, project_root
+    from modelops.registry import configure
+    from modelops.registry.evaluation_sets import load_pinned_set
+    from modelops.training import entrypoint, write_candidate
+    from modelops.training import train as train_candidate
+
     with input_errors(as_json=as_json), steps(enabled=not as_json) as step:
         root = project_root()
         policy = load_model_policy(model, root=root)
