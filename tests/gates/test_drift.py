@@ -68,7 +68,7 @@ def test_identically_distributed_columns_are_not_drifted_at_scale():
     assert not any(c["drifted"] for c in result.measured["columns"])
     assert {c["method"] for c in result.measured["columns"]} == {
         "Wasserstein (normed)",
-        "Jensen-Shannon distance",
+        "Jensen-Shannon distance (bias-corrected)",
     }
 
 
