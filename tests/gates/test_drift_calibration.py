@@ -131,3 +131,41 @@ def test_permutations_must_be_able_to_reach_the_level_on_both_sides(permutations
     else:
         with pytest.raises(ValidationError, match="permutations must exceed"):
             DriftPolicy(max_drifted_share=0.2, permutations=permutations)
+
+
+def test_the_missing_value_rise_test_is_fishers_exact_test():
+    assert m.rise_p_value(20, 100, 30, 100) == pytest.approx(
+        stats.fisher_exact([[30, 70], [20, 80]], alternative="greater").pvalue, rel=1e-9
+    )
+    assert m.rise_p_value(0, 1000, 0, 1000) == 1.0
+
+
+def _with_missing(rows: int, missing: int, seed: int) -> pd.Series:
+    values = np.random.default_rng(seed).normal(size=rows)
+    values[:missing] = np.nan
+    return pd.Series(values)
+
+
+@pytest.mark.parametrize(("rows", "reported"), [(300, False), (3000, True)])
+def test_a_rise_in_missing_values_counts_only_when_larger_than_chance(rows, reported):
+    # 20% missing, then 25%: over prod's allowed 2-point rise at any size, but within
+    # chance for 300 rows a side (one-sided Fisher p = 0.08), far beyond it for 3,000.
+    policy = POLICY.model_copy(update={"max_missing_share_increase": 0.02})
+    column = _column(_with_missing(rows, rows // 5, 0), _with_missing(rows, rows // 4, 1), policy)
+    assert (column["problem"] is not None) == reported
+    assert column["drifted"] == reported
+
+
+def test_a_column_with_no_values_on_either_side_has_not_drifted():
+    empty = pd.Series([np.nan] * 2000)
+    column = _column(empty, empty.copy())
+    assert not column["drifted"] and column["problem"] is None
+    assert column["method"] == "not tested (no values on either side)"
+
+
+def test_a_column_with_no_values_on_one_side_is_still_reported():
+    values = pd.Series(np.random.default_rng(0).normal(size=2000))
+    column = _column(
+        values, pd.Series([np.nan] * 2000), POLICY.model_copy(update={"max_missing_share_increase": 1.0})
+    )
+    assert column["drifted"] and column["problem"] == "has no values on one side"

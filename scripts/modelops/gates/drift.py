@@ -7,7 +7,9 @@ Both ways of judging a column by a threshold on a sample statistic are calibrate
 sample's own noise, so that two random halves of one data set raise no alarm:
 - a categorical column's Jensen-Shannon distance is corrected by its expected value under no
   drift, and one that still reaches the threshold must also pass a permutation test: the change
-  is large enough to matter and larger than chance.
+  is large enough to matter and larger than chance;
+- a rise in missing values above the allowed one must also be larger than chance (a one-sided
+  Fisher exact test): a 262-row half of a column 21% missing is 30% missing on some splits.
 """
 
 from __future__ import annotations
@@ -133,22 +135,20 @@ def _problem(name, kind, problem, shares) -> ColumnDrift:
 
 
 def _schema_problem(
-    kind: str,
-    current_kind: str,
-    shares: tuple[float, float],
-    ref_all_missing: bool,
-    cur_all_missing: bool,
-    policy: DriftPolicy,
+    kind: str, current_kind: str, ref_missing: np.ndarray, cur_missing: np.ndarray, policy: DriftPolicy
 ) -> str | None:
-    ref_share, cur_share = shares
+    ref_share, cur_share = _share(ref_missing), _share(cur_missing)
     if current_kind != kind:
         return f"is {kind} in the reference but {current_kind} in the current data"
-    if cur_share - ref_share > policy.max_missing_share_increase:
+    if cur_share - ref_share > policy.max_missing_share_increase and (
+        m.rise_p_value(int(ref_missing.sum()), ref_missing.size, int(cur_missing.sum()), cur_missing.size)
+        < policy.p_value
+    ):
         return (
             f"missing values rose from {ref_share:.0%} to {cur_share:.0%} "
             f"(allowed rise {policy.max_missing_share_increase:.0%})"
         )
-    if ref_all_missing or cur_all_missing:
+    if ref_missing.all() != cur_missing.all():
         return "has no values on one side"
     return None
 
@@ -170,12 +170,11 @@ def drift_for_column(
         ref_codes, cur_codes, categories = _shared_codes(reference, current)
         ref_missing, cur_missing = ref_codes < 0, cur_codes < 0
     shares = (_share(ref_missing), _share(cur_missing))
-    problem = (
-        _schema_problem(kind, current_kind, shares, bool(ref_missing.all()), bool(cur_missing.all()), policy)
-        or infinite
-    )
+    problem = _schema_problem(kind, current_kind, ref_missing, cur_missing, policy) or infinite
     if problem:
         return _problem(name, kind, problem, shares)
+    if ref_missing.all():  # and so is the current data: nothing to compare, and nothing changed
+        return ColumnDrift(name, kind, False, "not tested (no values on either side)", None, None, *shares)
     if kind == "numerical":
         return _test_numerical(name, ref_values[~ref_missing], cur_values[~cur_missing], policy, shares)
     ref_counts, cur_counts = m.category_counts(ref_codes, cur_codes, categories)

@@ -186,6 +186,13 @@ def permutation_p_value(
     return (1 + reaching) / (1 + permutations)
 
 
+def rise_p_value(ref_hits: int, ref_rows: int, cur_hits: int, cur_rows: int) -> float:
+    """One-sided Fisher exact test: how likely a current sample of `cur_rows` drawn at random from
+    both samples' rows holds `cur_hits` or more of their hits (missing values, say)."""
+    _, x, pmf = hypergeometric(ref_rows + cur_rows, np.array([ref_hits + cur_hits]), cur_rows)
+    return float(min(1.0, np.sum(pmf[x >= cur_hits])))
+
+
 def chi_square_p(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """Two-sample chi-square test of homogeneity over the categories seen on either side."""
     from scipy import stats  # only small samples get here: scipy.stats takes ~0.8 s to import
