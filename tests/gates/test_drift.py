@@ -171,3 +171,30 @@ def test_missing_values_stay_missing_next_to_infinite_ones():
     current.loc[current.index[:100], "score"] = np.nan
     result = check_drift(reference, current, policy=POLICY)
     assert result.passed  # 5% missing: within the allowed rise, and no infinite value
+
+
+def _text_as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.select_dtypes(include="object").columns
+    return frame.astype({column: "category" for column in text})
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_text_read_as_categories_gets_the_verdicts_and_scores_of_text(shift):
+    reference, current = _frame(5000, 1), _frame(5000, 2, shift=shift)
+    current.loc[current.index[:400], "region"] = None  # 8% missing: a share to compare as well
+    as_text = check_drift(reference, current, policy=POLICY).measured["columns"]
+    for pair in [
+        (_text_as_categories(reference), _text_as_categories(current)),
+        (_text_as_categories(reference), current),  # a parquet reference and a csv current
+    ]:
+        columns = check_drift(*pair, policy=POLICY).measured["columns"]
+        assert [c["drifted"] for c in columns] == [c["drifted"] for c in as_text]
+        assert [c["score"] for c in columns] == pytest.approx([c["score"] for c in as_text], rel=1e-12)
+        assert [c["current_missing_share"] for c in columns] == [c["current_missing_share"] for c in as_text]
+
+
+def test_categories_of_numbers_and_of_text_are_compared_as_values():
+    reference = pd.DataFrame({"grade": pd.Categorical(np.repeat([1, 2, 3], 1000))})
+    current = pd.DataFrame({"grade": pd.Categorical(np.repeat(["1", "2", "3"], 1000))})
+    column = check_drift(reference, current, policy=POLICY).measured["columns"][0]
+    assert column["drifted"]  # 1 and "1" are different values, as they are in a plain column

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import get_args
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -20,7 +21,7 @@ from modelops.cli.common import (
     verdict_line,
 )
 from modelops.config.environment import Metric
-from modelops.data import binary_labels, prediction_scores, read_frame, require_columns
+from modelops.data import binary_labels, prediction_scores, read_frame, read_header, require_columns
 from modelops.errors import InputError
 from modelops.gates import check_drift, check_evaluation, check_fairness
 from modelops.gates.result import fmt
@@ -54,6 +55,20 @@ def _not_the_label(label: str, where: str, **predictions: str | None) -> None:
             raise InputError(f"{where}: column '{label}' is the label (--label), so it cannot be --{option}")
 
 
+def _drift_frames(
+    reference: Path, current: Path, chosen: list[str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The columns the drift gate reads: the checked ones, and those of the current file the
+    reference lacks (the gate lists them). Text is read as categories: the gate compares values."""
+    reference_frame = read_frame(reference, columns=chosen, text_as_categories=True)
+    wanted = None
+    if chosen:
+        require_columns(reference_frame, chosen, str(reference))
+        known = set(read_header(reference))
+        wanted = [*chosen, *(name for name in read_header(current) if name not in known)]
+    return reference_frame, read_frame(current, columns=wanted, text_as_categories=True)
+
+
 @app.command("drift")
 def drift(
     reference: Path = typer.Option(..., help="Reference data: training data or a production sample."),
@@ -68,10 +83,8 @@ def drift(
     """Compare column sets, missing values and distributions; fail above the drifted share."""
     with input_errors(as_json=as_json):
         policy = environment_policy(env).drift
-        reference_frame, current_frame = read_frame(reference), read_frame(current)
         chosen = split_columns(columns) or None
-        if chosen:
-            require_columns(reference_frame, chosen, str(reference))
+        reference_frame, current_frame = _drift_frames(reference, current, chosen)
     result = check_drift(reference_frame, current_frame, policy=policy, columns=chosen)
     if html:
         from modelops.reports.drift_html import write_drift_html

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from modelops.config.environment import DriftPolicy
 from modelops.gates import drift_methods as m
@@ -65,9 +66,23 @@ def _infinite_problem(reference: np.ndarray, current: np.ndarray) -> str | None:
 
 
 def _shared_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """One factorize over both sides, so a category means the same code on each (-1: missing)."""
-    codes, uniques = pd.factorize(pd.concat([reference, current], ignore_index=True))
-    return codes[: len(reference)], codes[len(reference) :], len(uniques)
+    """Codes over both sides, so a category means the same code on each (-1: missing)."""
+    if _categoricals_alike(reference, current):
+        # Recode the two sets of categories, not the rows: no value is built as a Python object.
+        both = union_categoricals([reference.array, current.array], ignore_order=True)
+        codes, categories = both.codes, len(both.categories)
+    else:
+        codes, uniques = pd.factorize(pd.concat([reference, current], ignore_index=True))
+        categories = len(uniques)
+    return codes[: len(reference)], codes[len(reference) :], categories
+
+
+def _categoricals_alike(reference: pd.Series, current: pd.Series) -> bool:
+    return (
+        isinstance(reference.dtype, pd.CategoricalDtype)
+        and isinstance(current.dtype, pd.CategoricalDtype)
+        and reference.cat.categories.dtype == current.cat.categories.dtype
+    )
 
 
 def _share(mask: np.ndarray) -> float:
