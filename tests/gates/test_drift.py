@@ -7,7 +7,7 @@ from scipy import stats
 
 from modelops.config.environment import DriftPolicy
 from modelops.gates import check_drift
-from modelops.gates.drift_methods import merge_sorted, wasserstein_sorted
+from modelops.gates.drift_methods import few_value_counts, few_values, merge_sorted, wasserstein_sorted
 
 POLICY = DriftPolicy(max_drifted_share=0.5)
 
@@ -77,6 +77,18 @@ def test_wasserstein_from_sorted_arrays_equals_scipy_for_unequal_sizes():
     a, b = np.sort(rng.normal(0, 1, 3001)), np.sort(rng.normal(0.2, 1.3, 1777))
     assert wasserstein_sorted(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-10)
     assert merge_sorted(a, b).size == a.size + b.size
+
+
+def test_few_values_are_counted_as_numpy_counts_them():
+    rng = np.random.default_rng(0)
+    a = np.sort(rng.integers(0, 4, 10_000).astype(float))
+    b = np.sort(rng.integers(1, 5, 7_000).astype(float))
+    values = np.union1d(a, b)  # 0 to 4: five values together
+    ref_counts, cur_counts = few_value_counts(a, b, at_most=5)
+    assert ref_counts.tolist() == [int(np.sum(a == v)) for v in values]
+    assert cur_counts.tolist() == [int(np.sum(b == v)) for v in values]
+    assert few_value_counts(a, b, at_most=4) is None
+    assert few_values(np.sort(rng.normal(size=1000)), at_most=5) is None
 
 
 def test_a_missing_column_is_reported_not_dropped():

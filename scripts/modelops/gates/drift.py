@@ -14,6 +14,9 @@ sample's own noise, so that two random halves of one data set raise no alarm:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,18 +52,43 @@ def column_kind(series: pd.Series) -> str:
     return "numerical"
 
 
-def _numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The values as floats and where they are missing; inf and -inf are values, not missing ones."""
-    values = series.to_numpy(dtype=float, na_value=np.nan)
-    return values, np.isnan(values)
+@dataclass(frozen=True)
+class _Side:
+    """What one side's column holds besides the values compared."""
+
+    rows: int
+    missing: int
+    infinite: int = 0
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.rows if self.rows else 0.0
+
+    @property
+    def empty(self) -> bool:
+        return self.missing == self.rows
 
 
-def _infinite_problem(reference: np.ndarray, current: np.ndarray) -> str | None:
+def _sorted_numbers(series: pd.Series) -> tuple[np.ndarray, _Side]:
+    """The finite values, sorted, and how many others are missing or infinite.
+
+    One sort and three binary searches: numpy sorts -inf first, then the numbers, inf, and NaN
+    last, so the finite values are a slice of the sorted array, never a copy. inf and -inf are
+    values, not missing ones.
+    """
+    ordered = np.sort(series.to_numpy(dtype=float, na_value=np.nan))
+    first = int(np.searchsorted(ordered, -np.inf, side="right"))
+    last = int(np.searchsorted(ordered, np.inf, side="left"))
+    end = int(np.searchsorted(ordered, np.inf, side="right"))
+    return ordered[first:last], _Side(ordered.size, ordered.size - end, first + end - last)
+
+
+def _infinite_problem(reference: _Side, current: _Side) -> str | None:
     """Infinite values have no distance to measure: a finding, never dropped like missing ones."""
     found = [
-        f"{count} in the {side} data"
-        for side, count in (("reference", np.isinf(reference).sum()), ("current", np.isinf(current).sum()))
-        if count
+        f"{side.infinite} in the {name} data"
+        for name, side in (("reference", reference), ("current", current))
+        if side.infinite
     ]
     return f"holds infinite values: {' and '.join(found)}" if found else None
 
@@ -83,10 +111,6 @@ def _categoricals_alike(reference: pd.Series, current: pd.Series) -> bool:
         and isinstance(current.dtype, pd.CategoricalDtype)
         and reference.cat.categories.dtype == current.cat.categories.dtype
     )
-
-
-def _share(mask: np.ndarray) -> float:
-    return float(mask.mean()) if mask.size else 0.0
 
 
 def _jensen_shannon(name, kind, ref_counts, cur_counts, policy: DriftPolicy, shares) -> ColumnDrift:
@@ -121,17 +145,14 @@ def _distance_or_test(
     return ColumnDrift(name, kind, p < policy.p_value, method, p, policy.p_value, *shares)
 
 
-def _test_numerical(name: str, ref: np.ndarray, cur: np.ndarray, policy: DriftPolicy, shares) -> ColumnDrift:
-    ref_sorted, cur_sorted = np.sort(ref), np.sort(cur)
-    if m.distinct_in_union(ref_sorted, cur_sorted, more_than=5) <= 5:
-        # Few values: evidently treats the column like a category.
-        uniques = np.union1d(np.unique(ref_sorted), np.unique(cur_sorted))
-        ref_counts, cur_counts = m.category_counts(
-            np.searchsorted(uniques, ref_sorted), np.searchsorted(uniques, cur_sorted), len(uniques)
-        )
-        return _distance_or_test(name, "numerical", ref_counts, cur_counts, ref.size, policy, shares)
-    if ref.size <= policy.small_sample_rows:
-        p = m.ks_p(ref, cur)
+def _test_numerical(
+    name: str, ref_sorted: np.ndarray, cur_sorted: np.ndarray, policy: DriftPolicy, shares
+) -> ColumnDrift:
+    few = m.few_value_counts(ref_sorted, cur_sorted, at_most=5)
+    if few is not None:  # few values: evidently treats the column like a category
+        return _distance_or_test(name, "numerical", *few, ref_sorted.size, policy, shares)
+    if ref_sorted.size <= policy.small_sample_rows:
+        p = m.ks_p(ref_sorted, cur_sorted)
         return ColumnDrift(name, "numerical", p < policy.p_value, "K-S p-value", p, policy.p_value, *shares)
     score = m.normed_wasserstein(ref_sorted, cur_sorted)
     return ColumnDrift(
@@ -149,21 +170,17 @@ def _problem(name, kind, problem, shares) -> ColumnDrift:
     return ColumnDrift(name, kind, True, "not tested", None, None, *shares, problem=problem)
 
 
-def _schema_problem(
-    kind: str, current_kind: str, ref_missing: np.ndarray, cur_missing: np.ndarray, policy: DriftPolicy
-) -> str | None:
-    ref_share, cur_share = _share(ref_missing), _share(cur_missing)
+def _schema_problem(kind: str, current_kind: str, ref: _Side, cur: _Side, policy: DriftPolicy) -> str | None:
     if current_kind != kind:
         return f"is {kind} in the reference but {current_kind} in the current data"
-    if cur_share - ref_share > policy.max_missing_share_increase and (
-        m.rise_p_value(int(ref_missing.sum()), ref_missing.size, int(cur_missing.sum()), cur_missing.size)
-        < policy.p_value
+    if cur.missing_share - ref.missing_share > policy.max_missing_share_increase and (
+        m.rise_p_value(ref.missing, ref.rows, cur.missing, cur.rows) < policy.p_value
     ):
         return (
-            f"missing values rose from {ref_share:.0%} to {cur_share:.0%} "
+            f"missing values rose from {ref.missing_share:.0%} to {cur.missing_share:.0%} "
             f"(allowed rise {policy.max_missing_share_increase:.0%})"
         )
-    if ref_missing.all() != cur_missing.all():
+    if ref.empty != cur.empty:
         return "has no values on one side"
     return None
 
@@ -173,27 +190,38 @@ def drift_for_column(
 ) -> ColumnDrift:
     kind = column_kind(reference)
     if current is None:
-        missing = reference.isna().to_numpy()
-        return _problem(name, kind, "missing from the current data", (_share(missing), float("nan")))
+        share = _Side(len(reference), int(reference.isna().sum())).missing_share
+        return _problem(name, kind, "missing from the current data", (share, float("nan")))
     current_kind = column_kind(current)
     infinite = None
     if kind == "numerical" and current_kind == "numerical":
-        ref_values, ref_missing = _numeric_values(reference)
-        cur_values, cur_missing = _numeric_values(current)
-        infinite = _infinite_problem(ref_values, cur_values)
+        ref_values, ref = _sorted_numbers(reference)
+        cur_values, cur = _sorted_numbers(current)
+        infinite = _infinite_problem(ref, cur)
     else:
         ref_codes, cur_codes, categories = _shared_codes(reference, current)
-        ref_missing, cur_missing = ref_codes < 0, cur_codes < 0
-    shares = (_share(ref_missing), _share(cur_missing))
-    problem = _schema_problem(kind, current_kind, ref_missing, cur_missing, policy) or infinite
+        ref = _Side(ref_codes.size, int(np.count_nonzero(ref_codes < 0)))
+        cur = _Side(cur_codes.size, int(np.count_nonzero(cur_codes < 0)))
+    shares = (ref.missing_share, cur.missing_share)
+    problem = _schema_problem(kind, current_kind, ref, cur, policy) or infinite
     if problem:
         return _problem(name, kind, problem, shares)
-    if ref_missing.all():  # and so is the current data: nothing to compare, and nothing changed
+    if ref.empty:  # and so is the current data: nothing to compare, and nothing changed
         return ColumnDrift(name, kind, False, "not tested (no values on either side)", None, None, *shares)
     if kind == "numerical":
-        return _test_numerical(name, ref_values[~ref_missing], cur_values[~cur_missing], policy, shares)
+        return _test_numerical(name, ref_values, cur_values, policy, shares)
     ref_counts, cur_counts = m.category_counts(ref_codes, cur_codes, categories)
-    return _distance_or_test(name, kind, ref_counts, cur_counts, int((~ref_missing).sum()), policy, shares)
+    return _distance_or_test(name, kind, ref_counts, cur_counts, ref.rows - ref.missing, policy, shares)
+
+
+def _each_column(judge: Callable[[str], ColumnDrift], names: list[str]) -> list[ColumnDrift]:
+    """Columns are judged side by side, one per core: they are independent, and their work is
+    numpy's sorts and passes over arrays, which release the GIL."""
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers <= 1:
+        return [judge(name) for name in names]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(judge, names))
 
 
 def check_drift(
@@ -213,10 +241,12 @@ def check_drift(
             (f"column(s) {', '.join(absent)} missing from the reference data",),
             {"columns": []},
         )
-    results = [
-        drift_for_column(name, reference[name], current[name] if name in current.columns else None, policy)
-        for name in checked
-    ]
+    results = _each_column(
+        lambda name: drift_for_column(
+            name, reference[name], current[name] if name in current.columns else None, policy
+        ),
+        checked,
+    )
     for column in results:
         if column.problem:
             reasons.append(f"column {column.name} {column.problem}")
