@@ -21,6 +21,7 @@ lint: $(VENV_STAMP)  ## ruff over the code and tests
 bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row data; validate on 300 models
 	$(UV) run --locked python -m modelops.bench
 	$(UV) run --locked python -m modelops.bench.gitops_scale
+	$(UV) run --locked python -m modelops.bench.drift_cold_start
 
 sync: $(VENV_STAMP)
 
