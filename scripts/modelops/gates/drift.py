@@ -3,8 +3,9 @@
 A column missing from the current data, of another kind, flooded with missing values or
 holding infinite values is reported as drifted with the reason; evidently would drop it silently.
 
-Both ways of judging a column by a threshold on a sample statistic are calibrated against the
-sample's own noise, so that two random halves of one data set raise no alarm:
+Two thresholds on sample statistics are calibrated against the samples' own noise, so that two
+random halves of one data set raise no alarm (the normed Wasserstein distance needs nothing of
+the kind: on random halves of every data set the dependencies ship, it never reached 0.1):
 - a categorical column's Jensen-Shannon distance is corrected by its expected value under no
   drift, and one that still reaches the threshold must also pass a permutation test: the change
   is large enough to matter and larger than chance;
