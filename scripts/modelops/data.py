@@ -36,9 +36,12 @@ def _read_parquet(path: Path, columns: list[str] | None, text_as_categories: boo
         if pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)
     ]
     # Text read as Arrow dictionaries becomes pandas categoricals: one string per distinct value,
-    # not one Python object per row (at a million rows, most of the time a read takes). One
-    # block per column spares copying every number into one 2-D block.
-    table = pq.read_table(path, columns=columns, read_dictionary=text, use_pandas_metadata=True)
+    # not one Python object per row (at a million rows, most of the time a read takes). The file
+    # is memory-mapped rather than copied into buffers first, and one block per column spares
+    # copying every number into one 2-D block.
+    table = pq.read_table(
+        path, columns=columns, read_dictionary=text, use_pandas_metadata=True, memory_map=True
+    )
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 

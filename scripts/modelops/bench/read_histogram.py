@@ -2,9 +2,10 @@
 
 The yardstick for `modelops check drift` from a cold start: the least a drift check must do is
 start Python, read every column of both files and look at every value once. Here that is
-pyarrow's `read_table`, text read as dictionaries (as the command reads it: without building a
-string per row), then per column a 10-bin `np.histogram` of the finite numbers or pyarrow's
-`value_counts` of the text. Only numpy and pyarrow are imported.
+pyarrow's `read_table` called as the command calls it (text read as dictionaries, without a
+string per row; the file memory-mapped), then per column a 10-bin `np.histogram` of the finite
+numbers or pyarrow's `value_counts` of the text. Only numpy and pyarrow are imported (pyarrow's
+`read_table` loads pandas itself, to read a file's pandas metadata).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def histograms(path: str) -> int:
         for field in schema
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
     ]
-    table = pq.read_table(path, read_dictionary=text)
+    table = pq.read_table(path, read_dictionary=text, memory_map=True)
     for column in table.columns:
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             values = column.to_numpy()
