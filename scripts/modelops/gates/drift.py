@@ -215,14 +215,14 @@ def drift_for_column(
     return _distance_or_test(name, kind, ref_counts, cur_counts, ref.rows - ref.missing, policy, shares)
 
 
-def _each_column(judge: Callable[[str], ColumnDrift], names: list[str]) -> list[ColumnDrift]:
+def _each_column(judge: Callable[..., ColumnDrift], columns: list[tuple]) -> list[ColumnDrift]:
     """Columns are judged side by side, one per core: they are independent, and their work is
     numpy's sorts and passes over arrays, which release the GIL."""
-    workers = min(len(names), os.cpu_count() or 1)
+    workers = min(len(columns), os.cpu_count() or 1)
     if workers <= 1:
-        return [judge(name) for name in names]
+        return [judge(*column) for column in columns]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(judge, names))
+        return list(pool.map(judge, *zip(*columns, strict=True)))
 
 
 def check_drift(
@@ -242,12 +242,9 @@ def check_drift(
             (f"column(s) {', '.join(absent)} missing from the reference data",),
             {"columns": []},
         )
-    results = _each_column(
-        lambda name: drift_for_column(
-            name, reference[name], current[name] if name in current.columns else None, policy
-        ),
-        checked,
-    )
+    # The frames are only read here, in this thread; each column's work gets its two series.
+    pairs = [(name, reference[name], current[name] if name in current.columns else None) for name in checked]
+    results = _each_column(lambda name, ref, cur: drift_for_column(name, ref, cur, policy), pairs)
     for column in results:
         if column.problem:
             reasons.append(f"column {column.name} {column.problem}")
