@@ -70,10 +70,13 @@ def few_value_counts(
     return ref_counts, cur_counts
 
 
-def wasserstein_sorted(reference: np.ndarray, current: np.ndarray) -> float:
-    """First Wasserstein distance of two sorted samples: the area between their CDFs."""
+def wasserstein_sorted(
+    reference: np.ndarray, current: np.ndarray, *, work: np.ndarray | None = None
+) -> float:
+    """First Wasserstein distance of two sorted samples: the area between their CDFs.
+    `work`: an array of the reference's size to compute in (else one is allocated)."""
     if reference.size == current.size:
-        gaps = reference - current
+        gaps = np.subtract(reference, current, out=work)
         return float(np.mean(np.abs(gaps, out=gaps)))
     merged = merge_sorted(reference, current)
     deltas = np.diff(merged)
@@ -82,8 +85,20 @@ def wasserstein_sorted(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.sum(np.abs(ref_cdf - cur_cdf) * deltas))
 
 
-def normed_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
-    return wasserstein_sorted(reference, current) / max(float(np.std(reference)), 0.001)
+def _std(values: np.ndarray, work: np.ndarray | None) -> float:
+    """np.std, computed in `work` when given."""
+    if work is None:
+        return float(np.std(values))
+    deviations = np.subtract(values, values.mean(), out=work)
+    return float(np.sqrt(np.mean(np.multiply(deviations, deviations, out=deviations))))
+
+
+def normed_wasserstein(
+    reference: np.ndarray, current: np.ndarray, *, work: np.ndarray | None = None
+) -> float:
+    """The Wasserstein distance in the reference's standard deviations (at least 0.001), as
+    evidently norms it. `work`: an array of the reference's size to compute in."""
+    return wasserstein_sorted(reference, current, work=work) / max(_std(reference, work), 0.001)
 
 
 def category_counts(
