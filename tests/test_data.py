@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelops.data import binary_labels, prediction_scores, read_frame
+from modelops.data import binary_labels, prediction_scores, read_frame, read_header
 from modelops.errors import InputError
 
 
@@ -56,6 +56,46 @@ def test_an_empty_csv_is_unreadable(tmp_path):
     path.write_text("")
     with pytest.raises(InputError, match=r"empty\.csv: unreadable \(EmptyDataError"):
         read_frame(path)
+
+
+def _mixed(tmp_path, suffix: str):
+    path = tmp_path / f"mixed{suffix}"
+    frame = pd.DataFrame(
+        {
+            "amount": [1.5, np.nan, 3.0, np.inf],
+            "purpose": ["car", None, "tv", "car"],
+            "flag": [True, False, True, True],
+            "term": [12, 24, 36, 48],
+        }
+    )
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    return path, frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_only_the_named_columns_the_file_has_are_read(tmp_path, suffix):
+    path, _ = _mixed(tmp_path, suffix)
+    assert list(read_frame(path, columns=["term", "absent", "amount"]).columns) == ["amount", "term"]
+    # None of them: the whole file, so that the frame keeps its rows.
+    assert list(read_frame(path, columns=["absent"]).columns) == ["amount", "purpose", "flag", "term"]
+    assert read_header(path) == ["amount", "purpose", "flag", "term"]
+
+
+def test_text_read_as_categories_holds_the_same_values(tmp_path):
+    path, frame = _mixed(tmp_path, ".parquet")
+    read = read_frame(path, text_as_categories=True)
+    assert isinstance(read["purpose"].dtype, pd.CategoricalDtype)
+    assert read["purpose"].astype(object).tolist() == ["car", np.nan, "tv", "car"]
+    pd.testing.assert_frame_equal(read.drop(columns="purpose"), frame.drop(columns="purpose"))
+
+
+def test_a_header_is_read_with_the_same_checks_as_the_data(tmp_path):
+    with pytest.raises(InputError, match=r"missing\.parquet: file not found"):
+        read_header(tmp_path / "missing.parquet")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(InputError, match=r"broken\.parquet: unreadable \(ArrowInvalid"):
+        read_header(broken)
 
 
 def _labels(values, **options):

@@ -55,6 +55,28 @@ def test_drift_table_output_for_people(tmp_path):
     assert "Wasserstein" in result.stdout and "FAILED drift" in result.stdout
 
 
+def test_drift_reads_the_chosen_columns_and_still_lists_the_extra_ones(tmp_path):
+    reference, current = frames(tmp_path)
+    frame = pd.read_csv(current).drop(columns="term").assign(channel="web")
+    frame.to_csv(current, index=False)
+    result = invoke(
+        "check",
+        "drift",
+        "--reference",
+        reference,
+        "--current",
+        current,
+        "--columns",
+        "purpose,term",
+        "--json",
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert [c["name"] for c in report["columns"]] == ["purpose", "term"]
+    assert report["reasons"][0] == "column term missing from the current data"
+    assert report["extra_columns"] == ["channel"]
+
+
 def test_drift_writes_the_html_report(tmp_path):
     reference, current = frames(tmp_path, rows=300)
     html = tmp_path / "drift.html"

@@ -7,7 +7,7 @@ from scipy import stats
 
 from modelops.config.environment import DriftPolicy
 from modelops.gates import check_drift
-from modelops.gates.drift_methods import merge_sorted, wasserstein_sorted
+from modelops.gates.drift_methods import few_value_counts, few_values, merge_sorted, wasserstein_sorted
 
 POLICY = DriftPolicy(max_drifted_share=0.5)
 
@@ -68,7 +68,7 @@ def test_identically_distributed_columns_are_not_drifted_at_scale():
     assert not any(c["drifted"] for c in result.measured["columns"])
     assert {c["method"] for c in result.measured["columns"]} == {
         "Wasserstein (normed)",
-        "Jensen-Shannon distance",
+        "Jensen-Shannon distance (bias-corrected)",
     }
 
 
@@ -77,6 +77,18 @@ def test_wasserstein_from_sorted_arrays_equals_scipy_for_unequal_sizes():
     a, b = np.sort(rng.normal(0, 1, 3001)), np.sort(rng.normal(0.2, 1.3, 1777))
     assert wasserstein_sorted(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-10)
     assert merge_sorted(a, b).size == a.size + b.size
+
+
+def test_few_values_are_counted_as_numpy_counts_them():
+    rng = np.random.default_rng(0)
+    a = np.sort(rng.integers(0, 4, 10_000).astype(float))
+    b = np.sort(rng.integers(1, 5, 7_000).astype(float))
+    values = np.union1d(a, b)  # 0 to 4: five values together
+    ref_counts, cur_counts = few_value_counts(a, b, at_most=5)
+    assert ref_counts.tolist() == [int(np.sum(a == v)) for v in values]
+    assert cur_counts.tolist() == [int(np.sum(b == v)) for v in values]
+    assert few_value_counts(a, b, at_most=4) is None
+    assert few_values(np.sort(rng.normal(size=1000)), at_most=5) is None
 
 
 def test_a_missing_column_is_reported_not_dropped():
@@ -171,3 +183,30 @@ def test_missing_values_stay_missing_next_to_infinite_ones():
     current.loc[current.index[:100], "score"] = np.nan
     result = check_drift(reference, current, policy=POLICY)
     assert result.passed  # 5% missing: within the allowed rise, and no infinite value
+
+
+def _text_as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.select_dtypes(include="object").columns
+    return frame.astype({column: "category" for column in text})
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_text_read_as_categories_gets_the_verdicts_and_scores_of_text(shift):
+    reference, current = _frame(5000, 1), _frame(5000, 2, shift=shift)
+    current.loc[current.index[:400], "region"] = None  # 8% missing: a share to compare as well
+    as_text = check_drift(reference, current, policy=POLICY).measured["columns"]
+    for pair in [
+        (_text_as_categories(reference), _text_as_categories(current)),
+        (_text_as_categories(reference), current),  # a parquet reference and a csv current
+    ]:
+        columns = check_drift(*pair, policy=POLICY).measured["columns"]
+        assert [c["drifted"] for c in columns] == [c["drifted"] for c in as_text]
+        assert [c["score"] for c in columns] == pytest.approx([c["score"] for c in as_text], rel=1e-12)
+        assert [c["current_missing_share"] for c in columns] == [c["current_missing_share"] for c in as_text]
+
+
+def test_categories_of_numbers_and_of_text_are_compared_as_values():
+    reference = pd.DataFrame({"grade": pd.Categorical(np.repeat([1, 2, 3], 1000))})
+    current = pd.DataFrame({"grade": pd.Categorical(np.repeat(["1", "2", "3"], 1000))})
+    column = check_drift(reference, current, policy=POLICY).measured["columns"][0]
+    assert column["drifted"]  # 1 and "1" are different values, as they are in a plain column

@@ -6,10 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# evidently's names for the methods the gate mirrors (see `modelops.gates.drift_methods`).
+# evidently's names for the methods the gate mirrors (see `modelops.gates.drift_methods`); the gate's
+# Jensen-Shannon distance is evidently's with its expected value under no drift taken out.
 SAME_METHOD = {
     "Wasserstein distance (normed)": "Wasserstein (normed)",
-    "Jensen-Shannon distance": "Jensen-Shannon distance",
+    "Jensen-Shannon distance": "Jensen-Shannon distance (bias-corrected)",
     "K-S p_value": "K-S p-value",
     "chi-square p_value": "chi-square p-value",
     "Z-test p_value": "Z-test p-value",

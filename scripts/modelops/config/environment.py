@@ -51,16 +51,40 @@ class DriftPolicy(_Strict):
     small_sample_rows: int = Field(
         1000, ge=1, description="At or below this many reference rows use K-S / chi-square / z tests."
     )
-    p_value: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level of the small-sample tests.")
+    p_value: float = Field(
+        0.05,
+        gt=0.0,
+        lt=1.0,
+        description="Significance level of the small-sample tests, and of the tests a bias-corrected "
+        "Jensen-Shannon distance or a rise in missing values must also pass to count.",
+    )
     distance_threshold: float = Field(
         0.1, gt=0.0, description="Normed Wasserstein / Jensen-Shannon distance at which a column drifts."
     )
+    permutations: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Random re-deals of the pooled rows behind the permutation test of a categorical "
+        "column whose bias-corrected Jensen-Shannon distance reaches the threshold.",
+    )
+    seed: int = Field(0, description="Seed of those re-deals, so a verdict can be repeated.")
     max_missing_share_increase: float = Field(
         0.1, ge=0.0, le=1.0, description="Largest rise in a column's share of missing values."
     )
     report_sample_rows: int = Field(
         50_000, ge=100, description="Rows per side given to the HTML report when the data is larger."
     )
+
+    @model_validator(mode="after")
+    def _permutations_can_reach_the_level(self) -> DriftPolicy:
+        # The smallest p-value a permutation test can give is 1 / (1 + permutations).
+        if 1 / (1 + self.permutations) >= self.p_value:
+            raise ValueError(
+                f"permutations must exceed 1 / p_value - 1 = {1 / self.p_value - 1:g}, "
+                "or no column could ever be found drifted by the permutation test"
+            )
+        return self
 
 
 class LatencyPolicy(_Strict):
