@@ -14,15 +14,14 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
 
 from modelops.bench.report import SideRun, print_report
+from modelops.bench.timing import run_process
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,15 +52,10 @@ def _run_child(role: str, folder: Path, args: argparse.Namespace) -> SideRun | N
     command = [sys.executable, "-m", "modelops.bench.child", role, "--data", str(folder), "--out", str(out)]
     for option in ("rows", "holdout_rows", "evidently_rows", "resamples", "environment", "seed"):
         command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-    started = time.perf_counter()
-    process = subprocess.Popen(command)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall_s = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    if process.returncode != 0:
+    run = run_process(command, show_stdout=True, show_stderr=True)
+    if run.exit_code != 0:
         return None
-    cpu_s = usage.ru_utime + usage.ru_stime
-    return SideRun(json.loads(out.read_text(encoding="utf-8")), wall_s, usage.ru_maxrss, cpu_s)
+    return SideRun(json.loads(out.read_text(encoding="utf-8")), run.wall_s, run.max_rss_kib, run.cpu_s)
 
 
 def main(argv: list[str] | None = None) -> int:

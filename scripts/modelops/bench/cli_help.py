@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +32,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
+
+from modelops.bench.timing import run_process
 
 TARGET_S = 0.5
 
@@ -121,16 +121,12 @@ class Timing:
 
 
 def _time(command: list[str], *, runs: int, env: dict[str, str]) -> Timing:
-    walls, cpus, failed = [], [], False
-    for _ in range(runs):
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - started)
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-        cpus.append(usage.ru_utime + usage.ru_stime)
-        failed |= process.returncode != 0
-    return Timing(statistics.median(walls), statistics.median(cpus), failed)
+    done = [run_process(command, env=env) for _ in range(runs)]
+    return Timing(
+        statistics.median(r.wall_s for r in done),
+        statistics.median(r.cpu_s for r in done),
+        any(r.exit_code != 0 for r in done),
+    )
 
 
 def _modelops() -> list[str]:

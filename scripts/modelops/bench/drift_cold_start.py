@@ -19,34 +19,22 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from modelops.bench.timing import ProcessRun, run_process
+
 TARGET_RATIO = 1.5
 EXPECTED_EXIT = 1  # the designed drift: 5 of 25 columns, over prod's allowed share of 0.15
 
 
-@dataclass(frozen=True)
-class Run:
-    wall_s: float
-    cpu_s: float
-    exit_code: int
-
-
-def _timed(command: list[str]) -> Run:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall_s = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    return Run(wall_s, usage.ru_utime + usage.ru_stime, process.returncode)
+def _timed(command: list[str]) -> ProcessRun:
+    # stderr stays visible: an error there explains an unexpected exit code.
+    return run_process(command, show_stderr=True)
 
 
 def _modelops_command() -> list[str]:
@@ -109,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for argv in sides.values():
             _timed(argv)
         load_before = os.getloadavg()[0]
-        runs: dict[str, list[Run]] = {name: [] for name in sides}
+        runs: dict[str, list[ProcessRun]] = {name: [] for name in sides}
         for repeat in range(args.repeats):
             order = list(sides) if repeat % 2 == 0 else list(reversed(sides))
             for name in order:  # alternating which goes first, so a drifting load hits all alike
