@@ -462,6 +462,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         edit(lambda: http_route(100), "spec.rules.[0].backendRefs.[0].name", "payments-predictor"),
         "failed",
     ),
+    (  # same name, but `kind: Service` of another API group is not the model's Service
+        "CKV_MODELOPS_17",
+        "route-other-group",
+        edit(lambda: http_route(100), "spec.rules.[0].backendRefs.[0].group", "services.example.org"),
+        "failed",
+    ),
     (
         "CKV_MODELOPS_17",
         "route-other-namespace",
@@ -575,3 +581,10 @@ def test_a_malformed_object_fails_closed_instead_of_crashing() -> None:
             rule.problems(broken)  # answers, whatever it answers
     broken = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "spec": "x"}
     assert not python_verdicts(broken)["CKV_MODELOPS_1"]
+
+
+def test_a_checkov_skip_annotation_does_not_pass_the_platforms_rule() -> None:
+    # checkov honours `checkov.io/skip`; the gate does not: an author cannot annotate a rule away.
+    document = named(edit(inference_service, f"{MODEL}.storageUri", "models:/credit-risk@champion"), "skip")
+    document["metadata"]["annotations"]["checkov.io/skip1"] = "CKV_MODELOPS_1=demo only, never synced"
+    assert python_verdicts(document)["CKV_MODELOPS_1"] is False

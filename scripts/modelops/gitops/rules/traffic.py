@@ -81,7 +81,9 @@ def _own_backends(route: dict[str, Any]) -> list[str]:
         mirrors = [get(f, "requestMirror", "backendRef") for f in _filters(rule)]
         for ref in [*items(get(rule, "backendRefs")), *(m for m in mirrors if m is not None)]:
             kind, name, namespace = get(ref, "kind") or "Service", get(ref, "name"), get(ref, "namespace")
-            if name not in own or namespace or kind != "Service":
+            # A kind is only a Service in the core group: `group: other.io, kind: Service` is another API.
+            if get(ref, "group") or name not in own or namespace or kind != "Service":
+                kind = f"{get(ref, 'group')}/{kind}" if get(ref, "group") else kind
                 problems.append(
                     f"rule {index}: backend {kind}/{name}{f' in {namespace}' if namespace else ''} is "
                     f"not one of {model}'s own Services ({', '.join(sorted(own))})"
