@@ -110,7 +110,7 @@ def resolve_policy(
     merged = _deep_merge(environment.promotion.model_dump(), model.overrides[environment.name])
     path = (root or project_root()) / "policies" / "models" / f"{model.name}.yaml"
     try:
-        return PromotionPolicy.modelvalidate_file(merged)
+        return PromotionPolicy.model_validate(merged)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
