@@ -113,6 +113,7 @@ def promote(
         )
     texts = _overlay_texts(repo, model, to)
     if version is None:
+        assert source is not None  # the check above: without a version, a source is named
         version = read_state(texts, model, source).stable.version
     environment = load_environment(to, root=root)
     release, version_tags = resolve_release(model, version)
