@@ -105,7 +105,8 @@ def _reference(
     source: str, candidate_training: pd.DataFrame | None, root: Path
 ) -> tuple[pd.DataFrame | None, DataFacts]:
     """The drift reference: the candidate's training data, or a file the policy names."""
-    import mlflow
+    # Where it is defined: `mlflow.data.from_pandas` is attached to the package at import time.
+    from mlflow.data.pandas_dataset import from_pandas
 
     if source == "run:training":
         frame = candidate_training
@@ -115,7 +116,7 @@ def _reference(
         return None, DataFacts(source=source, rows=0, digest="")
     if frame.empty:
         raise InputError(f"{source}: the data has no rows")
-    return frame, DataFacts(source=source, rows=len(frame), digest=mlflow.data.from_pandas(frame).digest)
+    return frame, DataFacts(source=source, rows=len(frame), digest=from_pandas(frame).digest)
 
 
 def _training_data(
@@ -144,7 +145,7 @@ def _integrity(fetched: FetchedVersion, model_policy: ModelPolicy, data: pd.Data
         untrusted_types=fetched.untrusted_types,
         trusted_types=model_policy.trusted_types,
         signature=fetched.signature,
-        data_kinds={column: data_kind(dtype) for column, dtype in data.dtypes.items()},
+        data_kinds={str(column): data_kind(dtype) for column, dtype in data.dtypes.items()},
     )
 
 
