@@ -172,3 +172,9 @@ def test_an_unknown_interval_method_is_a_programming_error():
     y, scores = _holdout(100)
     with pytest.raises(ValueError, match="interval must be one of delong, bootstrap"):
         check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy(), interval="jackknife")
+
+
+def test_an_unknown_metric_is_a_programming_error():
+    y, scores = _holdout(100)
+    with pytest.raises(ValueError, match="unknown metric gini"):
+        check_evaluation(y, scores, metrics=["roc_auc", "gini"], policy=_policy())

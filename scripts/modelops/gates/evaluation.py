@@ -15,12 +15,13 @@ before DeLong, kept as the reference the benchmark and the tests hold DeLong's v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
-from modelops.config.environment import EvaluationPolicy
+from modelops.config.environment import EvaluationPolicy, Metric
 from modelops.gates.delong import delong_aucs
 from modelops.gates.metrics import (
     confusion_resamples,
@@ -33,6 +34,7 @@ from modelops.gates.result import GateResult, fmt
 
 IntervalMethod = Literal["delong", "bootstrap"]
 INTERVAL_METHODS: tuple[str, ...] = ("delong", "bootstrap")
+_METRICS: dict[str, Metric] = {name: name for name in get_args(Metric)}
 
 # Rows gathered per bootstrap batch: bounds memory at ~8 bytes x this many.
 _BATCH_ELEMENTS = 4_000_000
@@ -141,12 +143,18 @@ def _method_text(method: str, policy: EvaluationPolicy) -> str:
     return "DeLong" if method == "delong" else f"bootstrap ({policy.bootstrap_samples:,} paired resamples)"
 
 
+def _metric_names(metrics: Sequence[str]) -> tuple[Metric, ...]:
+    if unknown := [name for name in metrics if name not in _METRICS]:
+        raise ValueError(f"unknown metric {unknown[0]}")
+    return tuple(_METRICS[name] for name in metrics)
+
+
 def check_evaluation(
     y_true: np.ndarray,
     challenger: np.ndarray,
     champion: np.ndarray | None = None,
     *,
-    metrics: list[str],
+    metrics: Sequence[str],
     policy: EvaluationPolicy,
     interval: IntervalMethod = "delong",
 ) -> GateResult:
@@ -165,7 +173,7 @@ def check_evaluation(
         return GateResult(
             "evaluation", False, ("the evaluation labels hold one class only: metrics are undefined",)
         )
-    names = tuple(metrics)
+    names = _metric_names(metrics)
     score_sets = [np.asarray(challenger, dtype=float)]
     if champion is not None:
         score_sets.append(np.asarray(champion, dtype=float))
