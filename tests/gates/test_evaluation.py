@@ -26,7 +26,7 @@ def test_point_metrics_equal_scikit_learn(rounding):
     y, scores = _holdout(5000)
     if rounding:
         scores = scores.round(rounding)
-    ours = dict(zip(METRICS, point_metrics(y, scores, 0.5, METRICS), strict=True))
+    ours = dict(zip(METRICS, point_metrics(y, scores, threshold=0.5, names=METRICS), strict=True))
     predicted = scores >= 0.5
     assert ours["roc_auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
     assert ours["accuracy"] == pytest.approx(accuracy_score(y, predicted))

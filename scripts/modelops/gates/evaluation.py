@@ -51,7 +51,7 @@ class _Intervals:
 
 
 def _row_bootstrap(
-    y_true: np.ndarray, score_sets: list[np.ndarray], policy: EvaluationPolicy, names: tuple[str, ...]
+    y_true: np.ndarray, score_sets: list[np.ndarray], *, policy: EvaluationPolicy, names: tuple[str, ...]
 ) -> list[np.ndarray]:
     """Metric values over resamples for each score set, on shared resampled rows."""
     n = len(y_true)
@@ -66,21 +66,23 @@ def _row_bootstrap(
         for index, level in enumerate(levels):
             positives, negatives = level_counts(level, y_true, rows)
             results[index].append(
-                metrics_from_level_counts(positives, negatives, level.predicted_positive, names)
+                metrics_from_level_counts(
+                    positives, negatives, predicted_positive=level.predicted_positive, names=names
+                )
             )
         done += size
     return [np.vstack(parts) for parts in results]
 
 
 def _confusion_bootstrap(
-    y_true: np.ndarray, score_sets: list[np.ndarray], policy: EvaluationPolicy, names: tuple[str, ...]
+    y_true: np.ndarray, score_sets: list[np.ndarray], *, policy: EvaluationPolicy, names: tuple[str, ...]
 ) -> list[np.ndarray]:
     """Confusion metrics over resamples for each score set, on shared resampled rows."""
     predicted = [scores >= policy.decision_threshold for scores in score_sets]
     rng = np.random.default_rng(policy.seed)
     draws = confusion_resamples(y_true, predicted, resamples=policy.bootstrap_samples, rng=rng)
     return [
-        metrics_from_level_counts(positives, negatives, _PREDICTED_CLASS, names)
+        metrics_from_level_counts(positives, negatives, predicted_positive=_PREDICTED_CLASS, names=names)
         for positives, negatives in draws
     ]
 
@@ -121,18 +123,19 @@ def _delong_intervals(y_true: np.ndarray, score_sets: list[np.ndarray], confiden
 def _intervals(
     y_true: np.ndarray,
     score_sets: list[np.ndarray],
+    *,
     names: tuple[str, ...],
     policy: EvaluationPolicy,
     interval: str,
 ) -> dict[str, _Intervals]:
     if interval == "bootstrap":
         return _bootstrap_intervals(
-            _row_bootstrap(y_true, score_sets, policy, names), names, policy.confidence
+            _row_bootstrap(y_true, score_sets, policy=policy, names=names), names, policy.confidence
         )
     confusion = tuple(name for name in names if name != "roc_auc")
     intervals = {}
     if confusion:
-        samples = _confusion_bootstrap(y_true, score_sets, policy, confusion)
+        samples = _confusion_bootstrap(y_true, score_sets, policy=policy, names=confusion)
         intervals = _bootstrap_intervals(samples, confusion, policy.confidence)
     if "roc_auc" in names:
         intervals["roc_auc"] = _delong_intervals(y_true, score_sets, policy.confidence)
@@ -181,8 +184,10 @@ def check_evaluation(
         if scores.shape != y.shape or not np.isfinite(scores).all():
             return GateResult("evaluation", False, ("scores must be finite and one per labelled row",))
 
-    points = [point_metrics(y, scores, policy.decision_threshold, names) for scores in score_sets]
-    intervals = _intervals(y, score_sets, names, policy, interval)
+    points = [
+        point_metrics(y, scores, threshold=policy.decision_threshold, names=names) for scores in score_sets
+    ]
+    intervals = _intervals(y, score_sets, names=names, policy=policy, interval=interval)
     pct = round(policy.confidence * 100)
     reasons: list[str] = []
     table: list[dict[str, object]] = []
