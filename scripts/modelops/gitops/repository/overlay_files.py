@@ -175,7 +175,7 @@ def _set_candidate_in_kustomization(document: Any, present: bool) -> None:
             del document["components"]
 
 
-def write_state(texts: Texts, model: str, environment: str, state: OverlayState) -> dict[str, str | None]:
+def write_state(texts: Texts, *, model: str, environment: str, state: OverlayState) -> dict[str, str | None]:
     """The overlay files that change to express `state` (None: delete the file)."""
     path = lambda name: layout.overlay_file(model, environment, name)  # noqa: E731
     changes: dict[str, str | None] = {}
