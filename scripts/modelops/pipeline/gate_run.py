@@ -97,7 +97,10 @@ def _logged_training(fetched: FetchedVersion, scratch: Path) -> pd.DataFrame | N
     if DATASET_ARTIFACTS["training"] not in stored:
         return None
     return load_run_dataset(
-        fetched.run_id, "training", scratch / f"training-v{fetched.version}", f"model {fetched.label}"
+        fetched.run_id,
+        "training",
+        destination=scratch / f"training-v{fetched.version}",
+        what=f"model {fetched.label}",
     )
 
 
@@ -120,7 +123,7 @@ def _reference(
 
 
 def _training_data(
-    fetched: FetchedVersion, name: str, frame: pd.DataFrame | None, label: str
+    fetched: FetchedVersion, *, name: str, frame: pd.DataFrame | None, label: str
 ) -> TrainingData:
     # A row is the same row for a model when its features (the signature's columns) and label are.
     features = [column for column, _ in fetched.signature or []]
@@ -228,12 +231,17 @@ def run_gate(
 
         step("checking for leakage")
         trained_on = [
-            _training_data(candidate, f"v{candidate.version}", candidate_training, model_policy.label)
+            _training_data(
+                candidate, name=f"v{candidate.version}", frame=candidate_training, label=model_policy.label
+            )
         ]
         if champion:
             trained_on.append(
                 _training_data(
-                    champion, f"champion v{champion.version}", champion_training, model_policy.label
+                    champion,
+                    name=f"champion v{champion.version}",
+                    frame=champion_training,
+                    label=model_policy.label,
                 )
             )
         results.append(check_leakage(evaluation, trained_on, max_duplicated_rows=pinned.max_duplicated_rows))
@@ -248,12 +256,17 @@ def run_gate(
         if integrity.passed:
             step("scoring the evaluation set")
             model = load_verified_model(candidate, model_policy.trusted_types)
-            scores = positive_scores(model, features, model_policy.positive_class, f"model {candidate.label}")
+            scores = positive_scores(
+                model, features, positive_class=model_policy.positive_class, what=f"model {candidate.label}"
+            )
             champion_scores = None
             if champion:
                 champion_model = load_verified_model(champion, model_policy.trusted_types)
                 champion_scores = positive_scores(
-                    champion_model, features, model_policy.positive_class, f"model {champion.label}"
+                    champion_model,
+                    features,
+                    positive_class=model_policy.positive_class,
+                    what=f"model {champion.label}",
                 )
             step("comparing metrics (DeLong for ROC AUC, bootstrap for the rest)")
             results.append(

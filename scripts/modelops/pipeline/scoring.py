@@ -18,7 +18,9 @@ class Classifier(Protocol):
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray: ...
 
 
-def positive_scores(model: Classifier, features: pd.DataFrame, positive_class: object, what: str) -> np.ndarray:
+def positive_scores(
+    model: Classifier, features: pd.DataFrame, *, positive_class: object, what: str
+) -> np.ndarray:
     """Probability of the positive class for every row."""
     classes = [str(c) for c in getattr(model, "classes_", [])]
     if str(positive_class) not in classes:
