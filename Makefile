@@ -14,9 +14,10 @@ demo: $(VENV_STAMP)  ## train, register and gate German Credit models on the emb
 test: $(VENV_STAMP)  ## the whole test suite
 	$(UV) run --locked pytest
 
-lint: $(VENV_STAMP)  ## ruff over the code and tests
+lint: $(VENV_STAMP)  ## ruff over the code and tests, mypy over the code
 	$(UV) run --locked ruff check scripts tests infra policies
 	$(UV) run --locked ruff format --check scripts tests infra policies
+	$(UV) run --locked mypy
 
 bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row data; validate on 300 models
 	$(UV) run --locked python -m modelops.bench

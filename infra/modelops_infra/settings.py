@@ -45,7 +45,8 @@ class NetworkSettings(_Strict):
     @field_validator("vpc_cidr")
     @classmethod
     def _plannable(cls, value: str) -> str:
-        network = ipaddress.ip_network(value)  # raises ValueError, reported with the field
+        # A VPC's primary block is IPv4; raises ValueError, reported with the field.
+        network = ipaddress.IPv4Network(value)
         if not 16 <= network.prefixlen <= 20:
             raise ValueError("the VPC must be a /16 to /20 so every tier gets its share")
         return value

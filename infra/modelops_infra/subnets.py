@@ -21,7 +21,7 @@ class SubnetPlan:
 
 
 def plan_subnets(vpc_cidr: str, zones: int) -> SubnetPlan:
-    vpc = ipaddress.ip_network(vpc_cidr)
+    vpc = ipaddress.IPv4Network(vpc_cidr)  # the settings admit IPv4 blocks only
     quarters = list(vpc.subnets(prefixlen_diff=2))
     private = quarters[:zones]
     sixteenths = list(quarters[3].subnets(prefixlen_diff=2))
@@ -29,7 +29,7 @@ def plan_subnets(vpc_cidr: str, zones: int) -> SubnetPlan:
     small = list(sixteenths[3].subnets(prefixlen_diff=3))
     endpoints, data = small[:zones], small[zones : 2 * zones]
 
-    def names(nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> tuple[str, ...]:
+    def names(nets: list[ipaddress.IPv4Network]) -> tuple[str, ...]:
         return tuple(str(net) for net in nets)
 
     return SubnetPlan(names(private), names(public), names(endpoints), names(data))

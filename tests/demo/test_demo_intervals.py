@@ -22,7 +22,7 @@ def demo_scores(repo_root) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     features = holdout.drop(columns=[LABEL])
     y = (holdout[LABEL] == policy.positive_class).to_numpy().astype(int)
     return y, {
-        model.key: positive_scores(pipeline, features, policy.positive_class, model.key)
+        model.key: positive_scores(pipeline, features, positive_class=policy.positive_class, what=model.key)
         for model, pipeline in fitted
     }
 

@@ -26,7 +26,7 @@ def test_point_metrics_equal_scikit_learn(rounding):
     y, scores = _holdout(5000)
     if rounding:
         scores = scores.round(rounding)
-    ours = dict(zip(METRICS, point_metrics(y, scores, 0.5, METRICS), strict=True))
+    ours = dict(zip(METRICS, point_metrics(y, scores, threshold=0.5, names=METRICS), strict=True))
     predicted = scores >= 0.5
     assert ours["roc_auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
     assert ours["accuracy"] == pytest.approx(accuracy_score(y, predicted))
@@ -172,3 +172,9 @@ def test_an_unknown_interval_method_is_a_programming_error():
     y, scores = _holdout(100)
     with pytest.raises(ValueError, match="interval must be one of delong, bootstrap"):
         check_evaluation(y, scores, metrics=["roc_auc"], policy=_policy(), interval="jackknife")
+
+
+def test_an_unknown_metric_is_a_programming_error():
+    y, scores = _holdout(100)
+    with pytest.raises(ValueError, match="unknown metric gini"):
+        check_evaluation(y, scores, metrics=["roc_auc", "gini"], policy=_policy())

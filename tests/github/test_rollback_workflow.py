@@ -42,7 +42,9 @@ def canary_in_prod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_version
     stable, _ = resolve_release("credit-risk", demo_versions.champion)
     candidate, _ = resolve_release("credit-risk", demo_versions.better)
     state = OverlayState(stable=stable, candidate=candidate, traffic=Traffic(stable=90, candidate=10))
-    for path, text in write_state(overlay_texts(origin, "prod"), "credit-risk", "prod", state).items():
+    for path, text in write_state(
+        overlay_texts(origin, "prod"), model="credit-risk", environment="prod", state=state
+    ).items():
         (origin / path).parent.mkdir(parents=True, exist_ok=True)
         (origin / path).write_text(text)
     git(origin, "add", "-A")

@@ -57,7 +57,9 @@ def pin_everywhere(root: Path, model: str, version: str) -> None:
     for environment in ENVIRONMENTS:
         overlay = root / layout.overlay_dir(model, environment)
         texts = {str(p.relative_to(root)): p.read_text() for p in overlay.glob("*.yaml")}
-        for path, text in write_state(texts, model, environment, OverlayState(stable=release)).items():
+        for path, text in write_state(
+            texts, model=model, environment=environment, state=OverlayState(stable=release)
+        ).items():
             (root / path).write_text(text)
 
 

@@ -38,6 +38,8 @@ def _edit(root: Path, name: str, old: str, new: str) -> None:
     [
         ("prod", "nat_gateways: per_zone", "nat_gateway: per_zone", "platform.network.nat_gateway"),
         ("dev", "vpc_cidr: 10.10.0.0/16", "vpc_cidr: 10.10.0.0/24", "platform.network.vpc_cidr"),
+        # An IPv6 block of the right size used to pass and fail only when AWS refused the VPC.
+        ("dev", "vpc_cidr: 10.10.0.0/16", "vpc_cidr: 'fd00::/16'", "platform.network.vpc_cidr"),
         (
             "dev",
             "public_access_cidrs: [203.0.113.0/24]",

@@ -32,6 +32,16 @@ def test_registration_records_what_the_gates_need(demo_versions, tmp_path):
     assert ("age", "double") in fetched.signature
 
 
+def test_registering_something_that_cannot_predict_names_it():
+    import pandas as pd
+
+    from modelops.registry import register_model
+
+    frame = pd.DataFrame({"age": [30, 40], "sex": ["f", "m"], "risk": [0, 1]})
+    with pytest.raises(InputError, match="object is not a fitted model"):
+        register_model(object(), name="no-model", training=frame, label="risk", sensitive_features=["sex"])
+
+
 def test_manifest_refuses_symlinks(tmp_path):
     (tmp_path / "real").write_text("x")
     (tmp_path / "link").symlink_to(tmp_path / "real")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -80,8 +82,11 @@ class CiAccess(pulumi.ComponentResource):
             role = aws.iam.Role(
                 f"{name}-{kind}",
                 assume_role_policy=provider_arn.apply(
-                    lambda arn, subject=subject: web_identity_trust(
-                        arn, GITHUB_ISSUER, subject, "sts.amazonaws.com"
+                    partial(
+                        web_identity_trust,
+                        issuer_host=GITHUB_ISSUER,
+                        subject=subject,
+                        audience="sts.amazonaws.com",
                     )
                 ),
                 max_session_duration=3600,
@@ -99,9 +104,7 @@ class CiAccess(pulumi.ComponentResource):
             secret_arn = self._login_secret(f"{name}-{kind}", args.logins[kind])
             self.secret_arns[kind] = secret_arn
             policy = pulumi.Output.all(args.bucket_arn, args.kms_key_arn, secret_arn).apply(
-                lambda values, kind=kind: artifact_access_policy(
-                    values[0], write=kind in WRITERS, kms_key_arn=values[1], secret_arns=(values[2],)
-                )
+                partial(_login_policy, write=kind in WRITERS)
             )
             aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
         self.register_outputs({"role_arns": self.role_arns, "secret_arns": self.secret_arns})
@@ -116,14 +119,16 @@ class CiAccess(pulumi.ComponentResource):
             recovery_window_in_days=7,
             opts=child,
         )
-        aws.secretsmanager.SecretVersion(
-            name,
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(
-                pulumi.Output.from_input(login.password).apply(
-                    lambda password: json.dumps({"username": login.username, "password": password})
-                )
-            ),
-            opts=child,
+        document: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.from_input(login.password).apply(
+                lambda password: json.dumps({"username": login.username, "password": password})
+            )
         )
+        aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=document, opts=child)
         return secret.arn
+
+
+def _login_policy(arns: list[Any], *, write: bool) -> str:
+    # What `Output.all` resolves to: the bucket's, the key's (None without one) and the login's ARN.
+    bucket_arn, kms_key_arn, secret_arn = arns
+    return artifact_access_policy(bucket_arn, write=write, kms_key_arn=kms_key_arn, secret_arns=(secret_arn,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -88,7 +89,7 @@ class Cluster(pulumi.ComponentResource):
         )
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
-            url=cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer),
+            url=cluster.identities.apply(_oidc_issuer),
             client_id_lists=["sts.amazonaws.com"],
             opts=child,
         )
@@ -105,7 +106,9 @@ class Cluster(pulumi.ComponentResource):
             )
             for policy in _NODE_POLICIES
         ]
-        groups = {"cpu": (settings.cpu_nodes, "AL2023_x86_64_STANDARD", [])}
+        groups: dict[str, tuple[NodeGroupSettings, str, list[aws.eks.NodeGroupTaintArgs]]] = {
+            "cpu": (settings.cpu_nodes, "AL2023_x86_64_STANDARD", [])
+        }
         if args.gpu_inference and settings.gpu_nodes is not None:
             taint = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
             groups["gpu"] = (settings.gpu_nodes, "AL2023_x86_64_NVIDIA", [taint])
@@ -172,11 +175,22 @@ class Cluster(pulumi.ComponentResource):
                 min_size=sizes.min_size, desired_size=sizes.desired_size, max_size=sizes.max_size
             ),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version
+                # The provider takes the version as a string; the template reports a number.
+                id=template.id,
+                version=template.latest_version.apply(str),
             ),
             taints=taints or None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    """EKS gives every cluster an OIDC issuer; IRSA cannot be trusted without one."""
+    oidcs = identities[0].oidcs if identities else None
+    issuer = oidcs[0].issuer if oidcs else None
+    if not issuer:
+        raise ValueError("the EKS cluster reports no OIDC issuer, so IRSA roles cannot trust it")
+    return issuer
 
 
 def _kubeconfig(name: str, endpoint: str, ca_data: str) -> str:

@@ -167,7 +167,7 @@ class Monitoring(pulumi.ComponentResource):
             )
 
 
-def _label_from_pod(pod_label: str, target: str) -> dict[str, str]:
+def _label_from_pod(pod_label: str, target: str) -> dict[str, str | list[str]]:
     sanitized = "".join(c if c.isalnum() else "_" for c in pod_label)
     return {
         "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitized}"],

@@ -88,13 +88,15 @@ def service_users_job(
 ) -> k8s.batch.v1.Job:
     child = pulumi.ResourceOptions(parent=parent)
     passwords = [password for _, password in users]
-    document = pulumi.Output.all(*passwords).apply(
-        lambda values: users_document([(user, values[i]) for i, (user, _) in enumerate(users)])
+    document: pulumi.Output[str] = pulumi.Output.secret(
+        pulumi.Output.all(*passwords).apply(
+            lambda values: users_document([(user, values[i]) for i, (user, _) in enumerate(users)])
+        )
     )
     secret = k8s.core.v1.Secret(
         f"{name}-users",
         metadata={"name": "mlflow-service-users", "namespace": L.MLFLOW_NAMESPACE},
-        string_data={"admin-password": admin_password, "users.json": pulumi.Output.secret(document)},
+        string_data={"admin-password": admin_password, "users.json": document},
         opts=child,
     )
     script = k8s.core.v1.ConfigMap(

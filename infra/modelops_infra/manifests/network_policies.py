@@ -79,7 +79,7 @@ def _policy(
 
 # Policies add up: a namespace-wide allow would also open the alert relay (it holds a GitHub
 # token), whose own policy admits Alertmanager only and lets it out to DNS and 443 only.
-_NOT_THE_RELAY = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [RELAY_APP]}]}
+_NOT_THE_RELAY: Manifest = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [RELAY_APP]}]}
 
 
 def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]:
@@ -113,11 +113,15 @@ def network_policies(
         policies.append(_policy(ns.name, "allow-dns", egress=[dns]))
         if ns.controller:
             # Controllers talk among themselves, to the API server and to registries / GitHub.
-            same = [{"podSelector": {}}]
-            wide = {"selector": _NOT_THE_RELAY} if ns.name == L.MONITORING_NAMESPACE else {}
+            same: list[Manifest] = [{"podSelector": {}}]
+            wide = _NOT_THE_RELAY if ns.name == L.MONITORING_NAMESPACE else None
             policies.append(
                 _policy(
-                    ns.name, "allow-same-namespace", ingress=[{"from": same}], egress=[{"to": same}], **wide
+                    ns.name,
+                    "allow-same-namespace",
+                    ingress=[{"from": same}],
+                    egress=[{"to": same}],
+                    selector=wide,
                 )
             )
             policies.append(
@@ -125,7 +129,7 @@ def network_policies(
                     ns.name,
                     "allow-https-egress",
                     egress=[{"to": ANYWHERE, "ports": _ports(L.HTTPS_PORT, 6443)}],
-                    **wide,
+                    selector=wide,
                 )
             )
             policies.append(
@@ -133,7 +137,7 @@ def network_policies(
                     ns.name,
                     "allow-webhooks",
                     ingress=[{"from": ANYWHERE, "ports": _ports(*L.WEBHOOK_PORTS)}],
-                    **wide,
+                    selector=wide,
                 )
             )
         if ns.name not in (L.MONITORING_NAMESPACE, models_namespace, L.MLFLOW_NAMESPACE):

@@ -1,4 +1,8 @@
-"""AWS rules. Props are engine inputs (camelCase); an absent property means the AWS default."""
+"""AWS rules. Props are engine inputs (camelCase); an absent property means the AWS default.
+
+`report(message, None)`: the second argument is the URN a violation is about, None for the resource
+being validated; pulumi_policy's `ReportViolation` type makes it a required argument.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,9 @@ def rds_private_and_encrypted(args: ResourceValidationArgs, report: ReportViolat
     if args.resource_type != "aws:rds/instance:Instance":
         return
     if args.props.get("publiclyAccessible", False):
-        report("RDS instance must not be publicly accessible.")
+        report("RDS instance must not be publicly accessible.", None)
     if not args.props.get("storageEncrypted", False):  # AWS default: unencrypted
-        report("RDS instance storage must be encrypted (storageEncrypted: true).")
+        report("RDS instance storage must be encrypted (storageEncrypted: true).", None)
 
 
 def rds_resilient_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -28,9 +32,9 @@ def rds_resilient_in_prod(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type != "aws:rds/instance:Instance" or _stack(args) != "prod":
         return
     if not args.props.get("multiAz", False):
-        report("RDS instance in prod must be multi-AZ (multiAz: true).")
+        report("RDS instance in prod must be multi-AZ (multiAz: true).", None)
     if not args.props.get("deletionProtection", False):
-        report("RDS instance in prod must have deletion protection (deletionProtection: true).")
+        report("RDS instance in prod must have deletion protection (deletionProtection: true).", None)
 
 
 def s3_public_access_blocked(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -39,7 +43,7 @@ def s3_public_access_blocked(args: ResourceValidationArgs, report: ReportViolati
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     missing = [flag for flag in flags if not args.props.get(flag, False)]
     if missing:
-        report(f"S3 public access block must set all four flags; not set: {', '.join(missing)}.")
+        report(f"S3 public access block must set all four flags; not set: {', '.join(missing)}.", None)
 
 
 def s3_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -51,7 +55,7 @@ def s3_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
         (rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for rule in rules
     ]
     if not algorithms or not all(algorithms):
-        report("S3 encryption configuration must name an SSE algorithm in every rule.")
+        report("S3 encryption configuration must name an SSE algorithm in every rule.", None)
 
 
 def _stack(args: ResourceValidationArgs) -> str:
@@ -67,9 +71,9 @@ def eks_endpoint_private(args: ResourceValidationArgs, report: ReportViolation) 
     if not public:
         return
     if _stack(args) not in PUBLIC_ENDPOINT_STACKS:
-        report(f"EKS API endpoint must be private outside {', '.join(PUBLIC_ENDPOINT_STACKS)}.")
+        report(f"EKS API endpoint must be private outside {', '.join(PUBLIC_ENDPOINT_STACKS)}.", None)
     elif any(cidr in OPEN for cidr in vpc.get("publicAccessCidrs") or list(OPEN)):
-        report("A public EKS endpoint must be limited to named CIDRs, never 0.0.0.0/0 (the default).")
+        report("A public EKS endpoint must be limited to named CIDRs, never 0.0.0.0/0 (the default).", None)
 
 
 def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -77,9 +81,9 @@ def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> No
         return
     options = args.props.get("metadataOptions") or {}
     if options.get("httpTokens") != "required":  # AWS default: optional (IMDSv1 allowed)
-        report("Instance metadata must require IMDSv2 tokens (metadataOptions.httpTokens: required).")
+        report("Instance metadata must require IMDSv2 tokens (metadataOptions.httpTokens: required).", None)
     if options.get("httpPutResponseHopLimit", 1) > 1 and args.resource_type.endswith("LaunchTemplate"):
-        report("IMDS hop limit must be 1 so pods cannot reach node credentials.")
+        report("IMDS hop limit must be 1 so pods cannot reach node credentials.", None)
 
 
 def _opens_admin_port(rule: dict[str, Any]) -> bool:
@@ -112,7 +116,9 @@ def no_admin_ports_open_to_world(args: ResourceValidationArgs, report: ReportVio
     else:
         return
     if any(_opens_admin_port(rule) for rule in rules):
-        report(f"Security group opens an admin port ({', '.join(map(str, ADMIN_PORTS))}) to the internet.")
+        report(
+            f"Security group opens an admin port ({', '.join(map(str, ADMIN_PORTS))}) to the internet.", None
+        )
 
 
 def _statements(policy: Any) -> list[dict[str, Any]]:
@@ -140,15 +146,16 @@ def oidc_trust_without_wildcards(args: ResourceValidationArgs, report: ReportVio
         conditions = statement.get("Condition") or {}
         if set(conditions) - {"StringEquals"}:
             report(
-                f"OIDC trust may use StringEquals only, found {sorted(set(conditions) - {'StringEquals'})}."
+                f"OIDC trust may use StringEquals only, found {sorted(set(conditions) - {'StringEquals'})}.",
+                None,
             )
         equals = conditions.get("StringEquals") or {}
         keys = {key.rsplit(":", 1)[-1] for key in equals}
         if not {"sub", "aud"} <= keys:
-            report("OIDC trust must pin both the sub and aud claims.")
+            report("OIDC trust must pin both the sub and aud claims.", None)
         values = [v for value in equals.values() for v in (value if isinstance(value, list) else [value])]
         if any("*" in str(v) or "?" in str(v) for v in values):
-            report("OIDC trust conditions must not contain wildcards.")
+            report("OIDC trust conditions must not contain wildcards.", None)
 
 
 def trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -161,16 +168,16 @@ def trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolatio
         principal = statement.get("Principal")
         named = principal.values() if isinstance(principal, dict) else [principal]
         if principal is None or any(_has_wildcard(value) for value in named):
-            report("Role trust must name its principal exactly, never '*'.")
+            report("Role trust must name its principal exactly, never '*'.", None)
         if "NotPrincipal" in statement or "NotAction" in statement:
-            report("Role trust must not use NotPrincipal or NotAction.")
+            report("Role trust must not use NotPrincipal or NotAction.", None)
         if _has_wildcard(statement.get("Action")):
-            report("Role trust must list its actions, never a wildcard.")
+            report("Role trust must list its actions, never a wildcard.", None)
         for operator, pairs in (statement.get("Condition") or {}).items():
             if "Like" in operator:
-                report(f"Role trust conditions must match exactly, found {operator}.")
+                report(f"Role trust conditions must match exactly, found {operator}.", None)
             if any(_has_wildcard(value) for value in (pairs or {}).values()):
-                report("Role trust condition values must not contain wildcards.")
+                report("Role trust condition values must not contain wildcards.", None)
 
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -187,11 +194,11 @@ def pod_identity_trust_pinned(args: ResourceValidationArgs, report: ReportViolat
         if POD_IDENTITY_SERVICE not in _as_list(services):
             continue
         if sorted(_as_list(statement.get("Action"))) != ["sts:AssumeRole", "sts:TagSession"]:
-            report("Pod Identity trust must allow exactly sts:AssumeRole and sts:TagSession.")
+            report("Pod Identity trust must allow exactly sts:AssumeRole and sts:TagSession.", None)
         equals = (statement.get("Condition") or {}).get("StringEquals") or {}
         missing = [tag for tag in POD_IDENTITY_TAGS if not equals.get(f"aws:RequestTag/{tag}")]
         if missing:
-            report(f"Pod Identity trust must pin the session tags {', '.join(missing)} (StringEquals).")
+            report(f"Pod Identity trust must pin the session tags {', '.join(missing)} (StringEquals).", None)
 
 
 def role_policy_without_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -202,6 +209,6 @@ def role_policy_without_wildcard_actions(args: ResourceValidationArgs, report: R
         if statement.get("Effect", "Allow") != "Allow":
             continue
         if "NotAction" in statement:
-            report("IAM policies must not allow through NotAction.")
+            report("IAM policies must not allow through NotAction.", None)
         if _has_wildcard(statement.get("Action")):
-            report(f"IAM policy allows wildcard actions: {statement.get('Action')}.")
+            report(f"IAM policy allows wildcard actions: {statement.get('Action')}.", None)

@@ -1,4 +1,8 @@
-"""Kubernetes-side rules: Helm releases pinned to an exact chart version."""
+"""Kubernetes-side rules: Helm releases pinned to an exact chart version.
+
+`report(message, None)`: the second argument is the URN a violation is about, None for the resource
+being validated; pulumi_policy's `ReportViolation` type makes it a required argument.
+"""
 
 from __future__ import annotations
 
@@ -17,5 +21,6 @@ def helm_release_pinned(args: ResourceValidationArgs, report: ReportViolation) -
     if not EXACT_VERSION.match(version):
         report(
             f"Helm release '{args.props.get('chart')}' must pin an exact chart version, "
-            f"got '{version or 'none'}'."
+            f"got '{version or 'none'}'.",
+            None,
         )

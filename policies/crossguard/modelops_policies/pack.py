@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy
 
 from modelops_policies import aws_rules, kubernetes_rules
 
@@ -65,6 +65,7 @@ _RULES = [
     ),
 ]
 
-POLICIES = [
+# Typed as PolicyPack takes them: a list of the base class.
+POLICIES: list[Policy] = [
     ResourceValidationPolicy(name=name, description=text, validate=check) for name, text, check in _RULES
 ]

@@ -85,7 +85,9 @@ def _headline(outcome: GateOutcome) -> tuple[str, str]:
 def _leaked(outcome: GateOutcome) -> str:
     """Evaluation rows found in the candidate's own training data."""
     leakage = outcome.result("leakage")
-    versions = leakage.measured.get("versions", []) if leakage else []
+    if leakage is None:
+        return "n/a"
+    versions = leakage.measured.get("versions", [])
     if not versions or versions[0].get("overlapping_rows") is None:
         return "n/a"
     return f"{versions[0]['overlapping_rows']} of {leakage.measured['evaluation_rows']}"

@@ -15,12 +15,13 @@ before DeLong, kept as the reference the benchmark and the tests hold DeLong's v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
-from modelops.config.environment import EvaluationPolicy
+from modelops.config.environment import EvaluationPolicy, Metric
 from modelops.gates.delong import delong_aucs
 from modelops.gates.metrics import (
     confusion_resamples,
@@ -33,6 +34,7 @@ from modelops.gates.result import GateResult, fmt
 
 IntervalMethod = Literal["delong", "bootstrap"]
 INTERVAL_METHODS: tuple[str, ...] = ("delong", "bootstrap")
+_METRICS: dict[str, Metric] = {name: name for name in get_args(Metric)}
 
 # Rows gathered per bootstrap batch: bounds memory at ~8 bytes x this many.
 _BATCH_ELEMENTS = 4_000_000
@@ -49,7 +51,7 @@ class _Intervals:
 
 
 def _row_bootstrap(
-    y_true: np.ndarray, score_sets: list[np.ndarray], policy: EvaluationPolicy, names: tuple[str, ...]
+    y_true: np.ndarray, score_sets: list[np.ndarray], *, policy: EvaluationPolicy, names: tuple[str, ...]
 ) -> list[np.ndarray]:
     """Metric values over resamples for each score set, on shared resampled rows."""
     n = len(y_true)
@@ -64,21 +66,23 @@ def _row_bootstrap(
         for index, level in enumerate(levels):
             positives, negatives = level_counts(level, y_true, rows)
             results[index].append(
-                metrics_from_level_counts(positives, negatives, level.predicted_positive, names)
+                metrics_from_level_counts(
+                    positives, negatives, predicted_positive=level.predicted_positive, names=names
+                )
             )
         done += size
     return [np.vstack(parts) for parts in results]
 
 
 def _confusion_bootstrap(
-    y_true: np.ndarray, score_sets: list[np.ndarray], policy: EvaluationPolicy, names: tuple[str, ...]
+    y_true: np.ndarray, score_sets: list[np.ndarray], *, policy: EvaluationPolicy, names: tuple[str, ...]
 ) -> list[np.ndarray]:
     """Confusion metrics over resamples for each score set, on shared resampled rows."""
     predicted = [scores >= policy.decision_threshold for scores in score_sets]
     rng = np.random.default_rng(policy.seed)
     draws = confusion_resamples(y_true, predicted, resamples=policy.bootstrap_samples, rng=rng)
     return [
-        metrics_from_level_counts(positives, negatives, _PREDICTED_CLASS, names)
+        metrics_from_level_counts(positives, negatives, predicted_positive=_PREDICTED_CLASS, names=names)
         for positives, negatives in draws
     ]
 
@@ -119,18 +123,19 @@ def _delong_intervals(y_true: np.ndarray, score_sets: list[np.ndarray], confiden
 def _intervals(
     y_true: np.ndarray,
     score_sets: list[np.ndarray],
+    *,
     names: tuple[str, ...],
     policy: EvaluationPolicy,
     interval: str,
 ) -> dict[str, _Intervals]:
     if interval == "bootstrap":
         return _bootstrap_intervals(
-            _row_bootstrap(y_true, score_sets, policy, names), names, policy.confidence
+            _row_bootstrap(y_true, score_sets, policy=policy, names=names), names, policy.confidence
         )
     confusion = tuple(name for name in names if name != "roc_auc")
     intervals = {}
     if confusion:
-        samples = _confusion_bootstrap(y_true, score_sets, policy, confusion)
+        samples = _confusion_bootstrap(y_true, score_sets, policy=policy, names=confusion)
         intervals = _bootstrap_intervals(samples, confusion, policy.confidence)
     if "roc_auc" in names:
         intervals["roc_auc"] = _delong_intervals(y_true, score_sets, policy.confidence)
@@ -141,12 +146,18 @@ def _method_text(method: str, policy: EvaluationPolicy) -> str:
     return "DeLong" if method == "delong" else f"bootstrap ({policy.bootstrap_samples:,} paired resamples)"
 
 
+def _metric_names(metrics: Sequence[str]) -> tuple[Metric, ...]:
+    if unknown := [name for name in metrics if name not in _METRICS]:
+        raise ValueError(f"unknown metric {unknown[0]}")
+    return tuple(_METRICS[name] for name in metrics)
+
+
 def check_evaluation(
     y_true: np.ndarray,
     challenger: np.ndarray,
     champion: np.ndarray | None = None,
     *,
-    metrics: list[str],
+    metrics: Sequence[str],
     policy: EvaluationPolicy,
     interval: IntervalMethod = "delong",
 ) -> GateResult:
@@ -165,7 +176,7 @@ def check_evaluation(
         return GateResult(
             "evaluation", False, ("the evaluation labels hold one class only: metrics are undefined",)
         )
-    names = tuple(metrics)
+    names = _metric_names(metrics)
     score_sets = [np.asarray(challenger, dtype=float)]
     if champion is not None:
         score_sets.append(np.asarray(champion, dtype=float))
@@ -173,8 +184,10 @@ def check_evaluation(
         if scores.shape != y.shape or not np.isfinite(scores).all():
             return GateResult("evaluation", False, ("scores must be finite and one per labelled row",))
 
-    points = [point_metrics(y, scores, policy.decision_threshold, names) for scores in score_sets]
-    intervals = _intervals(y, score_sets, names, policy, interval)
+    points = [
+        point_metrics(y, scores, threshold=policy.decision_threshold, names=names) for scores in score_sets
+    ]
+    intervals = _intervals(y, score_sets, names=names, policy=policy, interval=interval)
     pct = round(policy.confidence * 100)
     reasons: list[str] = []
     table: list[dict[str, object]] = []

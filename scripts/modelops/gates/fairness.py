@@ -46,9 +46,10 @@ def group_confusion(
 
 
 def fairness_for_feature(
-    feature: str,
     y_true: np.ndarray,
     y_pred: np.ndarray,
+    *,
+    feature: str,
     groups: np.ndarray | pd.Series,
     policy: FairnessPolicy,
 ) -> tuple[dict[str, object], list[str]]:
@@ -138,7 +139,9 @@ def check_fairness(
     features: list[dict[str, object]] = []
     reasons: list[str] = []
     for feature, groups in sensitive.items():
-        measured, feature_reasons = fairness_for_feature(feature, y, pred, groups, policy)
+        measured, feature_reasons = fairness_for_feature(
+            y, pred, feature=feature, groups=groups, policy=policy
+        )
         features.append(measured)
         reasons.extend(feature_reasons)
     return GateResult(

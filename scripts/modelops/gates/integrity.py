@@ -14,8 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from modelops.gates.result import GateResult
+
+if TYPE_CHECKING:
+    import numpy as np
+    from pandas.api.extensions import ExtensionDtype
 
 SAFE_FORMAT = "skops"
 LOADER_MODULE = "mlflow.sklearn"
@@ -52,7 +57,7 @@ _COMPATIBLE = {
 }
 
 
-def data_kind(dtype: object) -> str:
+def data_kind(dtype: np.dtype | ExtensionDtype) -> str:
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(dtype):

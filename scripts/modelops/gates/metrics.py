@@ -47,7 +47,7 @@ def score_levels(scores: np.ndarray, threshold: float) -> ScoreLevels:
 
 
 def metrics_from_level_counts(
-    positives: np.ndarray, negatives: np.ndarray, predicted_positive: np.ndarray, names: tuple[str, ...]
+    positives: np.ndarray, negatives: np.ndarray, *, predicted_positive: np.ndarray, names: tuple[str, ...]
 ) -> np.ndarray:
     """Metrics for a batch of resamples.
 
@@ -91,14 +91,16 @@ def level_counts(levels: ScoreLevels, y_true: np.ndarray, rows: np.ndarray) -> t
 
 
 def point_metrics(
-    y_true: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...]
+    y_true: np.ndarray, scores: np.ndarray, *, threshold: float, names: tuple[str, ...]
 ) -> np.ndarray:
     """Exact metrics on the whole data (no binning: every distinct score is its own level)."""
     values, level_of_row = np.unique(scores, return_inverse=True)
     levels = ScoreLevels(level_of_row.astype(np.int32), values >= threshold, len(values))
     rows = np.arange(len(y_true))[None, :]
     positives, negatives = level_counts(levels, y_true, rows)
-    return metrics_from_level_counts(positives, negatives, levels.predicted_positive, names)[0]
+    return metrics_from_level_counts(
+        positives, negatives, predicted_positive=levels.predicted_positive, names=names
+    )[0]
 
 
 def confusion_resamples(

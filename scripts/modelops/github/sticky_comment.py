@@ -80,7 +80,7 @@ def existing_comments(repository: str, pull_request: int) -> list[dict[str, Any]
     return [json.loads(line) for line in listing.splitlines() if line.strip()]
 
 
-def post(repository: str, pull_request: int, key: str, body: str) -> str:
+def post(repository: str, pull_request: int, *, key: str, body: str) -> str:
     """Edit the check's comment if it exists, else create it; returns 'edited' or 'created'."""
     payload = json.dumps({"body": body})
     previous = comment_to_edit(existing_comments(repository, pull_request), key)
@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         done = post(
-            args.repository, args.pull_request, args.key, compose(args.key, report, run_url=args.run_url)
+            args.repository,
+            args.pull_request,
+            key=args.key,
+            body=compose(args.key, report, run_url=args.run_url),
         )
     except CommentError as exc:
         print(f"sticky_comment: {exc}", file=sys.stderr)

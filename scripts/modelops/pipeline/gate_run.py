@@ -97,7 +97,10 @@ def _logged_training(fetched: FetchedVersion, scratch: Path) -> pd.DataFrame | N
     if DATASET_ARTIFACTS["training"] not in stored:
         return None
     return load_run_dataset(
-        fetched.run_id, "training", scratch / f"training-v{fetched.version}", f"model {fetched.label}"
+        fetched.run_id,
+        "training",
+        destination=scratch / f"training-v{fetched.version}",
+        what=f"model {fetched.label}",
     )
 
 
@@ -105,7 +108,8 @@ def _reference(
     source: str, candidate_training: pd.DataFrame | None, root: Path
 ) -> tuple[pd.DataFrame | None, DataFacts]:
     """The drift reference: the candidate's training data, or a file the policy names."""
-    import mlflow
+    # Where it is defined: `mlflow.data.from_pandas` is attached to the package at import time.
+    from mlflow.data.pandas_dataset import from_pandas
 
     if source == "run:training":
         frame = candidate_training
@@ -115,11 +119,11 @@ def _reference(
         return None, DataFacts(source=source, rows=0, digest="")
     if frame.empty:
         raise InputError(f"{source}: the data has no rows")
-    return frame, DataFacts(source=source, rows=len(frame), digest=mlflow.data.from_pandas(frame).digest)
+    return frame, DataFacts(source=source, rows=len(frame), digest=from_pandas(frame).digest)
 
 
 def _training_data(
-    fetched: FetchedVersion, name: str, frame: pd.DataFrame | None, label: str
+    fetched: FetchedVersion, *, name: str, frame: pd.DataFrame | None, label: str
 ) -> TrainingData:
     # A row is the same row for a model when its features (the signature's columns) and label are.
     features = [column for column, _ in fetched.signature or []]
@@ -144,7 +148,7 @@ def _integrity(fetched: FetchedVersion, model_policy: ModelPolicy, data: pd.Data
         untrusted_types=fetched.untrusted_types,
         trusted_types=model_policy.trusted_types,
         signature=fetched.signature,
-        data_kinds={column: data_kind(dtype) for column, dtype in data.dtypes.items()},
+        data_kinds={str(column): data_kind(dtype) for column, dtype in data.dtypes.items()},
     )
 
 
@@ -227,12 +231,17 @@ def run_gate(
 
         step("checking for leakage")
         trained_on = [
-            _training_data(candidate, f"v{candidate.version}", candidate_training, model_policy.label)
+            _training_data(
+                candidate, name=f"v{candidate.version}", frame=candidate_training, label=model_policy.label
+            )
         ]
         if champion:
             trained_on.append(
                 _training_data(
-                    champion, f"champion v{champion.version}", champion_training, model_policy.label
+                    champion,
+                    name=f"champion v{champion.version}",
+                    frame=champion_training,
+                    label=model_policy.label,
                 )
             )
         results.append(check_leakage(evaluation, trained_on, max_duplicated_rows=pinned.max_duplicated_rows))
@@ -247,12 +256,17 @@ def run_gate(
         if integrity.passed:
             step("scoring the evaluation set")
             model = load_verified_model(candidate, model_policy.trusted_types)
-            scores = positive_scores(model, features, model_policy.positive_class, f"model {candidate.label}")
+            scores = positive_scores(
+                model, features, positive_class=model_policy.positive_class, what=f"model {candidate.label}"
+            )
             champion_scores = None
             if champion:
                 champion_model = load_verified_model(champion, model_policy.trusted_types)
                 champion_scores = positive_scores(
-                    champion_model, features, model_policy.positive_class, f"model {champion.label}"
+                    champion_model,
+                    features,
+                    positive_class=model_policy.positive_class,
+                    what=f"model {champion.label}",
                 )
             step("comparing metrics (DeLong for ROC AUC, bootstrap for the rest)")
             results.append(

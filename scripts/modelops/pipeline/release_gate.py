@@ -83,7 +83,7 @@ def pin_problems(pinned: Release, registered: Release) -> list[str]:
     return problems
 
 
-def was_stable_before(repo: Repo, base: str, model: str, environment: str, release: Release) -> bool:
+def was_stable_before(repo: Repo, base: str, *, model: str, environment: str, release: Release) -> bool:
     """Did this overlay serve `release` as stable at some earlier revision? (A rollback returns there.)
 
     Only the base branch's own line counts (`--first-parent`): what was merged is what ran. A commit
@@ -171,7 +171,9 @@ def gate_release_change(
     rollback = (
         not same_release
         and change.head.track == STABLE
-        and was_stable_before(judging.repo, judging.base, model, environment, release)
+        and was_stable_before(
+            judging.repo, judging.base, model=model, environment=environment, release=release
+        )
     )
     ladder_refusal = None
     if not (rollback or same_release):
@@ -180,7 +182,11 @@ def gate_release_change(
         running = (judging.head_served.get(previous or "") or {}).get((model, STABLE))
         try:
             check_ladder(
-                env, model, release, version_tags, previous_stable=running.release if running else None
+                env,
+                model,
+                release=release,
+                version_tags=version_tags,
+                previous_stable=running.release if running else None,
             )
         except PolicyRefusal as refused:
             ladder_refusal = str(refused)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,15 @@ import pandas as pd
 from modelops.errors import InputError
 
 
-def positive_scores(model: object, features: pd.DataFrame, positive_class: object, what: str) -> np.ndarray:
+class Classifier(Protocol):
+    """What scoring needs of a loaded model: scikit-learn's `predict_proba` (`classes_` is checked)."""
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray: ...
+
+
+def positive_scores(
+    model: Classifier, features: pd.DataFrame, *, positive_class: object, what: str
+) -> np.ndarray:
     """Probability of the positive class for every row."""
     classes = [str(c) for c in getattr(model, "classes_", [])]
     if str(positive_class) not in classes:
@@ -27,7 +36,7 @@ def positive_scores(model: object, features: pd.DataFrame, positive_class: objec
     return np.asarray(probabilities[:, classes.index(str(positive_class))], dtype=float)
 
 
-def single_row_latencies_ms(model: object, features: pd.DataFrame, requests: int) -> list[float]:
+def single_row_latencies_ms(model: Classifier, features: pd.DataFrame, requests: int) -> list[float]:
     """Compute time of `requests` one-row predictions, cycling through the rows.
 
     Measured as the predicting thread's CPU time: wall time would also count other

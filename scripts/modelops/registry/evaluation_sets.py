@@ -117,7 +117,7 @@ def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
     return PinnedSet(policy.name, sha256, run_id, path.name, len(frame), duplicated_rows(frame), created)
 
 
-def _from_registry(model: str, sha256: str, destination: Path, policy_file: Path) -> tuple[Path, str]:
+def _from_registry(model: str, sha256: str, *, destination: Path, policy_file: Path) -> tuple[Path, str]:
     import mlflow
 
     with registry_errors(f"evaluation set of model {model}"):
@@ -140,7 +140,7 @@ def _from_registry(model: str, sha256: str, destination: Path, policy_file: Path
     return Path(local), f"runs:/{run.info.run_id}/{stored[0]}"
 
 
-def _from_store(location: str, root: Path, destination: Path, policy_file: Path) -> tuple[Path, str]:
+def _from_store(location: str, *, root: Path, destination: Path, policy_file: Path) -> tuple[Path, str]:
     if "://" not in location:  # a path: from the repository root unless absolute
         path = Path(location) if Path(location).is_absolute() else root / location
         if not path.is_file():
@@ -165,9 +165,9 @@ def load_evaluation_set(
     """Download the pinned set, check its bytes against the pin, then parse it."""
     destination.mkdir(parents=True, exist_ok=True)
     if pin.in_registry:
-        path, source = _from_registry(model, pin.sha256, destination, policy_file)
+        path, source = _from_registry(model, pin.sha256, destination=destination, policy_file=policy_file)
     else:
-        path, source = _from_store(pin.location, root, destination, policy_file)
+        path, source = _from_store(pin.location, root=root, destination=destination, policy_file=policy_file)
     actual = file_sha256(path)
     if actual != pin.sha256:
         raise InputError(

@@ -71,6 +71,7 @@ def register_model(
     set every version is scored on).
     """
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas  # attached to mlflow.data only at import time
     from mlflow.models import infer_signature
 
     frames = {"training": training, **({"evaluation": evaluation} if evaluation is not None else {})}
@@ -86,7 +87,7 @@ def register_model(
         experiment_id = ensure_experiment(f"modelops/{name}")
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
             for context, frame in frames.items():
-                dataset = mlflow.data.from_pandas(frame, name=f"{name}-{context}", targets=label)
+                dataset = from_pandas(frame, name=f"{name}-{context}", targets=label)
                 mlflow.log_input(dataset, context=context)
                 mlflow.set_tag(f"modelops.data.{context}.digest", dataset.digest)
                 with tempfile.TemporaryDirectory() as scratch:
@@ -131,5 +132,14 @@ def register_model(
     return RegisteredVersion(name, version, run.info.run_id, info.model_uri, digest)
 
 
-def _scores(model: object, features: pd.DataFrame):
-    return model.predict_proba(features) if hasattr(model, "predict_proba") else model.predict(features)
+def _scores(model: object, features: pd.DataFrame) -> object:
+    """What the model answers for `features`, for the signature's output: probabilities if it gives them."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(features)
+    if hasattr(model, "predict"):
+        return model.predict(features)
+    from modelops.errors import InputError
+
+    raise InputError(
+        f"{type(model).__name__} is not a fitted model: it has neither predict_proba nor predict"
+    )

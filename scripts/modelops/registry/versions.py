@@ -169,7 +169,7 @@ def load_verified_model(fetched: FetchedVersion, trusted_types: list[str]) -> An
         ) from None
 
 
-def load_run_dataset(run_id: str, context: str, destination: Path, what: str) -> pd.DataFrame:
+def load_run_dataset(run_id: str, context: str, *, destination: Path, what: str) -> pd.DataFrame:
     """The training or evaluation frame stored with a version's run at registration."""
     import mlflow
 

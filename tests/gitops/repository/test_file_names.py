@@ -121,7 +121,7 @@ def test_rollout_reads_them(named_repo, demo_versions):
     stable, _ = resolve_release("credit-risk", demo_versions.champion)
     candidate, _ = resolve_release("credit-risk", demo_versions.better)
     canary = OverlayState(stable=stable, candidate=candidate, traffic=Traffic(stable=90, candidate=10))
-    for path, text in write_state(texts, "credit-risk", "prod", canary).items():
+    for path, text in write_state(texts, model="credit-risk", environment="prod", state=canary).items():
         (named_repo.root / path).write_text(text)
     named_repo.git("add", "-A")
     named_repo.git("commit", "--quiet", "-m", "A canary in prod")

@@ -40,7 +40,7 @@ def _propose(
     texts: dict[str, str],
     why: str,
 ) -> Proposal:
-    changes = write_state(texts, model, environment, after)
+    changes = write_state(texts, model=model, environment=environment, state=after)
     body = (
         f"{why}\n\n- before: {transitions.describe(before)}\n- after: {transitions.describe(after)}\n"
         + (
@@ -54,7 +54,7 @@ def _propose(
     base_branch = repo.current_branch()
     if base_branch == "HEAD":  # a detached checkout: the PR goes to the branch Argo CD follows
         base_branch = load_environment(environment, root=repo.root).gitops.target_revision
-    commit = repo.commit_on_new_branch(branch, "HEAD", changes, f"{title}\n\n{body}")
+    commit = repo.commit_on_new_branch(branch, base="HEAD", changes=changes, message=f"{title}\n\n{body}")
     return Proposal(branch, commit, base_branch, title, body, tuple(sorted(changes)))
 
 
@@ -73,9 +73,9 @@ def next_environment(environment: str, root: Path) -> str:
 def check_ladder(
     environment: Environment,
     model: str,
+    *,
     release: Release,
     version_tags: dict[str, str],
-    *,
     previous_stable: Release | None,
 ) -> None:
     """The version must run as stable in the previous environment and have passed its gate there.
@@ -113,12 +113,15 @@ def promote(
         )
     texts = _overlay_texts(repo, model, to)
     if version is None:
+        assert source is not None  # the check above: without a version, a source is named
         version = read_state(texts, model, source).stable.version
     environment = load_environment(to, root=root)
     release, version_tags = resolve_release(model, version)
     previous = environment.promotion.requires
     previous_stable = read_state(texts, model, previous).stable if previous else None
-    check_ladder(environment, model, release, version_tags, previous_stable=previous_stable)
+    check_ladder(
+        environment, model, release=release, version_tags=version_tags, previous_stable=previous_stable
+    )
     where = layout.overlay_file(model, to, layout.RELEASE)
     before = read_state(texts, model, to)
     after = transitions.promote(before, release, environment.gitops.rollout, where=where)
@@ -177,7 +180,7 @@ def rollout(
     )
 
 
-def previous_stable(repo: Repo, model: str, environment: str, current: Release) -> Release:
+def previous_stable(repo: Repo, *, model: str, environment: str, current: Release) -> Release:
     """The stable release before the current one, from the overlay's history on this branch.
 
     Only the branch's own line counts (`--first-parent`): what was merged is what ran.
@@ -197,7 +200,7 @@ def previous_stable(repo: Repo, model: str, environment: str, current: Release) 
 def rollback(repo: Repo, root: Path, *, model: str, environment: str) -> Proposal:
     texts = _overlay_texts(repo, model, environment)
     before = read_state(texts, model, environment)
-    previous = previous_stable(repo, model, environment, before.stable)
+    previous = previous_stable(repo, model=model, environment=environment, current=before.stable)
     after = transitions.rollback(
         before, previous, where=layout.overlay_file(model, environment, layout.RELEASE)
     )

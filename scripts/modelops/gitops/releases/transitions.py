@@ -52,7 +52,7 @@ def describe(state: OverlayState) -> str:
 
 def promote(state: OverlayState, release: Release, policy: RolloutPolicy, *, where: str) -> OverlayState:
     """A new release enters: replacing stable (direct) or as the candidate at the first step (canary)."""
-    if state.rollout_in_progress:
+    if state.candidate is not None:
         raise InputError(
             f"{where}: a rollout of version {state.candidate.version} is in progress; "
             "complete or abort it first"

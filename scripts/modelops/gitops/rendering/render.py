@@ -106,14 +106,14 @@ def render_each(folders: dict[str, Path], *, grouped: bool = True) -> Iterator[t
         ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool,
     ):
         try:
-            yield from _render_planned(folders, pool, Path(scratch), grouped)
+            yield from _render_planned(folders, pool=pool, scratch=Path(scratch), grouped=grouped)
         finally:
             # On an error, or a caller that stops reading, drop the queued calls rather than run them.
             pool.shutdown(cancel_futures=True)
 
 
 def _render_planned(
-    folders: dict[str, Path], pool: ThreadPoolExecutor, scratch: Path, grouped: bool
+    folders: dict[str, Path], *, pool: ThreadPoolExecutor, scratch: Path, grouped: bool
 ) -> Iterator[tuple[str, list[Document]]]:
     planned: dict[str, list[tuple[str, Future[list[Document]]]]] = {}
     for name, folder in folders.items():

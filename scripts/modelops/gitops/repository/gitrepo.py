@@ -130,7 +130,7 @@ class Repo:
         return self.git("log", "--format=%H", *line, rev, "--", path).split()
 
     def commit_on_new_branch(
-        self, branch: str, base: str, changes: Mapping[str, str | None], message: str
+        self, branch: str, *, base: str, changes: Mapping[str, str | None], message: str
     ) -> str:
         """A commit on top of `base` applying `changes` (None deletes), named `branch`."""
         if branch in self.branches():

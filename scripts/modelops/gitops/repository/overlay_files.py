@@ -88,9 +88,10 @@ def read_state(texts: Texts, model: str, environment: str) -> OverlayState:
         return texts.get(layout.overlay_file(model, environment, name))
 
     release_path = layout.overlay_file(model, environment, layout.RELEASE)
-    if text(layout.RELEASE) is None:
+    release_text = text(layout.RELEASE)
+    if release_text is None:
         raise InputError(f"{release_path}: not found; {model} has no overlay for {environment}")
-    stable = release_of(load(text(layout.RELEASE), release_path), release_path)
+    stable = release_of(load(release_text, release_path), release_path)
     candidate = None
     if (candidate_text := text(layout.CANDIDATE)) is not None:
         path = layout.overlay_file(model, environment, layout.CANDIDATE)
@@ -174,7 +175,7 @@ def _set_candidate_in_kustomization(document: Any, present: bool) -> None:
             del document["components"]
 
 
-def write_state(texts: Texts, model: str, environment: str, state: OverlayState) -> dict[str, str | None]:
+def write_state(texts: Texts, *, model: str, environment: str, state: OverlayState) -> dict[str, str | None]:
     """The overlay files that change to express `state` (None: delete the file)."""
     path = lambda name: layout.overlay_file(model, environment, name)  # noqa: E731
     changes: dict[str, str | None] = {}

@@ -56,14 +56,14 @@ def _pinned_artifact(document: dict[str, Any]) -> list[str]:
     return [problem] if problem else []
 
 
-def annotations(document: dict[str, Any]) -> dict[str, Any]:
+def _annotations(document: dict[str, Any]) -> dict[str, Any]:
     return mapping(get(document, "metadata", "annotations"))
 
 
 def _raw_deployment(document: dict[str, Any]) -> list[str]:
     # In Serverless mode Knative would route, and KServe's canaryTrafficPercent would fight the
     # HTTPRoute's weights the rollout writes.
-    if annotations(document).get(DEPLOYMENT_MODE) != "RawDeployment":
+    if _annotations(document).get(DEPLOYMENT_MODE) != "RawDeployment":
         return [f"{DEPLOYMENT_MODE} must be RawDeployment"]
     return []
 
@@ -79,7 +79,7 @@ def _mlflow_v2(document: dict[str, Any]) -> list[str]:
 
 def _release_annotations(document: dict[str, Any]) -> list[str]:
     # What the gate judged and what the registry holds: without them no one can say what runs.
-    said = annotations(document)
+    said = _annotations(document)
     problems = []
     if not DIGEST.match(str(said.get(layout.DIGEST_ANNOTATION, ""))):
         problems.append(f"annotation {layout.DIGEST_ANNOTATION} must be sha256:<64 hex>")
