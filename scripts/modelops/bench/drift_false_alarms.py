@@ -14,9 +14,15 @@ import argparse
 import sys
 import warnings
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelops.config.environment import DriftPolicy
 
 KINDS = ("distance", "test", "missing rise", "other")
 
@@ -32,12 +38,13 @@ def _kind(column: dict) -> str:
     return "test" if column["method"].endswith("p-value") else "distance"
 
 
-def count_alarms(frame, policy, splits: int) -> tuple[Counter, Counter]:
+def count_alarms(frame: pd.DataFrame, policy: DriftPolicy, splits: int) -> tuple[Counter[str], Counter[str]]:
     """(judged, alarms) per kind over `splits` random halvings of `frame`."""
     from modelops.bench.shipped_data import random_halves
     from modelops.gates import check_drift
 
-    judged, alarms = Counter(), Counter()
+    judged: Counter[str] = Counter()
+    alarms: Counter[str] = Counter()
     for seed in range(splits):
         reference, current = random_halves(frame, seed)
         for column in check_drift(reference, current, policy=policy).measured["columns"]:
@@ -64,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"Alarms on {args.splits} random halvings per data set, {args.environment} policy")
     for header in ("data set", "rows", "columns", *KINDS):
         table.add_column(header, justify="left" if header == "data set" else "right")
-    totals_judged, totals_alarms = Counter(), Counter()
+    totals_judged: Counter[str] = Counter()
+    totals_alarms: Counter[str] = Counter()
     for name, load in shipped_data_sets().items():
         frame = load()
         judged, alarms = count_alarms(frame, policy, args.splits)

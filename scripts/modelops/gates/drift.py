@@ -48,6 +48,10 @@ class ColumnDrift:
         return self.__dict__.copy()
 
 
+# A column's missing-value share in the reference and in the current data.
+MissingShares = tuple[float, float]
+
+
 def column_kind(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return "categorical"
@@ -132,7 +136,14 @@ def _categoricals_alike(reference: pd.Series, current: pd.Series) -> bool:
     )
 
 
-def _jensen_shannon(name, kind, ref_counts, cur_counts, policy: DriftPolicy, shares) -> ColumnDrift:
+def _jensen_shannon(
+    name: str,
+    kind: str,
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    policy: DriftPolicy,
+    shares: MissingShares,
+) -> ColumnDrift:
     """Drifted when the bias-corrected distance reaches the threshold and re-dealing the pooled rows
     at random rarely gives as large a divergence: the test only runs for columns at the threshold."""
     score = m.corrected_jensen_shannon(ref_counts, cur_counts)
@@ -152,7 +163,13 @@ def _jensen_shannon(name, kind, ref_counts, cur_counts, policy: DriftPolicy, sha
 
 
 def _distance_or_test(
-    name, kind, ref_counts, cur_counts, ref_rows, policy: DriftPolicy, shares
+    name: str,
+    kind: str,
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    ref_rows: int,
+    policy: DriftPolicy,
+    shares: MissingShares,
 ) -> ColumnDrift:
     """Few-valued columns: Jensen-Shannon on large samples, chi-square or z-test on small ones."""
     if ref_rows > policy.small_sample_rows:
@@ -165,7 +182,12 @@ def _distance_or_test(
 
 
 def _test_numerical(
-    name: str, ref_sorted: np.ndarray, cur_sorted: np.ndarray, policy: DriftPolicy, shares, work: np.ndarray
+    name: str,
+    ref_sorted: np.ndarray,
+    cur_sorted: np.ndarray,
+    policy: DriftPolicy,
+    shares: MissingShares,
+    work: np.ndarray,
 ) -> ColumnDrift:
     few = m.few_value_counts(ref_sorted, cur_sorted, at_most=5)
     if few is not None:  # few values: evidently treats the column like a category
@@ -185,7 +207,7 @@ def _test_numerical(
     )
 
 
-def _problem(name, kind, problem, shares) -> ColumnDrift:
+def _problem(name: str, kind: str, problem: str, shares: MissingShares) -> ColumnDrift:
     return ColumnDrift(name, kind, True, "not tested", None, None, *shares, problem=problem)
 
 

@@ -43,7 +43,8 @@ def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def few_values(sorted_values: np.ndarray, *, at_most: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The distinct values of a sorted array and how often each occurs, or None if there are more
     than `at_most`: one binary search per value, so a million continuous values cost microseconds."""
-    values, ends, start = [], [0], 0
+    values: list[object] = []
+    ends, start = [0], 0
     while start < sorted_values.size:
         if len(values) == at_most:
             return None

@@ -197,10 +197,10 @@ def _validation(
 
 def gate_pull_request(
     root: Path,
+    *,
     base: str,
     head: str,
     out: Path,
-    *,
     step: Callable[[str], None] = lambda _: None,
     record: bool = True,
     validated: Path | None = None,
