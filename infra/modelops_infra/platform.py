@@ -114,7 +114,7 @@ def _on_aws(
         cluster.provider,
         security,
         bootstrap_dir=bootstrap_dir,
-        dispatch=DispatchTarget(settings.github_repository, settings.name),
+        dispatch=DispatchTarget(settings.github_repository, settings.name, tuple(m.model for m in models)),
     )
     return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)
 

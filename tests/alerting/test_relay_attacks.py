@@ -18,9 +18,6 @@ from modelops_infra.runtime.dispatch_relay import DRIFT_ALERT, ERROR_RATE_ALERT
 from tests.alerting.conftest import MODELS, RELAY_TOKEN, post
 from tests.alerting.notifications import alert, body, forged, notification
 
-# Marks what the relay does not do yet; removed as it learns each.
-RED = pytest.mark.xfail(strict=True, reason="the relay does not do this yet")
-
 DRIFT = alert(DRIFT_ALERT, model="credit-risk", release="stable", column="age")
 CANDIDATE = alert(ERROR_RATE_ALERT, model="credit-risk", release="candidate")
 
@@ -28,14 +25,12 @@ CANDIDATE = alert(ERROR_RATE_ALERT, model="credit-risk", release="candidate")
 # Credentials: Alertmanager presents the relay's bearer token; nothing else is read.
 
 
-@RED
 def test_the_forged_5000_alert_post_without_a_token_is_a_401_and_dispatches_nothing(relay, github):
     status, _ = post(f"{relay.url}/alerts", forged(5000), token=None)
     assert status == 401
     assert github.received == []
 
 
-@RED
 @pytest.mark.parametrize(
     "authorization",
     [
@@ -55,7 +50,6 @@ def test_a_wrong_token_is_a_401_and_dispatches_nothing(relay, github, authorizat
     assert github.received == []
 
 
-@RED
 def test_the_token_is_checked_before_the_body_is_read(relay, github):
     # Not JSON: a relay that parsed first would answer 400.
     assert post(f"{relay.url}/alerts", b"not json", token=None)[0] == 401
@@ -87,7 +81,6 @@ def _claim_length(url: str, length: int, *, token: str) -> bytes:
         return connection.recv(4096)  # a relay waiting for the body times out here
 
 
-@RED
 def test_a_body_over_256_kib_is_a_413_before_a_byte_of_it_is_read(relay, github):
     answer = _claim_length(relay.url, 256 * 1024 + 1, token=RELAY_TOKEN)
     assert answer.startswith(b"HTTP/1.0 413 ") or answer.startswith(b"HTTP/1.1 413 "), answer[:80]
@@ -104,7 +97,6 @@ def test_a_body_of_exactly_256_kib_is_read(relay, github):
     assert len(github.received) == 1
 
 
-@RED
 def test_the_forged_5000_alert_post_with_the_token_is_a_413(relay, github):
     status, _ = post(f"{relay.url}/alerts", forged(5000))
     assert status == 413
@@ -114,7 +106,6 @@ def test_the_forged_5000_alert_post_with_the_token_is_a_413(relay, github):
 # Scope: one notification sends a handful of dispatches at most, and only for models that exist.
 
 
-@RED
 def test_a_notification_asking_for_more_than_5_dispatches_sends_5_and_says_which_were_dropped(relay, github):
     alerts = [alert(DRIFT_ALERT, model=m, release="stable", column="age") for m in MODELS] + [
         alert(ERROR_RATE_ALERT, model=m, release="candidate") for m in MODELS
@@ -132,7 +123,6 @@ def test_a_notification_asking_for_more_than_5_dispatches_sends_5_and_says_which
     assert "dropped over the limit of 5: model-rollback churn" in relay.log()
 
 
-@RED
 def test_a_model_outside_the_gitops_tree_is_ignored_and_counted(relay, github):
     unknown = alert(DRIFT_ALERT, model="retired-model", release="stable", column="age")
     status, text = post(f"{relay.url}/alerts", body(unknown, DRIFT))
@@ -142,7 +132,6 @@ def test_a_model_outside_the_gitops_tree_is_ignored_and_counted(relay, github):
     assert "retired-model" in relay.log()
 
 
-@RED
 def test_as_many_alerts_as_fit_for_models_outside_the_gitops_tree_dispatch_nothing(relay, github):
     status, text = post(f"{relay.url}/alerts", forged(1700))
     assert status == 200, text
@@ -153,7 +142,6 @@ def test_as_many_alerts_as_fit_for_models_outside_the_gitops_tree_dispatch_nothi
 # Repeats: a group Alertmanager (or anyone) sends again within the window dispatches once.
 
 
-@RED
 def test_a_repeated_group_dispatches_once(relay, github):
     first = post(f"{relay.url}/alerts", body(DRIFT))
     second = post(f"{relay.url}/alerts", body(DRIFT))
@@ -170,7 +158,6 @@ def test_a_new_firing_of_the_same_alert_dispatches_again(relay, github):
     assert [r["event_type"] for r in github.dispatched()] == ["model-rollback", "model-rollback"]
 
 
-@RED
 def test_a_retried_notification_sends_only_what_did_not_go_through(relay, github):
     github.answers = [204, 403]  # the retrain goes out, the rollback is refused: a 502
     assert post(f"{relay.url}/alerts", body(DRIFT, CANDIDATE))[0] == 502

@@ -17,6 +17,8 @@ from modelops_infra import layout as L
 from modelops_infra.components.helm import release
 from modelops_infra.manifests import promql
 from modelops_infra.manifests.alert_routing import (
+    AUTH_KEY,
+    AUTH_SECRET,
     RELAY_SCRIPT,
     DispatchTarget,
     alertmanager_config,
@@ -50,9 +52,14 @@ class Monitoring(pulumi.ComponentResource):
             opts=child,
         )
         values: dict[str, Any] = {}
+        before_stack: list[pulumi.Resource] = [admin_secret]
         if args.dispatch is not None:
-            values["alertmanager"] = {"config": alertmanager_config(args.models_namespace)}
-            self._relay(name, args.dispatch)
+            values["alertmanager"] = {
+                "config": alertmanager_config(args.models_namespace),
+                # Mounted at /etc/alertmanager/secrets/<name>/, where the config reads them.
+                "alertmanagerSpec": {"secrets": [AUTH_SECRET]},
+            }
+            before_stack.append(self._relay(name, args.dispatch))
         stack = release(
             f"{name}-kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK,
@@ -85,7 +92,7 @@ class Monitoring(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_stack),
         )
         after_stack = pulumi.ResourceOptions(parent=self, depends_on=[stack])
         k8s.core.v1.ConfigMap(
@@ -138,10 +145,24 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.register_outputs({"release": stack.name})
 
-    def _relay(self, name: str, target: DispatchTarget) -> None:
-        """The dispatch relay; its source is read from the repository now, at program time."""
+    def _relay(self, name: str, target: DispatchTarget) -> k8s.core.v1.Secret:
+        """The dispatch relay and the Secret Alertmanager presents to it (returned: Alertmanager
+        mounts it, so it must exist first). The source is read from the repository at program time."""
         manifests = {m["kind"]: m for m in relay_manifests(target, script=RELAY_SCRIPT.read_text("utf-8"))}
         child = pulumi.ResourceOptions(parent=self)
+        # A random value in Pulumi's state (a secret output, as Grafana's password): only this
+        # stack's Alertmanager and relay ever hold it. Replacing the resource rotates it.
+        token = random.RandomPassword(f"{name}-relay-auth", length=48, special=False, opts=child)
+        auth = k8s.core.v1.Secret(
+            f"{name}-relay-auth",
+            metadata={
+                "name": AUTH_SECRET,
+                "namespace": manifests["Deployment"]["metadata"]["namespace"],
+                "labels": manifests["Deployment"]["metadata"]["labels"],
+            },
+            string_data={AUTH_KEY: token.result},
+            opts=child,
+        )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-relay",
             metadata=manifests["ServiceAccount"]["metadata"],
@@ -163,8 +184,9 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-relay",
                 metadata=manifests[kind]["metadata"],
                 spec=manifests[kind]["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script, auth]),
             )
+        return auth
 
 
 def _label_from_pod(pod_label: str, target: str) -> dict[str, str]:

@@ -5,12 +5,17 @@ rollback (`model-rollback`). Alertmanager routes exactly those to the `github-di
 relay in runtime/dispatch_relay.py turns them into GitHub dispatch events, and
 everything else keeps kube-prometheus-stack's defaults (the `null` receiver, the Watchdog route).
 
+The relay believes only Alertmanager: both mount the Secret AUTH_SECRET, Alertmanager presents it
+as a bearer token, the relay compares. The relay acts only for the models listed in its ConfigMap,
+the ones gitops/models/ serves in this environment.
+
 Pure data, like network_policies: the Monitoring component declares these manifests and the tests read them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,10 @@ RELAY_IMAGE = "docker.io/library/python:3.12.12-slim-bookworm"
 # a fine-grained token for this one repository with Contents: read and write.
 TOKEN_SECRET = "github-dispatch-token"
 TOKEN_KEY = "token"
+# Created by the stack from a random value: what Alertmanager presents to the relay.
+AUTH_SECRET = f"{RELAY_APP}-auth"
+AUTH_KEY = "token"
+MODELS_KEY = "models"
 RECEIVER = "github-dispatch"
 NULL_RECEIVER = "null"
 # prometheus-operator's selector labels on the pods of the chart's Alertmanager (release
@@ -43,6 +52,8 @@ ALERTMANAGER_PODS = {
     "app.kubernetes.io/name": "alertmanager",
     "alertmanager": "kube-prometheus-stack-alertmanager",
 }
+# Where prometheus-operator mounts each Secret of `alertmanagerSpec.secrets` in Alertmanager's pod.
+ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"
 
 # Drift: one notification per model, whichever columns drift. The alert has held for 30m; 5m more
 # collects the columns one scoring pass flags. Then nothing for 72h, neither for a column that joins
@@ -57,14 +68,21 @@ ROLLBACK_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval
 
 @dataclass(frozen=True)
 class DispatchTarget:
-    """Where this stack's alerts become dispatch events: `owner/name` and the environment's name."""
+    """Where this stack's alerts become dispatch events: `owner/name`, the environment's name, and
+    the models gitops/ serves there (the only ones the relay dispatches for)."""
 
     repository: str
     environment: str
+    models: tuple[str, ...]
 
 
 def relay_url() -> str:
     return f"http://{RELAY_APP}.{L.MONITORING_NAMESPACE}.svc:{RELAY_PORT}/alerts"
+
+
+def alertmanager_secret_file(secret: str, key: str) -> str:
+    """The path at which Alertmanager reads `key` of a Secret listed in `alertmanagerSpec.secrets`."""
+    return f"{ALERTMANAGER_SECRETS_DIR}/{secret}/{key}"
 
 
 def alertmanager_config(models_namespace: str) -> dict[str, Any]:
@@ -109,22 +127,40 @@ def alertmanager_config(models_namespace: str) -> dict[str, Any]:
                 "name": RECEIVER,
                 # Resolved alerts take nothing back. Every alert of a group names one model, so a
                 # few alerts per notification are enough and keep bodies small.
-                "webhook_configs": [{"url": relay_url(), "send_resolved": False, "max_alerts": 10}],
+                "webhook_configs": [
+                    {
+                        "url": relay_url(),
+                        "send_resolved": False,
+                        "max_alerts": 10,
+                        # Read at each notification, so a rotated Secret needs no restart.
+                        "http_config": {
+                            "authorization": {
+                                "type": "Bearer",
+                                "credentials_file": alertmanager_secret_file(AUTH_SECRET, AUTH_KEY),
+                            }
+                        },
+                    }
+                ],
             },
         ],
     }
 
 
 def relay_manifests(target: DispatchTarget, *, script: str) -> list[Manifest]:
-    """ServiceAccount, ConfigMap (the relay's source), Deployment, Service and NetworkPolicy."""
+    """ServiceAccount, ConfigMap (the relay's source and model list), Deployment, Service and
+    NetworkPolicy. The Secret AUTH_SECRET is the caller's to create (its value is generated)."""
     labels = {"app": RELAY_APP}
     meta = {"name": RELAY_APP, "namespace": L.MONITORING_NAMESPACE, "labels": labels}
     probe = {"httpGet": {"path": "/healthz", "port": RELAY_PORT}, "periodSeconds": 10}
     token_dir = "/var/run/secrets/github"
+    auth_dir = "/var/run/secrets/relay"
+    models = "".join(f"{model}\n" for model in sorted(target.models))
     env = {
         "MODELOPS_ENVIRONMENT": target.environment,
         "GITHUB_REPOSITORY": target.repository,
         "GITHUB_TOKEN_FILE": f"{token_dir}/{TOKEN_KEY}",
+        "RELAY_AUTH_TOKEN_FILE": f"{auth_dir}/{AUTH_KEY}",
+        "RELAY_MODELS_FILE": f"/app/{MODELS_KEY}",
         "RELAY_PORT": str(RELAY_PORT),
         "PYTHONDONTWRITEBYTECODE": "1",  # the root filesystem is read-only
         "PYTHONUNBUFFERED": "1",
@@ -143,6 +179,7 @@ def relay_manifests(target: DispatchTarget, *, script: str) -> list[Manifest]:
         "volumeMounts": [
             {"name": "relay", "mountPath": "/app", "readOnly": True},
             {"name": "token", "mountPath": token_dir, "readOnly": True},
+            {"name": "auth", "mountPath": auth_dir, "readOnly": True},
         ],
     }
     deployment = {
@@ -154,23 +191,25 @@ def relay_manifests(target: DispatchTarget, *, script: str) -> list[Manifest]:
             "replicas": 1,
             "selector": {"matchLabels": labels},
             "template": {
-                # A changed script rolls the pods: the ConfigMap alone would not restart Python.
-                "metadata": {"labels": labels, "annotations": {"modelops.io/relay-sha256": _sha256(script)}},
+                # A changed script or model list rolls the pods: the relay reads both at start.
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {
+                        "modelops.io/relay-sha256": _sha256(script),
+                        "modelops.io/models-sha256": _sha256(models),
+                    },
+                },
                 "spec": {
                     "serviceAccountName": RELAY_APP,
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(),
+                    # SIGTERM first: the relay answers the requests it holds, each bounded.
+                    "terminationGracePeriodSeconds": math.ceil(dispatch_relay.LONGEST_REQUEST_S) + 10,
                     "containers": [container],
                     "volumes": [
                         {"name": "relay", "configMap": {"name": RELAY_APP}},
-                        {
-                            "name": "token",
-                            "secret": {
-                                "secretName": TOKEN_SECRET,
-                                "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
-                                "defaultMode": 0o440,
-                            },
-                        },
+                        _secret_volume("token", TOKEN_SECRET, TOKEN_KEY),
+                        _secret_volume("auth", AUTH_SECRET, AUTH_KEY),
                     ],
                 },
             },
@@ -183,7 +222,12 @@ def relay_manifests(target: DispatchTarget, *, script: str) -> list[Manifest]:
             "metadata": meta,
             "automountServiceAccountToken": False,
         },
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {RELAY_SCRIPT.name: script}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta,
+            "data": {RELAY_SCRIPT.name: script, MODELS_KEY: models},
+        },
         deployment,
         {
             "apiVersion": "v1",
@@ -229,6 +273,13 @@ def relay_network_policy() -> Manifest:
                 },
             ],
         },
+    }
+
+
+def _secret_volume(name: str, secret: str, key: str) -> Manifest:
+    return {
+        "name": name,
+        "secret": {"secretName": secret, "items": [{"key": key, "path": key}], "defaultMode": 0o440},
     }
 
 

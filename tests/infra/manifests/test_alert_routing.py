@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 
 from modelops.gitops.validation import checkov_tool
 from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+from modelops_infra.gitops_models import model_accounts
 from modelops_infra.manifests import alert_routing as routing
 from modelops_infra.runtime import dispatch_relay as relay
 from modelops_infra.settings import load_settings
@@ -44,7 +45,8 @@ def _declare(repo_root: Path, *, dispatch: bool) -> StackUnderTest:
     settings = load_settings("prod", root=repo_root)
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="prod", preview=False)
-    target = routing.DispatchTarget(settings.github_repository, settings.name) if dispatch else None
+    served = tuple(m.model for m in model_accounts(repo_root / "gitops" / "models", settings.name))
+    target = routing.DispatchTarget(settings.github_repository, settings.name, served) if dispatch else None
 
     @pulumi.runtime.test
     def declare() -> pulumi.Output[Any]:
@@ -81,7 +83,8 @@ def _object(stack: StackUnderTest, kind: str, name: str = routing.RELAY_APP) -> 
 
 
 def _relay_objects(stack: StackUnderTest) -> list[dict[str, Any]]:
-    return [o for o in stack.kubernetes_objects() if o["metadata"]["name"] == routing.RELAY_APP]
+    names = {routing.RELAY_APP, routing.AUTH_SECRET}
+    return [o for o in stack.kubernetes_objects() if o["metadata"]["name"] in names]
 
 
 def _alertmanager_values(stack: StackUnderTest) -> dict[str, Any]:
@@ -105,9 +108,12 @@ def test_only_drift_and_failing_candidates_of_this_environment_reach_the_relay(m
     # The chart's own route and receiver are restated, since Helm replaces lists.
     assert route["routes"][0] == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
     (webhook,) = [r for r in config["receivers"] if r["name"] == routing.RECEIVER]
-    assert webhook["webhook_configs"] == [
-        {"url": routing.relay_url(), "send_resolved": False, "max_alerts": 10}
-    ]
+    (hook,) = webhook["webhook_configs"]
+    assert {k: v for k, v in hook.items() if k != "http_config"} == {
+        "url": routing.relay_url(),
+        "send_resolved": False,
+        "max_alerts": 10,
+    }
     assert {"name": "null"} in config["receivers"]
 
 
@@ -212,22 +218,70 @@ def test_the_relay_runs_the_official_python_image_at_an_exact_release(monitoring
     assert container["command"] == ["python", "/app/dispatch_relay.py"]
 
 
-def test_the_configmap_holds_exactly_the_relay_file(monitoring, repo_root):
+def test_the_configmap_holds_the_relay_file_and_the_models_prod_serves(monitoring, repo_root):
     source = (repo_root / "infra" / "modelops_infra" / "runtime" / "dispatch_relay.py").read_text("utf-8")
-    assert _object(monitoring, "ConfigMap")["data"] == {"dispatch_relay.py": source}
+    served = sorted(p.parent.parent.name for p in (repo_root / "gitops" / "models").glob("*/overlays/prod"))
+    assert served  # the relay would otherwise dispatch for nothing
+    models = "".join(f"{m}\n" for m in served)
+    assert _object(monitoring, "ConfigMap")["data"] == {"dispatch_relay.py": source, "models": models}
     template = _object(monitoring, "Deployment")["spec"]["template"]
-    # A changed script rolls the pods.
-    digest = hashlib.sha256(source.encode()).hexdigest()
-    assert template["metadata"]["annotations"]["modelops.io/relay-sha256"] == digest
+    (container,) = template["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RELAY_MODELS_FILE"] == "/app/models"
+    # A changed script or model list rolls the pods: the relay reads both at start.
+    annotations = template["metadata"]["annotations"]
+    assert annotations["modelops.io/relay-sha256"] == hashlib.sha256(source.encode()).hexdigest()
+    assert annotations["modelops.io/models-sha256"] == hashlib.sha256(models.encode()).hexdigest()
+
+
+def test_alertmanager_presents_the_token_the_relay_expects_from_one_secret_the_stack_creates(monitoring):
+    values = _alertmanager_values(monitoring)
+    (secret,) = [o for o in monitoring.kubernetes_objects() if o["metadata"]["name"] == routing.AUTH_SECRET]
+    assert secret["kind"] == "Secret" and secret["metadata"]["namespace"] == "monitoring"
+    assert set(secret["stringData"]) == {routing.AUTH_KEY}
+    assert len(secret["stringData"][routing.AUTH_KEY]) >= 32
+    # Alertmanager mounts it (prometheus-operator: /etc/alertmanager/secrets/<name>/) and reads it there.
+    assert routing.AUTH_SECRET in values["alertmanagerSpec"]["secrets"]
+    (webhook,) = [r for r in values["config"]["receivers"] if r["name"] == routing.RECEIVER]
+    (hook,) = webhook["webhook_configs"]
+    assert hook["http_config"] == {
+        "authorization": {
+            "type": "Bearer",
+            "credentials_file": f"/etc/alertmanager/secrets/{routing.AUTH_SECRET}/{routing.AUTH_KEY}",
+        }
+    }
+    # The relay mounts the same Secret and reads its expected token from there.
+    spec = _object(monitoring, "Deployment")["spec"]["template"]["spec"]
+    (auth,) = [v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == routing.AUTH_SECRET]
+    (container,) = spec["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == auth["name"]]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RELAY_AUTH_TOKEN_FILE"] == f"{mount['mountPath']}/{routing.AUTH_KEY}"
+
+
+def test_a_stopping_relay_has_time_to_answer_the_longest_request(monitoring):
+    spec = _object(monitoring, "Deployment")["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] > relay.LONGEST_REQUEST_S
+
+
+def test_a_real_notification_asks_for_fewer_dispatches_than_the_relay_sends_for_one(monitoring):
+    routes = _alertmanager_values(monitoring)["config"]["route"]["routes"]
+    to_relay = [r for r in routes if r["receiver"] == routing.RECEIVER]
+    # Grouped by alert and model: one notification, one (event, model), one dispatch.
+    assert all({"alertname", relay.MODEL_LABEL} <= set(r["group_by"]) for r in to_relay)
+    assert relay.MAX_DISPATCHES >= 1
+    # The relay's memory of what it sent lapses well before Alertmanager's first reminder.
+    shortest = min(int(r["repeat_interval"].removesuffix("h")) for r in to_relay)
+    assert shortest * 3600 > relay.REPEAT_WINDOW_S
 
 
 def test_the_token_comes_from_the_secret_the_platform_team_creates(monitoring):
     spec = _object(monitoring, "Deployment")["spec"]["template"]["spec"]
-    (token,) = [v for v in spec["volumes"] if "secret" in v]
-    assert token["secret"]["secretName"] == routing.TOKEN_SECRET
+    (token,) = [v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == routing.TOKEN_SECRET]
     (container,) = spec["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == token["name"]]
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["GITHUB_TOKEN_FILE"].endswith(f"/{routing.TOKEN_KEY}")
+    assert env["GITHUB_TOKEN_FILE"] == f"{mount['mountPath']}/{routing.TOKEN_KEY}"
     assert "GITHUB_TOKEN" not in env
     assert env["MODELOPS_ENVIRONMENT"] == "prod" and env["GITHUB_REPOSITORY"].count("/") == 1
     # Out of band: the token's value never enters Pulumi's state.
@@ -252,6 +306,7 @@ def test_the_relay_objects_validate_against_kubernetes_schemas(monitoring):
         "ConfigMap",
         "Deployment",
         "NetworkPolicy",
+        "Secret",
         "Service",
         "ServiceAccount",
     ]
