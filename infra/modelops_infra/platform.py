@@ -183,6 +183,7 @@ def _services(
             error_rate=platform.monitoring.slo.error_rate,
             p95_ms=settings.environment.promotion.latency.p95_ms,
             drift_threshold=settings.environment.promotion.drift.distance_threshold,
+            paging=platform.alerting.page,
             dispatch=dispatch,
         ),
         opts=after_security,

@@ -1,4 +1,5 @@
-"""A stand-in for GitHub's API and the real relay, run as the pod runs it, on loopback ports."""
+"""Stand-ins for GitHub's API and for the pager, and the real relay run as the pod runs it, on
+loopback ports."""
 
 from __future__ import annotations
 
@@ -97,22 +98,38 @@ def _stand_in_handler(github: StandInGitHub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="session")
-def stand_in() -> Iterator[StandInGitHub]:
-    github = StandInGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in_handler(github))
-    github.url = f"http://127.0.0.1:{server.server_port}"
+def _serve() -> Iterator[StandInGitHub]:
+    recorder = StandInGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in_handler(recorder))
+    recorder.url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield github
+    yield recorder
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stand_in() -> Iterator[StandInGitHub]:
+    yield from _serve()
 
 
 @pytest.fixture()
 def github(stand_in: StandInGitHub) -> StandInGitHub:
     stand_in.reset()
     return stand_in
+
+
+@pytest.fixture(scope="session")
+def pager_stand_in() -> Iterator[StandInGitHub]:
+    """Where pages go in the tests: PagerDuty's Events API or a Slack webhook would answer 2xx too."""
+    yield from _serve()
+
+
+@pytest.fixture()
+def pager(pager_stand_in: StandInGitHub) -> StandInGitHub:
+    pager_stand_in.reset()
+    return pager_stand_in
 
 
 @dataclass(frozen=True)

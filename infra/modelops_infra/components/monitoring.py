@@ -1,13 +1,12 @@
 """kube-prometheus-stack, the model-serving dashboard, the model SLO alerts and where they go.
 
-With a dispatch target, Alertmanager routes drift and failing-candidate alerts to the relay that
-turns them into GitHub dispatch events (alert_routing); without one, its routing stays the chart's.
+Pages go to the environment's pager (alert_routing). With a dispatch target, Alertmanager also routes
+drift and failing-candidate alerts to the relay that turns them into GitHub dispatch events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,11 +20,12 @@ from modelops_infra.manifests.alert_routing import (
     AUTH_SECRET,
     RELAY_SCRIPT,
     DispatchTarget,
-    alertmanager_config,
+    alertmanager_values,
     relay_manifests,
 )
 from modelops_infra.manifests.alert_rules import slo_rules
 from modelops_infra.manifests.dashboards import dashboard_json
+from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK
 
 
@@ -36,7 +36,8 @@ class MonitoringArgs:
     error_rate: float
     p95_ms: float
     drift_threshold: float
-    # None: no relay, and Alertmanager keeps the chart's routing (the local stack, a laptop).
+    paging: PagingSettings
+    # None: no relay, and no alert is routed to one (the local stack, a laptop).
     dispatch: DispatchTarget | None = None
 
 
@@ -51,14 +52,12 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin.result},
             opts=child,
         )
-        values: dict[str, Any] = {}
+        # The pager's Secret is the platform team's to create (infra/README.md); the relay's, ours.
+        alertmanager = alertmanager_values(
+            args.models_namespace, paging=args.paging, dispatch=args.dispatch is not None
+        )
         before_stack: list[pulumi.Resource] = [admin_secret]
         if args.dispatch is not None:
-            values["alertmanager"] = {
-                "config": alertmanager_config(args.models_namespace),
-                # Mounted at /etc/alertmanager/secrets/<name>/, where the config reads them.
-                "alertmanagerSpec": {"secrets": [AUTH_SECRET]},
-            }
             before_stack.append(self._relay(name, args.dispatch))
         stack = release(
             f"{name}-kube-prometheus-stack",
@@ -66,7 +65,7 @@ class Monitoring(pulumi.ComponentResource):
             release_name="kube-prometheus-stack",
             namespace=L.MONITORING_NAMESPACE,
             values={
-                **values,
+                "alertmanager": alertmanager,
                 "grafana": {
                     "admin": {
                         "existingSecret": "grafana-admin",

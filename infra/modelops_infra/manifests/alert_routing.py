@@ -1,9 +1,11 @@
-"""Alertmanager routes for the alerts that open pull requests, and the relay that sends them.
+"""Alertmanager routes: pages to people, and the alerts that open pull requests to the relay.
 
-Two alerts act on their own: drift asks for a retrain (`model-drift`), a failing candidate for its
-rollback (`model-rollback`). Alertmanager routes exactly those to the `github-dispatch` webhook, the
-relay in runtime/dispatch_relay.py turns them into GitHub dispatch events, and
-everything else keeps kube-prometheus-stack's defaults (the `null` receiver, the Watchdog route).
+Every `severity: page` alert goes to the environment's pager (`platform.alerting.page`: PagerDuty,
+Slack or a webhook, its URL or key read from a Secret; the null receiver only where the file says so).
+Two alerts also act on their own: drift asks for a retrain (`model-drift`), a failing candidate for
+its rollback (`model-rollback`). Alertmanager routes exactly those to the `github-dispatch` webhook,
+the relay in runtime/dispatch_relay.py turns them into GitHub dispatch events, and everything else
+keeps kube-prometheus-stack's defaults (the `null` receiver, the Watchdog route).
 
 The relay believes only Alertmanager: both mount the Secret AUTH_SECRET, Alertmanager presents it
 as a bearer token, the relay compares. The relay acts only for the models listed in its ConfigMap,
@@ -29,6 +31,7 @@ from modelops_infra.manifests.workloads import (
     resources,
 )
 from modelops_infra.runtime import dispatch_relay
+from modelops_infra.settings import PagingSettings
 
 Manifest = dict[str, Any]
 
@@ -46,6 +49,10 @@ AUTH_KEY = "token"
 MODELS_KEY = "models"
 RECEIVER = "github-dispatch"
 NULL_RECEIVER = "null"
+PAGE_RECEIVER = "page"
+PAGE_SEVERITY = "page"  # alert_rules.py: act now
+# The key of the pager's Secret that holds what Alertmanager reads, by receiver kind.
+PAGER_KEYS = {"pagerduty": "routing-key", "slack": "api-url", "webhook": "url"}
 # prometheus-operator's selector labels on the pods of the chart's Alertmanager (release
 # `kube-prometheus-stack`, so the Alertmanager object is `kube-prometheus-stack-alertmanager`).
 ALERTMANAGER_PODS = {
@@ -85,12 +92,26 @@ def alertmanager_secret_file(secret: str, key: str) -> str:
     return f"{ALERTMANAGER_SECRETS_DIR}/{secret}/{key}"
 
 
-def alertmanager_config(models_namespace: str) -> dict[str, Any]:
+def alertmanager_values(models_namespace: str, *, paging: PagingSettings, dispatch: bool) -> dict[str, Any]:
+    """The chart's `alertmanager` values: the config, and the Secrets its pod mounts for it."""
+    secrets = [AUTH_SECRET] if dispatch else []
+    if paging.secret is not None:
+        secrets.append(paging.secret)
+    config = alertmanager_config(models_namespace, paging=paging, dispatch=dispatch)
+    values: dict[str, Any] = {"config": config}
+    if secrets:
+        # prometheus-operator mounts each at ALERTMANAGER_SECRETS_DIR/<name>/, where the config reads it.
+        values["alertmanagerSpec"] = {"secrets": secrets}
+    return values
+
+
+def alertmanager_config(models_namespace: str, *, paging: PagingSettings, dispatch: bool) -> dict[str, Any]:
     """The chart's `alertmanager.config` keys this platform sets; Helm merges the rest from defaults.
 
     Helm merges maps key by key but replaces lists, so `routes` and `receivers` restate the chart's
-    own entries (the Watchdog route, the `null` receiver) beside the dispatch ones. The dispatch
-    routes `continue`: a pager route added after them still sees the same alerts.
+    own entries (the Watchdog route, the `null` receiver) beside ours. The dispatch routes `continue`,
+    so the page route after them still sees a failing candidate: people are paged and a rollback is
+    proposed. Without `dispatch` (the local stack) no alert goes to the relay.
     """
     ours = f'namespace="{models_namespace}"'
     drift = [f'alertname="{dispatch_relay.DRIFT_ALERT}"', ours]
@@ -100,48 +121,71 @@ def alertmanager_config(models_namespace: str) -> dict[str, Any]:
         ours,
     ]
     by_model = ["alertname", "namespace", dispatch_relay.MODEL_LABEL]
-    return {
-        "route": {
-            "receiver": NULL_RECEIVER,
-            "routes": [
-                {"receiver": NULL_RECEIVER, "matchers": ['alertname="Watchdog"']},
-                {
-                    "receiver": RECEIVER,
-                    "matchers": drift,
-                    "group_by": by_model,
-                    "continue": True,
-                    **DRIFT_TIMING,
-                },
-                {
-                    "receiver": RECEIVER,
-                    "matchers": candidate,
-                    "group_by": [*by_model, dispatch_relay.RELEASE_LABEL],
-                    "continue": True,
-                    **ROLLBACK_TIMING,
-                },
-            ],
-        },
-        "receivers": [
-            {"name": NULL_RECEIVER},
+    routes: list[dict[str, Any]] = [{"receiver": NULL_RECEIVER, "matchers": ['alertname="Watchdog"']}]
+    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
+    if dispatch:
+        routes += [
+            {"receiver": RECEIVER, "matchers": drift, "group_by": by_model, "continue": True, **DRIFT_TIMING},
             {
-                "name": RECEIVER,
-                # Resolved alerts take nothing back. Every alert of a group names one model, so a
-                # few alerts per notification are enough and keep bodies small.
-                "webhook_configs": [
-                    {
-                        "url": relay_url(),
-                        "send_resolved": False,
-                        "max_alerts": 10,
-                        # Read at each notification, so a rotated Secret needs no restart.
-                        "http_config": {
-                            "authorization": {
-                                "type": "Bearer",
-                                "credentials_file": alertmanager_secret_file(AUTH_SECRET, AUTH_KEY),
-                            }
-                        },
-                    }
-                ],
+                "receiver": RECEIVER,
+                "matchers": candidate,
+                "group_by": [*by_model, dispatch_relay.RELEASE_LABEL],
+                "continue": True,
+                **ROLLBACK_TIMING,
             },
+        ]
+        receivers.append(_relay_receiver())
+    # Any page, the platform's or not; one incident per failing release. The chart's group_wait,
+    # group_interval and repeat_interval apply (30s, 5m, 12h).
+    routes.append(
+        {
+            "receiver": PAGE_RECEIVER if paging.receiver is not None else NULL_RECEIVER,
+            "matchers": [f'severity="{PAGE_SEVERITY}"'],
+            "group_by": [*by_model, dispatch_relay.RELEASE_LABEL],
+        }
+    )
+    if paging.receiver is not None:
+        receivers.append(pager_receiver(paging))
+    return {"route": {"receiver": NULL_RECEIVER, "routes": routes}, "receivers": receivers}
+
+
+def pager_receiver(paging: PagingSettings) -> dict[str, Any]:
+    """The `page` receiver; what it must keep secret is read from a file of the mounted Secret.
+
+    Resolved alerts are sent too (Slack's default is not to): an incident closes when its alert does.
+    """
+    if paging.receiver is None or paging.secret is None:
+        raise ValueError("the null receiver is Alertmanager's own; there is no pager to configure")
+    path = alertmanager_secret_file(paging.secret, PAGER_KEYS[paging.receiver])
+    configs: dict[str, Any]
+    match paging.receiver:
+        case "pagerduty":  # Events API v2
+            configs = {"pagerduty_configs": [{"routing_key_file": path, "send_resolved": True}]}
+        case "slack":  # an incoming webhook: its URL names the channel
+            configs = {"slack_configs": [{"api_url_file": path, "send_resolved": True}]}
+        case "webhook":  # url_file: Alertmanager 0.26 and later (the chart's is 0.28)
+            configs = {"webhook_configs": [{"url_file": path, "send_resolved": True}]}
+    return {"name": PAGE_RECEIVER, **configs}
+
+
+def _relay_receiver() -> dict[str, Any]:
+    return {
+        "name": RECEIVER,
+        # Resolved alerts take nothing back. Every alert of a group names one model, so a
+        # few alerts per notification are enough and keep bodies small.
+        "webhook_configs": [
+            {
+                "url": relay_url(),
+                "send_resolved": False,
+                "max_alerts": 10,
+                # Read at each notification, so a rotated Secret needs no restart.
+                "http_config": {
+                    "authorization": {
+                        "type": "Bearer",
+                        "credentials_file": alertmanager_secret_file(AUTH_SECRET, AUTH_KEY),
+                    }
+                },
+            }
         ],
     }
 
