@@ -76,7 +76,9 @@ MEMORY_ENTRIES = 4096
 GITHUB_TIMEOUT_S = 10.0  # per attempt, connect and each read
 RETRY_PAUSE_S = 1.0
 READ_TIMEOUT_S = 30.0  # a client may take this long per read of its request
-# The longest a request can hold its thread, and so what a stopping pod waits for.
+# The longest a request from a client that sends at once (Alertmanager) holds its thread, and so
+# what a stopping pod waits for. A client dripping its bytes can take longer: READ_TIMEOUT_S bounds
+# each read, not the whole; only Alertmanager may connect (the relay's NetworkPolicy).
 LONGEST_REQUEST_S = READ_TIMEOUT_S + MAX_DISPATCHES * (2 * GITHUB_TIMEOUT_S + RETRY_PAUSE_S)
 
 
