@@ -114,7 +114,7 @@ def _on_aws(
         cluster.provider,
         security,
         bootstrap_dir=bootstrap_dir,
-        dispatch=DispatchTarget(settings.github_repository, settings.name),
+        dispatch=DispatchTarget(settings.github_repository, settings.name, tuple(m.model for m in models)),
     )
     return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)
 
@@ -183,6 +183,7 @@ def _services(
             error_rate=platform.monitoring.slo.error_rate,
             p95_ms=settings.environment.promotion.latency.p95_ms,
             drift_threshold=settings.environment.promotion.drift.distance_threshold,
+            paging=platform.alerting.page,
             dispatch=dispatch,
         ),
         opts=after_security,

@@ -105,6 +105,31 @@ class MonitoringSettings(_Strict):
     slo: SloSettings
 
 
+class PagingSettings(_Strict):
+    """Where Alertmanager sends `severity: page` alerts.
+
+    `receiver: null` is Alertmanager's null receiver, which pages no one: only where the file says so.
+    Otherwise the receiver's URL or routing key is never in this file: Alertmanager reads it from key
+    `routing-key` (pagerduty), `api-url` (slack) or `url` (webhook) of `secret`, a Secret in namespace
+    monitoring that is created out of band, as its value must not enter Pulumi's state.
+    """
+
+    receiver: Literal["pagerduty", "slack", "webhook"] | None
+    secret: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+    @model_validator(mode="after")
+    def _secret_for_a_receiver(self) -> PagingSettings:
+        if self.receiver is None and self.secret is not None:
+            raise ValueError("receiver null reads no Secret: remove secret")
+        if self.receiver is not None and self.secret is None:
+            raise ValueError(f"receiver {self.receiver} needs secret: the Secret holding its URL or key")
+        return self
+
+
+class AlertingSettings(_Strict):
+    page: PagingSettings
+
+
 class ServingSettings(_Strict):
     gpu_inference: bool = False
 
@@ -120,6 +145,7 @@ _AWS_SECTIONS = ("aws", "network", "cluster", "ci")
 class _PlatformCommon(_Strict):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     monitoring: MonitoringSettings
+    alerting: AlertingSettings  # no default: whether pages reach anyone is each file's decision
     serving: ServingSettings = Field(default_factory=ServingSettings)
 
 

@@ -8,10 +8,13 @@ chart's values.yaml `alertmanager.config`, copied; the test of the merged result
 from __future__ import annotations
 
 import copy
+import re
 import shutil
+import subprocess
 from typing import Any
 
 from modelops_infra.manifests.alert_routing import alertmanager_config
+from modelops_infra.settings import PagingSettings
 
 CHART_DEFAULT_CONFIG: dict[str, Any] = {
     "global": {"resolve_timeout": "5m"},
@@ -56,8 +59,19 @@ def helm_merge(defaults: Any, values: Any) -> Any:
     return copy.deepcopy(values)
 
 
-def effective_config(models_namespace: str) -> dict[str, Any]:
-    return helm_merge(CHART_DEFAULT_CONFIG, alertmanager_config(models_namespace))
+def effective_config(
+    models_namespace: str, *, paging: PagingSettings, dispatch: bool = True
+) -> dict[str, Any]:
+    ours = alertmanager_config(models_namespace, paging=paging, dispatch=dispatch)
+    return helm_merge(CHART_DEFAULT_CONFIG, ours)
+
+
+def alertmanager_version(binary: str) -> tuple[int, ...]:
+    """`alertmanager, version 0.25.0 (branch: ...)` as (0, 25, 0)."""
+    shown = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    match = re.search(r"version (\d+)\.(\d+)\.(\d+)", shown.stdout + shown.stderr)
+    assert match is not None, shown
+    return tuple(int(part) for part in match.groups())
 
 
 def alertmanager_binary() -> str | None:

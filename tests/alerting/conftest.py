@@ -1,4 +1,5 @@
-"""A stand-in for GitHub's API and the real relay, run as the pod runs it, on loopback ports."""
+"""Stand-ins for GitHub's API and for the pager, and the real relay run as the pod runs it, on
+loopback ports."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from tests.tools import free_port, wait_ready
 
 REPOSITORY = "example-org/modelops-platform"
 ENVIRONMENT = "prod"
-TOKEN = "github_pat_test-token"
+TOKEN = "github_pat_test-token"  # what the relay presents to GitHub
+RELAY_TOKEN = "relay-bearer-test-token"  # what Alertmanager presents to the relay
+# The models of the gitops tree the relay may name; three, so that a notification can ask for more
+# dispatches (two events each) than the relay sends for one notification.
+MODELS = ("credit-risk", "fraud-score", "churn")
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,11 @@ class Received:
 
 @dataclass
 class StandInGitHub:
-    """Records every request; answers with the next of `answers`, then with `status`."""
+    """Records every request; answers with the next of `answers`, then with `status`, after `delay_s`."""
 
     url: str = ""
     status: int = 204
+    delay_s: float = 0.0
     answers: list[int] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
@@ -48,6 +54,7 @@ class StandInGitHub:
     def reset(self) -> None:
         with self.lock:
             self.status, self.answers, self.headers, self.received = 204, [], {}, []
+            self.delay_s = 0.0
 
     def dispatched(self) -> list[Any]:
         with self.lock:
@@ -75,6 +82,8 @@ def _stand_in_handler(github: StandInGitHub) -> type[BaseHTTPRequestHandler]:
                 )
                 status = github.answers.pop(0) if github.answers else github.status
                 extra = dict(github.headers)
+                delay_s = github.delay_s
+            time.sleep(delay_s)
             body = b"" if status == 204 else b'{"message": "stand-in says no"}'
             self.send_response(status)
             for name, value in extra.items():
@@ -89,16 +98,20 @@ def _stand_in_handler(github: StandInGitHub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="session")
-def stand_in() -> Iterator[StandInGitHub]:
-    github = StandInGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in_handler(github))
-    github.url = f"http://127.0.0.1:{server.server_port}"
+def _serve() -> Iterator[StandInGitHub]:
+    recorder = StandInGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _stand_in_handler(recorder))
+    recorder.url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield github
+    yield recorder
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stand_in() -> Iterator[StandInGitHub]:
+    yield from _serve()
 
 
 @pytest.fixture()
@@ -107,13 +120,44 @@ def github(stand_in: StandInGitHub) -> StandInGitHub:
     return stand_in
 
 
-def relay_env(github_url: str, token_file: Path, port: int) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def pager_stand_in() -> Iterator[StandInGitHub]:
+    """Where pages go in the tests: PagerDuty's Events API or a Slack webhook would answer 2xx too."""
+    yield from _serve()
+
+
+@pytest.fixture()
+def pager(pager_stand_in: StandInGitHub) -> StandInGitHub:
+    pager_stand_in.reset()
+    return pager_stand_in
+
+
+@dataclass(frozen=True)
+class RelayFiles:
+    """The files the pod mounts: GitHub's token, the token Alertmanager presents, the model list."""
+
+    github_token: Path
+    relay_token: Path
+    models: Path
+
+    @classmethod
+    def write(cls, folder: Path) -> RelayFiles:
+        files = cls(folder / "github-token", folder / "relay-token", folder / "models")
+        files.github_token.write_text(TOKEN + "\n")
+        files.relay_token.write_text(RELAY_TOKEN + "\n")
+        files.models.write_text("".join(f"{model}\n" for model in MODELS))
+        return files
+
+
+def relay_env(github_url: str, files: RelayFiles, port: int) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
         "MODELOPS_ENVIRONMENT": ENVIRONMENT,
         "GITHUB_REPOSITORY": REPOSITORY,
-        "GITHUB_TOKEN_FILE": str(token_file),
+        "GITHUB_TOKEN_FILE": str(files.github_token),
         "GITHUB_API_URL": github_url,
+        "RELAY_AUTH_TOKEN_FILE": str(files.relay_token),
+        "RELAY_MODELS_FILE": str(files.models),
         "RELAY_HOST": "127.0.0.1",
         "RELAY_PORT": str(port),
     }
@@ -137,32 +181,45 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 
 @dataclass(frozen=True)
 class RunningRelay:
     url: str
-    token_file: Path
+    files: RelayFiles
     log_file: Path
+    process: subprocess.Popen[bytes]
 
     def log(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def relay(stand_in: StandInGitHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRelay]:
+    """A relay of its own for each test: what one test dispatched, the next must not find remembered."""
     folder = tmp_path_factory.mktemp("relay")
-    token_file = folder / "token"
-    token_file.write_text(TOKEN + "\n")
+    files = RelayFiles.write(folder)
     port = free_port()
     log_file = folder / "relay.log"
-    process = start_relay(relay_env(stand_in.url, token_file, port), log_file)
+    process = start_relay(relay_env(stand_in.url, files, port), log_file)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
-        yield RunningRelay(url, token_file, log_file)
+        yield RunningRelay(url, files, log_file, process)
     finally:
-        process.terminate()  # SIGTERM, as Kubernetes stops the pod
+        if process.poll() is None:
+            process.terminate()  # SIGTERM, as Kubernetes stops the pod
         assert process.wait(timeout=10) == 0, log_file.read_text()
 
 
-def post(url: str, body: bytes, *, content_type: str = "application/json") -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+def post(
+    url: str,
+    body: bytes,
+    *,
+    token: str | None = RELAY_TOKEN,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """POST as Alertmanager does: with the relay's bearer token unless `token` is None."""
+    sent = {"Content-Type": content_type, **(headers or {})}
+    if token is not None:
+        sent.setdefault("Authorization", f"Bearer {token}")
+    request = urllib.request.Request(url, data=body, method="POST", headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()

@@ -68,3 +68,20 @@ def notification(
 
 def body(*alerts: dict[str, Any]) -> bytes:
     return json.dumps(notification(*alerts)).encode()
+
+
+def forged(count: int, *, alertname: str = "ModelDriftHigh") -> bytes:
+    """One group of `count` firing alerts, each naming a model of its own, in as few bytes as
+    Alertmanager's fields allow: the shape of the forged POST that once became 5,000 dispatches."""
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": alertname, "model": f"m-{index:04d}"},
+            "startsAt": "2025-06-02T09:30:00Z",
+            "fingerprint": f"{index:016x}",
+        }
+        for index in range(count)
+    ]
+    return json.dumps(
+        {"version": "4", "status": "firing", "groupKey": "{}:{}", "alerts": alerts}, separators=(",", ":")
+    ).encode()

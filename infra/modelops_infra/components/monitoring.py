@@ -1,13 +1,12 @@
 """kube-prometheus-stack, the model-serving dashboard, the model SLO alerts and where they go.
 
-With a dispatch target, Alertmanager routes drift and failing-candidate alerts to the relay that
-turns them into GitHub dispatch events (alert_routing); without one, its routing stays the chart's.
+Pages go to the environment's pager (alert_routing). With a dispatch target, Alertmanager also routes
+drift and failing-candidate alerts to the relay that turns them into GitHub dispatch events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,13 +16,16 @@ from modelops_infra import layout as L
 from modelops_infra.components.helm import release
 from modelops_infra.manifests import promql
 from modelops_infra.manifests.alert_routing import (
+    AUTH_KEY,
+    AUTH_SECRET,
     RELAY_SCRIPT,
     DispatchTarget,
-    alertmanager_config,
+    alertmanager_values,
     relay_manifests,
 )
 from modelops_infra.manifests.alert_rules import slo_rules
 from modelops_infra.manifests.dashboards import dashboard_json
+from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK
 
 
@@ -34,7 +36,8 @@ class MonitoringArgs:
     error_rate: float
     p95_ms: float
     drift_threshold: float
-    # None: no relay, and Alertmanager keeps the chart's routing (the local stack, a laptop).
+    paging: PagingSettings
+    # None: no relay, and no alert is routed to one (the local stack, a laptop).
     dispatch: DispatchTarget | None = None
 
 
@@ -49,17 +52,20 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin.result},
             opts=child,
         )
-        values: dict[str, Any] = {}
+        # The pager's Secret is the platform team's to create (infra/README.md); the relay's, ours.
+        alertmanager = alertmanager_values(
+            args.models_namespace, paging=args.paging, dispatch=args.dispatch is not None
+        )
+        before_stack: list[pulumi.Resource] = [admin_secret]
         if args.dispatch is not None:
-            values["alertmanager"] = {"config": alertmanager_config(args.models_namespace)}
-            self._relay(name, args.dispatch)
+            before_stack.append(self._relay(name, args.dispatch))
         stack = release(
             f"{name}-kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK,
             release_name="kube-prometheus-stack",
             namespace=L.MONITORING_NAMESPACE,
             values={
-                **values,
+                "alertmanager": alertmanager,
                 "grafana": {
                     "admin": {
                         "existingSecret": "grafana-admin",
@@ -85,7 +91,7 @@ class Monitoring(pulumi.ComponentResource):
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_secret]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_stack),
         )
         after_stack = pulumi.ResourceOptions(parent=self, depends_on=[stack])
         k8s.core.v1.ConfigMap(
@@ -138,10 +144,24 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.register_outputs({"release": stack.name})
 
-    def _relay(self, name: str, target: DispatchTarget) -> None:
-        """The dispatch relay; its source is read from the repository now, at program time."""
+    def _relay(self, name: str, target: DispatchTarget) -> k8s.core.v1.Secret:
+        """The dispatch relay and the Secret Alertmanager presents to it (returned: Alertmanager
+        mounts it, so it must exist first). The source is read from the repository at program time."""
         manifests = {m["kind"]: m for m in relay_manifests(target, script=RELAY_SCRIPT.read_text("utf-8"))}
         child = pulumi.ResourceOptions(parent=self)
+        # A random value in Pulumi's state (a secret output, as Grafana's password): only this
+        # stack's Alertmanager and relay ever hold it. Replacing the resource rotates it.
+        token = random.RandomPassword(f"{name}-relay-auth", length=48, special=False, opts=child)
+        auth = k8s.core.v1.Secret(
+            f"{name}-relay-auth",
+            metadata={
+                "name": AUTH_SECRET,
+                "namespace": manifests["Deployment"]["metadata"]["namespace"],
+                "labels": manifests["Deployment"]["metadata"]["labels"],
+            },
+            string_data={AUTH_KEY: token.result},
+            opts=child,
+        )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-relay",
             metadata=manifests["ServiceAccount"]["metadata"],
@@ -163,8 +183,9 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-relay",
                 metadata=manifests[kind]["metadata"],
                 spec=manifests[kind]["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account, script, auth]),
             )
+        return auth
 
 
 def _label_from_pod(pod_label: str, target: str) -> dict[str, str | list[str]]:
