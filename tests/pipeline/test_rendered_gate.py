@@ -87,9 +87,7 @@ def test_a_patch_the_release_file_does_not_show_is_gated(gitops_repo, tmp_path):
 def test_a_change_to_a_models_base_gates_every_environment_it_changes(gitops_repo, tmp_path):
     repo = gitops_repo
     base = repo.root / "gitops/models/credit-risk/base/inferenceservice.yaml"
-    text = base.read_text().replace(
-        "      protocolVersion: v2\n", "      protocolVersion: v2\n      runtime: kserve-mlserver\n"
-    )
+    text = base.read_text().replace("runtime: modelops-mlserver", "runtime: kserve-mlserver")
     commit_on_branch(repo, "runtime", {str(base.relative_to(repo.root)): text}, "Name the runtime")
 
     exit_code, verdict = gate(repo, "runtime", tmp_path)
@@ -103,6 +101,10 @@ def test_a_change_to_a_models_base_gates_every_environment_it_changes(gitops_rep
         )
     # Every environment is judged with its own policy: prod's refuses the demo's model (README).
     assert exit_code == 1
+    assert any(
+        f["message"].startswith("model runtime must be modelops-mlserver")
+        for f in verdict["validation"]["findings"]
+    )
     assert not next(r for r in verdict["releases"] if r["environment"] == "prod")["passed"]
 
 
@@ -123,7 +125,7 @@ def test_a_patch_in_an_environments_list_is_gated(gitops_repo, tmp_path):
         ("staging", "spec.predictor.model.env")
     ]
     assert any(
-        "field spec.predictor.model.env is not one the platform serves with" in f["message"]
+        f["message"].startswith("model env must be exactly MLSERVER_MODEL_NAME=credit-risk")
         for f in verdict["validation"]["findings"]
     )
 

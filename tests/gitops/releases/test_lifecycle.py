@@ -201,11 +201,12 @@ def test_yaml_comments_and_order_survive_and_the_diff_is_the_release(gitops_repo
     branch = _promote(gitops_repo, "--version", demo_versions.better, "--to", "dev")
     diff = gitops_repo.git("diff", "main", branch, "--unified=0")
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    assert len(changed) == 6  # version, digest, storageUri: one line out, one line in each
+    assert len(changed) == 8  # version, digest, storageUri, logger url: one line out, one line in each
     assert {line.split(":")[0].strip("+- ") for line in changed} == {
         "modelops.io/model-version",
         "modelops.io/artifact-digest",
         "storageUri",
+        "url",
     }
     release = gitops_repo.git("show", f"{branch}:gitops/models/credit-risk/overlays/dev/release.yaml")
     assert release.startswith("# The stable release of credit-risk in dev")

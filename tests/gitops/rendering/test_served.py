@@ -5,19 +5,25 @@ from __future__ import annotations
 import pytest
 
 from modelops.gitops.rendering.served import CANDIDATE, STABLE, release_changes, served, serving_spec
+from modelops.serving import contract
 
 DIGEST = "sha256:" + "a" * 64
 URI = "s3://bucket/1/models/m-" + "b" * 32 + "/artifacts"
 
 
 def isvc(name: str = "credit-risk", *, version: str = "1", uri: str = URI, digest: str = DIGEST) -> dict:
+    release = contract.CANDIDATE if name.endswith("-candidate") else contract.STABLE
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": {
             "name": name,
             "namespace": "models-dev",
-            "labels": {"app.kubernetes.io/name": "credit-risk", "app.kubernetes.io/part-of": "modelops"},
+            "labels": {
+                "app.kubernetes.io/name": "credit-risk",
+                "app.kubernetes.io/part-of": "modelops",
+                "modelops.io/release": release,
+            },
             "annotations": {
                 "serving.kserve.io/deploymentMode": "RawDeployment",
                 "modelops.io/model-version": version,
@@ -31,9 +37,12 @@ def isvc(name: str = "credit-risk", *, version: str = "1", uri: str = URI, diges
                 "minReplicas": 1,
                 "maxReplicas": 1,
                 "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "logger": contract.payload_logger(model="credit-risk", release=release, version=version),
                 "model": {
                     "modelFormat": {"name": "mlflow"},
                     "protocolVersion": "v2",
+                    "runtime": contract.RUNTIME,
+                    "env": contract.served_model_env("credit-risk"),
                     "storageUri": uri,
                     "resources": {
                         "requests": {"cpu": "250m", "memory": "512Mi"},
@@ -104,5 +113,6 @@ def test_the_serving_spec_keeps_what_answers_and_drops_what_scales():
         "modelops.io/artifact-digest": DIGEST,
     }
     model = spec["spec"]["predictor"]["model"]
-    assert set(model) == {"modelFormat", "protocolVersion", "storageUri"}
+    assert set(model) == {"modelFormat", "protocolVersion", "storageUri", "runtime", "env"}
+    assert "logger" in spec["spec"]["predictor"]  # where payloads go is part of what answers
     assert "minReplicas" not in spec["spec"]["predictor"]

@@ -26,6 +26,7 @@ NAMESPACE = "models-test"
 M_ID = "m-751afd4e29c07359f0557995c9b0cc07"  # an MLflow logged-model id
 RUN_ID = "0123456789abcdef0123456789abcdef"  # an MLflow run id
 DIGEST = "sha256:" + "ab" * 32
+SINK = "http://payload-sink.monitoring.svc.cluster.local/payloads"
 RULES = {rule.id: rule for rule in OBJECT_RULES}
 
 
@@ -43,19 +44,24 @@ def inference_service() -> dict[str, Any]:
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
         "metadata": {
+            "labels": {"modelops.io/release": "stable"},
             "annotations": {
                 "serving.kserve.io/deploymentMode": "RawDeployment",
                 "modelops.io/model-version": "3",
                 "modelops.io/artifact-digest": DIGEST,
-            }
+            },
         },
         "spec": {
             "predictor": {
                 "serviceAccountName": "credit-risk",
                 "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                # `{model}` becomes the case's name (see `named`): what the model answers to.
+                "logger": {"mode": "all", "url": f"{SINK}/{{model}}/stable/3"},
                 "model": {
                     "modelFormat": {"name": "mlflow"},
                     "protocolVersion": "v2",
+                    "runtime": "modelops-mlserver",
+                    "env": [{"name": "MLSERVER_MODEL_NAME", "value": "{model}"}],
                     "storageUri": f"s3://modelops-dev-mlflow-artifacts/1/models/{M_ID}/artifacts",
                     "resources": {
                         "requests": {"cpu": "250m", "memory": "512Mi"},
@@ -451,6 +457,61 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "CKV_MODELOPS_16",
         "transformer",
         edit(inference_service, "spec.transformer", {"containers": [{"name": "t", "image": "t:1"}]}),
+        "failed",
+    ),
+    # CKV_MODELOPS_18 the model's name on the platform's runtime
+    ("CKV_MODELOPS_18", "served-name", inference_service(), "passed"),
+    (  # KServe would name it after the InferenceService: the route's path answers 404
+        "CKV_MODELOPS_18",
+        "served-name-missing",
+        edit(inference_service, f"{MODEL}.env", DROP),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_18",
+        "served-name-other",
+        edit(inference_service, f"{MODEL}.env.[0].value", "payments"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_18",
+        "served-env-extra",
+        edit(
+            inference_service,
+            f"{MODEL}.env",
+            [
+                {"name": "MLSERVER_MODEL_NAME", "value": "{model}"},
+                {"name": "MLSERVER_MODEL_URI", "value": "/"},
+            ],
+        ),
+        "failed",
+    ),
+    ("CKV_MODELOPS_18", "runtime-default", edit(inference_service, f"{MODEL}.runtime", DROP), "failed"),
+    (
+        "CKV_MODELOPS_18",
+        "runtime-other",
+        edit(inference_service, f"{MODEL}.runtime", "kserve-mlserver"),
+        "failed",
+    ),
+    # CKV_MODELOPS_19 payloads to the sink under the release and version
+    ("CKV_MODELOPS_19", "logged", inference_service(), "passed"),
+    ("CKV_MODELOPS_19", "logger-missing", edit(inference_service, "spec.predictor.logger", DROP), "failed"),
+    (
+        "CKV_MODELOPS_19",
+        "logger-elsewhere",
+        edit(inference_service, "spec.predictor.logger.url", "http://collector.example.org/{model}"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_19",
+        "logger-other-version",
+        edit(inference_service, "spec.predictor.logger.url", f"{SINK}/{{model}}/stable/2"),
+        "failed",
+    ),
+    (
+        "CKV_MODELOPS_19",
+        "logger-requests-only",
+        edit(inference_service, "spec.predictor.logger.mode", "request"),
         "failed",
     ),
     # CKV_MODELOPS_17 a model's own Services only

@@ -20,7 +20,7 @@ def messages(document: dict) -> list[str]:
     ("edit", "field"),
     [
         (lambda d: d["spec"]["predictor"]["model"].update(image="evil:1"), "spec.predictor.model.image"),
-        (lambda d: d["spec"]["predictor"]["model"].update(env=[]), "spec.predictor.model.env"),
+        (lambda d: d["spec"]["predictor"]["model"].update(args=["--debug"]), "spec.predictor.model.args"),
         (lambda d: d["spec"]["predictor"]["model"].update(command=["sh"]), "spec.predictor.model.command"),
         (lambda d: d["spec"]["predictor"].update(containers=[{"image": "x"}]), "spec.predictor.containers"),
         (lambda d: d["spec"]["predictor"].update(sklearn={"storageUri": URI}), "spec.predictor.sklearn"),
@@ -33,6 +33,96 @@ def test_a_field_the_platform_does_not_judge_is_refused(edit, field):
     assert messages(document) == []
     edit(document)
     assert any(p.startswith(f"field {field} is not one the platform serves with") for p in messages(document))
+
+
+MODEL_NAME = "MLSERVER_MODEL_NAME"
+SINK = "http://payload-sink.monitoring.svc.cluster.local/payloads"
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        (None, "no env: KServe would name the model credit-risk-candidate"),
+        ([], "an empty env: the same"),
+        ([{"name": MODEL_NAME, "value": "credit-risk-candidate"}], "the candidate's own name"),
+        (
+            [{"name": MODEL_NAME, "value": "credit-risk"}, {"name": "MLSERVER_MODEL_URI", "value": "/tmp/x"}],
+            "more",
+        ),
+        (
+            [{"name": MODEL_NAME, "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}],
+            "from elsewhere",
+        ),
+    ],
+)
+def test_a_candidate_answers_to_the_models_name_and_nothing_else_in_its_env(env, why):
+    document = isvc("credit-risk-candidate")
+    assert messages(document) == []
+    if env is None:
+        del document["spec"]["predictor"]["model"]["env"]
+    else:
+        document["spec"]["predictor"]["model"]["env"] = env
+    assert any(
+        p.startswith("model env must be exactly MLSERVER_MODEL_NAME=credit-risk") for p in messages(document)
+    ), why
+
+
+@pytest.mark.parametrize("runtime", [None, "kserve-mlserver", "modelops-mlserver-debug"])
+def test_a_release_runs_on_the_platforms_runtime_only(runtime):
+    document = isvc()
+    document["spec"]["predictor"]["model"].pop("runtime")
+    if runtime:
+        document["spec"]["predictor"]["model"]["runtime"] = runtime
+    assert "model runtime must be modelops-mlserver, the platform's pinned MLServer" in messages(document)
+
+
+@pytest.mark.parametrize(
+    ("logger", "labels"),
+    [
+        (None, {}),
+        ({"mode": "all", "url": "http://attacker.example/payloads/credit-risk/stable/1"}, {}),
+        (
+            {
+                "mode": "request",
+                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/1",
+            },
+            {},
+        ),
+        # Rows logged under another version or release would be judged against the wrong reference.
+        (
+            {
+                "mode": "all",
+                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/2",
+            },
+            {},
+        ),
+        (
+            {
+                "mode": "all",
+                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/candidate/1",
+            },
+            {},
+        ),
+        (
+            {
+                "mode": "all",
+                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/1",
+            },
+            {"modelops.io/release": "candidate"},
+        ),
+    ],
+)
+def test_payloads_are_logged_to_the_sink_under_the_release_and_version_the_gate_judged(logger, labels):
+    document = isvc()
+    assert messages(document) == []
+    document["metadata"]["labels"].update(labels)
+    if logger is None:
+        del document["spec"]["predictor"]["logger"]
+    else:
+        document["spec"]["predictor"]["logger"] = logger
+    assert any(
+        p.startswith("predictor logger must be mode all to http://payload-sink.") for p in messages(document)
+    )
 
 
 def route(*backends: dict, mirror: dict | None = None) -> dict:

@@ -15,8 +15,7 @@ from typing import Any
 from modelops.gitops.releases.transitions import OverlayState, Release, Traffic
 from modelops.gitops.repository import layout
 from modelops.gitops.repository.overlay_files import traffic_of
-
-STABLE, CANDIDATE = "stable", "candidate"
+from modelops.serving.contract import CANDIDATE, STABLE
 
 # Fields of an InferenceService that change how many pods run, where, and with what limits, but
 # never what answers: which artifact, which runtime, which code. Everything else in `spec`, and

@@ -18,6 +18,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from modelops.errors import InputError
 from modelops.gitops.releases.transitions import OverlayState, Release, Traffic
 from modelops.gitops.repository import layout
+from modelops.serving import contract
+from modelops.serving.contract import CANDIDATE, STABLE
 
 Texts = Mapping[str, str]
 
@@ -101,11 +103,18 @@ def read_state(texts: Texts, model: str, environment: str) -> OverlayState:
     return OverlayState(stable=stable, candidate=candidate, traffic=traffic)
 
 
-def _set_release(document: Any, release: Release) -> None:
+def _logger_url(model: str, role: str, release: Release) -> str:
+    return contract.logger_url(model=model, release=role, version=release.version)
+
+
+def _set_release(document: Any, release: Release, *, model: str, role: str) -> None:
     annotations = document["metadata"]["annotations"]
     annotations[layout.VERSION_ANNOTATION] = DoubleQuotedScalarString(release.version)
     annotations[layout.DIGEST_ANNOTATION] = release.digest
-    document["spec"]["predictor"]["model"]["storageUri"] = release.storage_uri
+    predictor = document["spec"]["predictor"]
+    predictor["model"]["storageUri"] = release.storage_uri
+    # The base logs to a placeholder; the overlay names the version the payloads come from.
+    predictor.setdefault("logger", {})["url"] = _logger_url(model, role, release)
 
 
 def _candidate_text(model: str, environment: str, release: Release) -> str:
@@ -123,7 +132,12 @@ def _candidate_text(model: str, environment: str, release: Release) -> str:
                         layout.DIGEST_ANNOTATION: release.digest,
                     },
                 },
-                "spec": {"predictor": {"model": {"storageUri": release.storage_uri}}},
+                "spec": {
+                    "predictor": {
+                        "logger": {"url": _logger_url(model, CANDIDATE, release)},
+                        "model": {"storageUri": release.storage_uri},
+                    }
+                },
             }
         )
     )
@@ -181,13 +195,13 @@ def write_state(texts: Texts, *, model: str, environment: str, state: OverlaySta
     changes: dict[str, str | None] = {}
 
     release = load(texts[path(layout.RELEASE)], path(layout.RELEASE))
-    _set_release(release, state.stable)
+    _set_release(release, state.stable, model=model, role=STABLE)
     changes[path(layout.RELEASE)] = dump(release)
 
     if state.candidate is not None:
         if path(layout.CANDIDATE) in texts:
             candidate = load(texts[path(layout.CANDIDATE)], path(layout.CANDIDATE))
-            _set_release(candidate, state.candidate)
+            _set_release(candidate, state.candidate, model=model, role=CANDIDATE)
             changes[path(layout.CANDIDATE)] = dump(candidate)
         else:
             changes[path(layout.CANDIDATE)] = _candidate_text(model, environment, state.candidate)

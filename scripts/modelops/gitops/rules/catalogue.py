@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelops.gitops.rules import argocd, releases, serving_security, traffic
+from modelops.gitops.rules import argocd, releases, served_model, serving_security, traffic
 from modelops.gitops.rules.rule import Rule
 
-OBJECT_RULES: tuple[Rule, ...] = (*releases.RULES, *serving_security.RULES, *traffic.RULES, *argocd.RULES)
+OBJECT_RULES: tuple[Rule, ...] = (
+    *releases.RULES,
+    *serving_security.RULES,
+    *served_model.RULES,
+    *traffic.RULES,
+    *argocd.RULES,
+)
 
 
 def object_problems(document: dict[str, Any]) -> list[tuple[Rule, str]]:

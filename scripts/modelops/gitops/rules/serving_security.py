@@ -121,10 +121,12 @@ SERVING_FIELDS: dict[str, frozenset[str]] = {
             "affinity",
             "topologySpreadConstraints",
             "priorityClassName",
+            "logger",  # CKV_MODELOPS_19 holds it to the platform's payload sink
         }
     ),
     "spec.predictor.model": frozenset(
-        {"modelFormat", "protocolVersion", "storageUri", "runtime", "resources", "securityContext"}
+        # env: CKV_MODELOPS_18 holds it to exactly the served model's name
+        {"modelFormat", "protocolVersion", "storageUri", "runtime", "resources", "securityContext", "env"}
     ),
 }
 

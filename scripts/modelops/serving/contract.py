@@ -1,0 +1,41 @@
+"""What every InferenceService of the platform must say to be served and monitored, in one place: the
+rules that judge rendered manifests, the promotion that writes overlays, the tests that start MLServer
+the way KServe does and the infra that deploys the runtime and the payload sink all read it here.
+
+- The runtime: a ClusterServingRuntime the platform installs (infra), running the image built from
+  infra/images/mlserver, whose lock pins MLServer and the model's own dependencies.
+- The served name: KServe's defaulting webhook sets `MLSERVER_MODEL_NAME` to the InferenceService's
+  name unless the predictor's model sets it (pkg/apis/serving/v1beta1/inference_service_defaults.go,
+  SetMlServerDefaults: AppendEnvVarIfNotExists). A candidate is a second InferenceService,
+  `<model>-candidate`, but the HTTPRoute sends `/v2/models/<model>/...` to both releases, so each
+  release must answer to the model's name, or the candidate's share of traffic gets 404 "Model
+  <model> not found". Every release sets it explicitly.
+- The payload logger: KServe's agent sends each request and response (mode `all`) as CloudEvents to
+  the logger URL. The URL names the model, the release and the version, so a stored row says which
+  version served it without trusting anything the caller sent.
+"""
+
+from __future__ import annotations
+
+# A release's role, its InferenceService's `modelops.io/release` label: the Prometheus series, the
+# logger URL and the payload partitions all carry it.
+STABLE, CANDIDATE = "stable", "candidate"
+
+RUNTIME = "modelops-mlserver"
+MODEL_NAME_ENV = "MLSERVER_MODEL_NAME"
+# The Service infra deploys for the payload sink (infra/modelops_infra/components/payload_sink.py).
+PAYLOAD_SINK = "http://payload-sink.monitoring.svc.cluster.local"
+LOGGER_MODE = "all"
+
+
+def served_model_env(model: str) -> list[dict[str, str]]:
+    """The model container's environment: exactly the served name, nothing else."""
+    return [{"name": MODEL_NAME_ENV, "value": model}]
+
+
+def logger_url(*, model: str, release: str, version: str) -> str:
+    return f"{PAYLOAD_SINK}/payloads/{model}/{release}/{version}"
+
+
+def payload_logger(*, model: str, release: str, version: str) -> dict[str, str]:
+    return {"mode": LOGGER_MODE, "url": logger_url(model=model, release=release, version=version)}
