@@ -5,13 +5,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
 VENV_STAMP := .venv/.synced
+# The model server's own environment (MLServer pins what the project's cannot): the tests that
+# start MLServer as KServe does, and the latency gate, run it.
+SERVING_STAMP := infra/images/mlserver/.venv/.synced
 
 .PHONY: demo test lint bench sync clean
 
 demo: $(VENV_STAMP)  ## train, register and gate German Credit models on the embedded registry
 	$(UV) run --locked modelops demo
 
-test: $(VENV_STAMP)  ## the whole test suite
+test: $(VENV_STAMP) $(SERVING_STAMP)  ## the whole test suite
 	$(UV) run --locked pytest
 
 lint: $(VENV_STAMP)  ## ruff over the code and tests, mypy over the code
@@ -31,6 +34,10 @@ sync: $(VENV_STAMP)
 # runners), every run would otherwise recompile mlflow and friends, ~8 s per command.
 $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --compile-bytecode
+	@touch $@
+
+$(SERVING_STAMP): infra/images/mlserver/pyproject.toml infra/images/mlserver/uv.lock | $(UV)
+	$(UV) sync --locked --compile-bytecode --project infra/images/mlserver
 	@touch $@
 
 # Only reached when uv is not on PATH: install it from PyPI for this user.

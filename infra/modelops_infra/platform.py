@@ -24,7 +24,7 @@ from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
 from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
-from modelops_infra.versions import mlflow_server_image
+from modelops_infra.versions import mlflow_server_image, serving_runtime_image
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def _services(
         ),
         opts=after_security,
     )
-    serving = Serving("serving", ServingArgs(settings.models_namespace), opts=after_security)
+    runtime_image = serving_runtime_image(settings.github_repository)
+    serving = Serving("serving", ServingArgs(settings.models_namespace, runtime_image), opts=after_security)
     gitops = GitOps(
         "gitops",
         GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir, settings.environment.name),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,23 @@ def mlflow_server_image(repository: str) -> str:
     variant still lacks Flask-WTF). Installing them at container start is not reproducible.
     """
     return f"ghcr.io/{repository.lower()}/mlflow-server:v{MLFLOW_VERSION}"
+
+
+SERVING_RUNTIME_LOCK = Path(__file__).resolve().parents[1] / "images" / "mlserver" / "uv.lock"
+
+
+def serving_runtime_image(repository: str, *, lock: Path = SERVING_RUNTIME_LOCK) -> str:
+    """The model server image CI builds from infra/images/mlserver into this repository's GHCR.
+
+    Tagged with MLServer's version and the lock's content hash: a change to any pinned package is a
+    new tag, so a node never runs an image other than the one the lock describes. images.yml
+    computes the same tag (`sha256sum uv.lock`).
+    """
+    content = lock.read_bytes()
+    packages = tomllib.loads(content.decode("utf-8"))["package"]
+    mlserver = next(p["version"] for p in packages if p["name"] == "mlserver")
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    return f"ghcr.io/{repository.lower()}/mlserver-runtime:{mlserver}-{digest}"
 
 
 POSTGRES_IMAGE = "docker.io/library/postgres:17.5-alpine"

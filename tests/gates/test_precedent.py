@@ -42,6 +42,22 @@ def test_the_same_model_file_under_another_mlmodel_inherits_it_too():
     assert not result.passed and result.reasons[0].startswith("the same model file as v3")
 
 
+def test_an_integrity_block_passes_to_the_same_artifact_only_not_to_its_weights_in_a_clean_wrapper():
+    # A forged wrapper (code beside the weights) is refused by integrity; the same weights registered
+    # cleanly are judged afresh, and integrity, being deterministic, would refuse them again if they
+    # were the problem. Judged on the same model file, evaluation and fairness blocks still carry over.
+    forged = earlier(failed_gates=frozenset({"integrity"}))
+    clean = {**MANIFEST, "MLmodel": "m2"}
+    assert not judge(forged).passed
+    assert judge(forged, digest="sha256:other", manifest=clean).passed
+    unfair = earlier(failed_gates=frozenset({"integrity", "fairness"}))
+    result = judge(unfair, digest="sha256:other", manifest=clean)
+    assert result.reasons == (
+        "the same model file as v3, blocked for dev by gate run run42 (fairness) under the same policy: "
+        "that verdict stands",
+    )
+
+
 def test_another_artifact_passes():
     assert judge(earlier(), digest="sha256:other", manifest={**MANIFEST, "model.skops": "w2"}).passed
     assert judge().passed  # nothing blocked before

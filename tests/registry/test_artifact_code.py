@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from modelops.config import load_model_policy
 from modelops.gates.integrity import artifact_shape_problems
-from modelops.registry import VersionRef, fetch_version
+from modelops.registry import VersionRef, fetch_version, tags
 from tests.cli_runner import invoke
 from tests.registry.forged import download_artifact, register_folder
 
@@ -77,6 +77,10 @@ def test_an_artifact_carrying_code_is_refused_and_its_code_never_runs(demo_versi
     assert any("loader_module" in reason and LOADER in reason for reason in reasons), reasons
     assert any("flavors.python_function.code" in reason for reason in reasons), reasons
     assert not marker.exists()
+    # Only integrity judged it: the gates it stopped are not recorded as the weights' failures, so the
+    # same weights in a clean artifact are judged afresh (gates.precedent).
+    failed = mlflow.MlflowClient().get_model_version("credit-risk", version).tags[tags.gate_failed("dev")]
+    assert failed == "integrity"
 
 
 def test_what_the_platform_registers_is_the_supported_shape(demo_versions, repo_root, tmp_path):

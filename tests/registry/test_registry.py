@@ -38,8 +38,30 @@ def test_registering_something_that_cannot_predict_names_it():
     from modelops.registry import register_model
 
     frame = pd.DataFrame({"age": [30, 40], "sex": ["f", "m"], "risk": [0, 1]})
-    with pytest.raises(InputError, match="object is not a fitted model"):
+    with pytest.raises(InputError, match="object cannot be served: it has no predict_proba"):
         register_model(object(), name="no-model", training=frame, label="risk", sensitive_features=["sex"])
+
+
+def test_a_regressor_that_only_predicts_is_refused_before_anything_is_logged():
+    # The endpoint serves class probabilities: a model without them would answer something no gate
+    # scored and no monitor could read.
+    import mlflow
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from modelops.registry import register_model
+
+    frame = pd.DataFrame({"age": [30.0, 40.0, 50.0], "risk": [0, 1, 1]})
+    before = len(mlflow.MlflowClient().search_registered_models())
+    with pytest.raises(InputError, match="LinearRegression cannot be served"):
+        register_model(
+            LinearRegression().fit(frame[["age"]], frame["risk"]),
+            name="regressor",
+            training=frame,
+            label="risk",
+            sensitive_features=[],
+        )
+    assert len(mlflow.MlflowClient().search_registered_models()) == before
 
 
 def test_manifest_refuses_symlinks(tmp_path):

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
 from modelops_infra.components.helm import release
+from modelops_infra.manifests.serving_runtime import cluster_serving_runtime
 from modelops_infra.manifests.workloads import container_security_context
 from modelops_infra.versions import CERT_MANAGER, ENVOY_GATEWAY, KSERVE, KSERVE_CRD
 
@@ -18,6 +19,7 @@ GATEWAY_CLASS = "envoy"
 @dataclass(frozen=True)
 class ServingArgs:
     models_namespace: str
+    runtime_image: str  # the MLServer image built from infra/images/mlserver (versions.serving_runtime_image)
 
 
 def storage_initializer_security_context() -> dict[str, object]:
@@ -104,7 +106,7 @@ class Serving(pulumi.ComponentResource):
             values={},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        release(
+        kserve = release(
             f"{name}-kserve",
             KSERVE,
             release_name="kserve",
@@ -112,6 +114,15 @@ class Serving(pulumi.ComponentResource):
             values=kserve_values(),
             # KServe's webhooks take their certificates from cert-manager.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cert_manager]),
+        )
+        runtime = cluster_serving_runtime(args.runtime_image)
+        k8s.apiextensions.CustomResource(
+            f"{name}-runtime",
+            api_version=runtime["apiVersion"],
+            kind=runtime["kind"],
+            metadata=runtime["metadata"],
+            spec=runtime["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve]),
         )
         self.gateway_name = L.GATEWAY_NAME
         self.gateway_namespace = L.GATEWAY_NAMESPACE

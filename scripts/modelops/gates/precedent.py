@@ -19,6 +19,10 @@ from modelops.gates.result import GateResult
 
 # Gates whose verdict belongs to the artifact, whatever version number it is registered under.
 ARTIFACT_GATES = frozenset({"integrity", "evaluation", "fairness", "latency"})
+# Of those, the ones the model file alone decides. Integrity judges every file of the artifact (code
+# beside the weights, the MLmodel): a block for a forged wrapper says nothing of the same weights in a
+# clean one, and judging that again is deterministic, so only the very same artifact inherits it.
+MODEL_FILE_GATES = ARTIFACT_GATES - {"integrity"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ def check_precedent(
         same = _same_artifact(verdict, artifact_digest, manifest)
         if same is None:
             continue
-        earned = verdict.failed_gates is None or bool(verdict.failed_gates & ARTIFACT_GATES)
+        inheritable = ARTIFACT_GATES if same == "the same artifact" else MODEL_FILE_GATES
+        earned = verdict.failed_gates is None or bool(verdict.failed_gates & inheritable)
         unchanged = verdict.policy_digest in (None, current_policy)
         matches.append(
             {
@@ -81,7 +86,7 @@ def check_precedent(
             }
         )
         if earned and unchanged:
-            gates = ", ".join(sorted(verdict.failed_gates & ARTIFACT_GATES)) if verdict.failed_gates else "?"
+            gates = ", ".join(sorted(verdict.failed_gates & inheritable)) if verdict.failed_gates else "?"
             reasons.append(
                 f"{same} as v{verdict.version}, blocked for {environment} by gate run "
                 f"{verdict.gate_run_id or 'unknown'} ({gates}) under the same policy: that verdict stands"

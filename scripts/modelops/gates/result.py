@@ -28,6 +28,9 @@ class GateResult:
     passed: bool
     reasons: tuple[str, ...] = ()
     measured: dict[str, Any] = field(default_factory=dict)
+    # False when the gate could not judge (an earlier gate stopped the run): it fails the verdict, but
+    # it said nothing about the model, so no later copy of the artifact inherits it (gates.precedent).
+    ran: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(

@@ -165,7 +165,7 @@ def _combined_integrity(candidate: GateResult, champion: GateResult | None) -> G
 
 
 def _not_run(gate: str, why: str) -> GateResult:
-    return GateResult(gate, False, (f"not run: {why}",))
+    return GateResult(gate, False, (f"not run: {why}",), ran=False)
 
 
 def run_gate(

@@ -127,9 +127,9 @@ def publish(outcome: GateOutcome, out_dir: Path, *, record: bool = True) -> Publ
             candidate.name, candidate.version, tags.gate(env), "passed" if outcome.passed else "failed"
         )
         client.set_model_version_tag(candidate.name, candidate.version, tags.gate_run(env), run_id)
-        # What a later copy of this artifact inherits (gates.precedent): which gates failed, and under
-        # which policies.
-        failed = ",".join(r.gate for r in outcome.results if not r.passed)
+        # What a later copy of this artifact inherits (gates.precedent): which gates judged and failed
+        # it, and under which policies.
+        failed = ",".join(r.gate for r in outcome.results if r.ran and not r.passed)
         client.set_model_version_tag(candidate.name, candidate.version, tags.gate_failed(env), failed)
         client.set_model_version_tag(
             candidate.name, candidate.version, tags.gate_policy(env), outcome.policy_digest

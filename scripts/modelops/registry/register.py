@@ -40,7 +40,11 @@ def git_commit(root: Path | None = None) -> str:
         return "unknown"
 
 
-def _pinned_requirements() -> list[str]:
+# The served pyfunc's method: each row's class probabilities, columns in the model's classes_ order.
+SERVED_METHOD = "predict_proba"
+
+
+def pinned_requirements() -> list[str]:
     # Pinned explicitly: letting MLflow infer them reloads the model in a subprocess (~7 s).
     from importlib.metadata import version
 
@@ -74,6 +78,7 @@ def register_model(
     from mlflow.data.pandas_dataset import from_pandas  # attached to mlflow.data only at import time
     from mlflow.models import infer_signature
 
+    _require_served_method(model)
     frames = {"training": training, **({"evaluation": evaluation} if evaluation is not None else {})}
     for frame_name, frame in frames.items():
         missing = [c for c in [label, *sensitive_features] if c not in frame.columns]
@@ -95,14 +100,18 @@ def register_model(
                     frame.to_parquet(path, index=False)
                     mlflow.log_artifact(str(path), artifact_path="datasets")
             mlflow.log_params({"label": label, "sensitive_features": ",".join(sensitive_features)})
-            signature = infer_signature(features, _scores(model, features.head(50)))
+            # The signature's output is what the served model answers: the class probabilities.
+            signature = infer_signature(features, getattr(model, SERVED_METHOD)(features.head(50)))
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
                 signature=signature,
                 serialization_format="skops",
                 skops_trusted_types=trusted_types or None,
-                pip_requirements=_pinned_requirements(),
+                pip_requirements=pinned_requirements(),
+                # What the endpoint answers: the class probabilities the gate scores and the
+                # monitor job watches, not the labels a threshold would cut them to.
+                pyfunc_predict_fn=SERVED_METHOD,
                 registered_model_name=name,
             )
             version = str(info.registered_model_version)
@@ -132,14 +141,11 @@ def register_model(
     return RegisteredVersion(name, version, run.info.run_id, info.model_uri, digest)
 
 
-def _scores(model: object, features: pd.DataFrame) -> object:
-    """What the model answers for `features`, for the signature's output: probabilities if it gives them."""
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(features)
-    if hasattr(model, "predict"):
-        return model.predict(features)
-    from modelops.errors import InputError
+def _require_served_method(model: object) -> None:
+    if not callable(getattr(model, SERVED_METHOD, None)):
+        from modelops.errors import InputError
 
-    raise InputError(
-        f"{type(model).__name__} is not a fitted model: it has neither predict_proba nor predict"
-    )
+        raise InputError(
+            f"{type(model).__name__} cannot be served: it has no {SERVED_METHOD} (the platform serves "
+            "class probabilities; a scikit-learn classifier fitted on the training data has it)"
+        )

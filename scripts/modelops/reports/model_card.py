@@ -38,6 +38,12 @@ def render_model_card(outcome: GateOutcome, *, gate_run_id: str = "") -> str:
     if policy.out_of_scope_use:
         lines += ["**Out of scope:** " + policy.out_of_scope_use, ""]
     lines += [
+        "## What the endpoint answers",
+        "",
+        f"`POST /v2/models/{candidate.name}/infer` answers each row's class probabilities "
+        "(scikit-learn's `predict_proba`, one column per class in the model's `classes_` order), not "
+        f"labels. The gates below scored exactly these: the probability of class `{policy.positive_class}`.",
+        "",
         "## Data",
         "",
         f"- Label: `{policy.label}` (positive class `{policy.positive_class}`); "

@@ -23,6 +23,23 @@ STABLE, CANDIDATE = "stable", "candidate"
 
 RUNTIME = "modelops-mlserver"
 MODEL_NAME_ENV = "MLSERVER_MODEL_NAME"
+MODEL_URI_ENV = "MLSERVER_MODEL_URI"
+# Where KServe's storage initializer lays out the artifact (constants.DefaultModelLocalMountPath).
+MODELS_DIR = "/mnt/models"
+HTTP_PORT, GRPC_PORT, METRICS_PORT = 8080, 9000, 8082
+# The runtime container's environment, as the ClusterServingRuntime (infra) sets it: MLServer's
+# MLflow runtime for every model, on the ports the Service, the NetworkPolicy and the PodMonitor use.
+RUNTIME_ENV = {
+    "MLSERVER_MODEL_IMPLEMENTATION": "mlserver_mlflow.MLflowRuntime",
+    "MLSERVER_HTTP_PORT": str(HTTP_PORT),
+    "MLSERVER_GRPC_PORT": str(GRPC_PORT),
+    "MLSERVER_METRICS_PORT": str(METRICS_PORT),
+    "MODELS_DIR": MODELS_DIR,
+    # MLflow refuses a skops model whose trusted-types list comes from the artifact itself unless
+    # told otherwise. Here the list is part of the artifact whose sha256 manifest the gate judged and
+    # the overlay pins; the artifact is verified against that manifest before the server loads it.
+    "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+}
 # The Service infra deploys for the payload sink (infra/modelops_infra/components/payload_sink.py).
 PAYLOAD_SINK = "http://payload-sink.monitoring.svc.cluster.local"
 LOGGER_MODE = "all"

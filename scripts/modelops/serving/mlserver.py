@@ -1,0 +1,199 @@
+"""Start the platform's MLServer on this machine exactly as KServe starts it in a predictor pod.
+
+The serving runtime is its own locked environment (infra/images/mlserver: MLServer needs
+Python < 3.13 and pins that conflict with the project's). The process gets the environment KServe
+would give the model container of a rendered InferenceService: the ClusterServingRuntime's
+variables, then the predictor's own `env`, then what KServe's defaulting webhook adds when absent
+(`MLSERVER_MODEL_NAME` = the InferenceService's name, `MLSERVER_MODEL_URI` = /mnt/models), with
+the ports and the models folder moved to free loopback ports and a local folder. The artifact
+folder is laid out as the storage initializer leaves /mnt/models: the storageUri's files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelops.errors import InputError
+from modelops.serving import contract
+
+RUNTIME_PROJECT = Path("infra/images/mlserver")
+START_TIMEOUT_S = 180.0  # a cold start loads mlflow and scikit-learn in the server and each worker
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int
+    grpc: int
+    metrics: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(_free_port() for _ in range(3)))
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    model_name: str  # what the server answers to on /v2/models/<name>/
+    url: str  # http://127.0.0.1:<port>
+    metrics_url: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def runtime_bin(root: Path) -> Path:
+    """The locked runtime's `mlserver`; `uv sync --locked --project infra/images/mlserver` makes it."""
+    path = root / RUNTIME_PROJECT / ".venv" / "bin" / "mlserver"
+    if not path.exists():
+        raise InputError(
+            f"{RUNTIME_PROJECT}: the serving runtime is not installed "
+            f"(run `uv sync --locked --project {RUNTIME_PROJECT}`)"
+        )
+    return path
+
+
+def sync_runtime(root: Path, *, uv: str = "uv", timeout_s: float = 900.0) -> Path:
+    """Install the locked runtime (a no-op when it is current) and return its `mlserver`."""
+    project = root / RUNTIME_PROJECT
+    try:
+        subprocess.run(
+            [uv, "sync", "--locked", "--quiet", "--project", str(project)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except FileNotFoundError:
+        raise InputError(f"{RUNTIME_PROJECT}: uv is needed to install the serving runtime") from None
+    except subprocess.CalledProcessError as error:
+        last = (error.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise InputError(f"{RUNTIME_PROJECT}: installing the serving runtime failed: {last[0]}") from None
+    return runtime_bin(root)
+
+
+def _env_list(items: Any) -> list[Mapping[str, Any]]:
+    return [item for item in items or [] if isinstance(item, Mapping)]
+
+
+def kserve_environment(
+    inference_service: Mapping[str, Any], *, model_dir: Path, ports: Ports
+) -> dict[str, str]:
+    """The model container's environment for `inference_service` on the platform's runtime, with the
+    ports and the models folder local. A variable set through `valueFrom` has no value here: refused."""
+    name = str(inference_service.get("metadata", {}).get("name", ""))
+    model = inference_service.get("spec", {}).get("predictor", {}).get("model", {})
+    environment = dict(contract.RUNTIME_ENV)
+    for variable in _env_list(model.get("env")):
+        if "value" not in variable:
+            raise InputError(f"InferenceService {name}: env {variable.get('name')} has no literal value")
+        environment[str(variable["name"])] = str(variable["value"])
+    # KServe's defaulter (SetMlServerDefaults) appends these only when the predictor does not set them.
+    environment.setdefault(contract.MODEL_NAME_ENV, name)
+    environment.setdefault(contract.MODEL_URI_ENV, contract.MODELS_DIR)
+    local = {
+        "MLSERVER_HTTP_PORT": str(ports.http),
+        "MLSERVER_GRPC_PORT": str(ports.grpc),
+        "MLSERVER_METRICS_PORT": str(ports.metrics),
+        "MLSERVER_HOST": "127.0.0.1",
+    }
+    return {
+        key: str(model_dir) if value == contract.MODELS_DIR else local.get(key, value)
+        for key, value in {**environment, **local}.items()
+    }
+
+
+def _get_status(url: str, *, timeout_s: float) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _tail(log: Path, lines: int = 5) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def running(
+    inference_service: Mapping[str, Any],
+    *,
+    artifact_dir: Path,
+    root: Path,
+    log: Path,
+    start_timeout_s: float = START_TIMEOUT_S,
+) -> Iterator[RunningServer]:
+    """MLServer serving `artifact_dir` as KServe would for `inference_service`; stopped on exit."""
+    ports = Ports.free()
+    environment = kserve_environment(inference_service, model_dir=artifact_dir, ports=ports)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
+    server = RunningServer(
+        model_name=environment[contract.MODEL_NAME_ENV],
+        url=f"http://127.0.0.1:{ports.http}",
+        metrics_url=f"http://127.0.0.1:{ports.metrics}/metrics",
+        log=log,
+    )
+    with log.open("wb") as output:
+        # Its own process group: MLServer forks inference workers, and all of them must stop.
+        process = subprocess.Popen(
+            [str(runtime_bin(root)), "start", str(artifact_dir)],
+            env={**inherited, **environment},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        ready = f"{server.url}/v2/models/{server.model_name}/ready"
+        deadline = time.monotonic() + start_timeout_s
+        while _get_status(ready, timeout_s=2.0) != 200:
+            if process.poll() is not None:
+                raise RuntimeError(f"MLServer exited with {process.returncode}: {_tail(log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"MLServer not ready after {start_timeout_s:.0f} s: {_tail(log)}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        _stop(process)
+
+
+def infer(url: str, payload: Mapping[str, Any], *, timeout_s: float = 10.0) -> tuple[int, dict[str, Any]]:
+    """POST a V2 inference request; (status, JSON body)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), json.loads(error.read() or b"{}")
