@@ -99,7 +99,7 @@ def _measure(
     first: ServedPrediction | None = None
     for path in files:
         where = store.where(path)
-        prediction = served_prediction(file_schema(store, path), where=where)
+        prediction = served_prediction(schema := file_schema(store, path), where=where)
         if first is None:
             first = prediction
             # Served probabilities are compared with the version's probabilities on its reference,
@@ -108,10 +108,12 @@ def _measure(
             tallies.prediction = ColumnTally(plan_numbers(PREDICTION, expected))
         elif prediction != first:
             raise InputError(f"{where}: its prediction is {prediction.column}, earlier files' {first.column}")
+        # Shadow and stable are matched on the request's whole input, which both were sent.
+        inputs = sorted(name for name in schema.names if not name.startswith("_")) if shadow else []
         for batch, absent in file_batches(
             store,
             path,
-            columns=[*features, REQUEST_ID, ROW, MODEL_VERSION, prediction.column],
+            columns=[*dict.fromkeys([*features, *inputs]), REQUEST_ID, ROW, MODEL_VERSION, prediction.column],
             required=(RECEIVED_AT, MODEL_VERSION, REQUEST_ID, ROW),
             window=window,
         ):
@@ -119,6 +121,7 @@ def _measure(
                 batch,
                 absent,
                 tallies,
+                inputs=inputs,
                 release=release,
                 prediction=prediction,
                 where=where,
@@ -135,6 +138,7 @@ def _add_batch(
     absent: list[str],
     tallies: _Tallies,
     *,
+    inputs: list[str],
     release: LiveRelease,
     prediction: ServedPrediction,
     where: str,
@@ -165,8 +169,7 @@ def _add_batch(
         kept = ~np.isnan(values)
         tallies.labels.add(values[kept], positive.to_numpy()[kept])
     if shadow is not None:
-        present = [name for name in (t.plan.name for t in tallies.columns) if name not in absent]
-        hashes = row_hashes(batch.select(present).to_pandas())
+        hashes = row_hashes(batch.select(inputs).to_pandas())
         (shadow.add_shadow if release.shadow else shadow.add_stable)(hashes, scores)
 
 
