@@ -59,7 +59,7 @@ def test_a_shifted_column_drifts_with_the_gates_verdict_and_about_its_distance(s
         "credit_amount", german_credit.training["credit_amount"], frame["credit_amount"], policy
     )
     assert measured.method == exact.method == "Wasserstein (normed)"
-    assert measured.score == pytest.approx(exact.score, rel=0.03)
+    assert measured.score == pytest.approx(exact.score, rel=0.01)
 
 
 def test_labels_give_live_metrics_equal_to_scikit_learns(served, german_credit):

@@ -272,16 +272,15 @@ class CountedColumn:
     GROUP BY over the same parquet) can each count their rows, and the sums are measured once.
 
     `counts` are per category for a categorical column (the two sides aligned on one list of
-    categories), and for a numerical one per bin of the edges `drift_from_counts` is given
-    (`binned_wasserstein`'s bins). `gaps`: the sums of the distances of the values beyond the first
-    and last edge. `on_edges`: for a numerical column whose reference holds at most 5 values (the
-    edges are then those values), how many finite values fall exactly on each edge."""
+    categories), and for a numerical one per bin (both sides on the same bins); `sums` are then the
+    sums of each bin's values. `on_edges`: for a numerical column whose reference holds at most 5
+    values (the bins are then cut at those values), how many finite values are exactly each one."""
 
     rows: int
     missing: int
     counts: np.ndarray
     infinite: int = 0
-    gaps: tuple[float, float] = (0.0, 0.0)
+    sums: np.ndarray | None = None
     on_edges: np.ndarray | None = None
 
     @property
@@ -315,7 +314,6 @@ def drift_from_counts(
     *,
     policy: DriftPolicy,
     current_kind: str | None = None,
-    edges: np.ndarray | None = None,
     reference_std: float = 0.0,
 ) -> ColumnDrift:
     """The gate's verdict on one column from counts: the same schema rules, distances, thresholds and
@@ -323,8 +321,8 @@ def drift_from_counts(
 
     The distance scale is always used (normed Wasserstein, bias-corrected Jensen-Shannon): the
     small-sample p-value tests are for the gate's evaluation sets, and the window's rows are many;
-    a Jensen-Shannon distance at the threshold must still pass the permutation test. `edges` and
-    `reference_std` (of the reference's finite values) are needed for a numerical column; the
+    a Jensen-Shannon distance at the threshold must still pass the permutation test. A numerical
+    column needs `sums` on both sides and `reference_std` (of the reference's finite values); the
     current values' kind (`current_kind`) is the reference's unless given."""
     if current is None:
         return _problem(
@@ -340,18 +338,17 @@ def drift_from_counts(
     if kind == "categorical":
         seen = (reference.counts + current.counts) > 0
         return _jensen_shannon(name, kind, reference.counts[seen], current.counts[seen], policy, shares)
-    if edges is None:
-        raise ValueError(f"column {name}: a numerical column's counts need the edges of their bins")
     few = _few_value_counts(reference, current)
     if few is not None:
         return _jensen_shannon(name, kind, *few, policy, shares)
+    if reference.sums is None or current.sums is None:
+        raise ValueError(f"column {name}: a numerical column's counts need the sums of their bins")
     score = m.normed_binned_wasserstein(
         reference.counts,
         current.counts,
-        edges=edges,
+        ref_sums=reference.sums,
+        cur_sums=current.sums,
         reference_std=reference_std,
-        ref_gaps=reference.gaps,
-        cur_gaps=current.gaps,
     )
     return _wasserstein_verdict(name, score, policy, shares)
 

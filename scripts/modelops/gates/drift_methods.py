@@ -258,51 +258,35 @@ def ks_p(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def binned_wasserstein(
-    ref_counts: np.ndarray,
-    cur_counts: np.ndarray,
-    *,
-    edges: np.ndarray,
-    ref_gaps: tuple[float, float] = (0.0, 0.0),
-    cur_gaps: tuple[float, float] = (0.0, 0.0),
+    ref_counts: np.ndarray, cur_counts: np.ndarray, *, ref_sums: np.ndarray, cur_sums: np.ndarray
 ) -> float:
-    """First Wasserstein distance of two samples known only as counts on fixed bins, so that the
-    counts of a window can be added up batch by batch (or by a SQL engine) before it is measured.
-
-    `edges` (ascending, at least one) cut the line into len(edges) + 1 bins: below the first edge,
-    [edges[i], edges[i + 1]), and from the last edge on. Inside a bounded bin both CDFs are taken as
-    linear (the values spread evenly); the two unbounded bins need no such guess: `*_gaps` are the
-    sums (edges[0] - x) over the values below the first edge and (x - edges[-1]) over those from the
-    last edge on, which give the area outside the edges exactly. With the reference's quantiles as
-    edges the error is a fraction of one bin's width per bin the CDFs cross in."""
-    n_ref, n_cur = float(ref_counts.sum()), float(cur_counts.sum())
-    ref_cdf, cur_cdf = np.cumsum(ref_counts) / n_ref, np.cumsum(cur_counts) / n_cur
-    # CDF gaps at each edge (the share of values below it), and over each bounded bin's width.
-    gap = ref_cdf[:-1] - cur_cdf[:-1]
-    left, right, widths = gap[:-1], gap[1:], np.diff(edges)
-    size = np.abs(left) + np.abs(right)
-    same_sign = left * right >= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # A linear gap that changes sign encloses two triangles: (l^2 + r^2) / (2 (|l| + |r|)) per unit.
-        crossing = np.where(size > 0, (left**2 + right**2) / (2 * size), 0.0)
-    inside = float(np.sum(widths * np.where(same_sign, size / 2, crossing)))
-    # Outside the edges the signed area between the CDFs is the difference of the two sides' mean
-    # distances beyond the edge: exact when one side has no values there, as the reference has none
-    # when the edges span its range (and a lower bound when both have).
-    below = abs(ref_gaps[0] / n_ref - cur_gaps[0] / n_cur)
-    above = abs(ref_gaps[1] / n_ref - cur_gaps[1] / n_cur)
-    return inside + below + above
+    """First Wasserstein distance of two samples known only as counts and sums of values on fixed
+    bins, so that a window's counts can be added up batch by batch (or by a SQL engine) before it is
+    measured. Each bin's values are taken at their mean: the distance between those two discrete
+    distributions, with bins cut at the reference's quantiles, is within a fraction of a percent of
+    the exact distance (tests/monitoring/test_counting.py), where spreading each bin's values evenly
+    over its width was 8% off on a skewed column."""
+    ref_seen, cur_seen = ref_counts > 0, cur_counts > 0
+    points = np.concatenate(
+        [ref_sums[ref_seen] / ref_counts[ref_seen], cur_sums[cur_seen] / cur_counts[cur_seen]]
+    )
+    weights = np.concatenate(
+        [ref_counts[ref_seen] / ref_counts.sum(), -cur_counts[cur_seen] / cur_counts.sum()]
+    )
+    order = np.argsort(points, kind="stable")
+    cdf_gap = np.cumsum(weights[order])[:-1]
+    return float(np.sum(np.abs(cdf_gap) * np.diff(points[order])))
 
 
 def normed_binned_wasserstein(
     ref_counts: np.ndarray,
     cur_counts: np.ndarray,
     *,
-    edges: np.ndarray,
+    ref_sums: np.ndarray,
+    cur_sums: np.ndarray,
     reference_std: float,
-    ref_gaps: tuple[float, float] = (0.0, 0.0),
-    cur_gaps: tuple[float, float] = (0.0, 0.0),
 ) -> float:
     """`binned_wasserstein` in the reference's standard deviations (at least 0.001), as
     `normed_wasserstein` norms the exact distance."""
-    distance = binned_wasserstein(ref_counts, cur_counts, edges=edges, ref_gaps=ref_gaps, cur_gaps=cur_gaps)
+    distance = binned_wasserstein(ref_counts, cur_counts, ref_sums=ref_sums, cur_sums=cur_sums)
     return distance / max(reference_std, 0.001)

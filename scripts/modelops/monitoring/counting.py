@@ -27,27 +27,27 @@ NUMERICAL, CATEGORICAL = "numerical", "categorical"
 @dataclass(frozen=True)
 class NumberCounts:
     counts: np.ndarray
+    sums: np.ndarray
     missing: int
     infinite: int
-    gaps: tuple[float, float]
     on_edges: np.ndarray | None
 
 
 def count_numbers(values: np.ndarray, edges: np.ndarray, *, few: bool) -> NumberCounts:
-    """Counts of `values` (NaN: missing) on the bins of `edges` (see `binned_wasserstein`)."""
+    """Counts and sums of `values` (NaN: missing) on the bins `edges` cut: below the first edge,
+    [edges[i], edges[i + 1]), and from the last edge on."""
     missing = int(np.count_nonzero(np.isnan(values)))
     infinite = int(np.count_nonzero(np.isinf(values)))
     finite = values[np.isfinite(values)] if missing or infinite else values
     slot = np.searchsorted(edges, finite, side="right")
     counts = np.bincount(slot, minlength=edges.size + 1)
-    below = float(np.sum(edges[0] - finite[slot == 0]))
-    above = float(np.sum(finite[slot == edges.size] - edges[-1]))
+    sums = np.bincount(slot, weights=finite, minlength=edges.size + 1)
     on_edges = None
     if few:
         at = np.clip(slot - 1, 0, edges.size - 1)
         hit = (slot > 0) & (edges[at] == finite)
         on_edges = np.bincount(at[hit], minlength=edges.size)
-    return NumberCounts(counts, missing, infinite, (below, above), on_edges)
+    return NumberCounts(counts, sums, missing, infinite, on_edges)
 
 
 def _finite_floats(series: pd.Series) -> np.ndarray:
@@ -87,7 +87,7 @@ def plan_numbers(name: str, values: np.ndarray) -> ColumnPlan:
         missing=counted.missing,
         counts=counted.counts,
         infinite=counted.infinite,
-        gaps=counted.gaps,
+        sums=counted.sums,
         on_edges=counted.on_edges,
     )
     std = float(np.std(finite)) if finite.size else 0.0
@@ -122,13 +122,14 @@ class ColumnTally:
     seen: bool = False  # in at least one file
     other_kind: str | None = None  # the kind the payloads hold, when it is not the reference's
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    gaps: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(0))
     on_edges: np.ndarray | None = None
     categories: Counter[object] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         if self.plan.edges is not None and self.counts.size == 0:
             self.counts = np.zeros(self.plan.edges.size + 1, dtype=np.int64)
+            self.sums = np.zeros(self.plan.edges.size + 1)
             if self.plan.few:
                 self.on_edges = np.zeros(self.plan.edges.size, dtype=np.int64)
 
@@ -154,8 +155,7 @@ class ColumnTally:
             self.missing += counted.missing
             self.infinite += counted.infinite
             self.counts += counted.counts
-            self.gaps[0] += counted.gaps[0]
-            self.gaps[1] += counted.gaps[1]
+            self.sums += counted.sums
             if self.on_edges is not None and counted.on_edges is not None:
                 self.on_edges += counted.on_edges
             return
@@ -174,7 +174,7 @@ class ColumnTally:
         self.other_kind = self.other_kind or other.other_kind
         if self.counts.size:
             self.counts += other.counts
-            self.gaps = [self.gaps[0] + other.gaps[0], self.gaps[1] + other.gaps[1]]
+            self.sums += other.sums
         if self.on_edges is not None and other.on_edges is not None:
             self.on_edges += other.on_edges
         self.categories.update(other.categories)
@@ -189,7 +189,7 @@ class ColumnTally:
                 self.missing,
                 self.counts,
                 infinite=self.infinite,
-                gaps=(self.gaps[0], self.gaps[1]),
+                sums=self.sums,
                 on_edges=self.on_edges,
             )
             return self.plan.reference, current

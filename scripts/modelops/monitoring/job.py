@@ -183,7 +183,6 @@ def _judge(tally: ColumnTally, policy: PromotionPolicy) -> ColumnDrift:
         current,
         policy=policy.drift,
         current_kind=tally.other_kind,
-        edges=plan.edges,
         reference_std=plan.reference_std,
     )
 
