@@ -4,8 +4,10 @@ stable on the same inputs. Reading and counting happen here; every verdict is th
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -72,13 +74,14 @@ class _Tallies:
 
     columns: list[ColumnTally]
     labels: LabelTally
+    pool: ThreadPoolExecutor
     prediction: ColumnTally | None = None  # planned once the first file names the prediction
     files: int = 0
     rows: int = 0
     other_version_rows: int = 0
 
 
-def _measure(
+def measure_release(
     release: LiveRelease,
     reference: Reference,
     *,
@@ -90,46 +93,57 @@ def _measure(
     labels: pa.Table | None,
     shadow: ShadowJoin | None,
 ) -> ReleaseResult:
+    """One release's window against its reference: every file of its partitions, batch by batch."""
     features = list(reference.features.columns)
     files = window_files(store, model=model, releases=release.partitions, window=window)
-    tallies = _Tallies(
-        [ColumnTally(plan_column(name, reference.features[name])) for name in features],
-        LabelTally(threshold=policy.evaluation.decision_threshold),
-    )
-    first: ServedPrediction | None = None
-    for path in files:
-        where = store.where(path)
-        prediction = served_prediction(schema := file_schema(store, path), where=where)
-        if first is None:
-            first = prediction
-            # Served probabilities are compared with the version's probabilities on its reference,
-            # served labels with its predicted labels.
-            expected = reference.predicted_positive * 1.0 if prediction.is_label else reference.scores
-            tallies.prediction = ColumnTally(plan_numbers(PREDICTION, expected))
-        elif prediction != first:
-            raise InputError(f"{where}: its prediction is {prediction.column}, earlier files' {first.column}")
-        # Shadow and stable are matched on the request's whole input, which both were sent.
-        inputs = sorted(name for name in schema.names if not name.startswith("_")) if shadow else []
-        for batch, absent in file_batches(
-            store,
-            path,
-            columns=[*dict.fromkeys([*features, *inputs]), REQUEST_ID, ROW, MODEL_VERSION, prediction.column],
-            required=(RECEIVED_AT, MODEL_VERSION, REQUEST_ID, ROW),
-            window=window,
-        ):
-            _add_batch(
-                batch,
-                absent,
-                tallies,
-                inputs=inputs,
-                release=release,
-                prediction=prediction,
-                where=where,
-                positive_class=model_policy.positive_class,
-                labels=labels,
-                shadow=shadow,
-            )
-        tallies.files += 1
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        tallies = _Tallies(
+            [ColumnTally(plan_column(name, reference.features[name])) for name in features],
+            LabelTally(threshold=policy.evaluation.decision_threshold),
+            pool,
+        )
+        first: ServedPrediction | None = None
+        for path in files:
+            where = store.where(path)
+            prediction = served_prediction(schema := file_schema(store, path), where=where)
+            if first is None:
+                first = prediction
+                # Served probabilities are compared with the version's probabilities on its reference,
+                # served labels with its predicted labels.
+                expected = reference.predicted_positive * 1.0 if prediction.is_label else reference.scores
+                tallies.prediction = ColumnTally(plan_numbers(PREDICTION, expected))
+            elif prediction != first:
+                raise InputError(
+                    f"{where}: its prediction is {prediction.column}, earlier files' {first.column}"
+                )
+            # Shadow and stable are matched on the request's whole input, which both were sent.
+            inputs = sorted(name for name in schema.names if not name.startswith("_")) if shadow else []
+            for batch, absent in file_batches(
+                store,
+                path,
+                columns=[
+                    *dict.fromkeys([*features, *inputs]),
+                    REQUEST_ID,
+                    ROW,
+                    MODEL_VERSION,
+                    prediction.column,
+                ],
+                required=(RECEIVED_AT, MODEL_VERSION, REQUEST_ID, ROW),
+                window=window,
+            ):
+                _add_batch(
+                    batch,
+                    absent,
+                    tallies,
+                    inputs=inputs,
+                    release=release,
+                    prediction=prediction,
+                    where=where,
+                    positive_class=model_policy.positive_class,
+                    labels=labels,
+                    shadow=shadow,
+                )
+            tallies.files += 1
     return _result(release, tallies, policy=policy, model_policy=model_policy)
 
 
@@ -153,11 +167,15 @@ def _add_batch(
     if not batch.num_rows:
         return
     tallies.rows += batch.num_rows
-    for tally in tallies.columns:
+
+    def add(tally: ColumnTally) -> None:
         if tally.plan.name in absent:
             tally.add_absent(batch.num_rows)
         else:
             tally.add(batch.column(tally.plan.name))
+
+    # Columns are counted side by side: each is numpy's and Arrow's work, which release the GIL.
+    list(tallies.pool.map(add, tallies.columns))
     scores = served_scores(
         batch.column(prediction.column), prediction, positive_class=positive_class, where=where
     )
@@ -247,7 +265,7 @@ def run_monitor(
                     model, release.version, policy=model_policy, root=root, scratch=Path(scratch)
                 )
                 step(f"{release.role} v{release.version}: reading {window}")
-                results[release.role] = _measure(
+                results[release.role] = measure_release(
                     release,
                     reference,
                     store=store,

@@ -126,7 +126,10 @@ def file_batches(
             received < pa.scalar(window.end.astimezone(UTC), type=unit)
         )
     try:
-        for batch in dataset.to_batches(columns=present, filter=where, batch_size=BATCH_ROWS):
+        # One file and a few batches ahead at a time: memory follows the batch, never the window.
+        for batch in dataset.to_batches(
+            columns=present, filter=where, batch_size=BATCH_ROWS, batch_readahead=2, fragment_readahead=1
+        ):
             if batch.num_rows:
                 yield batch, absent
     except (pa.ArrowException, OSError) as error:
