@@ -19,6 +19,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -112,7 +113,7 @@ def _child(side: str, folder: Path, rows: int, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def _run(side: str, folder: Path, rows: int) -> tuple[ProcessRun, dict[str, object]]:
+def _run(side: str, folder: Path, rows: int) -> tuple[ProcessRun, dict[str, Any]]:
     out = folder / f"{side}.json"
     command = [sys.executable, "-m", "modelops.bench.monitor_job", "--child", side, "--folder", str(folder)]
     run = run_process([*command, "--rows", str(rows), "--out", str(out)], show_stderr=True)
@@ -166,7 +167,7 @@ def main() -> int:
     console.print(table)
     designed = ", ".join(sorted(expected_drifted()))
     console.print(f"monitor: drifted columns {monitored.get('drifted')} (designed: {designed})")
-    agrees = set(monitored.get("drifted", [])) == expected_drifted()  # type: ignore[arg-type]
+    agrees = set(monitored.get("drifted") or []) == expected_drifted()
     return 0 if monitor.exit_code == 0 and evidently.exit_code == 0 and agrees else 1
 
 
