@@ -27,6 +27,7 @@ bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row data; v
 	$(UV) run --locked python -m modelops.bench.gitops_scale
 	$(UV) run --locked python -m modelops.bench.cli_help
 	$(UV) run --locked python -m modelops.bench.drift_cold_start
+	$(UV) run --locked python -m modelops.bench.monitor_job
 
 sync: $(VENV_STAMP)
 

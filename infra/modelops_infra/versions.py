@@ -63,3 +63,5 @@ POSTGRES_IMAGE = "docker.io/library/postgres:17.5-alpine"
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z"
 POSTGRES_ENGINE_VERSION = "17.5"
+# The Pushgateway the monitor job pushes to (kube-prometheus-stack ships none).
+PUSHGATEWAY_IMAGE = "quay.io/prometheus/pushgateway:v1.11.0"

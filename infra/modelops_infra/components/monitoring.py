@@ -23,10 +23,16 @@ from modelops_infra.manifests.alert_routing import (
     alertmanager_values,
     relay_manifests,
 )
-from modelops_infra.manifests.alert_rules import slo_rules
+from modelops_infra.manifests.alert_rules import monitor_rules, slo_rules
 from modelops_infra.manifests.dashboards import dashboard_json
+from modelops_infra.manifests.model_monitor import (
+    MonitorJob,
+    monitor_cronjob,
+    monitor_network_policies,
+    pushgateway_manifests,
+)
 from modelops_infra.settings import PagingSettings
-from modelops_infra.versions import KUBE_PROMETHEUS_STACK
+from modelops_infra.versions import KUBE_PROMETHEUS_STACK, PUSHGATEWAY_IMAGE
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class MonitoringArgs:
     paging: PagingSettings
     # None: no relay, and no alert is routed to one (the local stack, a laptop).
     dispatch: DispatchTarget | None = None
+    # The monitor job's CronJobs and the alert on its silence; None until the stack names the
+    # modelops image to run (the Pushgateway and the panels are there either way).
+    monitor: MonitorJob | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -142,7 +151,57 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=after_stack,
         )
+        self._pushgateway(name, after_stack)
+        if args.monitor is not None:
+            self._monitor_jobs(name, args, args.monitor, after_stack)
         self.register_outputs({"release": stack.name})
+
+    def _pushgateway(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        manifests = pushgateway_manifests(PUSHGATEWAY_IMAGE)
+        k8s.apps.v1.Deployment(
+            f"{name}-pushgateway",
+            metadata=manifests["Deployment"]["metadata"],
+            spec=manifests["Deployment"]["spec"],
+            opts=opts,
+        )
+        k8s.core.v1.Service(
+            f"{name}-pushgateway",
+            metadata=manifests["Service"]["metadata"],
+            spec=manifests["Service"]["spec"],
+            opts=opts,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-pushgateway",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=manifests["ServiceMonitor"]["metadata"],
+            spec=manifests["ServiceMonitor"]["spec"],
+            opts=opts,
+        )
+        for policy in monitor_network_policies():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy['metadata']['name']}",
+                metadata=policy["metadata"],
+                spec=policy["spec"],
+                opts=opts,
+            )
+
+    def _monitor_jobs(
+        self, name: str, args: MonitoringArgs, job: MonitorJob, opts: pulumi.ResourceOptions
+    ) -> None:
+        for model in job.models:
+            cronjob = monitor_cronjob(model, job=job)
+            k8s.batch.v1.CronJob(
+                f"{name}-monitor-{model}", metadata=cronjob["metadata"], spec=cronjob["spec"], opts=opts
+            )
+        k8s.apiextensions.CustomResource(
+            f"{name}-monitor-job",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "modelops-monitor-job", "namespace": L.MONITORING_NAMESPACE},
+            spec=monitor_rules(models_namespace=args.models_namespace, period_s=job.period_s),
+            opts=opts,
+        )
 
     def _relay(self, name: str, target: DispatchTarget) -> k8s.core.v1.Secret:
         """The dispatch relay and the Secret Alertmanager presents to it (returned: Alertmanager

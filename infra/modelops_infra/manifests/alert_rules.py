@@ -95,3 +95,32 @@ def slo_rules(
             }
         ]
     }
+
+
+def monitor_rules(*, models_namespace: str, period_s: int) -> dict[str, Any]:
+    """The spec of the PrometheusRule that notices the monitor job falling silent: no run measured
+    every live release of a model for two of its periods, or none ever reported."""
+    limit = 2 * period_s
+    return {
+        "groups": [
+            {
+                "name": "modelops-monitor-job",
+                "rules": [
+                    {
+                        "alert": "ModelMonitorStale",
+                        "expr": promql.monitor_stale(limit),
+                        "for": "5m",
+                        "labels": {"severity": "ticket", "namespace": models_namespace},
+                        "annotations": {
+                            "summary": "{{ $labels.model }}: the monitor job has not reported for "
+                            f"{limit // 3600}h",
+                            "description": "The drift, live-metric and shadow panels show old values: "
+                            f"`kubectl -n {L.JOBS_NAMESPACE} get jobs -l app=modelops-monitor` and the "
+                            "last run's log say why (exit 2 names the file or release at fault, 3 an "
+                            "unreachable Pushgateway).",
+                        },
+                    }
+                ],
+            }
+        ]
+    }

@@ -1,4 +1,5 @@
-"""Grafana dashboard for model serving, as code: rate, errors, latency percentiles, drift."""
+"""Grafana dashboard for model serving, as code: rate, errors, latency percentiles, drift, and the
+monitor job's prediction drift, live metrics and shadow agreement."""
 
 from __future__ import annotations
 
@@ -43,6 +44,37 @@ def serving_dashboard(*, p95_target_ms: float, drift_threshold: float) -> dict[s
         "steps": [{"color": "green", "value": None}, {"color": "red", "value": drift_threshold}],
     }
     latency_panel = _panel(3, f"Latency percentiles (p95 target {p95_target_ms:g} ms)", latency, "s", 8, 0)
+    prediction = _panel(
+        5,
+        "Prediction drift (served scores against the version's scores on its reference)",
+        [(promql.prediction_drift(), per_release)],
+        "none",
+        16,
+        0,
+    )
+    prediction["fieldConfig"]["defaults"]["thresholds"] = drift["fieldConfig"]["defaults"]["thresholds"]
+    live = _panel(
+        6,
+        "Live metrics on labelled rows",
+        [(promql.live_metric(), f"{per_release} / {{{{metric}}}}")],
+        "percentunit",
+        16,
+        12,
+    )
+    shadow = _panel(
+        7,
+        "Shadow against stable on the same inputs",
+        [
+            (promql.shadow_agreement(), f"agreement {per_release}"),
+            (promql.shadow_divergence(), f"mean |score difference| {per_release}"),
+        ],
+        "percentunit",
+        24,
+        0,
+    )
+    rows = _panel(
+        8, "Rows the monitor read per window", [(promql.monitored_rows(), per_release)], "none", 24, 12
+    )
     return {
         "uid": "modelops-serving",
         "title": "Model serving",
@@ -59,6 +91,10 @@ def serving_dashboard(*, p95_target_ms: float, drift_threshold: float) -> dict[s
             _panel(2, "Error rate", [(promql.error_ratio(), per_release)], "percentunit", 0, 12),
             latency_panel,
             drift,
+            prediction,
+            live,
+            shadow,
+            rows,
         ],
     }
 

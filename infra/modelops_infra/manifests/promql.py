@@ -41,3 +41,43 @@ POD_MONITOR = "model-servers"
 
 def scrape_up(models_namespace: str, monitoring_namespace: str) -> str:
     return f'up{{job="{monitoring_namespace}/{POD_MONITOR}", namespace="{models_namespace}"}}'
+
+
+# The monitor job (`modelops monitor`) pushes these through the Pushgateway, labelled as it chose
+# (Prometheus scrapes the Pushgateway with honor_labels).
+PREDICTION_DRIFT = "modelops_prediction_drift_score"
+LIVE_METRIC = "modelops_live_metric"
+SHADOW_AGREEMENT = "modelops_shadow_agreement"
+SHADOW_DIVERGENCE = "modelops_shadow_score_divergence"
+MONITOR_ROWS = "modelops_monitor_rows"
+MONITOR_LAST_SUCCESS = "modelops_monitor_last_success_timestamp_seconds"
+
+
+def prediction_drift() -> str:
+    return f"max by ({BY}) ({PREDICTION_DRIFT})"
+
+
+def live_metric() -> str:
+    return f"max by ({BY}, metric) ({LIVE_METRIC})"
+
+
+def shadow_agreement() -> str:
+    return f"max by ({BY}) ({SHADOW_AGREEMENT})"
+
+
+def shadow_divergence() -> str:
+    return f"max by ({BY}) ({SHADOW_DIVERGENCE})"
+
+
+def monitored_rows() -> str:
+    return f"max by ({BY}) ({MONITOR_ROWS})"
+
+
+def monitor_age_seconds() -> str:
+    """Seconds since the monitor last measured every live release of each model."""
+    return f"time() - max by (model) ({MONITOR_LAST_SUCCESS})"
+
+
+def monitor_stale(limit_s: int) -> str:
+    """Models the monitor last measured over `limit_s` ago, or no report at all."""
+    return f"({monitor_age_seconds()}) > {limit_s} or absent({MONITOR_LAST_SUCCESS})"

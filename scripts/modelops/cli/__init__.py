@@ -16,6 +16,7 @@ import typer
 from modelops.cli import check, evaluation_set
 from modelops.cli.gate import gate
 from modelops.cli.gitops import status, validate
+from modelops.cli.monitor import monitor
 from modelops.cli.register import register
 from modelops.cli.release import promote, rollback, rollout
 from modelops.cli.train import train
@@ -37,6 +38,7 @@ app.command("rollout")(rollout)
 app.command("rollback")(rollback)
 app.command("validate")(validate)
 app.command("status")(status)
+app.command("monitor")(monitor)
 
 
 @app.command("demo")

@@ -196,6 +196,10 @@ def _test_numerical(
         p = m.ks_p(ref_sorted, cur_sorted)
         return ColumnDrift(name, "numerical", p < policy.p_value, "K-S p-value", p, policy.p_value, *shares)
     score = m.normed_wasserstein(ref_sorted, cur_sorted, work=work[: ref_sorted.size])
+    return _wasserstein_verdict(name, score, policy, shares)
+
+
+def _wasserstein_verdict(name: str, score: float, policy: DriftPolicy, shares: MissingShares) -> ColumnDrift:
     return ColumnDrift(
         name,
         "numerical",
@@ -260,6 +264,93 @@ def drift_for_column(
         return _test_numerical(name, ref_values, cur_values, policy, shares, work)
     ref_counts, cur_counts = m.category_counts(ref_codes, cur_codes, categories)
     return _distance_or_test(name, kind, ref_counts, cur_counts, ref.rows - ref.missing, policy, shares)
+
+
+@dataclass(frozen=True)
+class CountedColumn:
+    """One side of a column reduced to counts that add up: a window's batches (or a SQL engine's
+    GROUP BY over the same parquet) can each count their rows, and the sums are measured once.
+
+    `counts` are per category for a categorical column (the two sides aligned on one list of
+    categories), and for a numerical one per bin (both sides on the same bins); `sums` are then the
+    sums of each bin's values. `on_edges`: for a numerical column whose reference holds at most 5
+    values (the bins are then cut at those values), how many finite values are exactly each one."""
+
+    rows: int
+    missing: int
+    counts: np.ndarray
+    infinite: int = 0
+    sums: np.ndarray | None = None
+    on_edges: np.ndarray | None = None
+
+    @property
+    def side(self) -> _Side:
+        return _Side(self.rows, self.missing, self.infinite)
+
+
+# At most this many distinct values make a numerical column one judged like a category (evidently's rule).
+FEW_VALUES = 5
+
+
+def _few_value_counts(
+    reference: CountedColumn, current: CountedColumn
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Counts per value when the reference holds at most FEW_VALUES values and every finite current
+    value is one of them: the counted form of `few_value_counts` (the gate's path for such columns)."""
+    if reference.on_edges is None or current.on_edges is None or reference.on_edges.size > FEW_VALUES:
+        return None
+    ref_finite = reference.rows - reference.missing - reference.infinite
+    cur_finite = current.rows - current.missing - current.infinite
+    if reference.on_edges.sum() != ref_finite or current.on_edges.sum() != cur_finite:
+        return None
+    return reference.on_edges, current.on_edges
+
+
+def drift_from_counts(
+    name: str,
+    kind: str,
+    reference: CountedColumn,
+    current: CountedColumn | None,
+    *,
+    policy: DriftPolicy,
+    current_kind: str | None = None,
+    reference_std: float = 0.0,
+) -> ColumnDrift:
+    """The gate's verdict on one column from counts: the same schema rules, distances, thresholds and
+    permutation test as `drift_for_column`, for a live window too large to hold.
+
+    The distance scale is always used (normed Wasserstein, bias-corrected Jensen-Shannon): the
+    small-sample p-value tests are for the gate's evaluation sets, and the window's rows are many;
+    a Jensen-Shannon distance at the threshold must still pass the permutation test. A numerical
+    column needs `sums` on both sides and `reference_std` (of the reference's finite values); the
+    current values' kind (`current_kind`) is the reference's unless given."""
+    if current is None:
+        return _problem(
+            name, kind, "missing from the current data", (reference.side.missing_share, float("nan"))
+        )
+    ref, cur = reference.side, current.side
+    shares = (ref.missing_share, cur.missing_share)
+    problem = _schema_problem(kind, current_kind or kind, ref, cur, policy) or _infinite_problem(ref, cur)
+    if problem:
+        return _problem(name, kind, problem, shares)
+    if ref.empty:
+        return ColumnDrift(name, kind, False, "not tested (no values on either side)", None, None, *shares)
+    if kind == "categorical":
+        seen = (reference.counts + current.counts) > 0
+        return _jensen_shannon(name, kind, reference.counts[seen], current.counts[seen], policy, shares)
+    few = _few_value_counts(reference, current)
+    if few is not None:
+        return _jensen_shannon(name, kind, *few, policy, shares)
+    if reference.sums is None or current.sums is None:
+        raise ValueError(f"column {name}: a numerical column's counts need the sums of their bins")
+    score = m.normed_binned_wasserstein(
+        reference.counts,
+        current.counts,
+        ref_sums=reference.sums,
+        cur_sums=current.sums,
+        reference_std=reference_std,
+    )
+    return _wasserstein_verdict(name, score, policy, shares)
 
 
 def _each_column(judge: Callable[..., ColumnDrift], columns: list[tuple]) -> list[ColumnDrift]:

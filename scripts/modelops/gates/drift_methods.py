@@ -255,3 +255,38 @@ def ks_p(reference: np.ndarray, current: np.ndarray) -> float:
     from scipy import stats
 
     return float(stats.ks_2samp(reference, current).pvalue)
+
+
+def binned_wasserstein(
+    ref_counts: np.ndarray, cur_counts: np.ndarray, *, ref_sums: np.ndarray, cur_sums: np.ndarray
+) -> float:
+    """First Wasserstein distance of two samples known only as counts and sums of values on fixed
+    bins, so that a window's counts can be added up batch by batch (or by a SQL engine) before it is
+    measured. Each bin's values are taken at their mean: the distance between those two discrete
+    distributions, with bins cut at the reference's quantiles, is within a fraction of a percent of
+    the exact distance (tests/monitoring/test_counting.py), where spreading each bin's values evenly
+    over its width was 8% off on a skewed column."""
+    ref_seen, cur_seen = ref_counts > 0, cur_counts > 0
+    points = np.concatenate(
+        [ref_sums[ref_seen] / ref_counts[ref_seen], cur_sums[cur_seen] / cur_counts[cur_seen]]
+    )
+    weights = np.concatenate(
+        [ref_counts[ref_seen] / ref_counts.sum(), -cur_counts[cur_seen] / cur_counts.sum()]
+    )
+    order = np.argsort(points, kind="stable")
+    cdf_gap = np.cumsum(weights[order])[:-1]
+    return float(np.sum(np.abs(cdf_gap) * np.diff(points[order])))
+
+
+def normed_binned_wasserstein(
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    *,
+    ref_sums: np.ndarray,
+    cur_sums: np.ndarray,
+    reference_std: float,
+) -> float:
+    """`binned_wasserstein` in the reference's standard deviations (at least 0.001), as
+    `normed_wasserstein` norms the exact distance."""
+    distance = binned_wasserstein(ref_counts, cur_counts, ref_sums=ref_sums, cur_sums=cur_sums)
+    return distance / max(reference_std, 0.001)

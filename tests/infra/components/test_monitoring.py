@@ -39,3 +39,102 @@ def test_slo_alerts_take_their_thresholds_from_the_environment_file(stacks, repo
         and "modelops_drift_score" in exprs
         and "by (model, release" in exprs
     )
+
+
+def _monitoring_with_a_monitor_job(repo_root):
+    """The Monitoring component of prod's settings, given a monitor job, declared under fresh mocks."""
+    import pulumi
+
+    from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
+    from modelops_infra.manifests.model_monitor import MonitorJob
+    from tests.infra.harness import PROJECT, RecordingMocks
+
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="prod", preview=False)
+    settings = load_settings("prod", root=repo_root)
+    job = MonitorJob(
+        environment="prod",
+        image="ghcr.io/example-org/modelops:v1",
+        models=("credit-risk", "fraud-score"),
+        payloads_uri="s3://modelops-prod-payloads",
+        mlflow_uri="http://mlflow.mlflow.svc:5000",
+    )
+
+    @pulumi.runtime.test
+    def declare():
+        monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                models_namespace=settings.models_namespace,
+                retention="1d",
+                error_rate=0.01,
+                p95_ms=40,
+                drift_threshold=0.1,
+                paging=settings.platform.alerting.page,
+                monitor=job,
+            ),
+        )
+        return pulumi.Output.from_input(monitoring.urn)
+
+    declare()
+    return mocks.declared, job
+
+
+def test_each_model_gets_an_hourly_monitor_cronjob_pushing_to_the_pushgateway(repo_root):
+    declared, job = _monitoring_with_a_monitor_job(repo_root)
+    cronjobs = {
+        r.inputs["metadata"]["name"]: r.inputs for r in declared if r.type == "kubernetes:batch/v1:CronJob"
+    }
+    assert sorted(cronjobs) == ["monitor-credit-risk", "monitor-fraud-score"]
+    spec = cronjobs["monitor-credit-risk"]["spec"]
+    assert spec["schedule"] == "7 * * * *" and spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == job.image
+    assert container["args"] == ["monitor", "credit-risk", "--env", "prod", "--window", "1h"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODELOPS_PUSHGATEWAY"] == "http://pushgateway.monitoring.svc:9091"
+    assert env["MODELOPS_PAYLOADS"] == "s3://modelops-prod-payloads"
+    assert (
+        container["securityContext"]["readOnlyRootFilesystem"]
+        and pod["automountServiceAccountToken"] is False
+    )
+    # A run ends before the next is due, so the staleness alert's two periods are two missed runs.
+    assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] < job.period_s
+
+
+def test_prometheus_scrapes_the_pushgateway_keeping_the_jobs_labels(repo_root):
+    declared, _ = _monitoring_with_a_monitor_job(repo_root)
+    (monitor,) = [r for r in declared if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
+    assert all(endpoint["honorLabels"] for endpoint in monitor.inputs["spec"]["endpoints"])
+    (gateway,) = [r for r in declared if r.type == "kubernetes:apps/v1:Deployment"]
+    assert gateway.inputs["metadata"]["name"] == "pushgateway"
+    assert any(
+        a.startswith("--persistence.file=")
+        for a in gateway.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+
+
+def test_the_monitor_falling_silent_for_two_periods_opens_a_ticket(repo_root):
+    declared, job = _monitoring_with_a_monitor_job(repo_root)
+    rules = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in declared
+        if r.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+    }
+    (stale,) = rules["modelops-monitor-job"]["groups"][0]["rules"]
+    assert stale["alert"] == "ModelMonitorStale" and stale["labels"]["severity"] == "ticket"
+    assert f"> {2 * job.period_s}" in stale["expr"] and "absent(" in stale["expr"]
+
+
+def test_only_the_monitor_pods_may_push_to_the_pushgateway(repo_root):
+    declared, _ = _monitoring_with_a_monitor_job(repo_root)
+    policies = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in declared
+        if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+    }
+    (allowed,) = policies["pushgateway-from-monitor"]["ingress"]
+    (source,) = allowed["from"]
+    assert source["podSelector"]["matchLabels"] == {"app": "modelops-monitor"}
+    assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "modelops-jobs"}
