@@ -47,7 +47,9 @@ def v2_request(columns: dict[str, list[Any]]) -> dict[str, Any]:
     """One named input per column, as MLServer's pandas codec takes a frame."""
     inputs = []
     for name, values in columns.items():
-        datatype = "BYTES" if isinstance(values[0], str) else "FP64" if isinstance(values[0], float) else "INT64"
+        datatype = (
+            "BYTES" if isinstance(values[0], str) else "FP64" if isinstance(values[0], float) else "INT64"
+        )
         inputs.append({"name": name, "shape": [len(values), 1], "datatype": datatype, "data": values})
     return {"inputs": inputs}
 
@@ -92,7 +94,9 @@ class Agent:
 
     def send(self, event_type: str, event_id: str, payload: dict[str, Any], **kwargs: Any) -> Answer:
         service = kwargs.pop("service", "credit-risk")
-        return self.post(json.dumps(payload).encode(), headers(event_type, event_id, service=service), **kwargs)
+        return self.post(
+            json.dumps(payload).encode(), headers(event_type, event_id, service=service), **kwargs
+        )
 
     def pair(self, event_id: str, request: dict[str, Any], response: dict[str, Any], **kwargs: Any) -> None:
         for event_type, payload in ((REQUEST, request), (RESPONSE, response)):
@@ -129,10 +133,14 @@ def running_sink(store: Path, *extra: str, log: Path) -> Iterator[RunningSink]:
     if "--token-file" not in extra:
         command.append("--allow-unauthenticated")
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ))
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ)
+        )
     sink = RunningSink(process, port, store, log)
     try:
-        wait_ready(f"http://127.0.0.1:{port}/healthz", process, what="the payload sink", timeout_s=30, log=log)
+        wait_ready(
+            f"http://127.0.0.1:{port}/healthz", process, what="the payload sink", timeout_s=30, log=log
+        )
         yield sink
     finally:
         if process.poll() is None:

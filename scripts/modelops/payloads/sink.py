@@ -48,7 +48,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from modelops.payloads.intake import Intake, Limits, Reply
 from modelops.payloads.layout import RELEASES, is_model_name
-from modelops.payloads.pairing import Scope
+from modelops.payloads.pairing import MAX_PENDING, Pairing, Scope
 from modelops.payloads.store import Store, store_location
 
 log = logging.getLogger("payload-sink")
@@ -287,6 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rows-per-event", type=int, default=limits.max_rows_per_event)
     parser.add_argument("--flush-rows", type=int, default=limits.flush_rows)
     parser.add_argument("--flush-interval-s", type=float, default=limits.flush_interval_s)
+    parser.add_argument("--max-pending", type=int, default=MAX_PENDING, help="unmatched events held")
     parser.add_argument("--drain-s", type=float, default=DRAIN_S)
     return parser
 
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] = os.environ) 
     problems = []
     if not 0 <= args.port < 65536:
         problems.append(f"--port {args.port} is not a port")
-    for option in ("max_body_bytes", "max_rows_per_event", "flush_rows"):
+    for option in ("max_body_bytes", "max_rows_per_event", "flush_rows", "max_pending"):
         if getattr(args, option) < 1:
             problems.append(f"--{option.replace('_', '-')} must be at least 1")
     token = None
@@ -333,9 +334,8 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] = os.environ) 
         flush_interval_s=args.flush_interval_s,
         max_buffered_rows=max(Limits().max_buffered_rows, 4 * args.flush_rows),
     )
-    server = SinkServer(
-        (args.host, args.port), Intake(store, limits=limits), token=token, max_body_bytes=args.max_body_bytes
-    )
+    intake = Intake(store, limits=limits, pairing=Pairing(max_pending=args.max_pending))
+    server = SinkServer((args.host, args.port), intake, token=token, max_body_bytes=args.max_body_bytes)
     if token is None:
         log.warning("accepting events without a token: the NetworkPolicy must admit the model pods alone")
     log.info("storing payloads in %s, listening on %s:%d", args.store, args.host, server.server_port)
