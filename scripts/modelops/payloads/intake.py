@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,7 +60,7 @@ class Intake:
         self._clock = clock
         self._flush_lock = threading.Lock()
 
-    def receive(self, scope: Scope, headers: Mapping[str, str], body: bytes) -> Reply:
+    def receive(self, scope: Scope, headers: Iterable[tuple[str, str]], body: bytes) -> Reply:
         metrics = self.metrics
         if self.batches.rows >= self.limits.max_buffered_rows:
             return self._refuse("busy", 503, "the sink holds too many unwritten rows; the store is failing")
@@ -77,12 +77,12 @@ class Intake:
             else:
                 record = response_columns(event.body, **limits)
         except TensorError as error:
-            metrics.events.labels(event.kind, "refused").inc()
+            metrics.event(event.kind, "refused").inc()
             return self._refuse("tensor", 422, f"{event.kind}: {error}")
         offered = self.pairing.offer(
             scope, event.kind, event.id, digest=event.digest, record=record, size=len(body)
         )
-        metrics.events.labels(event.kind, offered.outcome.value).inc()
+        metrics.event(event.kind, offered.outcome.value).inc()
         if offered.evicted:
             metrics.evicted.inc(offered.evicted)
         metrics.pending.set(self.pairing.pending)
@@ -159,5 +159,5 @@ class Intake:
         return True
 
     def _refuse(self, reason: str, status: int, text: str) -> Reply:
-        self.metrics.refused.labels(reason).inc()
+        self.metrics.refusal(reason).inc()
         return Reply(status, text)

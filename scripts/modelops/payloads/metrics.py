@@ -25,7 +25,8 @@ class SinkMetrics:
         )
         self.refused = Counter(
             "payload_sink_refused_requests",
-            "HTTP requests refused, by reason (unauthorized, path, too_large, event, tensor, rows, busy).",
+            "HTTP requests refused, by reason (path, unauthorized, length, too_large, event, tensor, "
+            "conflict, rows, busy, connections).",
             ["reason"],
             registry=r,
         )
@@ -52,3 +53,18 @@ class SinkMetrics:
         )
         self.pending = Gauge("payload_sink_pending_events", "Events waiting for their pair.", registry=r)
         self.buffered_rows = Gauge("payload_sink_buffered_rows", "Joined rows not yet written.", registry=r)
+        self._children: dict[tuple[object, ...], Counter] = {}
+
+    def event(self, kind: str, outcome: str) -> Counter:
+        return self._child(self.events, kind, outcome)
+
+    def refusal(self, reason: str) -> Counter:
+        return self._child(self.refused, reason)
+
+    def _child(self, counter: Counter, *labels: str) -> Counter:
+        # `labels()` looks the child up under a lock on every call; the set of label values is fixed.
+        key = (id(counter), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        return child

@@ -143,16 +143,18 @@ def _flat(data: Any, where: str, *, width: int) -> list[Any]:
 
 
 def _check_values(data: list[Any], datatype: str, where: str) -> None:
+    # map(type, ...) and set arithmetic: the sink checks every value of every event it takes.
+    types = set(map(type, data))
     if datatype in _INTEGER_RANGES:
         low, high = _INTEGER_RANGES[datatype]
-        if not all(type(v) is int and low <= v <= high for v in data):
+        if not types <= {int} or (data and (min(data) < low or max(data) > high)):
             raise TensorError(f"{where}.data holds a value that is not a {datatype}")
     elif datatype in _FLOATS:
         # JSON writes 1.0 as 1; NaN and infinities are values a model may see, so they are kept.
-        if not all(type(v) is float or type(v) is int for v in data):
+        if not types <= {int, float}:
             raise TensorError(f"{where}.data holds a value that is not a number")
     elif datatype == "BOOL":
-        if not all(type(v) is bool for v in data):
+        if not types <= {bool}:
             raise TensorError(f"{where}.data holds a value that is not a boolean")
-    elif not all(type(v) is str and len(v) <= MAX_BYTES_VALUE_CHARS for v in data):
+    elif not types <= {str} or (data and max(map(len, data)) > MAX_BYTES_VALUE_CHARS):
         raise TensorError(f"{where}.data holds a value that is not a string of at most 64 KiB")
