@@ -10,12 +10,14 @@ import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
+from modelops_infra.backends.aws_storage import artifact_bucket_name
 from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
 from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
 from modelops_infra.components.gitops import GitOps, GitOpsArgs
 from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
 from modelops_infra.components.network import Network, NetworkArgs
+from modelops_infra.components.payload_sink import PayloadSink, PayloadSinkArgs, SinkOnAws
 from modelops_infra.components.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
 from modelops_infra.components.registry_users import CI_USERS, ServiceUser
 from modelops_infra.components.security import Security, SecurityArgs
@@ -24,7 +26,7 @@ from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
 from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
-from modelops_infra.versions import mlflow_server_image, serving_runtime_image
+from modelops_infra.versions import mlflow_server_image, modelops_image, serving_runtime_image
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,8 @@ def _on_aws(
             settings.name, platform.cluster, network.private_subnet_ids, platform.serving.gpu_inference
         ),
     )
-    security = _security(
-        settings, cluster.provider, aws_backend_peers(network.plan.endpoints, network.plan.data), local=False
-    )
+    peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
+    security = _security(settings, cluster.provider, peers, local=False)
     registry = _registry(
         settings,
         cluster.provider,
@@ -109,12 +110,22 @@ def _on_aws(
             logins=logins,
         ),
     )
+    sink = SinkOnAws(
+        cluster_name(settings.name),
+        cluster.name,
+        artifact_bucket_name(settings.name),
+        registry.bucket_arn,
+        platform.aws.region,
+        cluster.pod_identity_agent,
+    )
     monitoring, serving, gitops = _services(
         settings,
         cluster.provider,
         security,
         bootstrap_dir=bootstrap_dir,
         dispatch=DispatchTarget(settings.github_repository, settings.name, tuple(m.model for m in models)),
+        sink=sink,
+        backend=peers,
     )
     return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts)
 
@@ -129,6 +140,8 @@ def _on_kubernetes(settings: Settings, platform: LocalPlatformSettings, *, boots
         security,
         bootstrap_dir=bootstrap_dir,
         dispatch=None,  # a laptop's cluster must not open pull requests on the shared repository
+        sink=None,
+        backend=local_backend_peers(),
     )
     return Platform(security, registry, monitoring, serving, gitops, cluster=None, ci=None, artifacts=None)
 
@@ -172,6 +185,8 @@ def _services(
     *,
     bootstrap_dir: Path,
     dispatch: DispatchTarget | None,
+    sink: SinkOnAws | None,
+    backend: BackendPeers,
 ) -> tuple[Monitoring, Serving, GitOps]:
     after_security = pulumi.ResourceOptions(provider=provider, depends_on=[security])
     platform = settings.platform
@@ -190,6 +205,10 @@ def _services(
     )
     runtime_image = serving_runtime_image(settings.github_repository)
     serving = Serving("serving", ServingArgs(settings.models_namespace, runtime_image), opts=after_security)
+    image = modelops_image(settings.github_repository)
+    PayloadSink(
+        "payloads", PayloadSinkArgs(settings.models_namespace, image, backend, sink), opts=after_security
+    )
     gitops = GitOps(
         "gitops",
         GitOpsArgs(settings.environment.gitops.repo_url, bootstrap_dir, settings.environment.name),

@@ -65,3 +65,13 @@ MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z"
 POSTGRES_ENGINE_VERSION = "17.5"
 # The Pushgateway the monitor job pushes to (kube-prometheus-stack ships none).
 PUSHGATEWAY_IMAGE = "quay.io/prometheus/pushgateway:v1.11.0"
+
+# The modelops package's own image (infra/images/modelops/), tagged with the project's version in
+# pyproject.toml. The images workflow pushes a tag once and never over it: a change reaches the
+# cluster when project.version is raised, and a tag always names the same image.
+MODELOPS_VERSION = "0.1.0"
+
+
+def modelops_image(repository: str) -> str:
+    """The payload sink's image, as CI publishes it into this repository's GHCR."""
+    return f"ghcr.io/{repository.lower()}/modelops:v{MODELOPS_VERSION}"

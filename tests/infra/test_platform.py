@@ -7,7 +7,7 @@ import pytest
 from modelops_infra.settings import load_settings
 from tests.infra.conftest import AWS_STACKS
 
-COMPONENTS = {"Registry", "Monitoring", "Serving", "GitOps", "Security"}
+COMPONENTS = {"Registry", "Monitoring", "Serving", "GitOps", "Security", "PayloadSink"}
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])

@@ -41,7 +41,9 @@ RUNTIME_ENV = {
     "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
 }
 # The Service infra deploys for the payload sink (infra/modelops_infra/components/payload_sink.py).
-PAYLOAD_SINK = "http://payload-sink.monitoring.svc.cluster.local"
+SINK_SERVICE, SINK_NAMESPACE, SINK_PORT = "payload-sink", "modelops-jobs", 8080
+PAYLOAD_SINK = f"http://{SINK_SERVICE}.{SINK_NAMESPACE}.svc.cluster.local:{SINK_PORT}"
+PAYLOADS_PATH = "payloads"  # the sink's route: /payloads/<model>/<release>/<version>
 LOGGER_MODE = "all"
 
 
@@ -51,7 +53,7 @@ def served_model_env(model: str) -> list[dict[str, str]]:
 
 
 def logger_url(*, model: str, release: str, version: str) -> str:
-    return f"{PAYLOAD_SINK}/payloads/{model}/{release}/{version}"
+    return f"{PAYLOAD_SINK}/{PAYLOADS_PATH}/{model}/{release}/{version}"
 
 
 def payload_logger(*, model: str, release: str, version: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ NAMESPACE = "models-test"
 M_ID = "m-751afd4e29c07359f0557995c9b0cc07"  # an MLflow logged-model id
 RUN_ID = "0123456789abcdef0123456789abcdef"  # an MLflow run id
 DIGEST = "sha256:" + "ab" * 32
-SINK = "http://payload-sink.monitoring.svc.cluster.local/payloads"
+SINK = "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads"
 RULES = {rule.id: rule for rule in OBJECT_RULES}
 
 

@@ -36,7 +36,7 @@ def test_a_field_the_platform_does_not_judge_is_refused(edit, field):
 
 
 MODEL_NAME = "MLSERVER_MODEL_NAME"
-SINK = "http://payload-sink.monitoring.svc.cluster.local/payloads"
+SINK = "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads"
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_a_release_runs_on_the_platforms_runtime_only(runtime):
         (
             {
                 "mode": "request",
-                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/1",
+                "url": "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads/credit-risk/stable/1",
             },
             {},
         ),
@@ -92,21 +92,21 @@ def test_a_release_runs_on_the_platforms_runtime_only(runtime):
         (
             {
                 "mode": "all",
-                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/2",
+                "url": "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads/credit-risk/stable/2",
             },
             {},
         ),
         (
             {
                 "mode": "all",
-                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/candidate/1",
+                "url": "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads/credit-risk/candidate/1",
             },
             {},
         ),
         (
             {
                 "mode": "all",
-                "url": "http://payload-sink.monitoring.svc.cluster.local/payloads/credit-risk/stable/1",
+                "url": "http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads/credit-risk/stable/1",
             },
             {"modelops.io/release": "candidate"},
         ),

@@ -84,8 +84,11 @@ def test_the_reader_role_trusts_pod_identity_for_exactly_those_accounts_and_only
 def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(stacks, repo_root, name):
     stack, registry = stacks[name], load_settings(name, root=repo_root).platform.registry
     assert L.JOBS_NAMESPACE in registry.client_namespaces
+    # The payload sink's account has a role of its own, on payloads/ only (test_payload_sink.py).
     (association,) = [
-        a.inputs for a in stack.of_type(ASSOCIATION) if a.inputs["namespace"] == L.JOBS_NAMESPACE
+        a.inputs
+        for a in stack.of_type(ASSOCIATION)
+        if a.inputs["namespace"] == L.JOBS_NAMESPACE and a.inputs["serviceAccount"] != "payload-sink"
     ]
     assert association["serviceAccount"] == registry.job_service_account
     assert association["roleArn"].endswith(":artifacts-job-writer")
@@ -104,6 +107,7 @@ def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(
         a.inputs
         for a in stack.of_type("kubernetes:core/v1:ServiceAccount")
         if a.inputs["metadata"]["namespace"] == L.JOBS_NAMESPACE
+        and a.inputs["metadata"]["name"] != "payload-sink"
     ]
     assert account["metadata"]["name"] == registry.job_service_account
     assert account["automountServiceAccountToken"] is False
@@ -137,7 +141,7 @@ def test_adding_a_model_to_gitops_grants_it_on_the_next_up(repo_root, tmp_path):
         "dev", root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=models
     )
     granted = {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)}
-    assert granted == {"credit-risk", "fraud-predictor", "modelops-job"}
+    assert granted == {"credit-risk", "fraud-predictor", "modelops-job", "payload-sink"}
     trust = json.loads(_role(stack, "artifacts-model-reader").inputs["assumeRolePolicy"])
     tags = trust["Statement"][0]["Condition"]["StringEquals"]
     assert tags["aws:RequestTag/kubernetes-service-account"] == ["credit-risk", "fraud-predictor"]
@@ -148,4 +152,7 @@ def test_without_models_no_reader_role_is_made(repo_root, tmp_path):
         "dev", root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=tmp_path / "none"
     )
     assert not [r for r in stack.of_type("aws:iam/role:Role") if r.name == "artifacts-model-reader"]
-    assert {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)} == {"modelops-job"}
+    assert {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)} == {
+        "modelops-job",
+        "payload-sink",
+    }

@@ -1,0 +1,199 @@
+"""What a pod that can reach the sink might try: write elsewhere, store what it should not, grow it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+import uuid
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.payloads.agent import (
+    REQUEST,
+    RESPONSE,
+    Agent,
+    headers,
+    read_rows,
+    running_sink,
+    v2_request,
+    v2_response,
+)
+
+
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("attacked")
+    extra = ("--flush-interval-s", "0.2", "--max-pending", "50", "--max-rows-per-event", "100")
+    with running_sink(folder / "store", *extra, log=folder / "sink.log") as running:
+        yield running
+
+
+def _metric(sink, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sink.port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/payloads/../../etc/stable/3",
+        "/payloads/credit-risk/stable/3/../../../x",
+        "/payloads/credit-risk%2F..%2F..%2Fx/stable/3",
+        "/payloads/Credit-Risk/stable/3",
+        "/payloads/credit-risk/production/3",
+        "/payloads/credit-risk/stable/3a",
+        "/payloads/credit-risk/stable/1234567890",
+        "/payloads/credit-risk/stable/3?model=other",
+        "/payloads/credit-risk/stable",
+        "/payloads/credit-risk/stable/3/",
+    ],
+)
+def test_a_path_that_is_not_a_model_release_and_version_writes_nothing(sink, path):
+    event_id = str(uuid.uuid4())
+    agent = Agent(sink.port, path=path)
+    for event_type, payload in ((REQUEST, v2_request({"age": [1]})), (RESPONSE, v2_response([1]))):
+        assert agent.send(event_type, event_id, payload).status == 404
+    time.sleep(0.5)
+    assert not [row for row in read_rows(sink.store) if row["_request_id"] == event_id]
+    assert sorted(p.name for p in sink.store.parent.iterdir()) == ["sink.log", "store"]
+
+
+def test_headers_cannot_choose_the_partition_the_path_names_it(sink):
+    event_id = str(uuid.uuid4())
+    agent = sink.agent()  # /payloads/credit-risk/stable/3
+    agent.pair(event_id, v2_request({"age": [1]}), v2_response([1]), service="fraud-score")
+    deadline = time.monotonic() + 20
+    while not (rows := [r for r in read_rows(sink.store) if r["_request_id"] == event_id]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert (rows[0]["model"], rows[0]["release"], rows[0]["_inference_service"]) == (
+        "credit-risk",
+        "stable",
+        "fraud-score",  # recorded as sent, where the monitor can see the mismatch
+    )
+    assert not list(sink.store.glob("model=fraud-score*"))
+
+
+def test_an_input_cannot_forge_a_metadata_column_and_nothing_but_the_tensors_is_stored(sink):
+    for name in ("_request_id", "_row", "_output.predict", "_model_version"):
+        body = {"inputs": [{"name": name, "shape": [1], "datatype": "BYTES", "data": ["forged"]}]}
+        assert sink.agent().send(REQUEST, str(uuid.uuid4()), body).status == 422
+    event_id = str(uuid.uuid4())
+    secret_headers = {**headers(REQUEST, event_id), "Authorization": "Bearer model-callers-secret"}
+    agent = sink.agent()
+    body = {**v2_request({"age": [7]}), "parameters": {"api_key": "not-a-feature"}}
+    assert agent.post(json.dumps(body).encode(), secret_headers).status == 200
+    agent.send(RESPONSE, event_id, v2_response([1]))
+    deadline = time.monotonic() + 20
+    while not (rows := [r for r in read_rows(sink.store) if r["_request_id"] == event_id]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert set(rows[0]) == {
+        "_request_id",
+        "_row",
+        "_received_at",
+        "_model_version",
+        "_inference_service",
+        "age",
+        "_output.predict",
+        "model",
+        "release",
+        "date",
+        "hour",
+    }
+    stored = b"".join(p.read_bytes() for p in sink.store.rglob("*.parquet"))
+    assert b"model-callers-secret" not in stored and b"not-a-feature" not in stored
+
+
+def test_requests_that_never_get_a_response_are_evicted_and_counted_not_held_forever(sink):
+    evicted_before = _metric(sink, "payload_sink_evicted_total")
+    agent = sink.agent()
+    for _ in range(80):  # --max-pending 50
+        assert agent.send(REQUEST, str(uuid.uuid4()), v2_request({"age": [1]})).status == 200
+    assert _metric(sink, "payload_sink_pending_events") <= 50
+    assert _metric(sink, "payload_sink_evicted_total") - evicted_before >= 30
+
+
+def test_rows_per_event_are_bounded_at_the_limit(sink):
+    agent = sink.agent()
+    assert agent.send(REQUEST, str(uuid.uuid4()), v2_request({"age": list(range(100))})).status == 200
+    answer = agent.send(REQUEST, str(uuid.uuid4()), v2_request({"age": list(range(101))}))
+    assert (answer.status, "101 rows, over the limit of 100" in answer.text) == (422, True)
+
+
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(sink):
+    event_id = str(uuid.uuid4())
+    body = json.dumps(v2_request({"age": [1]})).encode()
+    padded = body + b" " * (4 * 1024 * 1024 - len(body))
+    assert sink.agent().post(padded, headers(REQUEST, event_id)).status == 200
+    with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as connection:
+        head = [
+            "POST /payloads/credit-risk/stable/3 HTTP/1.1",
+            "Host: sink",
+            f"Content-Length: {len(padded) + 1}",
+        ]
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        assert connection.recv(4096).startswith(b"HTTP/1.1 413")
+
+
+def test_reusing_a_waiting_requests_id_for_another_request_is_a_conflict_and_does_not_replace_it(sink):
+    event_id = str(uuid.uuid4())
+    agent = sink.agent()
+    agent.send(REQUEST, event_id, v2_request({"age": [1]}))
+    assert agent.send(REQUEST, event_id, v2_request({"age": [666]})).status == 409
+    agent.send(RESPONSE, event_id, v2_response([0]))
+    deadline = time.monotonic() + 20
+    while not (rows := [r for r in read_rows(sink.store) if r["_request_id"] == event_id]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert [r["age"] for r in rows] == [1]
+
+
+def test_a_flood_of_distinct_columns_cannot_fail_other_callers_writes(sink):
+    """A column sent as a number by one caller and as text by another gets a file of its own."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    agent = sink.agent()
+    agent.pair(first, v2_request({"score_input": [1]}), v2_response([1]))
+    agent.pair(second, v2_request({"score_input": ["text"]}), v2_response([1]))
+    deadline = time.monotonic() + 20
+    while True:
+        files = list(sink.store.rglob("*.parquet"))
+        found = {
+            row["_request_id"]: row["score_input"]
+            for path in files
+            if "score_input" in pq.read_schema(path).names
+            for row in pq.read_table(path).to_pylist()
+        }
+        if first in found and second in found:
+            break
+        assert time.monotonic() < deadline, found
+        time.sleep(0.1)
+    assert (found[first], found[second]) == (1, "text")
+
+
+def test_with_a_token_every_post_needs_it_and_health_does_not(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("sink-bearer-test-token\n")
+    with running_sink(tmp_path / "store", "--token-file", str(token), log=tmp_path / "log") as sink:
+        agent = sink.agent()
+        body = json.dumps(v2_request({"age": [1]})).encode()
+        for presented in (
+            None,
+            "Bearer wrong",
+            "Basic sink-bearer-test-token",
+            "Bearer sink-bearer-test-toke",
+        ):
+            sent = headers(REQUEST, "a") | ({"Authorization": presented} if presented else {})
+            assert agent.post(body, sent).status == 401
+        sent = headers(REQUEST, "a") | {"Authorization": "Bearer sink-bearer-test-token"}
+        assert agent.post(body, sent).status == 200
+        token.write_text("rotated")
+        assert agent.post(body, sent).status == 401  # read at each request
+        with urllib.request.urlopen(f"http://127.0.0.1:{sink.port}/healthz", timeout=5) as response:
+            assert response.status == 200
