@@ -11,7 +11,7 @@ SERVING_STAMP := infra/images/mlserver/.venv/.synced
 
 .PHONY: demo test lint bench sync clean
 
-demo: $(VENV_STAMP)  ## train, register and gate German Credit models on the embedded registry
+demo: $(VENV_STAMP) $(SERVING_STAMP)  ## train, register and gate German Credit models on the embedded registry
 	$(UV) run --locked modelops demo
 
 test: $(VENV_STAMP) $(SERVING_STAMP)  ## the whole test suite
@@ -29,7 +29,7 @@ bench: $(VENV_STAMP)  ## gate decisions vs evidently/fairlearn on 1M-row data; v
 	$(UV) run --locked python -m modelops.bench.drift_cold_start
 	$(UV) run --locked python -m modelops.bench.monitor_job
 
-sync: $(VENV_STAMP)
+sync: $(VENV_STAMP) $(SERVING_STAMP)  ## the project's environment and the model server's (the latency gate runs it)
 
 # Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set (as on CI
 # runners), every run would otherwise recompile mlflow and friends, ~8 s per command.

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.gitops.conftest import gitops_repo  # noqa: F401  (a fixture, shared: the releases to serve)
 from tests.tools import require_command
 
@@ -15,4 +14,4 @@ from tests.tools import require_command
 def serving_runtime() -> Path:
     from modelops.serving.mlserver import sync_runtime
 
-    return sync_runtime(REPO_ROOT, uv=require_command("uv"))
+    return sync_runtime(uv=require_command("uv"))

@@ -17,7 +17,6 @@ from modelops.gitops.repository.overlay_files import write_state
 from modelops.serving import contract
 from modelops.serving.mlserver import Ports, infer, kserve_environment, running
 from modelops.serving.v2 import request_from_frame
-from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -77,14 +76,14 @@ def test_stable_and_candidate_both_answer_on_the_routes_path(
     backends = [ref["name"] for ref in rule["backendRefs"]]
     assert backends == ["credit-risk-predictor", "credit-risk-candidate-predictor"]
 
-    policy = load_model_policy("credit-risk", root=REPO_ROOT)
+    policy = load_model_policy("credit-risk")
     rows = german_credit.evaluation.drop(columns=[policy.label]).head(5)
     for backend in backends:
         isvc = services[backend]
         release = isvc["metadata"]["labels"]["modelops.io/release"]
         version = isvc["metadata"]["annotations"][layout.VERSION_ANNOTATION]
         artifact = _lay_out(isvc["spec"]["predictor"]["model"]["storageUri"], tmp_path / release)
-        with running(isvc, artifact_dir=artifact, root=REPO_ROOT, log=tmp_path / f"{release}.log") as server:
+        with running(isvc, artifact_dir=artifact, log=tmp_path / f"{release}.log") as server:
             status, answer = infer(f"{server.url}{path}/infer", request_from_frame(rows))
         assert status == 200, (backend, answer)
         [output] = answer["outputs"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from modelops.config import ModelPolicy, load_environment, load_model_policy, resolve_policy
+from modelops.config.environment import LatencyPolicy
 from modelops.data import binary_labels, read_frame, require_columns
 from modelops.errors import InputError
 from modelops.gates import (
@@ -32,11 +33,12 @@ from modelops.gates import (
 from modelops.gates.fairness import band
 from modelops.gates.integrity import data_kind
 from modelops.gates.ladder import check_ladder
+from modelops.gates.latency import meets_sla
 from modelops.gates.leakage import TrainingData
 from modelops.gates.precedent import check_precedent, policy_digest
 from modelops.gates.result import GateResult
 from modelops.pipeline.outcome import DataFacts, GateOutcome, VersionFacts
-from modelops.pipeline.scoring import positive_scores, single_row_latencies_ms
+from modelops.pipeline.scoring import positive_scores
 from modelops.registry import tags
 from modelops.registry.errors import registry_errors
 from modelops.registry.evaluation_sets import EvaluationSet, load_pinned_set
@@ -49,8 +51,15 @@ from modelops.registry.versions import (
     load_run_dataset,
     load_verified_model,
 )
+from modelops.serving.latency import measure_latency
+from modelops.serving.mlserver import ModelServerError
 
 Step = Callable[[str], None]
+# Requests sent before the timed ones: the first ones pay for the worker's lazy imports and caches,
+# which no steady-state request does.
+LATENCY_WARMUP = 20
+# Batches timed, at most, until one meets the SLA (modelops.serving.latency.measure_latency).
+LATENCY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,26 @@ def _combined_integrity(candidate: GateResult, champion: GateResult | None) -> G
         reasons,
         {"candidate": candidate.measured, "champion": champion.measured},
     )
+
+
+def _latency(
+    candidate: FetchedVersion, features: pd.DataFrame, *, policy: LatencyPolicy, scratch: Path
+) -> GateResult:
+    """The verified artifact on the platform's MLServer, as KServe would serve it."""
+    try:
+        batches = measure_latency(
+            candidate.local_dir,
+            model=candidate.name,
+            rows=features,
+            requests=policy.requests,
+            warmup=LATENCY_WARMUP,
+            log=scratch / "mlserver.log",
+            attempts=LATENCY_ATTEMPTS,
+            enough=lambda batch: meets_sla(batch, policy),
+        )
+    except ModelServerError as error:
+        return GateResult("latency", False, (f"the model server could not serve {candidate.label}: {error}",))
+    return check_latency(batches, policy=policy)
 
 
 def _not_run(gate: str, why: str) -> GateResult:
@@ -281,9 +310,8 @@ def run_gate(
                     y_true, predictions, sensitive_groups(evaluation, model_policy), policy=policy.fairness
                 )
             )
-            step("timing predictions")
-            latencies = single_row_latencies_ms(model, features, policy.latency.requests)
-            results.append(check_latency(latencies, policy=policy.latency))
+            step("timing single-row requests on the platform's model server")
+            results.append(_latency(candidate, features, policy=policy.latency, scratch=scratch))
         else:
             results += [
                 _not_run(g, "the artifact failed verification") for g in ("evaluation", "fairness", "latency")

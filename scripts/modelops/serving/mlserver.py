@@ -33,6 +33,10 @@ START_TIMEOUT_S = 180.0  # a cold start loads mlflow and scikit-learn in the ser
 STOP_TIMEOUT_S = 20.0
 
 
+class ModelServerError(Exception):
+    """MLServer did not come up with the model: the artifact would not serve."""
+
+
 @dataclass(frozen=True)
 class Ports:
     http: int
@@ -58,9 +62,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def runtime_bin(root: Path) -> Path:
+def runtime_project() -> Path:
+    """The runtime's uv project: MODELOPS_SERVING_RUNTIME if set, else infra/images/mlserver of the
+    repository this package runs from (the policies may live elsewhere: MODELOPS_ROOT)."""
+    configured = os.environ.get("MODELOPS_SERVING_RUNTIME")
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / RUNTIME_PROJECT
+
+
+def runtime_bin(project: Path | None = None) -> Path:
     """The locked runtime's `mlserver`; `uv sync --locked --project infra/images/mlserver` makes it."""
-    path = root / RUNTIME_PROJECT / ".venv" / "bin" / "mlserver"
+    path = (project or runtime_project()) / ".venv" / "bin" / "mlserver"
     if not path.exists():
         raise InputError(
             f"{RUNTIME_PROJECT}: the serving runtime is not installed "
@@ -69,9 +80,9 @@ def runtime_bin(root: Path) -> Path:
     return path
 
 
-def sync_runtime(root: Path, *, uv: str = "uv", timeout_s: float = 900.0) -> Path:
+def sync_runtime(project: Path | None = None, *, uv: str = "uv", timeout_s: float = 900.0) -> Path:
     """Install the locked runtime (a no-op when it is current) and return its `mlserver`."""
-    project = root / RUNTIME_PROJECT
+    project = project or runtime_project()
     try:
         subprocess.run(
             [uv, "sync", "--locked", "--quiet", "--project", str(project)],
@@ -85,7 +96,7 @@ def sync_runtime(root: Path, *, uv: str = "uv", timeout_s: float = 900.0) -> Pat
     except subprocess.CalledProcessError as error:
         last = (error.stderr or "").strip().splitlines()[-1:] or ["no output"]
         raise InputError(f"{RUNTIME_PROJECT}: installing the serving runtime failed: {last[0]}") from None
-    return runtime_bin(root)
+    return runtime_bin(project)
 
 
 def _env_list(items: Any) -> list[Mapping[str, Any]]:
@@ -150,8 +161,8 @@ def running(
     inference_service: Mapping[str, Any],
     *,
     artifact_dir: Path,
-    root: Path,
     log: Path,
+    runtime: Path | None = None,
     start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[RunningServer]:
     """MLServer serving `artifact_dir` as KServe would for `inference_service`; stopped on exit."""
@@ -167,7 +178,7 @@ def running(
     with log.open("wb") as output:
         # Its own process group: MLServer forks inference workers, and all of them must stop.
         process = subprocess.Popen(
-            [str(runtime_bin(root)), "start", str(artifact_dir)],
+            [str(runtime_bin(runtime)), "start", str(artifact_dir)],
             env={**inherited, **environment},
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -178,9 +189,9 @@ def running(
         deadline = time.monotonic() + start_timeout_s
         while _get_status(ready, timeout_s=2.0) != 200:
             if process.poll() is not None:
-                raise RuntimeError(f"MLServer exited with {process.returncode}: {_tail(log)}")
+                raise ModelServerError(f"MLServer exited with {process.returncode}: {_tail(log)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"MLServer not ready after {start_timeout_s:.0f} s: {_tail(log)}")
+                raise ModelServerError(f"MLServer not ready after {start_timeout_s:.0f} s: {_tail(log)}")
             time.sleep(0.5)
         yield server
     finally:
