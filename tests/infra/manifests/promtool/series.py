@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from modelops.serving.histogram import Histogram, quantile
 from modelops_infra.settings import Settings
 
 MODEL = "credit-risk"
@@ -118,13 +119,9 @@ def latency_histogram(p95: float, per_minute: int) -> list[int]:
 
 
 def histogram_quantile(q: float, cumulative: list[int]) -> float:
-    """Prometheus's histogram_quantile over classic buckets, for what a case expects to see."""
-    rank = q * cumulative[-1]
-    b = next(j for j, count in enumerate(cumulative) if count >= rank)
-    if math.isinf(BUCKETS[b]):
-        return BUCKETS[-2]
-    start, below = (0.0, 0) if b == 0 else (BUCKETS[b - 1], cumulative[b - 1])
-    return start + (BUCKETS[b] - start) * (rank - below) / (cumulative[b] - below)
+    """What Prometheus's histogram_quantile answers over these classic buckets: the latency gate's own
+    interpolation (modelops.serving.histogram), which a test holds to a real Prometheus's answer."""
+    return quantile(q, Histogram(tuple(zip(BUCKETS, (float(c) for c in cumulative), strict=True))))
 
 
 def just_over(threshold: float, total: int) -> int:
