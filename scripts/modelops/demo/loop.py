@@ -120,13 +120,13 @@ def _scores_table(
     for key in sorted(set(before) | set(after)):
         was, now = before.get(key), after.get(key)
         over = lambda v: v is not None and v > threshold  # noqa: E731
-        note = (
-            "[bold red]crossed[/]"
-            if over(now) and not over(was)
-            else "[yellow]above before the shift[/]"
-            if over(was)
-            else ""
-        )
+        note = ""
+        if over(now) and not over(was):
+            note = "[bold red]crossed[/]"
+        elif now is not None and was is not None and over(now) and now - was > threshold:
+            note = "[bold red]rose[/] (above already on the holdout)"
+        elif over(was):
+            note = "[yellow]above already on the holdout[/]"
         table.add_row(*key, _score(was), _score(now), note)
     return table
 
