@@ -9,10 +9,15 @@ VENV_STAMP := .venv/.synced
 # start MLServer as KServe does, and the latency gate, run it.
 SERVING_STAMP := infra/images/mlserver/.venv/.synced
 
-.PHONY: demo test lint bench sync clean
+.PHONY: demo demo-loop test lint bench sync clean
 
 demo: $(VENV_STAMP) $(SERVING_STAMP)  ## train, register and gate German Credit models on the embedded registry
 	$(UV) run --locked modelops demo
+
+# After `make demo`: its champion and challenger served by MLServer as a prod canary, their traffic
+# logged, a shifted input caught by the monitor, and the proposal the alert relay makes (~1-3 min).
+demo-loop: $(VENV_STAMP) $(SERVING_STAMP)  ## serve, log, monitor and alert on the demo's models, locally
+	$(UV) run --locked python -m modelops.demo.loop
 
 test: $(VENV_STAMP) $(SERVING_STAMP)  ## the whole test suite
 	$(UV) run --locked pytest
