@@ -205,9 +205,7 @@ def test_a_shifted_input_in_served_traffic_ends_in_a_promotion_pull_request(
     alertmanager_url = alertmanager(f"{relay.url}/alerts", environment=ENVIRONMENT)
 
     with (
-        in_production(
-            origin, model=MODEL, environment=ENVIRONMENT, runtime_root=REPO_ROOT, workdir=tmp_path / "prod"
-        ) as production,
+        in_production(origin, model=MODEL, environment=ENVIRONMENT, workdir=tmp_path / "prod") as production,
         pushgateway(tmp_path) as gateway,
     ):
         namespace = production.canary.namespace

@@ -9,7 +9,6 @@ sink's path names the model, the release and the version) and the HTTPRoute's we
 from __future__ import annotations
 
 import contextlib
-import copy
 import shutil
 import threading
 from collections.abc import Iterator, Mapping
@@ -22,10 +21,6 @@ from modelops.errors import InputError
 from modelops.serving.mlserver import RunningServer, running
 
 PLATFORM_FOLDERS = ("environments", "policies", "gitops")
-# MLServer keeps its Prometheus counters in files under `./.metrics` of its working folder: in a pod,
-# its own; two servers started from one folder here would share them, and each would report both
-# servers' requests. Each server gets a folder of its own, through the model container's env.
-METRICS_DIR_ENV = "MLSERVER_METRICS_DIR"
 
 
 @dataclass(frozen=True)
@@ -112,16 +107,6 @@ def rendered_canary(root: Path, *, model: str, environment: str) -> Canary:
     return Canary(model, environment, namespace, match["path"]["value"], tuple(releases))
 
 
-def with_env(inference_service: Mapping[str, Any], name: str, value: str) -> dict[str, Any]:
-    """A copy of `inference_service` whose model container also sets `name` (replacing its value)."""
-    copied = copy.deepcopy(dict(inference_service))
-    model = copied["spec"]["predictor"]["model"]
-    model["env"] = [e for e in model.get("env") or [] if e.get("name") != name] + [
-        {"name": name, "value": value}
-    ]
-    return copied
-
-
 def lay_out(storage_uri: str, destination: Path) -> Path:
     """The artifact's files in one folder, as KServe's storage initializer leaves /mnt/models."""
     import mlflow
@@ -130,22 +115,17 @@ def lay_out(storage_uri: str, destination: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serving(canary: Canary, *, root: Path, workdir: Path) -> Iterator[Mapping[str, RunningServer]]:
+def serving(canary: Canary, *, workdir: Path) -> Iterator[Mapping[str, RunningServer]]:
     """Every release of `canary` in its own MLServer, started side by side (each takes a while to load
     mlflow and scikit-learn); every one started is stopped on exit, also when another failed to start.
-    `root` is the repository whose infra/images/mlserver holds the serving runtime."""
+    """
     lock = threading.Lock()
     with contextlib.ExitStack() as stack:
 
         def start(release: ServedRelease) -> RunningServer:
             artifact = lay_out(release.storage_uri, workdir / f"{release.role}-artifact")
-            metrics = workdir / f"{release.role}-metrics"
-            metrics.mkdir(parents=True, exist_ok=True)
             server = running(
-                with_env(release.inference_service, METRICS_DIR_ENV, str(metrics)),
-                artifact_dir=artifact,
-                root=root,
-                log=workdir / f"mlserver-{release.role}.log",
+                release.inference_service, artifact_dir=artifact, log=workdir / f"mlserver-{release.role}.log"
             )
             started = server.__enter__()
             with lock:

@@ -167,9 +167,7 @@ def run_demo_loop(*, workdir: Path | None = None) -> None:
         candidate_weight=CANDIDATE_WEIGHT,
     )
     holdout = demo_split(load_german_credit())[1].drop(columns=[LABEL])
-    with in_production(
-        platform, model=MODEL, environment=ENVIRONMENT, runtime_root=root, workdir=workdir
-    ) as production:
+    with in_production(platform, model=MODEL, environment=ENVIRONMENT, workdir=workdir) as production:
         for release in production.canary.releases:
             server = production.servers[release.role]
             console.print(

@@ -73,19 +73,17 @@ class Production:
 
 
 @contextlib.contextmanager
-def in_production(
-    platform: Path, *, model: str, environment: str, runtime_root: Path, workdir: Path
-) -> Iterator[Production]:
+def in_production(platform: Path, *, model: str, environment: str, workdir: Path) -> Iterator[Production]:
     """What `platform`'s overlay of `model` in `environment` serves, running: a server per release and
-    the sink their loggers point at. `runtime_root` holds infra/images/mlserver. Everything is stopped
-    on exit, the sink last so that it writes what it holds."""
+    the sink their loggers point at. Everything is stopped on exit, the sink last so that it writes
+    what it holds."""
     canary = rendered_canary(platform, model=model, environment=environment)
     (workdir / "payloads").mkdir(parents=True, exist_ok=True)
     with (
         running_sink(
             workdir / "payloads", log=workdir / "payload-sink.log", flush_interval_s=SINK_FLUSH_S
         ) as sink,
-        serving(canary, root=runtime_root, workdir=workdir) as servers,
+        serving(canary, workdir=workdir) as servers,
     ):
         backends = tuple(
             Backend(

@@ -175,11 +175,17 @@ def running(
         metrics_url=f"http://127.0.0.1:{ports.metrics}/metrics",
         log=log,
     )
+    # MLServer keeps its Prometheus counters in files under `./.metrics` of its working folder: a pod
+    # has its own; two servers started from one folder here would share them, and each would report
+    # both servers' requests. Each server runs in a folder of its own, beside its log.
+    workdir = log.parent / f"{log.stem}-server"
+    workdir.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         # Its own process group: MLServer forks inference workers, and all of them must stop.
         process = subprocess.Popen(
             [str(runtime_bin(runtime)), "start", str(artifact_dir)],
-            env={**inherited, **environment},
+            cwd=workdir,
+            env={**inherited, **environment, "MLSERVER_METRICS_DIR": str(workdir / ".metrics")},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
