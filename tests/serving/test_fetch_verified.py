@@ -24,7 +24,8 @@ from modelops.registry import tags
 from modelops.registry.manifest import build_manifest, manifest_digest
 from modelops.serving.artifact_check import verify_artifact
 from modelops.serving.artifact_source import relative_problem
-from modelops.serving.fetch_verified import DIGEST_ENV, STAGING_PREFIX
+from modelops.serving.fetch_verified import STAGING_PREFIX
+from modelops.serving.initializer import DIGEST_ENV
 from tests.tools import free_port, require_command, wait_ready
 
 MODEL = "credit-risk"

@@ -31,9 +31,8 @@ from types import FrameType
 from modelops.errors import EXIT_INPUT_ERROR, EXIT_PASSED, InputError
 from modelops.serving.artifact_check import digest_problem, verify_artifact
 from modelops.serving.artifact_source import Limits, copy_files, list_files, open_source
+from modelops.serving.initializer import DIGEST_ENV
 
-# Set by the ClusterStorageContainer from the pod's annotation (downward API).
-DIGEST_ENV = "MODELOPS_ARTIFACT_DIGEST"
 STAGING_PREFIX = ".modelops-fetch-"
 
 log = logging.getLogger("fetch-verified")
