@@ -204,8 +204,10 @@ def _services(
         opts=after_security,
     )
     runtime_image = serving_runtime_image(settings.github_repository)
-    serving = Serving("serving", ServingArgs(settings.models_namespace, runtime_image), opts=after_security)
     image = modelops_image(settings.github_repository)
+    serving = Serving(
+        "serving", ServingArgs(settings.models_namespace, runtime_image, image), opts=after_security
+    )
     PayloadSink(
         "payloads", PayloadSinkArgs(settings.models_namespace, image, backend, sink), opts=after_security
     )

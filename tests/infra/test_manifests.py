@@ -18,7 +18,12 @@ from tests.tools import require, require_command
 
 K8S_VERSION = "1.33.0"
 # No schema is published for these in ../shared/schemas/crds; listed so a new kind cannot slip by.
-WITHOUT_SCHEMA = {("gateway.networking.k8s.io", "GatewayClass")}
+# A ClusterStorageContainer's container is checked as a core/v1 Container below.
+WITHOUT_SCHEMA = {
+    ("gateway.networking.k8s.io", "GatewayClass"),
+    ("serving.kserve.io", "ClusterStorageContainer"),
+    ("serving.kserve.io", "ClusterStorageContainerPatch"),
+}
 # KServe's cluster-wide runtime has the namespaced ServingRuntime's schema (one Go type, two CRDs).
 SCHEMA_OF = {"ClusterServingRuntime": "ServingRuntime"}
 
@@ -60,3 +65,25 @@ def test_checkov_kubernetes_framework_finds_nothing(rendered, repo_root):
     outcomes = checkov_tool.scan(list(rendered.values()), root=REPO_ROOT, platform_rules=False)
     assert any(o.passed for o in outcomes)
     assert [f"{o.check_id} {o.resource} ({Path(o.file).name})" for o in outcomes if not o.passed] == []
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_storage_initializers_container_is_a_valid_kubernetes_container(stacks, name):
+    """KServe merges it into the predictor pod as an init container: it must be one a Pod accepts."""
+    containers = [
+        o["spec"]["container"]
+        for o in stacks[name].kubernetes_objects()
+        if o["kind"] == "ClusterStorageContainer"
+    ]
+    assert containers
+    for container in containers:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "predictor"},
+            "spec": {
+                "initContainers": [{**container, "args": ["s3://bucket/artifacts", "/mnt/models"]}],
+                "containers": [{"name": "kserve-container", "image": "mlserver"}],
+            },
+        }
+        kubernetes_validate.validate(pod, K8S_VERSION, strict=True)

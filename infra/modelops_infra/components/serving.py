@@ -10,6 +10,10 @@ import pulumi_kubernetes as k8s
 from modelops_infra import layout as L
 from modelops_infra.components.helm import release
 from modelops_infra.manifests.serving_runtime import cluster_serving_runtime
+from modelops_infra.manifests.storage_initializer import (
+    chart_default_claims_nothing,
+    cluster_storage_container,
+)
 from modelops_infra.manifests.workloads import container_security_context
 from modelops_infra.versions import CERT_MANAGER, ENVOY_GATEWAY, KSERVE, KSERVE_CRD
 
@@ -20,6 +24,8 @@ GATEWAY_CLASS = "envoy"
 class ServingArgs:
     models_namespace: str
     runtime_image: str  # the MLServer image built from infra/images/mlserver (versions.serving_runtime_image)
+    # The modelops image (versions.modelops_image): its verifier fills /mnt/models in every predictor pod.
+    initializer_image: str
 
 
 def storage_initializer_security_context() -> dict[str, object]:
@@ -123,6 +129,26 @@ class Serving(pulumi.ComponentResource):
             metadata=runtime["metadata"],
             spec=runtime["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve]),
+        )
+        # Only artifacts whose manifest digest the release pins reach the model server.
+        initializer = cluster_storage_container(args.initializer_image)
+        k8s.apiextensions.CustomResource(
+            f"{name}-storage-initializer",
+            api_version=initializer["apiVersion"],
+            kind=initializer["kind"],
+            metadata=initializer["metadata"],
+            spec=initializer["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve]),
+        )
+        # The chart's own container would otherwise claim the same URIs, and KServe takes either.
+        chart_default = chart_default_claims_nothing()
+        k8s.apiextensions.CustomResourcePatch(
+            f"{name}-chart-storage-initializer",
+            api_version=chart_default["apiVersion"],
+            kind=chart_default["kind"],
+            metadata=chart_default["metadata"],
+            spec=chart_default["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[kserve]),
         )
         self.gateway_name = L.GATEWAY_NAME
         self.gateway_namespace = L.GATEWAY_NAMESPACE

@@ -49,3 +49,101 @@ def test_models_run_on_the_platforms_runtime_built_from_its_lock(stacks, name):
     assert environment == contract.RUNTIME_ENV
     # Never chosen for an InferenceService that names no runtime: every release names this one.
     assert [f["autoSelect"] for f in runtime.inputs["spec"]["supportedModelFormats"]] == [False]
+
+
+# --- the storage initializer: only verified artifacts reach the model server ---
+
+STORAGE_CONTAINER = "kubernetes:serving.kserve.io/v1alpha1:ClusterStorageContainer"
+# What the kserve chart's `default` ClusterStorageContainer claims at v0.16.0
+# (charts/kserve-resources/templates/clusterstoragecontainer.yaml): every scheme a release may use.
+CHART_DEFAULT_FORMATS = [
+    {"prefix": "gs://"},
+    {"prefix": "s3://"},
+    {"prefix": "hdfs://"},
+    {"prefix": "hf://"},
+    {"prefix": "webhdfs://"},
+    {"regex": "https://(.+?).blob.core.windows.net/(.+)"},
+    {"regex": "https://(.+?).file.core.windows.net/(.+)"},
+    {"regex": "https?://(.+)/(.+)"},
+]
+
+
+def claims(formats, uri):
+    """Whether a ClusterStorageContainer with `formats` takes `uri`, as KServe v0.16 decides
+    (StorageContainerSpec.IsStorageUriSupported: a prefix, or a Go regexp matching anywhere)."""
+    return any(
+        uri.startswith(f["prefix"])
+        if f.get("prefix")
+        else bool(f.get("regex") and re.search(f["regex"], uri))
+        for f in formats
+    )
+
+
+def _pinned_storage_uris(repo_root):
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    uris = []
+    for release in sorted((repo_root / "gitops" / "models").glob("*/overlays/*/release.yaml")):
+        document = yaml.load(release.read_text())
+        uris.append(document["spec"]["predictor"]["model"]["storageUri"])
+    assert uris, "no release overlays found"
+    return uris
+
+
+@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
+def test_every_predictor_pod_fills_its_model_folder_with_the_verifier_from_the_modelops_image(stacks, name):
+    import importlib.util
+
+    from modelops.gitops.repository.layout import DIGEST_ANNOTATION
+    from modelops_infra.versions import MODELOPS_VERSION
+
+    [storage] = stacks[name].of_type(STORAGE_CONTAINER)
+    spec = storage.inputs["spec"]
+    container = spec["container"]
+    # The name KServe's webhook recognises an injected initializer by: it is never injected twice.
+    assert container["name"] == "storage-initializer"
+    assert re.fullmatch(
+        rf"ghcr\.io/[a-z0-9-]+/[a-z0-9-]+/modelops:v{re.escape(MODELOPS_VERSION)}", container["image"]
+    )
+    # KServe appends SRC_URI and DEST_DIR; the image's entrypoint is the `modelops` command, so the
+    # verifier's module is named, and it exists.
+    assert container["command"] == ["python", "-m", "modelops.serving.fetch_verified"]
+    assert "args" not in container
+    assert importlib.util.find_spec(container["command"][2]) is not None
+    [digest] = container["env"]
+    assert digest["name"] == "MODELOPS_ARTIFACT_DIGEST"
+    assert digest["valueFrom"] == {"fieldRef": {"fieldPath": f"metadata.annotations['{DIGEST_ANNOTATION}']"}}
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] and security["runAsNonRoot"]
+    assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"]
+    assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["cpu"]
+    assert spec["workloadType"] == "initContainer"
+    assert spec["supportsMultiModelDownload"] is False
+
+
+@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
+def test_no_storage_uri_a_release_may_use_reaches_an_initializer_that_does_not_verify(
+    stacks, repo_root, name
+):
+    from modelops.gitops.rules.releases import OBJECT_STORE_SCHEMES, storage_uri_problem
+
+    [storage] = stacks[name].of_type(STORAGE_CONTAINER)
+    ours = storage.inputs["spec"]["supportedUriFormats"]
+    [patch] = stacks[name].of_type(f"{STORAGE_CONTAINER}Patch")
+    assert patch.inputs["metadata"]["name"] == "default"
+    assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+    patched_default = patch.inputs["spec"]["supportedUriFormats"]
+    one_per_scheme = [
+        f"{scheme}://artifacts/1/models/m-0123456789abcdef0123456789abcdef/artifacts"
+        for scheme in OBJECT_STORE_SCHEMES
+    ]
+    admitted = [
+        uri for uri in [*_pinned_storage_uris(repo_root), *one_per_scheme] if not storage_uri_problem(uri)
+    ]
+    assert len(admitted) >= len(one_per_scheme)
+    for uri in admitted:
+        assert claims(ours, uri), uri
+        assert not claims(patched_default, uri), uri
+    # Unpatched, the chart's container would claim them too, and KServe's pick between two is arbitrary.
+    assert any(claims(CHART_DEFAULT_FORMATS, uri) for uri in admitted)
