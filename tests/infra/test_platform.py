@@ -7,7 +7,8 @@ import pytest
 from modelops_infra.settings import load_settings
 from tests.infra.conftest import AWS_STACKS
 
-COMPONENTS = {"Registry", "Monitoring", "Serving", "GitOps", "Security", "PayloadSink"}
+# MonitorIdentity: every stack serves credit-risk (gitops/models), so each runs its monitor.
+COMPONENTS = {"Registry", "Monitoring", "Serving", "GitOps", "Security", "PayloadSink", "MonitorIdentity"}
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])

@@ -29,7 +29,9 @@ from modelops_infra.manifests.model_monitor import (
     MonitorJob,
     monitor_cronjob,
     monitor_network_policies,
+    policies_configmap,
     pushgateway_manifests,
+    pushgateway_network_policy,
 )
 from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK, PUSHGATEWAY_IMAGE
@@ -45,8 +47,9 @@ class MonitoringArgs:
     paging: PagingSettings
     # None: no relay, and no alert is routed to one (the local stack, a laptop).
     dispatch: DispatchTarget | None = None
-    # The monitor job's CronJobs and the alert on its silence; None until the stack names the
-    # modelops image to run (the Pushgateway and the panels are there either way).
+    # The monitor job's CronJobs, what they may reach and the alert on their silence; None when the
+    # environment serves no model (the Pushgateway and the panels are there either way). Who the
+    # monitor is (its ServiceAccount, RBAC, MLflow login, AWS role) is MonitorIdentity's.
     monitor: MonitorJob | None = None
 
 
@@ -178,21 +181,33 @@ class Monitoring(pulumi.ComponentResource):
             spec=manifests["ServiceMonitor"]["spec"],
             opts=opts,
         )
-        for policy in monitor_network_policies():
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy['metadata']['name']}",
-                metadata=policy["metadata"],
-                spec=policy["spec"],
-                opts=opts,
-            )
+        policy = pushgateway_network_policy()
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{policy['metadata']['name']}",
+            metadata=policy["metadata"],
+            spec=policy["spec"],
+            opts=opts,
+        )
 
     def _monitor_jobs(
         self, name: str, args: MonitoringArgs, job: MonitorJob, opts: pulumi.ResourceOptions
     ) -> None:
+        configmap = policies_configmap(job)
+        policies = k8s.core.v1.ConfigMap(
+            f"{name}-monitor-policies", metadata=configmap["metadata"], data=configmap["data"], opts=opts
+        )
         for model in job.models:
             cronjob = monitor_cronjob(model, job=job)
             k8s.batch.v1.CronJob(
-                f"{name}-monitor-{model}", metadata=cronjob["metadata"], spec=cronjob["spec"], opts=opts
+                f"{name}-monitor-{model}",
+                metadata=cronjob["metadata"],
+                spec=cronjob["spec"],
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policies])),
+            )
+        for policy in monitor_network_policies(job):
+            meta = policy["metadata"]
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{meta['namespace']}-{meta['name']}", metadata=meta, spec=policy["spec"], opts=opts
             )
         k8s.apiextensions.CustomResource(
             f"{name}-monitor-job",

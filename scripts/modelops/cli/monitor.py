@@ -63,6 +63,12 @@ def monitor(
         None, envvar="MODELOPS_PUSHGATEWAY", help="Pushgateway address (host:port or URL); none: print only."
     ),
     end: str | None = typer.Option(None, help="End of the window, ISO 8601 with a zone; default now."),
+    namespace: str | None = typer.Option(
+        None,
+        envvar="MODELOPS_MODELS_NAMESPACE",
+        help="Read the live releases from this namespace's InferenceServices through the Kubernetes API "
+        "(inside a pod, as its service account); unset: from the gitops overlay.",
+    ),
 ) -> None:
     """Drift, prediction drift, live metrics and shadow agreement of MODEL's live releases in ENV."""
     from modelops.config import project_root
@@ -80,9 +86,23 @@ def monitor(
             raise fail_input(f"--end {end!r}: not an ISO 8601 time") from None
         span = window_ending(ending, parse_duration(window))
         store = open_store(payloads)
+        releases = None
+        if namespace is not None:
+            from modelops.monitoring.cluster_releases import cluster_releases
+            from modelops.monitoring.kubernetes_api import ApiServer
+
+            releases = cluster_releases(ApiServer.in_cluster(), model=model, namespace=namespace)
         configure(root)
         with steps() as step:
-            report = run_monitor(model=model, environment=env, window=span, store=store, root=root, step=step)
+            report = run_monitor(
+                model=model,
+                environment=env,
+                window=span,
+                store=store,
+                root=root,
+                releases=releases,
+                step=step,
+            )
     console.print(_table(report))
     if pushgateway:
         try:

@@ -239,12 +239,15 @@ def run_monitor(
     window: Window,
     store: PayloadStore,
     root: Path,
+    releases: list[LiveRelease] | None = None,
     step: Step = lambda _: None,
 ) -> MonitorReport:
+    """`releases`: what the cluster runs (cluster_releases); None reads the gitops overlay under `root`."""
     env = load_environment(environment, root=root)
     model_policy = load_model_policy(model, root=root)
     policy = resolve_policy(env, model_policy, root=root)
-    releases = live_releases(root, model=model, environment=environment)
+    if releases is None:
+        releases = live_releases(root, model=model, environment=environment)
     step("reading labels")
     labels = read_labels(
         store,

@@ -1,12 +1,14 @@
 """Reading the window's logged payloads: only its hourly partitions, file by file, in batches.
 
-The store is a `pyarrow.fs` URI: a local folder (the default), or s3://bucket/prefix on AWS, with
-bounded timeouts and retries. A file that is not readable parquet, or lacks a column of the layout's
-contract, is unusable input named by its path: never skipped, which would read as a quiet window.
+The store is a `pyarrow.fs` URI: a local folder (the default), or s3://bucket/prefix (S3 on AWS, MinIO
+where AWS_ENDPOINT_URL_S3 names it, as for the sink), with bounded timeouts and retries. A file that is
+not readable parquet, or lacks a column of the layout's contract, is unusable input named by its path:
+never skipped, which would read as a quiet window.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -21,9 +23,10 @@ from modelops.errors import InputError
 from modelops.monitoring.window import Window
 from modelops.payloads import layout
 
+# S3: the sink's bounds (a stalled connection fails in seconds; three attempts in all).
+from modelops.payloads.store import S3_ATTEMPTS, S3_CONNECT_TIMEOUT_S, S3_REQUEST_TIMEOUT_S, store_location
+
 BATCH_ROWS = 65_536
-# S3: a stalled connection fails in seconds, and a failed call is tried three times in all.
-S3_CONNECT_TIMEOUT_S, S3_REQUEST_TIMEOUT_S, S3_ATTEMPTS = 5.0, 30.0, 3
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,20 @@ class PayloadStore:
 def open_store(uri: str) -> PayloadStore:
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
+        # The sink's own reading of an S3 store: the region, and MinIO's endpoint in the local stack.
+        try:
+            location = store_location(uri, env=os.environ)
+        except ValueError as error:
+            raise InputError(f"--payloads {error}") from None
         filesystem: pafs.FileSystem = pafs.S3FileSystem(
+            region=location.region,
+            scheme=location.endpoint_scheme,
+            endpoint_override=location.endpoint,
             connect_timeout=S3_CONNECT_TIMEOUT_S,
             request_timeout=S3_REQUEST_TIMEOUT_S,
             retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=S3_ATTEMPTS),
         )
-        return PayloadStore(filesystem, f"{parsed.netloc}{parsed.path}".rstrip("/"), uri)
+        return PayloadStore(filesystem, location.root, uri)
     if parsed.scheme not in ("", "file"):
         raise InputError(f"--payloads {uri}: give a folder or an s3:// URI")
     folder = Path(parsed.path if parsed.scheme == "file" else uri).resolve()

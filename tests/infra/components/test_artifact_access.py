@@ -84,11 +84,13 @@ def test_the_reader_role_trusts_pod_identity_for_exactly_those_accounts_and_only
 def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(stacks, repo_root, name):
     stack, registry = stacks[name], load_settings(name, root=repo_root).platform.registry
     assert L.JOBS_NAMESPACE in registry.client_namespaces
-    # The payload sink's account has a role of its own, on payloads/ only (test_payload_sink.py).
+    # The payload sink's account has a role of its own, on payloads/ only (test_payload_sink.py), and
+    # the monitor's a read-only one (test_monitor_identity.py).
     (association,) = [
         a.inputs
         for a in stack.of_type(ASSOCIATION)
-        if a.inputs["namespace"] == L.JOBS_NAMESPACE and a.inputs["serviceAccount"] != "payload-sink"
+        if a.inputs["namespace"] == L.JOBS_NAMESPACE
+        and a.inputs["serviceAccount"] not in ("payload-sink", "model-monitor")
     ]
     assert association["serviceAccount"] == registry.job_service_account
     assert association["roleArn"].endswith(":artifacts-job-writer")
@@ -107,7 +109,7 @@ def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(
         a.inputs
         for a in stack.of_type("kubernetes:core/v1:ServiceAccount")
         if a.inputs["metadata"]["namespace"] == L.JOBS_NAMESPACE
-        and a.inputs["metadata"]["name"] != "payload-sink"
+        and a.inputs["metadata"]["name"] not in ("payload-sink", "model-monitor")
     ]
     assert account["metadata"]["name"] == registry.job_service_account
     assert account["automountServiceAccountToken"] is False
@@ -130,6 +132,14 @@ def test_the_cluster_runs_the_pod_identity_agent_and_pods_may_reach_it(stacks, n
 
 
 def test_adding_a_model_to_gitops_grants_it_on_the_next_up(repo_root, tmp_path):
+    # A served model has a policy (its monitor reads it): the repository's files, and one for fraud.
+    root = tmp_path / "repo"
+    for folder in ("environments", "policies"):
+        shutil.copytree(repo_root / folder, root / folder)
+    policy = (root / "policies" / "models" / "credit-risk.yaml").read_text()
+    (root / "policies" / "models" / "fraud.yaml").write_text(
+        policy.replace("name: credit-risk", "name: fraud")
+    )
     models = tmp_path / "models"
     shutil.copytree(repo_root / "gitops" / "models", models)
     (models / "fraud" / "base").mkdir(parents=True)
@@ -137,11 +147,9 @@ def test_adding_a_model_to_gitops_grants_it_on_the_next_up(repo_root, tmp_path):
     (models / "fraud" / "base" / "serviceaccount.yaml").write_text(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: fraud-predictor\n"
     )
-    stack = build_stack(
-        "dev", root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=models
-    )
+    stack = build_stack("dev", root=root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=models)
     granted = {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)}
-    assert granted == {"credit-risk", "fraud-predictor", "modelops-job", "payload-sink"}
+    assert granted == {"credit-risk", "fraud-predictor", "modelops-job", "payload-sink", "model-monitor"}
     trust = json.loads(_role(stack, "artifacts-model-reader").inputs["assumeRolePolicy"])
     tags = trust["Statement"][0]["Condition"]["StringEquals"]
     assert tags["aws:RequestTag/kubernetes-service-account"] == ["credit-risk", "fraud-predictor"]

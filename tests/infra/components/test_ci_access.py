@@ -109,6 +109,8 @@ def test_the_ci_logins_in_secrets_manager_are_the_users_mlflow_is_given(stacks, 
     assert grants == {
         "ci-gate": {("registered_model", "READ"), ("experiment", "READ")},
         "ci-retrain": {("registered_model", "EDIT"), ("experiment", "EDIT")},
+        # The monitor CronJob's own login (test_monitor_identity.py), never CI's.
+        "modelops-monitor": {("registered_model", "READ"), ("experiment", "READ")},
     }
     assert {g["resource_id"] for u in given.values() for g in u["grants"]} == {"*"}
 
@@ -142,10 +144,13 @@ def test_a_job_creates_the_users_through_mlflows_api_at_deploy_time(stacks, repo
 
 
 def test_the_local_stack_has_no_ci_users(stacks):
-    local = stacks["local"]
-    assert not [
-        j for j in local.of_type("kubernetes:batch/v1:Job") if j.inputs["metadata"]["name"] == "mlflow-users"
+    (users,) = [
+        s.inputs
+        for s in stacks["local"].of_type("kubernetes:core/v1:Secret")
+        if s.inputs["metadata"]["name"] == "mlflow-service-users"
     ]
+    # The monitor's login only: the local stack has no CI roles to fetch CI's with.
+    assert [u["username"] for u in json.loads(users["stringData"]["users.json"])] == ["modelops-monitor"]
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])

@@ -12,7 +12,11 @@ from modelops_infra.settings import load_settings
 @pytest.mark.parametrize("name", ["local", "prod"])
 def test_slo_alerts_take_their_thresholds_from_the_environment_file(stacks, repo_root, name):
     environment = load_settings(name, root=repo_root)
-    (rule,) = stacks[name].of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+    (rule,) = [
+        r
+        for r in stacks[name].of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        if r.inputs["metadata"]["name"] == "modelops-model-slos"
+    ]
     alerts = {a["alert"]: a["expr"] for a in rule.inputs["spec"]["groups"][0]["rules"]}
     assert set(alerts) == {
         "ModelErrorRateHigh",
@@ -46,7 +50,8 @@ def _monitoring_with_a_monitor_job(repo_root):
     import pulumi
 
     from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
-    from modelops_infra.manifests.model_monitor import MonitorJob
+    from modelops_infra.manifests.model_monitor import MonitorJob, MonitorNetwork, local_api_server_peers
+    from modelops_infra.manifests.network_policies import local_backend_peers
     from tests.infra.harness import PROJECT, RecordingMocks
 
     mocks = RecordingMocks()
@@ -58,6 +63,9 @@ def _monitoring_with_a_monitor_job(repo_root):
         models=("credit-risk", "fraud-score"),
         payloads_uri="s3://modelops-prod-payloads",
         mlflow_uri="http://mlflow.mlflow.svc:5000",
+        models_namespace="models-prod",
+        network=MonitorNetwork(*local_api_server_peers(), local_backend_peers()),
+        policy_files=(("environments/prod.yaml", "name: prod\n"),),
     )
 
     @pulumi.runtime.test
@@ -92,9 +100,10 @@ def test_each_model_gets_an_hourly_monitor_cronjob_pushing_to_the_pushgateway(re
     (container,) = pod["containers"]
     assert container["image"] == job.image
     assert container["args"] == ["monitor", "credit-risk", "--env", "prod", "--window", "1h"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     assert env["MODELOPS_PUSHGATEWAY"] == "http://pushgateway.monitoring.svc:9091"
     assert env["MODELOPS_PAYLOADS"] == "s3://modelops-prod-payloads"
+    assert env["MODELOPS_MODELS_NAMESPACE"] == "models-prod"  # the releases come from the API server
     assert (
         container["securityContext"]["readOnlyRootFilesystem"]
         and pod["automountServiceAccountToken"] is False
