@@ -104,6 +104,12 @@ def install(step: StepContext) -> None:
     launcher.chmod(0o755)
     # Later entries come first on PATH: the launcher before the environment's own `modelops`.
     step.path += [str(Path(sys.executable).parent), str(bin_dir)]
+    # `make sync` also installs the model server's own locked environment (the latency gate runs it);
+    # the session's, synced from the same lock, stands in for the workspace's.
+    from modelops.serving.mlserver import runtime_project, sync_runtime
+
+    sync_runtime(uv=require_command("uv"))  # a no-op when current
+    step.exports["MODELOPS_SERVING_RUNTIME"] = str(runtime_project())
 
 
 def assume_role(step: StepContext) -> None:

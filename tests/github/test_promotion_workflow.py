@@ -26,6 +26,7 @@ import pytest
 
 from modelops.github.sticky_comment import marker
 from modelops.registry import configure, tags
+from modelops.serving.mlserver import runtime_project
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT, register_demo_model
 from tests.github.local_steps import (
@@ -257,11 +258,13 @@ def test_a_pull_request_changing_the_gate_cannot_change_its_own_verdict(
     head = tmp_path / "head-code"
     subprocess.run(["git", "clone", "--quiet", str(origin), str(head)], check=True)
     git(head, "checkout", "--quiet", "--detach", pull_request["head"]["sha"])
+    runtime = str(runtime_project())  # the model server's environment, as `make sync` leaves it
     sabotaged = subprocess.run(
         [sys.executable, "-c", "import sys; sys.argv[0] = 'modelops'; from modelops.cli import main; main()",
          "gate", "--base", pull_request["base"]["sha"], "--head", pull_request["head"]["sha"],
          "--out", str(tmp_path / "sabotaged"), "--no-record", "--no-html", "--json"],
-        cwd=head, env={**runner_env(), "PYTHONPATH": str(head / "scripts")}, capture_output=True, text=True,
+        cwd=head, capture_output=True, text=True,
+        env={**runner_env(), "PYTHONPATH": str(head / "scripts"), "MODELOPS_SERVING_RUNTIME": runtime},
     )  # fmt: skip
     assert sabotaged.returncode == 0, sabotaged.stdout + sabotaged.stderr
     assert json.loads(sabotaged.stdout)["releases"][0]["passed"] is True

@@ -153,8 +153,15 @@ def test_every_new_panel_and_rule_works_on_what_the_command_pushed(
             assert "roc_auc" in metrics
             age = _query(base, promql.monitor_age_seconds())
             assert age and float(age[0]["value"][1]) < 120  # the run just succeeded
-            groups = live.get_json(f"{base}/api/v1/rules")["data"]["groups"]
-            stale = next(r for g in groups for r in g["rules"] if r["name"] == "ModelMonitorStale")
+            # Evaluated before the first scrape, `absent()` held and the rule went pending; the first
+            # evaluation after it must find the job fresh and let it go.
+            deadline = time.monotonic() + 30
+            while True:
+                groups = live.get_json(f"{base}/api/v1/rules")["data"]["groups"]
+                stale = next(r for g in groups for r in g["rules"] if r["name"] == "ModelMonitorStale")
+                if stale["state"] == "inactive" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
             assert stale["health"] == "ok" and stale["state"] == "inactive", stale
 
 
