@@ -52,26 +52,24 @@ def models_job(tmp_path: Path, origin: Path, event: dict, event_name: str) -> Wo
     )
 
 
-def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(
-    origin, pr_gh, german_credit, tmp_path
-):
-    event = {"client_payload": {"model": "credit-risk"}, "action": "model-drift"}
-    listed = models_job(tmp_path, origin, event, "repository_dispatch").run()
-    assert listed.succeeded and json.loads(listed.outputs["models"]) == ["credit-risk"]
-
-    gh_folder, calls = pr_gh
+def retrain_job(
+    origin: Path, *, event: dict, listed, gh_folder: Path, workdir: Path, run_number: str = "11"
+) -> WorkflowJob:
+    """The retrain job for `event`, as GitHub runs it after the models job `listed` the models: the
+    registry and AWS as variables, `gh` the stand-in at `gh_folder`."""
     env = runner_env()
     env["PATH"] = f"{gh_folder}{os.pathsep}{env['PATH']}"
-    job = WorkflowJob(
+    [model] = json.loads(listed.outputs["models"])
+    return WorkflowJob(
         load_workflow(WORKFLOW),
         "retrain",
-        tmp_path / "retrain",
+        workdir,
         github={
             "event": event,
             "event_name": "repository_dispatch",
             "repository": REPOSITORY,
-            "run_id": "5150",
-            "run_number": "11",
+            "run_id": f"51{run_number}",
+            "run_number": run_number,
             "server_url": "https://github.com",
         },
         variables={
@@ -88,12 +86,23 @@ def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(
         },
         replaced_steps={"install": install, "registry-login": registry_login},
         contexts={
-            "matrix": {"model": "credit-risk"},
+            "matrix": {"model": model},
             "needs": {"models": {"outputs": listed.outputs}},
             "secrets": {"PROMOTION_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nlocal\n"},
         },
         base_env=env,
     )
+
+
+def test_a_drift_dispatch_trains_registers_and_opens_a_promotion_pull_request(
+    origin, pr_gh, german_credit, tmp_path
+):
+    event = {"client_payload": {"model": "credit-risk"}, "action": "model-drift"}
+    listed = models_job(tmp_path, origin, event, "repository_dispatch").run()
+    assert listed.succeeded and json.loads(listed.outputs["models"]) == ["credit-risk"]
+
+    gh_folder, calls = pr_gh
+    job = retrain_job(origin, event=event, listed=listed, gh_folder=gh_folder, workdir=tmp_path / "retrain")
     run = job.run()
     assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
 

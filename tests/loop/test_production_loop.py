@@ -21,7 +21,6 @@ What differs from the cluster, and only this:
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,7 +34,6 @@ from modelops.demo.canary import write_canary
 from modelops.demo.loop import drift_scores
 from modelops.demo.production import in_production
 from modelops.demo.traffic import shifted
-from modelops.registry import configure
 from modelops_infra import layout as infra_layout
 from modelops_infra.manifests import promql
 from modelops_infra.manifests.alert_rules import monitor_rules, slo_rules
@@ -46,17 +44,9 @@ from tests.alerting.conftest import TOKEN as GITHUB_TOKEN
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
 from tests.github.local_steps import (
-    REPOSITORY,
-    app_token,
-    assume_role,
-    checkout_from,
     git,
-    install,
-    registry_login,
-    runner_env,
 )
-from tests.github.test_retrain_workflow import WORKFLOW, models_job
-from tests.github.workflow_runner import WorkflowJob, load_workflow
+from tests.github.test_retrain_workflow import models_job, retrain_job
 from tests.infra.manifests.promtool import live
 from tests.monitoring.test_monitor_command import pushgateway
 from tests.tools import require_command
@@ -148,39 +138,8 @@ def _retrain(origin: Path, dispatch: dict[str, Any], gh_folder: Path, workdir: P
     event = {"action": dispatch["event_type"], "client_payload": dispatch["client_payload"]}
     listed = models_job(workdir, origin, event, "repository_dispatch").run()
     assert listed.succeeded and json.loads(listed.outputs["models"]) == [MODEL]
-    env = runner_env()
-    env["PATH"] = f"{gh_folder}{os.pathsep}{env['PATH']}"
-    return WorkflowJob(
-        load_workflow(WORKFLOW),
-        "retrain",
-        workdir / "retrain",
-        github={
-            "event": event,
-            "event_name": "repository_dispatch",
-            "repository": REPOSITORY,
-            "run_id": "7001",
-            "run_number": "12",
-            "server_url": "https://github.com",
-        },
-        variables={
-            "MLFLOW_TRACKING_URI": configure(),
-            "RETRAIN_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-retrain",
-            "AWS_REGION": "eu-west-1",
-            "MLFLOW_RETRAIN_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-retrain",
-            "PROMOTION_APP_ID": "123456",
-        },
-        actions={
-            "actions/checkout": checkout_from(origin),
-            "aws-actions/configure-aws-credentials": assume_role,
-            "actions/create-github-app-token": app_token,
-        },
-        replaced_steps={"install": install, "registry-login": registry_login},
-        contexts={
-            "matrix": {"model": MODEL},
-            "needs": {"models": {"outputs": listed.outputs}},
-            "secrets": {"PROMOTION_APP_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nlocal\n"},
-        },
-        base_env=env,
+    return retrain_job(
+        origin, event=event, listed=listed, gh_folder=gh_folder, workdir=workdir / "retrain", run_number="12"
     ).run()
 
 
@@ -259,13 +218,18 @@ def test_a_shifted_input_in_served_traffic_ends_in_a_promotion_pull_request(
             assert set(scores) == set(versions) and min(scores.values()) > threshold
 
             # Hop 3: Prometheus scraped both servers: every request each answered is counted.
-            served = _query(
-                prometheus,
+            answered = {r: float(calm.sent.requests[r] + shift.sent.requests[r]) for r in versions}
+            counted = (
                 f'sum by (release) ({promql.REQUESTS}{{job="{config["scrape_configs"][1]["job_name"]}", '
-                f'namespace="{namespace}", path=~".*/infer", status_code="200"}})',
+                f'namespace="{namespace}", path=~".*/infer", status_code="200"}})'
             )
-            requests = {s["metric"]["release"]: float(s["value"][1]) for s in served}
-            assert requests == {r: float(calm.sent.requests[r] + shift.sent.requests[r]) for r in versions}
+
+            def scraped_all() -> dict[str, float] | None:
+                # Each server is its own target: wait until a scrape after the traffic saw both.
+                found = {s["metric"]["release"]: float(s["value"][1]) for s in _query(prometheus, counted)}
+                return found if found == answered else None
+
+            assert _until(scraped_all, what="every answered request counted by Prometheus") == answered
 
             # Hop 4: the platform's rule fires on the shifted column, on its real expression.
             firing = _until(lambda: _firing(prometheus, SHIFTED), what=f"{DRIFT_ALERT} firing for {SHIFTED}")
