@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,6 +46,18 @@ def kserve_values() -> dict[str, object]:
             "storage": {"containerSecurityContext": storage_initializer_security_context()},
         }
     }
+
+
+def _declare(name: str, manifest: dict[str, Any], *, opts: pulumi.ResourceOptions) -> None:
+    """A KServe object from its pure builder's manifest."""
+    k8s.apiextensions.CustomResource(
+        name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=opts,
+    )
 
 
 class Serving(pulumi.ComponentResource):
@@ -121,25 +134,11 @@ class Serving(pulumi.ComponentResource):
             # KServe's webhooks take their certificates from cert-manager.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, cert_manager]),
         )
-        runtime = cluster_serving_runtime(args.runtime_image)
-        k8s.apiextensions.CustomResource(
-            f"{name}-runtime",
-            api_version=runtime["apiVersion"],
-            kind=runtime["kind"],
-            metadata=runtime["metadata"],
-            spec=runtime["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve]),
-        )
+        after_kserve = pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve])
+        _declare(f"{name}-runtime", cluster_serving_runtime(args.runtime_image), opts=after_kserve)
         # Only artifacts whose manifest digest the release pins reach the model server.
         initializer = cluster_storage_container(args.initializer_image)
-        k8s.apiextensions.CustomResource(
-            f"{name}-storage-initializer",
-            api_version=initializer["apiVersion"],
-            kind=initializer["kind"],
-            metadata=initializer["metadata"],
-            spec=initializer["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, kserve]),
-        )
+        _declare(f"{name}-storage-initializer", initializer, opts=after_kserve)
         # The chart's own container would otherwise claim the same URIs, and KServe takes either.
         chart_default = chart_default_claims_nothing()
         k8s.apiextensions.CustomResourcePatch(
