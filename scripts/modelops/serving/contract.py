@@ -17,6 +17,8 @@ the way KServe does and the infra that deploys the runtime and the payload sink 
 
 from __future__ import annotations
 
+import re
+
 # A release's role, its InferenceService's `modelops.io/release` label: the Prometheus series, the
 # logger URL and the payload partitions all carry it.
 STABLE, CANDIDATE = "stable", "candidate"
@@ -45,6 +47,20 @@ SINK_SERVICE, SINK_NAMESPACE, SINK_PORT = "payload-sink", "modelops-jobs", 8080
 PAYLOAD_SINK = f"http://{SINK_SERVICE}.{SINK_NAMESPACE}.svc.cluster.local:{SINK_PORT}"
 PAYLOADS_PATH = "payloads"  # the sink's route: /payloads/<model>/<release>/<version>
 LOGGER_MODE = "all"
+
+
+# A registered version as the registry numbers it: no sign, no leading zero, ASCII digits only
+# (str.isdigit also takes Arabic-Indic digits, and "07" would be another partition than "7").
+_VERSION = re.compile(r"[1-9][0-9]{0,8}")
+
+
+def is_version(text: object) -> bool:
+    return isinstance(text, str) and _VERSION.fullmatch(text) is not None
+
+
+def role_of(name: str, *, model: str) -> str:
+    """The release an InferenceService of `model` is, by its name: the candidate is `<model>-candidate`."""
+    return CANDIDATE if name == f"{model}-candidate" else STABLE
 
 
 def served_model_env(model: str) -> list[dict[str, str]]:

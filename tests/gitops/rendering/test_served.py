@@ -37,6 +37,7 @@ def isvc(name: str = "credit-risk", *, version: str = "1", uri: str = URI, diges
                 "minReplicas": 1,
                 "maxReplicas": 1,
                 "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "labels": {"modelops.io/model": "credit-risk", "modelops.io/release": release},
                 "logger": contract.payload_logger(model="credit-risk", release=release, version=version),
                 "model": {
                     "modelFormat": {"name": "mlflow"},

@@ -55,6 +55,7 @@ def inference_service() -> dict[str, Any]:
             "predictor": {
                 "serviceAccountName": "credit-risk",
                 "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "labels": {"modelops.io/release": "stable"},
                 # `{model}` becomes the case's name (see `named`): what the model answers to.
                 "logger": {"mode": "all", "url": f"{SINK}/{{model}}/stable/3"},
                 "model": {
@@ -512,6 +513,12 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "CKV_MODELOPS_19",
         "logger-requests-only",
         edit(inference_service, "spec.predictor.logger.mode", "request"),
+        "failed",
+    ),
+    (  # a candidate's rows would land in stable's partitions and be charted as stable
+        "CKV_MODELOPS_19",
+        "logger-role-label",
+        edit(inference_service, "spec.predictor.labels", {"modelops.io/release": "candidate"}),
         "failed",
     ),
     # CKV_MODELOPS_17 a model's own Services only

@@ -120,9 +120,43 @@ def test_payloads_are_logged_to_the_sink_under_the_release_and_version_the_gate_
         del document["spec"]["predictor"]["logger"]
     else:
         document["spec"]["predictor"]["logger"] = logger
-    assert any(
-        p.startswith("predictor logger must be mode all to http://payload-sink.") for p in messages(document)
+    # A relabelled release is refused for the label itself: its role is what its name says.
+    wanted = (
+        "predictor logger must be mode all to http://payload-sink.",
+        "label modelops.io/release must be",
     )
+    assert any(p.startswith(wanted) for p in messages(document))
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("metadata", "labels"), "stable"),  # the candidate, calling itself stable
+        (("spec", "predictor", "labels"), "stable"),  # what the PodMonitor charts it as
+        (("metadata", "labels"), "shadow"),
+    ],
+)
+def test_a_candidate_cannot_log_or_chart_as_another_release(where, value):
+    document = isvc("credit-risk-candidate")
+    assert messages(document) == []
+    node = document
+    for key in where:
+        node = node[key]
+    node["modelops.io/release"] = value
+    document["spec"]["predictor"]["logger"]["url"] = f"{SINK}/credit-risk/{value}/1"
+    assert any("modelops.io/release must be candidate, as its name says" in p for p in messages(document))
+
+
+@pytest.mark.parametrize("version", ["07", "\u0667", "1\n", "-1", "0", ""])  # \u0667: Arabic-Indic 7
+def test_a_version_is_the_registrys_number_and_nothing_that_looks_like_one(version):
+    document = isvc(version=version)
+    assert any("registered version" in p for p in messages(document)), version
+
+
+def test_a_digest_with_a_trailing_newline_is_refused_as_the_initializer_refuses_it():
+    document = isvc()
+    document["metadata"]["annotations"]["modelops.io/artifact-digest"] += "\n"
+    assert any(p.startswith("annotation modelops.io/artifact-digest must be") for p in messages(document))
 
 
 def route(*backends: dict, mirror: dict | None = None) -> dict:

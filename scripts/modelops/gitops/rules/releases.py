@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from modelops.gitops.repository import layout
 from modelops.gitops.rules.reading import get, items, mapping, model_of, name_of
 from modelops.gitops.rules.rule import Rule
+from modelops.serving import contract
 
 KSERVE = "serving.kserve.io"
 
@@ -25,7 +26,7 @@ PLACEHOLDER = re.compile(r"set-by|placeholder|change-?me|replace-?me|\btodo\b|\b
 MUTABLE_SEGMENT = re.compile(r"latest|current|head", re.IGNORECASE)
 # MLflow never reuses a run id or a logged-model id; a digest names its content.
 IMMUTABLE_ID = re.compile(r"[0-9a-f]{32}|m-[0-9a-f]{32}|(sha256[:-])?[0-9a-f]{64}")
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: `$` would let a trailing newline through
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 
 
@@ -81,9 +82,9 @@ def _release_annotations(document: dict[str, Any]) -> list[str]:
     # What the gate judged and what the registry holds: without them no one can say what runs.
     said = _annotations(document)
     problems = []
-    if not DIGEST.match(str(said.get(layout.DIGEST_ANNOTATION, ""))):
+    if not DIGEST.fullmatch(str(said.get(layout.DIGEST_ANNOTATION, ""))):
         problems.append(f"annotation {layout.DIGEST_ANNOTATION} must be sha256:<64 hex>")
-    if not str(said.get(layout.VERSION_ANNOTATION, "")).isdigit():
+    if not contract.is_version(said.get(layout.VERSION_ANNOTATION)):
         problems.append(f"annotation {layout.VERSION_ANNOTATION} must be a registered version number")
     return problems
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.gitops.repository import layout
-from modelops.gitops.rules.reading import get, items, mapping, model_of
+from modelops.gitops.rules.reading import get, items, mapping, model_of, name_of
 from modelops.gitops.rules.releases import INFERENCE_SERVICE, KSERVE
 from modelops.gitops.rules.rule import Rule
 from modelops.serving import contract
@@ -32,14 +32,26 @@ def _served_name(document: dict[str, Any]) -> list[str]:
 
 
 def _payload_logger(document: dict[str, Any]) -> list[str]:
-    release = mapping(get(document, "metadata", "labels")).get(RELEASE_LABEL)
+    # The role comes from the name, not from a label the author sets: a candidate labelled stable
+    # would log into stable's partitions and be charted as stable. Both release labels must say it
+    # (the object's, and the pods' that the PodMonitor turns into the series' `release`).
+    model = model_of(document)
+    role = contract.role_of(name_of(document), model=model)
     version = mapping(get(document, "metadata", "annotations")).get(layout.VERSION_ANNOTATION)
-    if not isinstance(release, str) or not isinstance(version, str):
-        return [f"payload logger: no {RELEASE_LABEL} label or version annotation to judge it by"]
-    wanted = contract.payload_logger(model=model_of(document), release=release, version=version)
+    problems = [
+        f"{where} {RELEASE_LABEL} must be {role}, as its name says"
+        for where, labels in (
+            ("label", get(document, "metadata", "labels")),
+            ("predictor label", get(document, "spec", "predictor", "labels")),
+        )
+        if mapping(labels).get(RELEASE_LABEL) != role
+    ]
+    if not contract.is_version(version):
+        return [*problems, "payload logger: no registered version annotation to name in its URL"]
+    wanted = contract.payload_logger(model=model, release=role, version=str(version))
     if get(document, "spec", "predictor", "logger") != wanted:
-        return [f"predictor logger must be mode {wanted['mode']} to {wanted['url']}"]
-    return []
+        problems.append(f"predictor logger must be mode {wanted['mode']} to {wanted['url']}")
+    return problems
 
 
 RULES = (
