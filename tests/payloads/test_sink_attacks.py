@@ -197,3 +197,12 @@ def test_with_a_token_every_post_needs_it_and_health_does_not(tmp_path):
         assert agent.post(body, sent).status == 401  # read at each request
         with urllib.request.urlopen(f"http://127.0.0.1:{sink.port}/healthz", timeout=5) as response:
             assert response.status == 200
+
+
+def test_a_length_that_is_a_digit_but_no_number_and_json_nested_too_deep_are_refused_in_one_line(sink):
+    event_id = str(uuid.uuid4())
+    superscript = sink.agent().post(b"{}", {**headers(REQUEST, event_id), "Content-Length": "\u00b2"})
+    assert superscript.status in (400, 411)
+    deep = b"[" * 200_000
+    answer = sink.agent().post(deep, headers(REQUEST, str(uuid.uuid4())))
+    assert answer.status == 400, answer

@@ -81,6 +81,9 @@ def test_nan_is_a_value_a_model_may_be_sent_and_is_kept():
         ({"inputs": [_input("bad\nname", [1])]}, "printable name"),
         ({"inputs": [_input("x", [[1, [2]]], shape=[1, 2])]}, "nests rows"),
         ({"inputs": [{"name": "x", "shape": [1], "datatype": "INT64", "data": 1}]}, "data is not a list"),
+        # Arrow refuses these at flush: taken on arrival, one would cost the whole batch its rows.
+        ({"inputs": [_input("x", [2**64 - 1], datatype="FP64")]}, "not a number"),
+        ({"inputs": [_input("x", ["\ud800"], datatype="BYTES")]}, "not valid Unicode"),
     ],
 )
 def test_a_body_that_is_not_v2_tensors_is_refused_with_what_is_wrong(body, message):

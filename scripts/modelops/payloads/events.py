@@ -77,7 +77,7 @@ def parse_event(headers: Iterable[tuple[str, str]], body: bytes) -> LoggedEvent:
     own = {name: names[name] for name in _BOUND if name in names}
     try:
         event = from_binary(HTTPMessage(headers=own, body=body), _FORMAT, CloudEvent)
-    except (BaseCloudEventException, ValueError, TypeError, OverflowError) as error:
+    except (BaseCloudEventException, ValueError, TypeError, OverflowError, RecursionError) as error:
         raise EventError(f"not a valid CloudEvent: {_one_line(error)}") from None
     kind = _KINDS.get(event.get_type())
     if kind is None:
@@ -100,6 +100,8 @@ def _json_object(data: Any, body: bytes) -> dict[str, Any]:
         decoded = json.loads(body)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
         raise EventError("the body is not JSON") from None
+    except RecursionError:  # `[[[[…` nested deeper than the parser recurses
+        raise EventError("the body nests deeper than any V2 payload") from None
     if not isinstance(decoded, dict):
         raise EventError("the body is not a JSON object")
     return decoded

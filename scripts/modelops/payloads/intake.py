@@ -140,7 +140,7 @@ class Intake:
     def _write(self, batch: Batch) -> bool:
         try:
             table = batch.table()
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError) as error:
             # The values were checked on arrival, so this is a bug; keeping the batch would retry forever.
             self.metrics.flush_failures.inc()
             log.error("dropped %d rows of %s that Arrow refused: %s", batch.rows, batch.folder, error)

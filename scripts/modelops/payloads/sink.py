@@ -161,7 +161,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(Reply(401, "a bearer token is required"), {"WWW-Authenticate": "Bearer"}, close=True)
             return
         length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # isdigit alone takes "²", which int() refuses
             refused("length").inc()
             self._reply(Reply(411, "Content-Length required"), close=True)
             return
@@ -233,9 +233,13 @@ def run(server: SinkServer, *, drain_s: float) -> int:
 
     def flusher() -> None:
         while not stop.wait(TICK_S):
-            intake.expire()
-            if intake.due():
-                intake.flush()
+            # One failed flush must not end the thread: nothing would be written again until SIGTERM.
+            try:
+                intake.expire()
+                if intake.due():
+                    intake.flush()
+            except Exception:
+                log.exception("flush failed; retrying at the next tick")
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("received %s: draining", signal.Signals(signum).name)

@@ -142,6 +142,17 @@ def _flat(data: Any, where: str, *, width: int) -> list[Any]:
     return flat
 
 
+_EXACT = 2**53  # the largest integer a double holds exactly
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_values(data: list[Any], datatype: str, where: str) -> None:
     # map(type, ...) and set arithmetic: the sink checks every value of every event it takes.
     types = set(map(type, data))
@@ -150,11 +161,17 @@ def _check_values(data: list[Any], datatype: str, where: str) -> None:
         if not types <= {int} or (data and (min(data) < low or max(data) > high)):
             raise TensorError(f"{where}.data holds a value that is not a {datatype}")
     elif datatype in _FLOATS:
-        # JSON writes 1.0 as 1; NaN and infinities are values a model may see, so they are kept.
-        if not types <= {int, float}:
+        # JSON writes 1.0 as 1; NaN and infinities are values a model may see, so they are kept. An
+        # integer beyond a double's exact range is no FP value: Arrow would refuse the whole batch.
+        if not types <= {int, float} or (
+            int in types and any(type(v) is int and abs(v) > _EXACT for v in data)
+        ):
             raise TensorError(f"{where}.data holds a value that is not a number")
     elif datatype == "BOOL":
         if not types <= {bool}:
             raise TensorError(f"{where}.data holds a value that is not a boolean")
     elif not types <= {str} or (data and max(map(len, data)) > MAX_BYTES_VALUE_CHARS):
         raise TensorError(f"{where}.data holds a value that is not a string of at most 64 KiB")
+    elif not all(map(_encodable, data)):
+        # A lone surrogate ("\ud800") is valid JSON but no UTF-8: parquet could not store the batch.
+        raise TensorError(f"{where}.data holds a string that is not valid Unicode")
