@@ -177,7 +177,7 @@ def copy_files(source: Source, files: list[SourceFile], destination: Path, *, li
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:  # keys `a` and `a/b`: a file where a folder must go
-            raise InputError(f"{file.relative}: cannot be laid out as a file tree ({error.strerror})") from None
+            raise InputError(f"{file.relative}: cannot be laid out as files ({error.strerror})") from None
         for attempt in range(1, attempts + 1):
             try:
                 _copy_one(source, file, target, deadline=deadline)
