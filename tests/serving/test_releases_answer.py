@@ -64,3 +64,12 @@ def test_stable_and_candidate_both_answer_on_the_routes_path(
         gated = positive_scores(model, rows, positive_class=policy.positive_class, what=release.role)
         column = [str(c) for c in model.classes_].index(str(policy.positive_class))
         np.testing.assert_allclose(served[:, column], gated, rtol=1e-9)
+
+
+def test_servers_started_side_by_side_never_share_a_port():
+    # A canary's two releases start at once; MLServer that finds its port taken never answers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        handed = [p for ports in pool.map(lambda _: Ports.free(), range(40)) for p in vars(ports).values()]
+    assert len(handed) == len(set(handed)) == 120

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,7 +46,19 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(_free_port() for _ in range(3)))
+        """Three loopback ports nobody listens on now, none handed out before by this process: the
+        sockets are held open together so the OS cannot give one twice, and servers started side by
+        side (a canary's two releases) never get the same one."""
+        with _PORTS_LOCK:
+            while True:
+                with contextlib.ExitStack() as held:
+                    sockets = [held.enter_context(socket.socket()) for _ in range(3)]
+                    for probe in sockets:
+                        probe.bind(("127.0.0.1", 0))
+                    ports = [int(probe.getsockname()[1]) for probe in sockets]
+                if not _HANDED_OUT.intersection(ports):
+                    _HANDED_OUT.update(ports)
+                    return cls(*ports)
 
 
 @dataclass(frozen=True)
@@ -56,10 +69,11 @@ class RunningServer:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+_PORTS_LOCK = threading.Lock()
+_HANDED_OUT: set[int] = set()
+# Another process may still take a port between our probe and MLServer's bind: then it is tried again.
+PORT_ATTEMPTS = 3
+_PORT_TAKEN = "address already in use"
 
 
 def runtime_project() -> Path:
@@ -166,42 +180,65 @@ def running(
     start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[RunningServer]:
     """MLServer serving `artifact_dir` as KServe would for `inference_service`; stopped on exit."""
-    ports = Ports.free()
-    environment = kserve_environment(inference_service, model_dir=artifact_dir, ports=ports)
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
-    server = RunningServer(
-        model_name=environment[contract.MODEL_NAME_ENV],
-        url=f"http://127.0.0.1:{ports.http}",
-        metrics_url=f"http://127.0.0.1:{ports.metrics}/metrics",
-        log=log,
-    )
     # MLServer keeps its Prometheus counters in files under `./.metrics` of its working folder: a pod
     # has its own; two servers started from one folder here would share them, and each would report
     # both servers' requests. Each server runs in a folder of its own, beside its log.
     workdir = log.parent / f"{log.stem}-server"
     workdir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + start_timeout_s
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            ports = Ports.free()
+            environment = kserve_environment(inference_service, model_dir=artifact_dir, ports=ports)
+            server = RunningServer(
+                model_name=environment[contract.MODEL_NAME_ENV],
+                url=f"http://127.0.0.1:{ports.http}",
+                metrics_url=f"http://127.0.0.1:{ports.metrics}/metrics",
+                log=log,
+            )
+            process = _launch(environment, artifact=artifact_dir, workdir=workdir, log=log, runtime=runtime)
+            if _ready(process, server, deadline=deadline, timeout_s=start_timeout_s):
+                break
+            _stop(process)
+            if attempt == PORT_ATTEMPTS:
+                raise ModelServerError(f"MLServer's ports were taken {attempt} times: {_tail(log)}")
+        yield server
+    finally:
+        if process is not None:
+            _stop(process)
+
+
+def _launch(
+    environment: Mapping[str, str], *, artifact: Path, workdir: Path, log: Path, runtime: Path | None
+) -> subprocess.Popen[bytes]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
     with log.open("wb") as output:
         # Its own process group: MLServer forks inference workers, and all of them must stop.
-        process = subprocess.Popen(
-            [str(runtime_bin(runtime)), "start", str(artifact_dir)],
+        return subprocess.Popen(
+            [str(runtime_bin(runtime)), "start", str(artifact)],
             cwd=workdir,
             env={**inherited, **environment, "MLSERVER_METRICS_DIR": str(workdir / ".metrics")},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        ready = f"{server.url}/v2/models/{server.model_name}/ready"
-        deadline = time.monotonic() + start_timeout_s
-        while _get_status(ready, timeout_s=2.0) != 200:
-            if process.poll() is not None:
-                raise ModelServerError(f"MLServer exited with {process.returncode}: {_tail(log)}")
-            if time.monotonic() > deadline:
-                raise ModelServerError(f"MLServer not ready after {start_timeout_s:.0f} s: {_tail(log)}")
-            time.sleep(0.5)
-        yield server
-    finally:
-        _stop(process)
+
+
+def _ready(
+    process: subprocess.Popen[bytes], server: RunningServer, *, deadline: float, timeout_s: float
+) -> bool:
+    """True once the model answers ready; False if another process took one of its ports."""
+    ready = f"{server.url}/v2/models/{server.model_name}/ready"
+    while _get_status(ready, timeout_s=2.0) != 200:
+        if _PORT_TAKEN in server.log.read_text(errors="replace"):
+            return False
+        if process.poll() is not None:
+            raise ModelServerError(f"MLServer exited with {process.returncode}: {_tail(server.log)}")
+        if time.monotonic() > deadline:
+            raise ModelServerError(f"MLServer not ready after {timeout_s:.0f} s: {_tail(server.log)}")
+        time.sleep(0.5)
+    return True
 
 
 def infer(url: str, payload: Mapping[str, Any], *, timeout_s: float = 10.0) -> tuple[int, dict[str, Any]]:
