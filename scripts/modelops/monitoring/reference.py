@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from modelops.config import ModelPolicy
-from modelops.data import read_frame
 from modelops.errors import InputError
+from modelops.pipeline.reference import reference_frame
 from modelops.pipeline.scoring import positive_scores
 from modelops.registry.versions import VersionRef, fetch_version, load_run_dataset, load_verified_model
 
@@ -29,11 +29,14 @@ class Reference:
 
 
 def _frame(source: str, run_id: str, *, root: Path, scratch: Path, what: str) -> pd.DataFrame:
-    if source == "run:training":
+    def training() -> pd.DataFrame:
         if not run_id:
             raise InputError(f"{what}: registered without a run, so it has no training data to compare with")
         return load_run_dataset(run_id, "training", destination=scratch, what=what)
-    return read_frame(Path(source) if Path(source).is_absolute() else root / source)
+
+    frame = reference_frame(source, training=training, root=root)
+    assert frame is not None  # `training` answers a frame or raises
+    return frame
 
 
 def load_reference(model: str, version: str, *, policy: ModelPolicy, root: Path, scratch: Path) -> Reference:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from modelops.config import ModelPolicy, load_environment, load_model_policy, resolve_policy
 from modelops.config.environment import LatencyPolicy
-from modelops.data import binary_labels, read_frame, require_columns
+from modelops.data import binary_labels, require_columns
 from modelops.errors import InputError
 from modelops.gates import (
     check_drift,
@@ -38,6 +38,7 @@ from modelops.gates.leakage import TrainingData
 from modelops.gates.precedent import check_precedent, policy_digest
 from modelops.gates.result import GateResult
 from modelops.pipeline.outcome import DataFacts, GateOutcome, VersionFacts
+from modelops.pipeline.reference import reference_frame
 from modelops.pipeline.scoring import positive_scores
 from modelops.registry import tags
 from modelops.registry.errors import registry_errors
@@ -120,10 +121,7 @@ def _reference(
     # Where it is defined: `mlflow.data.from_pandas` is attached to the package at import time.
     from mlflow.data.pandas_dataset import from_pandas
 
-    if source == "run:training":
-        frame = candidate_training
-    else:
-        frame = read_frame(Path(source) if Path(source).is_absolute() else root / source)
+    frame = reference_frame(source, training=lambda: candidate_training, root=root)
     if frame is None:
         return None, DataFacts(source=source, rows=0, digest="")
     if frame.empty:
