@@ -145,7 +145,7 @@ def run_demo_loop(*, workdir: Path | None = None) -> None:
     started = time.perf_counter()
     root = project_root()
     uri = configure(root)
-    runtime_bin(root)  # the serving runtime is installed, before anything starts
+    runtime_bin()  # the serving runtime is installed, before anything starts
     versions = demo_versions(MODEL)
     threshold = load_environment(ENVIRONMENT, root=root).promotion.drift.distance_threshold
     workdir = workdir or state_dir(root) / "demo-loop"
