@@ -1,0 +1,1 @@
+"""Progressive delivery: canary analysis, its history, and the plans and sizes learned from it."""
