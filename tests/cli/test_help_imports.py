@@ -48,9 +48,14 @@ def help_run(*path: str) -> tuple[str, dict]:
 
 
 def test_the_walk_finds_groups_and_their_commands():
-    assert {(), ("check",), ("check", "drift"), ("evaluation-set", "pin"), ("rollout",), ("demo",)} <= set(
-        PATHS
-    )
+    assert {
+        (),
+        ("check",),
+        ("check", "drift"),
+        ("evaluation-set", "pin"),
+        ("rollout", "step"),
+        ("demo",),
+    } <= set(PATHS)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: " ".join(["modelops", *path]))

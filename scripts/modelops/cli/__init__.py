@@ -13,12 +13,12 @@ import os
 
 import typer
 
-from modelops.cli import check, evaluation_set
+from modelops.cli import check, evaluation_set, rollout
 from modelops.cli.gate import gate
 from modelops.cli.gitops import status, validate
 from modelops.cli.monitor import monitor
 from modelops.cli.register import register
-from modelops.cli.release import promote, rollback, rollout
+from modelops.cli.release import promote, rollback
 from modelops.cli.train import train
 
 app = typer.Typer(
@@ -34,7 +34,7 @@ app.command("gate")(gate)
 app.command("train")(train)
 app.command("register")(register)
 app.command("promote")(promote)
-app.command("rollout")(rollout)
+app.add_typer(rollout.app, name="rollout")
 app.command("rollback")(rollback)
 app.command("validate")(validate)
 app.command("status")(status)

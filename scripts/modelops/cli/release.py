@@ -1,4 +1,4 @@
-"""`modelops promote | rollout | rollback`: each proposes one release change as a branch and a PR."""
+"""`modelops promote | rollback`, and the runner of `modelops rollout`'s moves: each proposes one PR."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def _report(repo: Repo, proposal: Proposal) -> None:
         raise fail_input(opening.failure)
 
 
-def _run(action, *environments: str | None) -> None:
+def run_release_command(action, *environments: str | None) -> None:
+    """Check the environments by name, run `action` on the repository, and report its pull request."""
     from modelops.config import load_environment, project_root
     from modelops.gitops.repository.gitrepo import Repo
 
@@ -70,34 +71,7 @@ def promote(
         configure(root)
         return promotion.promote(repo, root, model=model, version=version, to=to, source=source)
 
-    _run(action, to, source)
-
-
-def rollout(
-    model: str = typer.Argument(..., help="Model name."),
-    action: str = typer.Argument(None, help="step | complete | abort"),
-    env: str = typer.Option(..., help="Environment whose rollout moves."),
-    shadow: int = typer.Option(
-        None, help="Mirror this percent (1-100) of requests to the candidate instead."
-    ),
-) -> None:
-    """Move a canary: next traffic step, complete (candidate becomes stable), abort, or shadow."""
-    from modelops.gitops.releases import promotion
-
-    # The action and the percent themselves are checked by promotion.rollout.
-    if (action is None) == (shadow is None):
-        raise fail_input(
-            f"give one of: an action ({', '.join(promotion.ROLLOUT_ACTIONS)}) or --shadow PERCENT"
-        )
-    if action == "shadow":
-        raise fail_input("shadow takes a share: use --shadow PERCENT instead of the action")
-    chosen = action or "shadow"
-    _run(
-        lambda repo, root: promotion.rollout(
-            repo, root, model=model, environment=env, action=chosen, shadow_percent=shadow
-        ),
-        env,
-    )
+    run_release_command(action, to, source)
 
 
 def rollback(
@@ -107,4 +81,4 @@ def rollback(
     """Restore the previous stable release, found in the overlay's git history."""
     from modelops.gitops.releases import promotion
 
-    _run(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env), env)
+    run_release_command(lambda repo, root: promotion.rollback(repo, root, model=model, environment=env), env)

@@ -82,20 +82,19 @@ def test_status_marks_an_unknown_version_alone(gitops_repo) -> None:
     assert "credit-risk v999" in result.output
 
 
-@pytest.mark.parametrize(
-    ("arguments", "expected"),
-    [
-        (("step", "--shadow", "20"), "an action (step, complete, abort) or --shadow PERCENT"),
-        ((), "an action (step, complete, abort) or --shadow PERCENT"),
-        (("shadow",), "use --shadow PERCENT instead of the action"),
-        (("widen",), "rollout action must be one of step, complete, abort, not 'widen'"),
-        (("--shadow", "150"), "--shadow 150: give a percent from 1 to 100"),
-    ],
-    ids=["action and shadow", "neither", "shadow without a percent", "unknown action", "shadow over 100"],
-)
-def test_rollout_needs_exactly_one_move(gitops_repo, arguments, expected) -> None:
+def test_a_shadow_share_outside_1_to_100_is_refused(gitops_repo) -> None:
     branches = gitops_repo.branches()
-    _refused(invoke("rollout", "credit-risk", "--env", "prod", *arguments), expected)
+    _refused(
+        invoke("rollout", "shadow", "credit-risk", "150", "--env", "prod"),
+        "shadow 150: give a percent from 1 to 100",
+    )
+    assert gitops_repo.branches() == branches
+
+
+def test_an_unknown_rollout_move_is_a_usage_error(gitops_repo) -> None:
+    branches = gitops_repo.branches()
+    result = invoke("rollout", "widen", "credit-risk", "--env", "prod")
+    assert result.exit_code == 2 and "No such command 'widen'" in result.output, result.output
     assert gitops_repo.branches() == branches
 
 
@@ -170,11 +169,11 @@ NOT_ENVIRONMENTS = ["../../../../../etc/x", "../overlays/dev", "dev.yaml", "/etc
     [
         ("promote", "credit-risk", "--version", "1", "--to", "{}"),
         ("promote", "credit-risk", "--from", "{}"),
-        ("rollout", "credit-risk", "step", "--env", "{}"),
-        ("rollout", "credit-risk", "--shadow", "20", "--env", "{}"),
+        ("rollout", "step", "credit-risk", "--env", "{}"),
+        ("rollout", "shadow", "credit-risk", "20", "--env", "{}"),
         ("rollback", "credit-risk", "--env", "{}"),
     ],
-    ids=["promote --to", "promote --from", "rollout", "rollout --shadow", "rollback"],
+    ids=["promote --to", "promote --from", "rollout step", "rollout shadow", "rollback"],
 )
 def test_a_release_command_takes_an_environment_by_name_only(gitops_repo, command, name) -> None:
     branches = gitops_repo.branches()

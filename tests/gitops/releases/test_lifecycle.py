@@ -78,7 +78,7 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
     state = repo.state("prod")
     assert (state.stable.version, state.candidate.version, state.traffic.candidate) == (champion, better, 10)
     for expected in (25, 50):
-        result = invoke("rollout", "credit-risk", "step", "--env", "prod")
+        result = invoke("rollout", "step", "credit-risk", "--env", "prod")
         assert result.exit_code == 0, result.output
         if expected == 25:  # a step gates no release, and its report names the split it makes
             gate = _gate_pull_request(repo, _last_branch(result.stdout), tmp_path / "step")
@@ -91,9 +91,9 @@ def test_a_release_from_dev_to_prod_and_back(gitops_repo, demo_versions, tmp_pat
             ]
         repo.merge(_last_branch(result.stdout))
         assert repo.state("prod").traffic.candidate == expected
-    last = invoke("rollout", "credit-risk", "step", "--env", "prod")
+    last = invoke("rollout", "step", "credit-risk", "--env", "prod")
     assert last.exit_code == 2 and "the last step; run complete" in last.output
-    result = invoke("rollout", "credit-risk", "complete", "--env", "prod")
+    result = invoke("rollout", "complete", "credit-risk", "--env", "prod")
     repo.merge(_last_branch(result.stdout))
     state = repo.state("prod")
     assert (state.stable.version, state.candidate, state.traffic.stable) == (better, None, 100)
@@ -262,7 +262,7 @@ def test_a_shadow_rollout_mirrors_without_serving(gitops_repo, demo_versions):
     gitops_repo.merge(_promote(gitops_repo, "--version", demo_versions.better, "--to", "dev"))
     gitops_repo.merge(_promote(gitops_repo, "--from", "dev"))
     gitops_repo.merge(_promote(gitops_repo, "--from", "staging"))
-    shadow = invoke("rollout", "credit-risk", "--env", "prod", "--shadow", "20")
+    shadow = invoke("rollout", "shadow", "credit-risk", "20", "--env", "prod")
     assert shadow.exit_code == 0, shadow.output
     gitops_repo.merge(_last_branch(shadow.stdout))
     state = gitops_repo.state("prod")

@@ -125,7 +125,7 @@ def test_rollout_reads_them(named_repo, demo_versions):
         (named_repo.root / path).write_text(text)
     named_repo.git("add", "-A")
     named_repo.git("commit", "--quiet", "-m", "A canary in prod")
-    result = invoke("rollout", "credit-risk", "step", "--env", "prod")
+    result = invoke("rollout", "step", "credit-risk", "--env", "prod")
     assert result.exit_code == 0, result.output
     assert named_repo.git("show", f"{_branch(result.stdout)}:{PROD_NOTE}") == "Kanarienvogel\n"
 

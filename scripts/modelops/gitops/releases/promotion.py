@@ -149,7 +149,7 @@ def rollout(
     if action not in (*ROLLOUT_ACTIONS, "shadow"):
         raise InputError(f"rollout action must be one of {', '.join(ROLLOUT_ACTIONS)}, not '{action}'")
     if action == "shadow" and not (shadow_percent is not None and 1 <= shadow_percent <= 100):
-        raise InputError(f"--shadow {shadow_percent}: give a percent from 1 to 100")
+        raise InputError(f"shadow {shadow_percent}: give a percent from 1 to 100")
     texts = _overlay_texts(repo, model, environment)
     policy = load_environment(environment, root=root).gitops.rollout
     where = layout.overlay_file(model, environment, layout.TRAFFIC)
