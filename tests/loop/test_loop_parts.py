@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from modelops.demo.kserve_agent import KServeAgent, logged_event
-from modelops.demo.loop import DRIFT_GROUP_BY, demo_versions, firing
+from modelops.demo.loop import DRIFT_GROUP_BY, PublishedDrift, demo_versions, firing
 from modelops.demo.proposal import FiringAlert, notification
 from modelops.demo.sink_process import RunningSink
 from modelops.demo.traffic import shifted, weighted_order
@@ -89,9 +89,14 @@ def test_a_failed_inference_logs_its_request_alone_as_the_agent_does(tmp_path):
     assert sum(v for k, v in counts.items() if 'kind="response"' in k) == 1
 
 
-def test_drift_alerts_fire_above_the_threshold_only():
-    scores = {("stable", "age"): 0.1, ("stable", "credit_amount"): 0.1001, ("candidate", "purpose"): math.inf}
-    fired = firing(scores, threshold=0.1, model="credit-risk", namespace="models-prod")
+def test_drift_alerts_fire_above_the_threshold_on_drifted_columns_only():
+    published = {
+        ("stable", "age"): PublishedDrift(0.1, detected=True),
+        ("stable", "credit_amount"): PublishedDrift(0.1001, detected=True),
+        ("stable", "duration"): PublishedDrift(0.3, detected=False),  # past the threshold on noise alone
+        ("candidate", "purpose"): PublishedDrift(math.inf, detected=True),
+    }
+    fired = firing(published, threshold=0.1, model="credit-risk", namespace="models-prod")
     assert [(a.labels["release"], a.labels["column"]) for a in fired] == [
         ("candidate", "purpose"),
         ("stable", "credit_amount"),

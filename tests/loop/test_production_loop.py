@@ -85,7 +85,7 @@ def _rule_groups() -> tuple[dict[str, Any], float]:
     )
     spec["groups"] += monitor_rules(models_namespace=settings.models_namespace, period_s=3600)["groups"]
     [drift] = [r for g in spec["groups"] for r in g["rules"] if r.get("alert") == DRIFT_ALERT]
-    assert drift["expr"] == f"({promql.drift_score()}) > {threshold}"
+    assert drift["expr"] == promql.drift_alert(threshold)
     drift["for"] = TEST_FOR
     return spec, threshold
 
@@ -197,9 +197,15 @@ def test_a_shifted_input_in_served_traffic_ends_in_a_promotion_pull_request(
 
             # The shift moves the shifted column's score and no other: same rows, one column scaled.
             before, after = drift_scores(production.measure(calm)), drift_scores(production.measure(shift))
-            moved = {key for key in before if after[key] != before[key]}
+            moved = {key for key in before if after[key].score != before[key].score}
             assert moved == {(role, SHIFTED) for role in versions}
-            assert all(after[(role, SHIFTED)] > before[(role, SHIFTED)] + threshold for role in versions)
+            assert all(
+                after[(role, SHIFTED)].score > before[(role, SHIFTED)].score + threshold
+                and after[(role, SHIFTED)].detected
+                for role in versions
+            )
+            # On the unshifted holdout no column of either release is found drifted.
+            assert not [key for key, drift in before.items() if drift.detected]
 
             # Hop 2: the monitor job pushes the window holding both stretches to the Pushgateway.
             result = invoke(

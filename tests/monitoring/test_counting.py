@@ -103,3 +103,52 @@ def test_a_column_whose_kind_changed_is_drifted_with_the_reason():
         verdict.drifted
         and verdict.problem == "is numerical in the reference but categorical in the current data"
     )
+
+
+def _window_verdict(plan, values: np.ndarray, policy=POLICY):
+    tally = ColumnTally(plan)
+    tally.add(pa.array(values))
+    reference, current = tally.counted()
+    return drift_from_counts(
+        plan.name, plan.kind, reference, current, policy=policy, reference_std=plan.reference_std
+    )
+
+
+def test_a_small_unshifted_window_is_not_drifted_though_its_distance_passes_the_threshold():
+    rng = np.random.default_rng(7)
+    plan = plan_column("amount", pd.Series(rng.lognormal(8, 0.6, 3_000), name="amount"))
+    verdicts = [_window_verdict(plan, rng.lognormal(8, 0.6, 60)) for _ in range(400)]
+    over = np.mean([v.score >= POLICY.distance_threshold for v in verdicts])
+    flagged = np.mean([v.drifted for v in verdicts])
+    assert over > 0.8  # the distance alone: noise at 60 rows reaches 0.1 most of the time
+    assert flagged < POLICY.p_value * 1.6  # with the K-S test at the threshold: about the test's level
+    assert all(v.p_value is not None for v in verdicts if v.score >= POLICY.distance_threshold)
+
+
+def test_a_real_shift_in_a_small_window_is_still_found():
+    rng = np.random.default_rng(8)
+    plan = plan_column("amount", pd.Series(rng.lognormal(8, 0.6, 3_000), name="amount"))
+    found = [_window_verdict(plan, rng.lognormal(8.4, 0.6, 150)).drifted for _ in range(50)]
+    assert sum(found) >= 48
+
+
+def test_one_windows_columns_are_judged_as_one_family_so_any_alarm_is_at_the_policys_level():
+    from modelops.monitoring.job import family_policy
+
+    rng = np.random.default_rng(9)
+    columns = 20
+    plans = [plan_column(f"c{i}", pd.Series(rng.normal(0, 1, 2_000), name=f"c{i}")) for i in range(columns)]
+    family = family_policy(POLICY, tests=columns)
+    assert family.p_value == pytest.approx(POLICY.p_value / columns)
+    assert 1 / (1 + family.permutations) < family.p_value  # a category can still be found drifted
+    any_alarm = {"per column": 0, "as a family": 0}
+    windows = 150
+    for _ in range(windows):
+        samples = [rng.normal(0, 1, 80) for _ in plans]
+        for name, policy in (("per column", POLICY), ("as a family", family)):
+            any_alarm[name] += any(
+                _window_verdict(p, s, policy).drifted for p, s in zip(plans, samples, strict=True)
+            )
+    assert any_alarm["per column"] / windows > 0.3  # what the alert saw before
+    assert any_alarm["as a family"] / windows <= 0.1  # the policy's 5 % with room for 150 windows' noise
+    assert family_policy(POLICY, tests=1) is POLICY

@@ -70,7 +70,7 @@ def slo_rules(
                     ),
                     alert(
                         "ModelDriftHigh",
-                        f"({promql.drift_score()}) > {drift_threshold}",
+                        promql.drift_alert(drift_threshold),
                         "30m",
                         "ticket",
                         "{{ $labels.model }} column {{ $labels.column }} drifted past "

@@ -15,6 +15,9 @@ BY = "model, release"
 REQUESTS = "rest_server_requests_total"
 LATENCY = "rest_server_request_duration_seconds_bucket"
 DRIFT = "modelops_drift_score"
+# 1 when the monitor's rule finds the column drifted: the distance at the threshold and larger than
+# chance in that window (a quiet hour's few hundred rows reach the threshold on noise alone).
+DRIFT_DETECTED = "modelops_drift_detected"
 WINDOW = "5m"
 
 
@@ -33,6 +36,12 @@ def latency_quantile(quantile: float) -> str:
 
 def drift_score() -> str:
     return f"max by ({BY}, column) ({DRIFT})"
+
+
+def drift_alert(threshold: float) -> str:
+    """Columns whose score is past `threshold` and which the monitor found drifted (not chance)."""
+    detected = f"max by ({BY}, column) ({DRIFT_DETECTED}) == 1"
+    return f"({drift_score()} > {threshold}) and on ({BY}, column) ({detected})"
 
 
 # prometheus-operator names a PodMonitor's job `<namespace>/<name>`.

@@ -73,32 +73,45 @@ def demo_versions(model: str) -> Versions:
     return Versions(str(champion), max(passed, key=int))
 
 
-def drift_scores(report: MonitorReport) -> dict[tuple[str, str], float]:
-    """(release, column) -> the `modelops_drift_score` the monitor pushes for `report`: the published
-    series themselves, so a column the gate could not measure is +Inf here as on the Pushgateway."""
+@dataclass(frozen=True)
+class PublishedDrift:
+    """One column's `modelops_drift_score` and `modelops_drift_detected`, as the monitor pushes them."""
+
+    score: float
+    detected: bool
+
+
+def drift_scores(report: MonitorReport) -> dict[tuple[str, str], PublishedDrift]:
+    """(release, column) -> what the monitor pushes for `report`: the published series themselves, so a
+    column the gate could not measure is +Inf here as on the Pushgateway."""
     from modelops.monitoring.publish import registry_for
 
-    scores = {}
+    scores: dict[tuple[str, str], float] = {}
+    detected: dict[tuple[str, str], bool] = {}
     for family in registry_for(report, now=time.time()).collect():
         for sample in family.samples:
+            key = (sample.labels.get("release", ""), sample.labels.get("column", ""))
             if sample.name == "modelops_drift_score":
-                scores[(sample.labels["release"], sample.labels["column"])] = sample.value
-    return scores
+                scores[key] = sample.value
+            elif sample.name == "modelops_drift_detected":
+                detected[key] = sample.value == 1
+    return {key: PublishedDrift(score, detected.get(key, False)) for key, score in scores.items()}
 
 
 def firing(
-    scores: Mapping[tuple[str, str], float], *, threshold: float, model: str, namespace: str
+    published: Mapping[tuple[str, str], PublishedDrift], *, threshold: float, model: str, namespace: str
 ) -> list[FiringAlert]:
-    """The ModelDriftHigh alerts the platform's rule fires on these scores once its `for` has passed:
-    `max by (model, release, column) (modelops_drift_score) > <the environment's distance_threshold>`."""
+    """The ModelDriftHigh alerts the platform's rule (`promql.drift_alert`) fires on these series once
+    its `for` has passed: the score past the environment's distance_threshold, and the column found
+    drifted by the monitor (larger than chance in its window)."""
     from modelops.demo.proposal import FiringAlert
 
     return [
         FiringAlert(
             {"alertname": DRIFT_ALERT, "namespace": namespace, "model": model, "release": r, "column": c}
         )
-        for (r, c), score in sorted(scores.items())
-        if score > threshold
+        for (r, c), drift in sorted(published.items())
+        if drift.score > threshold and drift.detected
     ]
 
 
@@ -109,25 +122,32 @@ def _score(value: float | None) -> str:
 
 
 def _scores_table(
-    before: Mapping[tuple[str, str], float], after: Mapping[tuple[str, str], float], *, threshold: float
+    before: Mapping[tuple[str, str], PublishedDrift],
+    after: Mapping[tuple[str, str], PublishedDrift],
+    *,
+    threshold: float,
 ) -> Table:
     table = Table(
         title=f"modelops_drift_score on the holdout's rows (before) and with {SHIFTED_COLUMN} "
-        f"x{SHIFT_FACTOR:g} (after); the alert's threshold is {threshold:g}"
+        f"x{SHIFT_FACTOR:g} (after); the alert needs a score over {threshold:g} that the monitor "
+        "finds larger than chance (drifted)"
     )
     for heading in ("release", "column", "before", "after", ""):
         table.add_column(heading)
+
+    def alerting(drift: PublishedDrift | None) -> bool:
+        return drift is not None and drift.score > threshold and drift.detected
+
     for key in sorted(set(before) | set(after)):
         was, now = before.get(key), after.get(key)
-        over = lambda v: v is not None and v > threshold  # noqa: E731
         note = ""
-        if over(now) and not over(was):
-            note = "[bold red]crossed[/]"
-        elif now is not None and was is not None and over(now) and now - was > threshold:
-            note = "[bold red]rose[/] (above already on the holdout)"
-        elif over(was):
-            note = "[yellow]above already on the holdout[/]"
-        table.add_row(*key, _score(was), _score(now), note)
+        if alerting(now) and not alerting(was):
+            note = "[bold red]drifted[/]"
+        elif alerting(was):
+            note = "[yellow]drifted already on the holdout[/]"
+        elif now is not None and now.score > threshold:
+            note = "over the threshold, within chance"
+        table.add_row(*key, _score(was.score if was else None), _score(now.score if now else None), note)
     return table
 
 
@@ -191,7 +211,7 @@ def run_demo_loop(*, workdir: Path | None = None) -> None:
     console.print(_scores_table(before, after, threshold=threshold))
     alerts = firing(after, threshold=threshold, model=MODEL, namespace=namespace)
     if not alerts:
-        errors.print("[bold red]demo-loop:[/] no column crossed the threshold; nothing to propose")
+        errors.print("[bold red]demo-loop:[/] no column drifted past the threshold; nothing to propose")
         raise typer.Exit(1)
     named = ", ".join(f"{a.labels['release']}/{a.labels['column']}" for a in alerts)
     console.print(

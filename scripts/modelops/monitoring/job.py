@@ -4,6 +4,7 @@ stable on the same inputs. Reading and counting happen here; every verdict is th
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from modelops.config import load_environment, load_model_policy, resolve_policy
-from modelops.config.environment import PromotionPolicy
+from modelops.config.environment import DriftPolicy, PromotionPolicy
 from modelops.config.model_policy import ModelPolicy
 from modelops.errors import InputError
 from modelops.gates.drift import ColumnDrift, drift_from_counts
@@ -191,7 +192,23 @@ def _add_batch(
         (shadow.add_shadow if release.shadow else shadow.add_stable)(hashes, scores)
 
 
-def _judge(tally: ColumnTally, policy: PromotionPolicy) -> ColumnDrift:
+def family_policy(policy: DriftPolicy, *, tests: int) -> DriftPolicy:
+    """The drift policy for one window's `tests` column verdicts taken together (Bonferroni).
+
+    The gate judges a data set by its share of drifted columns; the live alert fires on any one
+    column, every window. At the policy's level per column, a window of 20 unshifted columns would
+    flag one 64% of the time (1 - 0.95^20); at level / 20 each, any one at most 5%. The permutation
+    test gets enough re-deals to reach the smaller level (its least p-value is 1 / (1 + re-deals)).
+    """
+    if tests <= 1:
+        return policy
+    level = policy.p_value / tests
+    return policy.model_copy(
+        update={"p_value": level, "permutations": max(policy.permutations, math.ceil(2 / level))}
+    )
+
+
+def _judge(tally: ColumnTally, policy: DriftPolicy) -> ColumnDrift:
     plan = tally.plan
     reference, current = tally.counted() or (plan.reference, None)
     return drift_from_counts(
@@ -199,7 +216,7 @@ def _judge(tally: ColumnTally, policy: PromotionPolicy) -> ColumnDrift:
         plan.kind,
         reference,
         current,
-        policy=policy.drift,
+        policy=policy,
         current_kind=tally.other_kind,
         reference_std=plan.reference_std,
     )
@@ -220,13 +237,15 @@ def _result(
         )
     names = tuple(model_policy.metrics)
     metrics = tallies.labels.metrics(names) if tallies.labels.rows else {}
+    judged = len(tallies.columns) + (tallies.prediction is not None)
+    drift_policy = family_policy(policy.drift, tests=judged)
     return ReleaseResult(
         release,
         files=tallies.files,
         rows=tallies.rows,
         other_version_rows=tallies.other_version_rows,
-        columns=tuple(_judge(tally, policy) for tally in tallies.columns),
-        prediction=_judge(tallies.prediction, policy) if tallies.prediction else None,
+        columns=tuple(_judge(tally, drift_policy) for tally in tallies.columns),
+        prediction=_judge(tallies.prediction, drift_policy) if tallies.prediction else None,
         labelled_rows=tallies.labels.rows,
         metrics=metrics,
     )

@@ -99,10 +99,17 @@ def latency_cases(slo: Slo, target: Target, minutes: int) -> list[Case]:
 
 
 def drift_cases(slo: Slo, target: Target, minutes: int) -> list[Case]:
-    def scores(**by_column: float) -> list:
-        return [(S.drift("stable", column), _gauge(value, minutes)) for column, value in by_column.items()]
-
     d = slo.drift
+
+    def scores(detected: bool | None = None, **by_column: float) -> list:
+        """Each column's score and the monitor's verdict: drifted at the threshold unless told otherwise."""
+        out = []
+        for column, value in by_column.items():
+            flag = value >= d if detected is None else detected
+            out.append((S.drift("stable", column), _gauge(value, minutes)))
+            out.append((S.drift("stable", column, name=S.DRIFT_DETECTED), _gauge(float(flag), minutes)))
+        return out
+
     high, over = 3 * d, d * 1.02
 
     def firing(column: str, value: float) -> Firing:
@@ -118,6 +125,10 @@ def drift_cases(slo: Slo, target: Target, minutes: int) -> list[Case]:
             "just over the gate's threshold opens a ticket", scores(duration=over), [firing("duration", over)]
         ),
         Case("just under the gate's threshold is silent", scores(duration=d * 0.98)),
+        Case(
+            "a score past the threshold that the window cannot tell from chance is silent",
+            scores(detected=False, duration=high),
+        ),
         Case("a stable distribution is silent", scores(credit_amount=d / 4, age=d / 5)),
     ]
 

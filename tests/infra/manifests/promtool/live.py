@@ -77,6 +77,9 @@ class Breach:
             "# HELP modelops_drift_score Distance of a column between reference and live window\n"
             "# TYPE modelops_drift_score gauge\n"
             f"modelops_drift_score{{{labels}}} {self.drift}\n"
+            "# HELP modelops_drift_detected 1 when the monitor finds the column drifted\n"
+            "# TYPE modelops_drift_detected gauge\n"
+            f"modelops_drift_detected{{{labels}}} 1\n"
         )
 
 

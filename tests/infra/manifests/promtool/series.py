@@ -19,6 +19,7 @@ INFER_PATH = f"/v2/models/{MODEL}/infer"
 REQUESTS = "rest_server_requests_total"
 LATENCY = "rest_server_request_duration_seconds"
 DRIFT = "modelops_drift_score"
+DRIFT_DETECTED = "modelops_drift_detected"
 # prometheus_client's default histogram buckets, which MLServer does not override.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, math.inf)
 QUANTILE = 0.95
@@ -82,9 +83,9 @@ def bucket(pod: dict[str, str], le: float) -> dict[str, str]:
     return {"__name__": f"{LATENCY}_bucket", **labels, **pod, "le": bound}
 
 
-def drift(release: str, column: str) -> dict[str, str]:
+def drift(release: str, column: str, *, name: str = DRIFT) -> dict[str, str]:
     # Pushed by the drift job (honor_labels): its own labels, no pod's.
-    return {"__name__": DRIFT, "job": "modelops-drift", "model": MODEL, "release": release, "column": column}
+    return {"__name__": name, "job": "modelops-drift", "model": MODEL, "release": release, "column": column}
 
 
 def latency_histogram(p95: float, per_minute: int) -> list[int]:
