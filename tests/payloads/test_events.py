@@ -9,8 +9,8 @@ BODY = json.dumps(v2_request({"age": [31]})).encode()
 
 
 def test_an_event_as_the_kserve_agent_sends_it_is_a_request_with_its_id_service_and_body():
-    event = parse_event(headers(REQUEST, "a1b2", service="credit-risk-shadow").items(), BODY)
-    assert (event.kind, event.id, event.inference_service) == ("request", "a1b2", "credit-risk-shadow")
+    event = parse_event(headers(REQUEST, "a1b2", service="credit-risk-candidate").items(), BODY)
+    assert (event.kind, event.id, event.inference_service) == ("request", "a1b2", "credit-risk-candidate")
     assert event.body["inputs"][0]["name"] == "age"
     assert parse_event(headers(RESPONSE, "a1b2").items(), b'{"outputs": []}').kind == "response"
 

@@ -1,7 +1,7 @@
 from modelops.payloads.pairing import Outcome, Pairing, Scope
 
 STABLE = Scope("credit-risk", "stable", "3")
-SHADOW = Scope("credit-risk", "shadow", "4")
+CANDIDATE = Scope("credit-risk", "candidate", "4")
 
 
 class Clock:
@@ -42,18 +42,33 @@ def test_a_redelivery_is_a_duplicate_while_pending_and_after_its_pair_was_joined
 def test_the_same_id_at_another_release_is_another_pair_as_mirrored_shadow_traffic_has():
     pairing = Pairing()
     _offer(pairing, "request", "a", scope=STABLE)
-    assert _offer(pairing, "request", "a", scope=SHADOW).outcome is Outcome.PENDING
-    assert _offer(pairing, "response", "a", scope=SHADOW).outcome is Outcome.PAIRED
+    assert _offer(pairing, "request", "a", scope=CANDIDATE).outcome is Outcome.PENDING
+    assert _offer(pairing, "response", "a", scope=CANDIDATE).outcome is Outcome.PAIRED
     assert _offer(pairing, "response", "a", scope=STABLE).outcome is Outcome.PAIRED
 
 
-def test_a_caller_reusing_an_id_for_another_request_is_a_conflict_not_a_duplicate():
+def test_a_caller_reusing_an_id_for_another_request_poisons_the_id_so_no_response_pairs_wrongly():
+    clock = Clock()
+    pairing = Pairing(pending_ttl_s=300, clock=clock)
+    _offer(pairing, "request", "a", digest=b"first")
+    conflict = _offer(pairing, "request", "a", digest=b"second")
+    assert (conflict.outcome, conflict.evicted, pairing.pending) == (Outcome.CONFLICT, 1, 0)
+    # Either response could answer either request: none pairs, and later requests are refused too.
+    assert _offer(pairing, "response", "a", digest=b"for-first").outcome is Outcome.POISONED
+    assert _offer(pairing, "response", "a", digest=b"for-second").outcome is Outcome.POISONED
+    assert _offer(pairing, "request", "a", digest=b"third").outcome is Outcome.POISONED
+    assert _offer(pairing, "request", "b").outcome is Outcome.PENDING  # other ids are untouched
+    clock.now = 301  # after the TTL nothing of the old requests can still be waiting
+    assert _offer(pairing, "request", "a", digest=b"fourth").outcome is Outcome.PENDING
+    assert _offer(pairing, "response", "a", digest=b"fourth").outcome is Outcome.PAIRED
+
+
+def test_an_id_reused_after_its_pair_was_joined_is_a_new_pair():
     pairing = Pairing()
     _offer(pairing, "request", "a", digest=b"first")
-    assert _offer(pairing, "request", "a", digest=b"second").outcome is Outcome.CONFLICT
-    _offer(pairing, "response", "a")
-    # Once the first pair is joined, the same id with another body is a new request.
+    _offer(pairing, "response", "a", digest=b"first")
     assert _offer(pairing, "request", "a", digest=b"second").outcome is Outcome.PENDING
+    assert _offer(pairing, "response", "a", digest=b"second").outcome is Outcome.PAIRED
 
 
 def test_unmatched_events_are_bounded_in_number_and_bytes_oldest_first():

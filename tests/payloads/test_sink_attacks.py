@@ -64,20 +64,24 @@ def test_a_path_that_is_not_a_model_release_and_version_writes_nothing(sink, pat
     assert sorted(p.name for p in sink.store.parent.iterdir()) == ["sink.log", "store"]
 
 
-def test_headers_cannot_choose_the_partition_the_path_names_it(sink):
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/payloads/credit-risk/stable/3", "fraud-score"),  # another model's pod
+        ("/payloads/credit-risk/stable/3", "credit-risk-candidate"),  # the candidate, into stable's rows
+        ("/payloads/credit-risk/candidate/4", "credit-risk"),  # stable, into the candidate's rows
+        ("/payloads/credit-risk/stable/3", "credit-risk-shadow"),  # no InferenceService of the platform
+    ],
+)
+def test_only_the_inference_service_serving_the_paths_release_may_log_there(sink, path, service):
     event_id = str(uuid.uuid4())
-    agent = sink.agent()  # /payloads/credit-risk/stable/3
-    agent.pair(event_id, v2_request({"age": [1]}), v2_response([1]), service="fraud-score")
-    deadline = time.monotonic() + 20
-    while not (rows := [r for r in read_rows(sink.store) if r["_request_id"] == event_id]):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert (rows[0]["model"], rows[0]["release"], rows[0]["_inference_service"]) == (
-        "credit-risk",
-        "stable",
-        "fraud-score",  # recorded as sent, where the monitor can see the mismatch
-    )
-    assert not list(sink.store.glob("model=fraud-score*"))
+    agent = Agent(sink.port, path=path)
+    for event_type, payload in ((REQUEST, v2_request({"age": [1]})), (RESPONSE, v2_response([1]))):
+        sent = agent.send(event_type, event_id, payload, service=service)
+        assert sent.status == 403
+        assert f"ce-inferenceservicename {service!r} does not serve" in sent.text
+    time.sleep(0.5)
+    assert not [row for row in read_rows(sink.store) if row["_request_id"] == event_id]
 
 
 def test_an_input_cannot_forge_a_metadata_column_and_nothing_but_the_tensors_is_stored(sink):
@@ -142,17 +146,18 @@ def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(sink):
         assert connection.recv(4096).startswith(b"HTTP/1.1 413")
 
 
-def test_reusing_a_waiting_requests_id_for_another_request_is_a_conflict_and_does_not_replace_it(sink):
-    event_id = str(uuid.uuid4())
+def test_reusing_a_waiting_requests_id_for_another_request_pairs_neither_with_a_response(sink):
+    event_id, control = str(uuid.uuid4()), str(uuid.uuid4())
     agent = sink.agent()
-    agent.send(REQUEST, event_id, v2_request({"age": [1]}))
+    assert agent.send(REQUEST, event_id, v2_request({"age": [1]})).status == 200
     assert agent.send(REQUEST, event_id, v2_request({"age": [666]})).status == 409
-    agent.send(RESPONSE, event_id, v2_response([0]))
+    assert agent.send(RESPONSE, event_id, v2_response([0])).status == 409  # whose answer is it?
+    agent.pair(control, v2_request({"age": [2]}), v2_response([1]))
     deadline = time.monotonic() + 20
-    while not (rows := [r for r in read_rows(sink.store) if r["_request_id"] == event_id]):
+    while not [r for r in read_rows(sink.store) if r["_request_id"] == control]:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert [r["age"] for r in rows] == [1]
+    assert not [r for r in read_rows(sink.store) if r["_request_id"] == event_id]
 
 
 def test_a_flood_of_distinct_columns_cannot_fail_other_callers_writes(sink):

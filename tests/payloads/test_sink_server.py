@@ -84,14 +84,14 @@ def test_redelivered_events_write_one_row_set_also_when_they_come_after_the_flus
     assert len(_rows_of(sink.store, event_id, count=3, timeout_s=0)) == 2
 
 
-def test_the_same_id_at_stable_and_shadow_is_kept_for_both_so_mirrored_traffic_can_be_compared(sink):
+def test_the_same_id_at_stable_and_candidate_is_kept_for_both_so_mirrored_traffic_can_be_compared(sink):
     event_id = _new_id()
     sink.agent().pair(event_id, v2_request({"age": [30]}), v2_response([1]))
-    shadow = sink.agent(path="/payloads/credit-risk/shadow/4")
-    shadow.pair(event_id, v2_request({"age": [30]}), v2_response([0]), service="credit-risk-shadow")
+    shadow = sink.agent(path="/payloads/credit-risk/candidate/4")
+    shadow.pair(event_id, v2_request({"age": [30]}), v2_response([0]), service="credit-risk-candidate")
     rows = _rows_of(sink.store, event_id, count=2)
     assert sorted((r["release"], r["_model_version"], r["_output.predict"]) for r in rows) == [
-        ("shadow", "4", 0),
+        ("candidate", "4", 0),
         ("stable", "3", 1),
     ]
 

@@ -32,8 +32,8 @@ class LiveRelease:
     @property
     def partitions(self) -> tuple[str, ...]:
         """The `release=` folders its rows are in. The candidate's pods are labelled `candidate`
-        in shadow mode too; a sink that names mirrored rows `shadow` is read as well."""
-        return (CANDIDATE, "shadow") if self.role == CANDIDATE else (self.role,)
+        in shadow mode too, and the sink takes no other release."""
+        return (self.role,)
 
 
 def releases_of(state: OverlayState) -> list[LiveRelease]:

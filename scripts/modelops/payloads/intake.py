@@ -22,6 +22,7 @@ from modelops.payloads.metrics import SinkMetrics
 from modelops.payloads.pairing import Outcome, Pairing, Scope
 from modelops.payloads.store import Store
 from modelops.payloads.v2 import Columns, TensorError, request_columns, response_columns
+from modelops.serving import contract
 
 log = logging.getLogger("payload-sink")
 
@@ -68,6 +69,16 @@ class Intake:
             event = parse_event(headers, body)
         except EventError as error:
             return self._refuse("event", 400, str(error))
+        # The path names the partition; the event must come from the InferenceService that serves it,
+        # or any model's pod could write rows into another model's (or release's) window.
+        expected = contract.inference_service(scope.model, scope.release)
+        if event.inference_service != expected:
+            return self._refuse(
+                "service",
+                403,
+                f"ce-inferenceservicename {event.inference_service!r} does not serve "
+                f"{scope.model}/{scope.release}: only {expected!r} logs there",
+            )
         limits = {"max_rows": self.limits.max_rows_per_event, "max_columns": self.limits.max_columns}
         record: RequestRecord | Columns
         try:
@@ -91,7 +102,14 @@ class Intake:
                 metrics.duplicates.inc()
                 return Reply(200, "duplicate: already received")
             case Outcome.CONFLICT:
-                return self._refuse("conflict", 409, f"another {event.kind} with this ce-id is waiting")
+                return self._refuse(
+                    "conflict",
+                    409,
+                    f"another {event.kind} with this ce-id was waiting: both are dropped and the id "
+                    "is refused for a while, since its pairs cannot be told apart",
+                )
+            case Outcome.POISONED:
+                return self._refuse("poisoned", 409, "this ce-id was reused by two requests lately: refused")
             case Outcome.PENDING:
                 return Reply(200, "held until its pair arrives")
         request, response = offered.request, offered.response

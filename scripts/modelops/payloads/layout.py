@@ -8,8 +8,10 @@ One row per predicted row. A request of n rows and its response become n rows sh
 
 so a window of an hour reads only that hour's folders, and any engine that reads Hive-partitioned
 parquet (pyarrow datasets, DuckDB, Trino, Spark) reads the same files. `release` is the role the
-serving pod's `modelops.io/release` label names (stable, candidate, shadow), the same label the
-Prometheus series carry; the model version that served each row is a column.
+serving pod's `modelops.io/release` label names (stable or candidate: a shadow rollout's candidate
+is labelled `candidate` too), the same label the Prometheus series carry; the model version that
+served each row is a column, and the InferenceService that logged it (the sink accepts only the one
+the path's release names).
 
 Column names: the model's inputs keep their V2 input names; every other column starts with `_`
 (the sink refuses an input whose name does, so the two never collide):
@@ -29,7 +31,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-RELEASES = ("stable", "candidate", "shadow")
+from modelops.serving import contract
+
+RELEASES = (contract.STABLE, contract.CANDIDATE)
 
 REQUEST_ID = "_request_id"
 ROW = "_row"

@@ -10,6 +10,13 @@ wait for), none older than `pending_ttl_s`, and a memory of `seen_entries` event
 The memory is what drops a redelivered event (same scope, type, id and body), also one that arrives
 after its pair was written. It is in this process only: a sink restart forgets it, and then a reader
 dedupes on (`_request_id`, `_row`), the key the layout gives every row.
+
+An id is the caller's `Ce-Id` when it sends one, so two requests may share it. When a second request
+(or response) arrives while one of its kind waits under the id, nobody can tell which response
+answers which request: the waiting event is dropped and the id is poisoned for `pending_ttl_s`, so
+every later event under it is refused instead of pairing one request's inputs with another's
+outputs. (Two overlapping requests whose events arrive request, response, request, response still
+pair as sent; no sink can tell them apart from honest traffic.)
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ class Outcome(Enum):
     PENDING = "pending"
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"  # another event of this kind already waits under this id
+    POISONED = "poisoned"  # this id was reused by two requests (or two responses) lately: unpairable
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class Pairing(Generic[Record]):
         self._pending: OrderedDict[tuple[Scope, str], _Waiting[Record]] = OrderedDict()
         self._pending_bytes = 0
         self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._poisoned: OrderedDict[tuple[Scope, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
     def offer(
@@ -97,9 +106,16 @@ class Pairing(Generic[Record]):
             self._forget_old(now)
             if key in self._seen:
                 return Offered(Outcome.DUPLICATE)
+            if (scope, event_id) in self._poisoned:
+                return Offered(Outcome.POISONED)
             waiting = self._pending.get((scope, event_id))
             if waiting is not None and waiting.kind == kind:
-                return Offered(Outcome.CONFLICT)
+                del self._pending[(scope, event_id)]
+                self._pending_bytes -= waiting.size
+                self._poisoned[(scope, event_id)] = now
+                if len(self._poisoned) > self._seen_entries:
+                    self._poisoned.popitem(last=False)
+                return Offered(Outcome.CONFLICT, evicted=1)
             self._seen[key] = now
             if len(self._seen) > self._seen_entries:
                 self._seen.popitem(last=False)
@@ -137,6 +153,9 @@ class Pairing(Generic[Record]):
     def _forget_old(self, now: float) -> None:
         while self._seen and now - next(iter(self._seen.values())) > self._seen_window_s:
             self._seen.popitem(last=False)
+        # After the TTL no event of a poisoned id can still be waiting to be mispaired.
+        while self._poisoned and now - next(iter(self._poisoned.values())) > self._pending_ttl_s:
+            self._poisoned.popitem(last=False)
 
 
 def _seen_key(scope: Scope, kind: Kind, event_id: str, digest: bytes) -> bytes:

@@ -58,9 +58,27 @@ def is_version(text: object) -> bool:
     return isinstance(text, str) and _VERSION.fullmatch(text) is not None
 
 
+# A rollout's candidate InferenceService (and its other objects) is named the model's name plus this.
+CANDIDATE_SUFFIX = "-candidate"
+
+
+def inference_service(model: str, role: str) -> str:
+    """The InferenceService that serves `role` of `model`: `<model>`, or `<model>-candidate`."""
+    if role not in (STABLE, CANDIDATE):
+        raise ValueError(f"release {role!r} is not {STABLE} or {CANDIDATE}")
+    return f"{model}{CANDIDATE_SUFFIX}" if role == CANDIDATE else model
+
+
+def release_of(name: str) -> tuple[str, str]:
+    """(model, role) an InferenceService's name stands for."""
+    if name.endswith(CANDIDATE_SUFFIX):
+        return name.removesuffix(CANDIDATE_SUFFIX), CANDIDATE
+    return name, STABLE
+
+
 def role_of(name: str, *, model: str) -> str:
     """The release an InferenceService of `model` is, by its name: the candidate is `<model>-candidate`."""
-    return CANDIDATE if name == f"{model}-candidate" else STABLE
+    return CANDIDATE if name == inference_service(model, CANDIDATE) else STABLE
 
 
 def served_model_env(model: str) -> list[dict[str, str]]:

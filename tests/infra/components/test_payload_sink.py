@@ -126,12 +126,12 @@ def test_locally_the_sink_writes_to_minio_with_the_jobs_namespace_keys(stacks):
 
 
 def test_the_logger_url_an_inference_service_renders_is_a_path_the_sink_takes():
-    url = logger_url(model="credit-risk", release="shadow", version="4")
+    url = logger_url(model="credit-risk", release="candidate", version="4")
     # The host is this component's Service, in the jobs namespace it deploys to.
     assert url.startswith(f"http://{SINK_APP}.{SINK_NAMESPACE}.svc.cluster.local:8080/")
     assert SINK_NAMESPACE == L.JOBS_NAMESPACE
     path = url.split(":8080", 1)[1]
-    assert scope_of(path) == Scope("credit-risk", "shadow", "4")
+    assert scope_of(path) == Scope("credit-risk", "candidate", "4")
 
 
 def test_the_image_tag_is_the_projects_version_so_a_change_ships_with_a_version_bump(repo_root):

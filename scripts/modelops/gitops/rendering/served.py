@@ -15,6 +15,7 @@ from typing import Any
 from modelops.gitops.releases.transitions import OverlayState, Release, Traffic
 from modelops.gitops.repository import layout
 from modelops.gitops.repository.overlay_files import traffic_of
+from modelops.serving import contract
 from modelops.serving.contract import CANDIDATE, STABLE
 
 # Fields of an InferenceService that change how many pods run, where, and with what limits, but
@@ -101,8 +102,7 @@ def rendered_release(document: Mapping[str, Any]) -> Release:
 
 def track_of(name: str) -> tuple[str, str]:
     """(model, track) an InferenceService's name stands for."""
-    suffix = "-candidate"
-    return (name.removesuffix(suffix), CANDIDATE) if name.endswith(suffix) else (name, STABLE)
+    return contract.release_of(name)
 
 
 def served(environment: str, documents: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Served]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from modelops.serving import contract
+
 GITOPS = PurePosixPath("gitops")
 KUSTOMIZATION = "kustomization.yaml"
 RELEASE = "release.yaml"
 CANDIDATE = "candidate.yaml"
 TRAFFIC = "traffic.yaml"
 CANDIDATE_COMPONENT = "../../components/candidate"
-CANDIDATE_SUFFIX = "-candidate"  # a candidate's objects: the model's name plus this
+CANDIDATE_SUFFIX = contract.CANDIDATE_SUFFIX  # a candidate's objects: the model's name plus this
 
 VERSION_ANNOTATION = "modelops.io/model-version"
 DIGEST_ANNOTATION = "modelops.io/artifact-digest"
