@@ -51,6 +51,7 @@ def _outputs(args: MockResourceArgs) -> dict[str, Any]:
         extra["latestVersion"] = 1
     if args.typ == "random:index/randomPassword:RandomPassword":
         extra["result"] = "x" * int(args.inputs.get("length", 16))
+        extra["bcryptHash"] = "$2a$10$" + "m" * 53  # the shape of a bcrypt hash; the provider makes it
     return {**args.inputs, **extra}
 
 

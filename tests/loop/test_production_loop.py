@@ -48,7 +48,7 @@ from tests.github.local_steps import (
 )
 from tests.github.test_retrain_workflow import models_job, retrain_job
 from tests.infra.manifests.promtool import live
-from tests.monitoring.test_monitor_command import pushgateway
+from tests.monitoring.pushgateway import push_login, pushgateway, scrape_config  # noqa: F401
 from tests.tools import require_command
 
 pytestmark = pytest.mark.slow
@@ -112,7 +112,7 @@ def _prometheus_config(
         "rule_files": [str(rules)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [urlsplit(alertmanager).netloc]}]}]},
         "scrape_configs": [
-            {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [gateway]}]},
+            scrape_config(gateway),
             {"job_name": f"{infra_layout.MONITORING_NAMESPACE}/{promql.POD_MONITOR}", "static_configs": pods},
         ],
     }
@@ -143,8 +143,17 @@ def _retrain(origin: Path, dispatch: dict[str, Any], gh_folder: Path, workdir: P
     ).run()
 
 
+@pytest.mark.usefixtures("push_login")
 def test_a_shifted_input_in_served_traffic_ends_in_a_promotion_pull_request(
-    origin, demo_versions, german_credit, serving_runtime, alertmanager, relay, github, pr_gh, tmp_path
+    origin,
+    demo_versions,
+    german_credit,
+    serving_runtime,
+    alertmanager,
+    relay,
+    github,
+    pr_gh,
+    tmp_path,
 ):
     prometheus_binary = require_command("prometheus")
     write_canary(

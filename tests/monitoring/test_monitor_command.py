@@ -3,10 +3,7 @@ platform's rule files, and every new dashboard panel's query answered with serie
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,7 +16,8 @@ from modelops_infra.manifests.dashboards import serving_dashboard
 from tests.cli_runner import invoke
 from tests.infra.manifests.promtool import live
 from tests.monitoring.conftest import END, MODEL, live_rows, scorer, write_labels, write_payloads
-from tests.tools import free_port, require_command, wait_ready
+from tests.monitoring.pushgateway import PUSH_USER, gateway_metrics, push_login, pushgateway, scrape_config  # noqa: F401
+from tests.tools import free_port, require_command
 
 NEW_PANELS = (
     4,
@@ -28,23 +26,6 @@ NEW_PANELS = (
     7,
     8,
 )  # drift per column (first fed here), prediction drift, live metrics, shadow, rows
-
-
-@contextmanager
-def pushgateway(workdir: Path) -> Iterator[str]:
-    binary = require_command("prometheus-pushgateway")
-    port = free_port()
-    log = (workdir / "pushgateway.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/-/ready", process, what="pushgateway", timeout_s=30)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _monitor(served, *extra: str):
@@ -115,8 +96,12 @@ def _query(base: str, expr: str) -> list:
     return live.get_json(f"{base}/api/v1/query?query={quote(expr)}")["data"]["result"]
 
 
+@pytest.mark.usefixtures("push_login")
 def test_every_new_panel_and_rule_works_on_what_the_command_pushed(
-    served, german_credit, demo_versions, tmp_path
+    served,
+    german_credit,
+    demo_versions,
+    tmp_path,
 ):
     prometheus_binary = require_command("prometheus")
     _traffic(served, german_credit, demo_versions)
@@ -130,9 +115,7 @@ def test_every_new_panel_and_rule_works_on_what_the_command_pushed(
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(rules)],
-            "scrape_configs": [
-                {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [gateway]}]}
-            ],
+            "scrape_configs": [scrape_config(gateway)],
         }
         with live.prometheus(
             prometheus_binary, _write_yaml(tmp_path / "prometheus.yml", config), tmp_path
@@ -174,6 +157,35 @@ def test_an_unreachable_pushgateway_is_its_own_exit_code_after_retries(served, g
     assert result.exit_code == 3, result.output
     assert "unreachable after 3 attempts" in result.output
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("login", ["none", "wrong"])
+def test_a_push_without_the_login_is_refused_at_once_and_stores_nothing(
+    served, german_credit, tmp_path, monkeypatch, login
+):
+    frame = live_rows(german_credit.training, served.features, rows=200, seed=14)
+    model, _ = scorer(served.version)
+    write_payloads(served.payloads, frame, scores=model.predict_proba(frame)[:, 1], version=served.version)
+    if login == "wrong":
+        password = tmp_path / "push-password"
+        password.write_text("not-the-password")
+        monkeypatch.setenv("MODELOPS_PUSHGATEWAY_USERNAME", PUSH_USER)
+        monkeypatch.setenv("MODELOPS_PUSHGATEWAY_PASSWORD_FILE", str(password))
+    with pushgateway(tmp_path) as gateway:
+        started = time.monotonic()
+        result = _monitor(served, "--pushgateway", gateway)
+        assert result.exit_code == 3, result.output
+        assert "refused the push" in result.output and "HTTP 401" in result.output
+        assert time.monotonic() - started < 30  # no retries of a login that cannot succeed
+        assert "modelops_drift_score" not in gateway_metrics(gateway)
+
+
+def test_half_a_login_is_exit_2_before_anything_runs(served, monkeypatch):
+    monkeypatch.setenv("MODELOPS_PUSHGATEWAY_USERNAME", PUSH_USER)
+    monkeypatch.delenv("MODELOPS_PUSHGATEWAY_PASSWORD_FILE", raising=False)
+    result = _monitor(served, "--pushgateway", "127.0.0.1:9")
+    assert result.exit_code == 2, result.output
+    assert "MODELOPS_PUSHGATEWAY_USERNAME and MODELOPS_PUSHGATEWAY_PASSWORD_FILE go together" in result.output
 
 
 def test_a_malformed_file_in_the_window_is_exit_2_naming_it(served, german_credit):

@@ -26,12 +26,16 @@ from modelops_infra.manifests.alert_routing import (
 from modelops_infra.manifests.alert_rules import monitor_rules, slo_rules
 from modelops_infra.manifests.dashboards import dashboard_json
 from modelops_infra.manifests.model_monitor import (
+    PUSH_LOGIN_SECRET,
+    PUSH_USERNAME,
+    WEB_CONFIG_SECRET,
     MonitorJob,
     monitor_cronjob,
     monitor_network_policies,
     policies_configmap,
     pushgateway_manifests,
     pushgateway_network_policy,
+    web_config,
 )
 from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK, PUSHGATEWAY_IMAGE
@@ -154,18 +158,32 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=after_stack,
         )
-        self._pushgateway(name, after_stack)
+        push_password = self._pushgateway(name, after_stack)
         if args.monitor is not None:
-            self._monitor_jobs(name, args, args.monitor, after_stack)
+            self._monitor_jobs(name, args, args.monitor, after_stack, push_password=push_password)
         self.register_outputs({"release": stack.name})
 
-    def _pushgateway(self, name: str, opts: pulumi.ResourceOptions) -> None:
+    def _pushgateway(self, name: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
+        """The Pushgateway behind its login; returns the login's password for the pushers' Secrets."""
         manifests = pushgateway_manifests(PUSHGATEWAY_IMAGE)
+        password = random.RandomPassword(
+            f"{name}-pushgateway-login", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        secrets = [
+            k8s.core.v1.Secret(
+                f"{name}-pushgateway-web-config",
+                metadata={"name": WEB_CONFIG_SECRET, "namespace": L.MONITORING_NAMESPACE},
+                string_data={"web-config.yml": password.bcrypt_hash.apply(web_config)},
+                opts=opts,
+            ),
+            # What Prometheus' ServiceMonitor scrapes with (a secret of its own namespace).
+            self._push_login(f"{name}-pushgateway-scrape-login", L.MONITORING_NAMESPACE, password, opts),
+        ]
         k8s.apps.v1.Deployment(
             f"{name}-pushgateway",
             metadata=manifests["Deployment"]["metadata"],
             spec=manifests["Deployment"]["spec"],
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=secrets)),
         )
         k8s.core.v1.Service(
             f"{name}-pushgateway",
@@ -188,10 +206,29 @@ class Monitoring(pulumi.ComponentResource):
             spec=policy["spec"],
             opts=opts,
         )
+        return password
+
+    @staticmethod
+    def _push_login(
+        resource: str, namespace: str, password: random.RandomPassword, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        return k8s.core.v1.Secret(
+            resource,
+            metadata={"name": PUSH_LOGIN_SECRET, "namespace": namespace},
+            string_data={"username": PUSH_USERNAME, "password": password.result},
+            opts=opts,
+        )
 
     def _monitor_jobs(
-        self, name: str, args: MonitoringArgs, job: MonitorJob, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: MonitoringArgs,
+        job: MonitorJob,
+        opts: pulumi.ResourceOptions,
+        *,
+        push_password: random.RandomPassword,
     ) -> None:
+        login = self._push_login(f"{name}-monitor-push-login", L.JOBS_NAMESPACE, push_password, opts)
         configmap = policies_configmap(job)
         policies = k8s.core.v1.ConfigMap(
             f"{name}-monitor-policies", metadata=configmap["metadata"], data=configmap["data"], opts=opts
@@ -202,7 +239,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-monitor-{model}",
                 metadata=cronjob["metadata"],
                 spec=cronjob["spec"],
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policies])),
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policies, login])),
             )
         for policy in monitor_network_policies(job):
             meta = policy["metadata"]

@@ -23,6 +23,14 @@ from modelops_infra.manifests.workloads import (
 
 PUSHGATEWAY = "pushgateway"
 PUSHGATEWAY_PORT = 9091
+# Every path of the Pushgateway needs this basic-auth login (its web config holds the bcrypt hash):
+# the NetworkPolicy admits the monitor and Prometheus, and the login keeps any other pod that gets
+# through (or a mistaken policy) from pushing scores that fire or silence alerts.
+PUSH_USERNAME = "modelops-monitor"
+PUSH_LOGIN_SECRET = "pushgateway-login"  # keys username, password; in monitoring and jobs namespaces
+WEB_CONFIG_SECRET = "pushgateway-web-config"  # key web-config.yml
+WEB_CONFIG_DIR = "/etc/pushgateway"
+PUSH_PASSWORD_DIR = "/var/run/pushgateway"
 MONITOR_APP = "modelops-monitor"
 # The monitor reads the hour that just ended, a few minutes after it ends (the sink's files close first).
 SCHEDULE_MINUTE = 7
@@ -107,11 +115,19 @@ def pushgateway_manifests(image: str) -> dict[str, dict[str, Any]]:
         "name": PUSHGATEWAY,
         "image": image,
         "imagePullPolicy": "Always",
-        "args": ["--persistence.file=/data/metrics", "--persistence.interval=1m"],
+        "args": [
+            "--persistence.file=/data/metrics",
+            "--persistence.interval=1m",
+            f"--web.config.file={WEB_CONFIG_DIR}/web-config.yml",
+        ],
         "ports": [{"name": "http", "containerPort": PUSHGATEWAY_PORT}],
-        "readinessProbe": {"httpGet": {"path": "/-/ready", "port": PUSHGATEWAY_PORT}},
-        "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": PUSHGATEWAY_PORT}},
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+        # /-/ready and /-/healthy are behind the login too: the kubelet checks the port instead.
+        "readinessProbe": {"tcpSocket": {"port": PUSHGATEWAY_PORT}},
+        "livenessProbe": {"tcpSocket": {"port": PUSHGATEWAY_PORT}},
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/data"},
+            {"name": "web-config", "mountPath": WEB_CONFIG_DIR, "readOnly": True},
+        ],
         "securityContext": container_security_context(),
         "resources": resources("50m", "64Mi"),
     }
@@ -128,7 +144,10 @@ def pushgateway_manifests(image: str) -> dict[str, dict[str, Any]]:
                     # The persistence file is flushed on SIGTERM: give it the time to.
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],
-                    "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    "volumes": [
+                        {"name": "data", "emptyDir": {"sizeLimit": "256Mi"}},
+                        {"name": "web-config", "secret": {"secretName": WEB_CONFIG_SECRET}},
+                    ],
                 },
             },
         },
@@ -145,10 +164,25 @@ def pushgateway_manifests(image: str) -> dict[str, dict[str, Any]]:
         "spec": {
             "selector": {"matchLabels": labels},
             # The job's own labels (model, release, column) win over the Pushgateway's target labels.
-            "endpoints": [{"port": "http", "path": "/metrics", "honorLabels": True}],
+            "endpoints": [
+                {
+                    "port": "http",
+                    "path": "/metrics",
+                    "honorLabels": True,
+                    "basicAuth": {
+                        "username": {"name": PUSH_LOGIN_SECRET, "key": "username"},
+                        "password": {"name": PUSH_LOGIN_SECRET, "key": "password"},
+                    },
+                }
+            ],
         },
     }
     return {"Deployment": deployment, "Service": service, "ServiceMonitor": monitor}
+
+
+def web_config(bcrypt_hash: str) -> str:
+    """The Pushgateway's web config: the one login, by its bcrypt hash."""
+    return f"basic_auth_users:\n  {PUSH_USERNAME}: {bcrypt_hash}\n"
 
 
 def _policy_key(path: str) -> str:
@@ -176,6 +210,8 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
         "env": [
             {"name": "MODELOPS_PAYLOADS", "value": job.payloads_uri},
             {"name": "MODELOPS_PUSHGATEWAY", "value": pushgateway_url()},
+            {"name": "MODELOPS_PUSHGATEWAY_USERNAME", "value": PUSH_USERNAME},
+            {"name": "MODELOPS_PUSHGATEWAY_PASSWORD_FILE", "value": f"{PUSH_PASSWORD_DIR}/password"},
             # The releases the cluster runs, from the API server: the image holds no gitops/ checkout.
             {"name": "MODELOPS_MODELS_NAMESPACE", "value": job.models_namespace},
             {"name": "MODELOPS_ROOT", "value": POLICIES_ROOT},
@@ -190,6 +226,7 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
             {"name": "scratch", "mountPath": "/tmp"},
             {"name": "policies", "mountPath": POLICIES_ROOT, "readOnly": True},
             {"name": "api-token", "mountPath": TOKEN_DIR, "readOnly": True},
+            {"name": "push-login", "mountPath": PUSH_PASSWORD_DIR, "readOnly": True},
         ],
         "securityContext": container_security_context(),
         "resources": resources("500m", "1536Mi"),
@@ -206,6 +243,10 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
                 "name": POLICIES,
                 "items": [{"key": _policy_key(path), "path": path} for path, _ in job.policy_files],
             },
+        },
+        {
+            "name": "push-login",
+            "secret": {"secretName": PUSH_LOGIN_SECRET, "items": [{"key": "password", "path": "password"}]},
         },
         # The token the API server checks, projected for this pod alone and rotated by the kubelet
         # (automountServiceAccountToken stays off: only this container mounts it), with the cluster's CA.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -74,7 +75,7 @@ def monitor(
     from modelops.config import project_root
     from modelops.monitoring.job import run_monitor
     from modelops.monitoring.payload_store import open_store
-    from modelops.monitoring.publish import PublishError, push, registry_for
+    from modelops.monitoring.publish import PublishError, push, push_login, registry_for
     from modelops.monitoring.window import parse_duration, window_ending
     from modelops.registry import configure
 
@@ -92,6 +93,7 @@ def monitor(
             from modelops.monitoring.kubernetes_api import ApiServer
 
             releases = cluster_releases(ApiServer.in_cluster(), model=model, namespace=namespace)
+        login = push_login(os.environ) if pushgateway else None
         configure(root)
         with steps() as step:
             report = run_monitor(
@@ -106,7 +108,7 @@ def monitor(
     console.print(_table(report))
     if pushgateway:
         try:
-            push(registry_for(report, now=time.time()), gateway=pushgateway, model=model)
+            push(registry_for(report, now=time.time()), gateway=pushgateway, model=model, login=login)
         except PublishError as error:
             errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_PUBLISH_FAILED) from None

@@ -10,10 +10,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+import urllib.error
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client.exposition import basic_auth_handler, default_handler
 
+from modelops.errors import InputError
 from modelops.monitoring.job import MonitorReport
 
 JOB = "modelops-monitor"
@@ -26,6 +31,35 @@ log = logging.getLogger(__name__)
 
 class PublishError(Exception):
     """The Pushgateway could not be reached (or refused the push) after every attempt."""
+
+
+@dataclass(frozen=True)
+class PushLogin:
+    """The basic-auth login the platform's Pushgateway requires of every push (its web config)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+def push_login(environ: Mapping[str, str]) -> PushLogin | None:
+    """The login from MODELOPS_PUSHGATEWAY_USERNAME and the file MODELOPS_PUSHGATEWAY_PASSWORD_FILE
+    names (a mounted Secret, read at each run so a rotated one is picked up); None when neither is set.
+    One without the other is an InputError: a push would be refused only after its retries."""
+    username = environ.get("MODELOPS_PUSHGATEWAY_USERNAME", "")
+    password_file = environ.get("MODELOPS_PUSHGATEWAY_PASSWORD_FILE", "")
+    if not username and not password_file:
+        return None
+    if not (username and password_file):
+        raise InputError(
+            "MODELOPS_PUSHGATEWAY_USERNAME and MODELOPS_PUSHGATEWAY_PASSWORD_FILE go together: set both"
+        )
+    try:
+        password = Path(password_file).read_text().strip()
+    except OSError as error:
+        raise InputError(f"MODELOPS_PUSHGATEWAY_PASSWORD_FILE {password_file}: {error.strerror}") from None
+    if not password:
+        raise InputError(f"MODELOPS_PUSHGATEWAY_PASSWORD_FILE {password_file}: the file is empty")
+    return PushLogin(username, password)
 
 
 def registry_for(report: MonitorReport, *, now: float) -> CollectorRegistry:
@@ -110,16 +144,41 @@ def push(
     timeout_s: float = PUSH_TIMEOUT_S,
     backoff_s: float = PUSH_BACKOFF_S,
     sleep: Callable[[float], None] = time.sleep,
+    login: PushLogin | None = None,
 ) -> None:
     """PUT the group (job, model), retrying with a doubling pause; PublishError after the last attempt."""
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list, data: bytes
+    ) -> Callable[[], None]:
+        if login is None:
+            return default_handler(url, method, timeout, headers, data)
+        return basic_auth_handler(url, method, timeout, headers, data, login.username, login.password)
+
     last = ""
     for attempt in range(1, attempts + 1):
         try:
             push_to_gateway(
-                gateway, job=JOB, registry=registry, grouping_key={"model": model}, timeout=timeout_s
+                gateway,
+                job=JOB,
+                registry=registry,
+                grouping_key={"model": model},
+                timeout=timeout_s,
+                handler=handler,
             )
             return
-        except OSError as error:  # refused, timed out, or an HTTP error status (urllib's HTTPError)
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403):  # the login is wrong or missing: no retry will change that
+                given = f"as {login.username}" if login else "without a login"
+                raise PublishError(
+                    f"Pushgateway {gateway} refused the push {given}: HTTP {error.code} "
+                    "(MODELOPS_PUSHGATEWAY_USERNAME, MODELOPS_PUSHGATEWAY_PASSWORD_FILE)"
+                ) from None
+            last = f"HTTP {error.code} {error.reason}"
+            log.warning("push to %s failed (attempt %d of %d): %s", gateway, attempt, attempts, last)
+            if attempt < attempts:
+                sleep(backoff_s * 2 ** (attempt - 1))
+        except OSError as error:  # refused or timed out
             last = str(error).splitlines()[0] if str(error) else type(error).__name__
             log.warning("push to %s failed (attempt %d of %d): %s", gateway, attempt, attempts, last)
             if attempt < attempts:

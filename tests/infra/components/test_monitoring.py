@@ -145,3 +145,42 @@ def test_only_the_monitor_pods_may_push_to_the_pushgateway(repo_root):
     (source,) = allowed["from"]
     assert source["podSelector"]["matchLabels"] == {"app": "modelops-monitor"}
     assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "modelops-jobs"}
+
+
+def test_every_path_of_the_pushgateway_needs_the_login_its_pushers_and_scraper_hold(repo_root):
+    declared, _ = _monitoring_with_a_monitor_job(repo_root)
+    secrets = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["stringData"]
+        for r in declared
+        if r.type == "kubernetes:core/v1:Secret"
+    }
+    web = secrets[("monitoring", "pushgateway-web-config")]["web-config.yml"]
+    assert web.startswith("basic_auth_users:\n  modelops-monitor: $2a$10$")  # the password's bcrypt hash
+    scrape, push = (
+        secrets[("monitoring", "pushgateway-login")],
+        secrets[("modelops-jobs", "pushgateway-login")],
+    )
+    assert scrape == push and push["username"] == "modelops-monitor" and len(push["password"]) == 40
+
+    (gateway,) = [r for r in declared if r.type == "kubernetes:apps/v1:Deployment"]
+    pod = gateway.inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "--web.config.file=/etc/pushgateway/web-config.yml" in container["args"]
+    assert {"name": "web-config", "secret": {"secretName": "pushgateway-web-config"}} in pod["volumes"]
+    assert "httpGet" not in container["readinessProbe"] and "httpGet" not in container["livenessProbe"]
+
+    (monitor,) = [r for r in declared if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
+    (endpoint,) = monitor.inputs["spec"]["endpoints"]
+    assert endpoint["basicAuth"]["password"] == {"name": "pushgateway-login", "key": "password"}
+
+    cronjobs = [r for r in declared if r.type == "kubernetes:batch/v1:CronJob"]
+    assert cronjobs
+    for cronjob in cronjobs:
+        pod = cronjob.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["MODELOPS_PUSHGATEWAY_USERNAME"] == "modelops-monitor"
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "push-login")
+        assert env["MODELOPS_PUSHGATEWAY_PASSWORD_FILE"] == f"{mount['mountPath']}/password"
+        volume = next(v for v in pod["volumes"] if v["name"] == "push-login")
+        assert volume["secret"]["secretName"] == "pushgateway-login"
