@@ -23,7 +23,7 @@ from modelops_infra.manifests.alert_routing import (
     alertmanager_values,
     relay_manifests,
 )
-from modelops_infra.manifests.alert_rules import monitor_rules, slo_rules
+from modelops_infra.manifests.alert_rules import monitor_rules, sink_rules, sink_scrape, slo_rules
 from modelops_infra.manifests.dashboards import dashboard_json
 from modelops_infra.manifests.model_monitor import (
     PUSH_LOGIN_SECRET,
@@ -156,6 +156,23 @@ class Monitoring(pulumi.ComponentResource):
                     }
                 ],
             },
+            opts=after_stack,
+        )
+        scrape = sink_scrape()
+        k8s.apiextensions.CustomResource(
+            f"{name}-payload-sink",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=scrape["metadata"],
+            spec=scrape["spec"],
+            opts=after_stack,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-payload-sink-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "modelops-payload-sink", "namespace": L.MONITORING_NAMESPACE},
+            spec=sink_rules(),
             opts=after_stack,
         )
         push_password = self._pushgateway(name, after_stack)

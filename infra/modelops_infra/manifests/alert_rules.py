@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from modelops.serving import contract
 from modelops_infra import layout as L
 from modelops_infra.manifests import promql
 
@@ -23,7 +24,7 @@ def slo_rules(
         f"{L.MODEL_LABEL}={{{{ $labels.model }}}},{L.RELEASE_LABEL}={{{{ $labels.release }}}}"
     )
     back_out = (
-        "back out a candidate with `modelops rollout {{ $labels.model }} abort --env <env>`, "
+        "back out a candidate with `modelops rollout abort {{ $labels.model }} --env <env>`, "
         "a stable release with `modelops rollback {{ $labels.model }} --env <env>`"
     )
     up = promql.scrape_up(models_namespace, L.MONITORING_NAMESPACE)
@@ -120,6 +121,85 @@ def monitor_rules(*, models_namespace: str, period_s: int) -> dict[str, Any]:
                             "unreachable Pushgateway).",
                         },
                     }
+                ],
+            }
+        ]
+    }
+
+
+# The payload sink's own series (scripts/modelops/payloads/metrics.py), scraped by its ServiceMonitor.
+SINK_JOB = contract.SINK_SERVICE  # the Service's name: prometheus-operator's job label for a ServiceMonitor
+SINK_WINDOW = "15m"
+
+
+def sink_scrape() -> dict[str, Any]:
+    """`metadata` and `spec` of the ServiceMonitor that scrapes the payload sink's /metrics (its port
+    admits the monitoring namespace: the jobs namespace's allow-prometheus-scrape policy)."""
+    return {
+        "metadata": {"name": SINK_JOB, "namespace": L.MONITORING_NAMESPACE},
+        "spec": {
+            "namespaceSelector": {"matchNames": [L.JOBS_NAMESPACE]},
+            "selector": {"matchLabels": {"app": SINK_JOB}},
+            "endpoints": [{"port": "http", "path": "/metrics"}],
+        },
+    }
+
+
+def sink_rules(*, max_unpaired_share: float = 0.05) -> dict[str, Any]:
+    """The spec of the PrometheusRule on the payload sink: rows it cannot store, events it cannot pair,
+    and the sink missing. KServe's agent does not retry, so what the sink drops is lost for the monitor.
+
+    An unpaired request is expected when the model answered an error (the agent logs no response), so
+    the pairing alert fires only past `max_unpaired_share` of the events, above any error rate the
+    model SLOs allow."""
+    sink = f'job="{SINK_JOB}", namespace="{L.JOBS_NAMESPACE}"'
+    received = f"sum(rate(payload_sink_events_total{{{sink}}}[{SINK_WINDOW}]))"
+    unpaired = f"sum(rate(payload_sink_evicted_total{{{sink}}}[{SINK_WINDOW}]))"
+    logs = f"`kubectl -n {L.JOBS_NAMESPACE} logs -l app={SINK_JOB}`"
+
+    def alert(name: str, expr: str, duration: str, severity: str, summary: str, description: str) -> Any:
+        return {
+            "alert": name,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, "namespace": L.JOBS_NAMESPACE},
+            "annotations": {"summary": summary, "description": description},
+        }
+
+    return {
+        "groups": [
+            {
+                "name": "modelops-payload-sink",
+                "rules": [
+                    alert(
+                        "PayloadSinkWritesFailing",
+                        f"sum(increase(payload_sink_flush_failures_total{{{sink}}}[{SINK_WINDOW}])) > 0",
+                        "10m",
+                        "page",
+                        "the payload sink cannot write to the artifact store",
+                        "Joined rows are held and retried; once the sink holds its limit it refuses new "
+                        f"events (503) and the monitor loses them. {logs} names the store's error.",
+                    ),
+                    alert(
+                        "PayloadSinkUnpairedEvents",
+                        f"({unpaired}) / clamp_min({received}, 1e-9) > {max_unpaired_share}",
+                        "30m",
+                        "ticket",
+                        "the payload sink drops {{ $value | humanizePercentage }} of logged events unpaired",
+                        "A request's response never arrived (model errors, or a sink restart between them), "
+                        "or the sink's pending bounds are too small for the traffic: those rows are not "
+                        f"in the monitor's window. {logs} and its payload_sink_pending_events say which.",
+                    ),
+                    alert(
+                        "PayloadSinkDown",
+                        f"absent(up{{{sink}}} == 1)",
+                        "10m",
+                        "ticket",
+                        "no payload sink is scraped",
+                        "The InferenceServices' loggers send to a sink that is not running (or not "
+                        "scraped): nothing reaches the monitor, and its drift scores go stale. "
+                        f"`kubectl -n {L.JOBS_NAMESPACE} get pods -l app={SINK_JOB}`.",
+                    ),
                 ],
             }
         ]

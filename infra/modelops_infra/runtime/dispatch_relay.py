@@ -5,7 +5,7 @@ Alertmanager can only POST its own JSON, and GitHub's `POST /repos/{owner}/{repo
 
 - a firing `ModelDriftHigh` becomes `model-drift` with `{"model"}` (.github/workflows/retrain.yml);
 - a firing `ModelErrorRateHigh` of a `candidate` release becomes `model-rollback` with
-  `{"model", "environment"}` (the rollback workflow runs `modelops rollout <model> abort`).
+  `{"model", "environment"}` (the rollback workflow runs `modelops rollout abort <model>`).
 
 Standard library only: the platform runs this file from a ConfigMap in the plain python image
 (infra/modelops_infra/manifests/alert_routing.py), so it imports nothing from modelops or any other package.

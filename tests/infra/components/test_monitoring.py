@@ -112,7 +112,12 @@ def test_each_model_gets_an_hourly_monitor_cronjob_pushing_to_the_pushgateway(re
 
 def test_prometheus_scrapes_the_pushgateway_keeping_the_jobs_labels(repo_root):
     declared, _ = _monitoring_with_a_monitor_job(repo_root)
-    (monitor,) = [r for r in declared if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
+    (monitor,) = [
+        r
+        for r in declared
+        if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+        and r.inputs["metadata"]["name"] == "pushgateway"
+    ]
     assert all(endpoint["honorLabels"] for endpoint in monitor.inputs["spec"]["endpoints"])
     (gateway,) = [r for r in declared if r.type == "kubernetes:apps/v1:Deployment"]
     assert gateway.inputs["metadata"]["name"] == "pushgateway"
@@ -169,7 +174,12 @@ def test_every_path_of_the_pushgateway_needs_the_login_its_pushers_and_scraper_h
     assert {"name": "web-config", "secret": {"secretName": "pushgateway-web-config"}} in pod["volumes"]
     assert "httpGet" not in container["readinessProbe"] and "httpGet" not in container["livenessProbe"]
 
-    (monitor,) = [r for r in declared if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
+    (monitor,) = [
+        r
+        for r in declared
+        if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+        and r.inputs["metadata"]["name"] == "pushgateway"
+    ]
     (endpoint,) = monitor.inputs["spec"]["endpoints"]
     assert endpoint["basicAuth"]["password"] == {"name": "pushgateway-login", "key": "password"}
 
@@ -184,3 +194,20 @@ def test_every_path_of_the_pushgateway_needs_the_login_its_pushers_and_scraper_h
         assert env["MODELOPS_PUSHGATEWAY_PASSWORD_FILE"] == f"{mount['mountPath']}/password"
         volume = next(v for v in pod["volumes"] if v["name"] == "push-login")
         assert volume["secret"]["secretName"] == "pushgateway-login"
+
+
+def test_prometheus_scrapes_the_payload_sink_and_alerts_on_what_it_loses(repo_root):
+    declared, _ = _monitoring_with_a_monitor_job(repo_root)
+    monitors = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in declared
+        if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+    }
+    assert monitors["payload-sink"]["namespaceSelector"] == {"matchNames": ["modelops-jobs"]}
+    rules = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in declared
+        if r.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+    }
+    alerts = {rule["alert"] for group in rules["modelops-payload-sink"]["groups"] for rule in group["rules"]}
+    assert alerts == {"PayloadSinkWritesFailing", "PayloadSinkUnpairedEvents", "PayloadSinkDown"}
