@@ -106,6 +106,7 @@ def push(
     *,
     gateway: str,
     model: str,
+    job: str = JOB,
     attempts: int = PUSH_ATTEMPTS,
     timeout_s: float = PUSH_TIMEOUT_S,
     backoff_s: float = PUSH_BACKOFF_S,
@@ -116,7 +117,7 @@ def push(
     for attempt in range(1, attempts + 1):
         try:
             push_to_gateway(
-                gateway, job=JOB, registry=registry, grouping_key={"model": model}, timeout=timeout_s
+                gateway, job=job, registry=registry, grouping_key={"model": model}, timeout=timeout_s
             )
             return
         except OSError as error:  # refused, timed out, or an HTTP error status (urllib's HTTPError)
