@@ -272,9 +272,7 @@ def decide(
 
     def empty(why: str, checks: tuple[Check, ...] = ()) -> Verdict:
         if not baked:  # a young step's short window is not yet an empty one
-            wait = (
-                f"{why} (the step's window is {window.seconds / 60:.0f} of {limits.policy.bake_minutes} min)"
-            )
+            wait = f"baking: {window.seconds / 60:.0f} of {limits.policy.bake_minutes} min; {why}"
             return Verdict("wait", (wait,), checks, no_data=True)
         count = empty_windows_before + 1
         allowed = limits.policy.empty_windows_to_abort

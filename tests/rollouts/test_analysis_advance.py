@@ -1,0 +1,137 @@
+"""`modelops rollout analyze | advance` end to end: a real git repository whose prod overlay holds a
+canary, a real Prometheus holding its traffic, the session's MLflow for the records."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelops.bench.prometheus_history import OpenMetricsWriter, history
+from modelops.gitops.releases.registered import resolve_release
+from modelops.gitops.releases.transitions import OverlayState, Traffic
+from modelops.gitops.repository import layout
+from modelops.gitops.repository.overlay_files import read_state, write_state
+from modelops.rollouts.records import analyses
+from tests.cli_runner import invoke
+from tests.conftest import REPO_ROOT
+from tests.gitops.conftest import git, init_repository, pin_everywhere
+from tests.rollouts.history import Release as Served, Serving, write_serving
+from tests.tools import require_command
+
+MODEL = "credit-risk"
+NOW = math.floor(time.time() / 60) * 60 - 60
+START = NOW - 2 * 3600
+
+
+def _write(writer: OpenMetricsWriter) -> None:
+    served = [
+        Served(MODEL, "stable", [Serving(START, 9.0)]),
+        Served(MODEL, "candidate", [Serving(START, 1.0)]),
+    ]
+    write_serving(writer, served, start=START, end=NOW)
+
+
+@pytest.fixture(scope="module")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    promtool, binary = require_command("promtool"), require_command("prometheus")
+    with history(
+        _write, tmp_path_factory.mktemp("advance-history"), promtool=promtool, binary=binary
+    ) as base:
+        yield base
+
+
+def _canary(root: Path, demo_versions, percent: int, *, committed: float) -> None:
+    """prod serves the champion with the better model as candidate at `percent`, committed at `committed`."""
+    overlay = root / layout.overlay_dir(MODEL, "prod")
+    texts = {str(p.relative_to(root)): p.read_text() for p in overlay.glob("*.yaml")}
+    state = OverlayState(
+        stable=read_state(texts, MODEL, "prod").stable,
+        candidate=resolve_release(MODEL, demo_versions.better)[0],
+        traffic=Traffic(100 - percent, percent),
+    )
+    for path, text in write_state(texts, model=MODEL, environment="prod", state=state).items():
+        target = root / path
+        if text is None:
+            target.unlink()
+        else:
+            target.write_text(text)
+    stamp = f"@{int(committed)} +0000"
+    git(root, "add", "-A")
+    subprocess.run(
+        ["git", "-C", str(root), "commit", "-qm", f"Canary at {percent}%"],
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp},
+    )
+
+
+@pytest.fixture()
+def canary_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) -> Path:
+    root = tmp_path / "platform"
+    for folder in ("environments", "policies", "gitops"):
+        shutil.copytree(REPO_ROOT / folder, root / folder)
+    pin_everywhere(root, MODEL, demo_versions.champion)
+    init_repository(root, "Platform at v" + demo_versions.champion)
+    monkeypatch.setenv("MODELOPS_ROOT", str(root))
+    monkeypatch.delenv("MODELOPS_PUSHGATEWAY", raising=False)
+    return root
+
+
+def test_advance_opens_the_step_pull_request_with_its_evidence_and_records_its_commit(
+    canary_repo: Path, demo_versions, prometheus_url: str
+) -> None:
+    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    result = invoke("rollout", "advance", "--env", "prod", "--prometheus", prometheus_url)
+    assert result.exit_code == 0, result.output
+    branch = f"rollout/{MODEL}/prod/step-25-v{demo_versions.better}"
+    assert branch in git(canary_repo, "branch", "--list", "rollout/*"), result.output
+    body = git(canary_repo, "log", "-1", "--format=%B", branch)
+    assert "### Canary analysis: step" in body
+    assert "| p95 latency against stable |" in body and "| pass" in body
+    # The proposed commit moves the candidate to the next step, and nothing else.
+    changed = git(canary_repo, "diff", "--name-only", f"main...{branch}").split()
+    assert changed == [layout.overlay_file(MODEL, "prod", layout.TRAFFIC)]
+    [record] = analyses(MODEL, environment="prod")
+    assert record.decision == "step"
+    assert record.proposed_commit == git(canary_repo, "rev-parse", branch).strip()
+
+    # Run again while that pull request is open: judged and recorded again, never proposed twice.
+    again = invoke("rollout", "advance", "--env", "prod", "--prometheus", prometheus_url)
+    assert again.exit_code == 0, again.output
+    assert "already proposes a move of this rollout" in again.output
+    assert git(canary_repo, "branch", "--list", "rollout/*").split() == [branch]
+    assert len(analyses(MODEL, environment="prod")) == 2
+
+
+def test_analyze_judges_a_young_step_wait_and_proposes_nothing(
+    canary_repo: Path, demo_versions, prometheus_url: str
+) -> None:
+    _canary(canary_repo, demo_versions, 10, committed=NOW - 10 * 60)
+    result = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", prometheus_url)
+    assert result.exit_code == 0, result.output
+    assert "WAIT" in result.output and "baking" in result.output
+    assert "rollout/" not in git(canary_repo, "branch", "--list", "rollout/*")
+
+
+def test_unusable_input_is_one_line_and_exit_2(canary_repo: Path, prometheus_url: str) -> None:
+    no_rollout = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", prometheus_url)
+    assert no_rollout.exit_code == 2
+    assert "traffic.yaml: no rollout in progress" in no_rollout.output
+    not_canary = invoke("rollout", "analyze", MODEL, "--env", "staging", "--prometheus", prometheus_url)
+    assert not_canary.exit_code == 2
+    assert "Traceback" not in not_canary.output
+
+
+def test_an_unreachable_prometheus_is_exit_2_after_bounded_retries(canary_repo: Path, demo_versions) -> None:
+    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    started = time.monotonic()
+    result = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", "http://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "Prometheus http://127.0.0.1:9: query failed" in result.output
+    assert time.monotonic() - started < 30
