@@ -22,7 +22,8 @@ from modelops.rollouts.records import analyses
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
 from tests.gitops.conftest import git, init_repository, pin_everywhere
-from tests.rollouts.history import Release as Served, Serving, write_serving
+from tests.rollouts.history import Release as Served
+from tests.rollouts.history import Serving, write_serving
 from tests.tools import require_command
 
 MODEL = "credit-risk"

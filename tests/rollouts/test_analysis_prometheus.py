@@ -25,7 +25,8 @@ from modelops.rollouts.analysis_run import Analysis, Rollout, analyze
 from modelops.rollouts.queries import Planned, Prometheus, measure
 from modelops.rollouts.records import AnalysisRecord, analyses, log_analysis
 from tests.conftest import REPO_ROOT
-from tests.rollouts.history import Monitored, Release as Served, Serving, write_monitor, write_serving
+from tests.rollouts.history import Monitored, Serving, write_monitor, write_serving
+from tests.rollouts.history import Release as Served
 from tests.tools import require_command
 
 PROD = load_environment("prod", root=REPO_ROOT)

@@ -33,15 +33,15 @@ _COLOURS = {"step": "green", "complete": "green", "wait": "yellow", "abort": "re
 
 
 def _figure(value: float) -> str:
-    return f"{value:.4g}" if math.isfinite(value) else "–"
+    return f"{value:.4g}" if math.isfinite(value) else "-"
 
 
 def _show(analysis: Analysis) -> None:
     verdict, rollout = analysis.verdict, analysis.rollout
     colour = _COLOURS[verdict.decision]
     console.print(
-        f"[bold {colour}]{verdict.decision.upper()}[/] {escape(rollout.model)} v{escape(rollout.candidate_version)}"
-        f" at {rollout.state.traffic.candidate}% in {escape(rollout.environment)}",
+        f"[bold {colour}]{verdict.decision.upper()}[/] {escape(rollout.model)}"
+        f" v{escape(rollout.candidate_version)} at {rollout.state.traffic.candidate}% in {escape(rollout.environment)}",
         highlight=False,
         soft_wrap=True,
     )

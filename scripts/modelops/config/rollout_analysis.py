@@ -82,6 +82,7 @@ class RolloutAnalysis(_Strict):
         if self.bake_minutes * 60 < self.comparison.min_intervals * self.interval_seconds:
             raise ValueError(
                 f"bake_minutes {self.bake_minutes} holds fewer than comparison.min_intervals "
-                f"({self.comparison.min_intervals}) intervals of {self.interval_seconds} s: no step could pass"
+                f"({self.comparison.min_intervals}) intervals of {self.interval_seconds} s: "
+                "no step could pass"
             )
         return self

@@ -27,7 +27,7 @@ GH_TIMEOUT_S = 60
 def _cell(value: float | str) -> str:
     if isinstance(value, str):
         return value.replace("|", "\\|").replace("\n", " ")
-    return f"{value:.4g}" if finite(value) else "–"
+    return f"{value:.4g}" if finite(value) else "-"
 
 
 def _when(seconds: float) -> str:
@@ -49,9 +49,10 @@ def evidence_markdown(analysis: Analysis) -> str:
         "|---|---|---|---|---|",
     ]
     for check in verdict.checks:
+        outcome = f"{check.outcome}: {check.detail}" if check.detail else check.outcome
         lines.append(
             f"| {_cell(check.name)} | {_cell(check.candidate)} | {_cell(check.stable)} | "
-            f"{_cell(check.limit)} | {_cell(check.outcome)}{': ' + _cell(check.detail) if check.detail else ''} |"
+            f"{_cell(check.limit)} | {_cell(outcome)} |"
         )
     return "\n".join(lines)
 

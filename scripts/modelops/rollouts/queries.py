@@ -118,7 +118,7 @@ def _points_by_release(
             if key in points:
                 points[key] = {}  # ambiguous: never judged
                 continue
-            points[key] = {int(round(float(t))): _number(v) for t, v in row.get("values", [])}
+            points[key] = {round(float(t)): _number(v) for t, v in row.get("values", [])}
     return points
 
 
