@@ -196,7 +196,7 @@ def test_the_p95_limit_is_the_environments_latency_sla_read_from_it() -> None:
     prod = load_environment("prod", root=REPO_ROOT)
     assert limits_of(prod).p95_seconds == prod.promotion.latency.p95_ms / 1000
     assert limits_of(prod).drift_threshold == prod.promotion.drift.distance_threshold
-    with pytest.raises(InputError, match="gitops.rollout.analysis is not set"):
+    with pytest.raises(InputError, match=r"gitops\.rollout\.analysis is not set"):
         limits_of(load_environment("staging", root=REPO_ROOT))
 
 

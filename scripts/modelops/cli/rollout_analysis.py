@@ -41,7 +41,8 @@ def _show(analysis: Analysis) -> None:
     colour = _COLOURS[verdict.decision]
     console.print(
         f"[bold {colour}]{verdict.decision.upper()}[/] {escape(rollout.model)}"
-        f" v{escape(rollout.candidate_version)} at {rollout.state.traffic.candidate}% in {escape(rollout.environment)}",
+        f" v{escape(rollout.candidate_version)} at {rollout.state.traffic.candidate}%"
+        f" in {escape(rollout.environment)}",
         highlight=False,
         soft_wrap=True,
     )
