@@ -3,6 +3,7 @@ canary, a real Prometheus holding its traffic, the session's MLflow for the reco
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -10,18 +11,22 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
-from modelops.bench.prometheus_history import OpenMetricsWriter, history
+from modelops.bench.prometheus_history import OpenMetricsWriter, create_blocks, serving
 from modelops.gitops.releases.registered import resolve_release
 from modelops.gitops.releases.transitions import OverlayState, Traffic
 from modelops.gitops.repository import layout
 from modelops.gitops.repository.overlay_files import read_state, write_state
 from modelops.rollouts.records import analyses
+from modelops_infra.manifests.dashboards import serving_dashboard
 from tests.cli_runner import invoke
 from tests.conftest import REPO_ROOT
 from tests.gitops.conftest import git, init_repository, pin_everywhere
+from tests.infra.manifests.promtool import live
+from tests.monitoring.test_monitor_command import pushgateway
 from tests.rollouts.history import Release as Served
 from tests.rollouts.history import Serving, write_serving
 from tests.tools import require_command
@@ -40,12 +45,27 @@ def _write(writer: OpenMetricsWriter) -> None:
 
 
 @pytest.fixture(scope="module")
-def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(Prometheus URL, Pushgateway address): Prometheus answers over the backfilled canary traffic and
+    scrapes the Pushgateway every second, as the platform's does (honor_labels)."""
     promtool, binary = require_command("promtool"), require_command("prometheus")
-    with history(
-        _write, tmp_path_factory.mktemp("advance-history"), promtool=promtool, binary=binary
-    ) as base:
-        yield base
+    workdir = tmp_path_factory.mktemp("advance-history")
+    with (workdir / "history.om").open("w") as out:
+        writer = OpenMetricsWriter(out)
+        _write(writer)
+        writer.close()
+    create_blocks(workdir / "history.om", workdir / "data", promtool=promtool)
+    with pushgateway(workdir) as gateway:
+        config = workdir / "prometheus.yml"
+        scrape = {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [gateway]}]}
+        config.write_text(json.dumps({"global": {"scrape_interval": "1s"}, "scrape_configs": [scrape]}))
+        with serving(workdir / "data", workdir, config=config, binary=binary) as base:
+            yield base, gateway
+
+
+@pytest.fixture(scope="module")
+def prometheus_url(servers: tuple[str, str]) -> str:
+    return servers[0]
 
 
 def _canary(root: Path, demo_versions, percent: int, *, committed: float) -> None:
@@ -136,3 +156,35 @@ def test_an_unreachable_prometheus_is_exit_2_after_bounded_retries(canary_repo: 
     assert result.exit_code == 2
     assert "Prometheus http://127.0.0.1:9: query failed" in result.output
     assert time.monotonic() - started < 30
+
+
+ROLLOUT_PANELS = (9, 10, 11)  # weights, decision, checks
+
+
+def _query(base: str, expr: str) -> list:
+    return live.get_json(f"{base}/api/v1/query?query={quote(expr)}")["data"]["result"]
+
+
+def test_the_rollout_panel_shows_what_the_analysis_pushed(
+    canary_repo: Path, demo_versions, servers: tuple[str, str]
+) -> None:
+    base, gateway = servers
+    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    result = invoke(
+        "rollout", "analyze", MODEL, "--env", "prod", "--prometheus", base, "--pushgateway", gateway
+    )
+    assert result.exit_code == 0, result.output
+    panels = {p["id"]: p for p in serving_dashboard(p95_target_ms=40, drift_threshold=0.1)["panels"]}
+    exprs = [t["expr"] for i in ROLLOUT_PANELS for t in panels[i]["targets"]]
+    deadline = time.monotonic() + 30
+    answered: dict[str, list] = {}
+    while time.monotonic() < deadline and len(answered) < len(exprs):
+        answered = {e: r for e in exprs if (r := _query(base, e))}
+        time.sleep(0.5)
+    assert sorted(answered) == sorted(exprs), set(exprs) - set(answered)
+    weights = {r["metric"]["release"]: float(r["value"][1]) for r in answered[exprs[0]]}
+    assert weights == {"stable": 90.0, "candidate": 10.0}
+    [decision] = answered[exprs[1]]
+    assert decision["metric"] == {"model": MODEL, "decision": "step"}
+    checks = {r["metric"]["check"]: float(r["value"][1]) for r in answered[exprs[2]]}
+    assert checks["p95 latency against stable"] == 1.0 and set(checks.values()) == {1.0}
