@@ -33,6 +33,7 @@ from modelops_infra.manifests.model_monitor import (
     pushgateway_manifests,
     pushgateway_network_policy,
 )
+from modelops_infra.manifests.rollout_job import RolloutJob, rollout_cronjob, rollout_network_policies
 from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK, PUSHGATEWAY_IMAGE
 
@@ -51,6 +52,9 @@ class MonitoringArgs:
     # environment serves no model (the Pushgateway and the panels are there either way). Who the
     # monitor is (its ServiceAccount, RBAC, MLflow login, AWS role) is MonitorIdentity's.
     monitor: MonitorJob | None = None
+    # The rollout CronJob (`modelops rollout advance`), for an environment whose canaries are analysed;
+    # it logs in to MLflow as the monitor does. None: no canary analysis in-cluster.
+    rollout: RolloutJob | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -157,6 +161,8 @@ class Monitoring(pulumi.ComponentResource):
         self._pushgateway(name, after_stack)
         if args.monitor is not None:
             self._monitor_jobs(name, args, args.monitor, after_stack)
+        if args.rollout is not None:
+            self._rollout_job(name, args.rollout, after_stack)
         self.register_outputs({"release": stack.name})
 
     def _pushgateway(self, name: str, opts: pulumi.ResourceOptions) -> None:
@@ -188,6 +194,17 @@ class Monitoring(pulumi.ComponentResource):
             spec=policy["spec"],
             opts=opts,
         )
+
+    def _rollout_job(self, name: str, job: RolloutJob, opts: pulumi.ResourceOptions) -> None:
+        cronjob = rollout_cronjob(job)
+        k8s.batch.v1.CronJob(
+            f"{name}-rollout-{job.environment}", metadata=cronjob["metadata"], spec=cronjob["spec"], opts=opts
+        )
+        for policy in rollout_network_policies():
+            meta = policy["metadata"]
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{meta['namespace']}-{meta['name']}", metadata=meta, spec=policy["spec"], opts=opts
+            )
 
     def _monitor_jobs(
         self, name: str, args: MonitoringArgs, job: MonitorJob, opts: pulumi.ResourceOptions

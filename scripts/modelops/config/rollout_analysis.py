@@ -76,6 +76,11 @@ class RolloutAnalysis(_Strict):
     auto_merge_complete: bool = Field(
         False, description="A passing complete pull request merges by itself (no review)."
     )
+    cronjob: bool = Field(
+        False,
+        description="Run the rounds as a CronJob in the environment's cluster (its Prometheus is "
+        "private) instead of .github/workflows/rollout.yml; take the environment out of that matrix.",
+    )
 
     @model_validator(mode="after")
     def _bake_holds_enough_intervals(self) -> RolloutAnalysis:
