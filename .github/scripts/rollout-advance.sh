@@ -23,8 +23,10 @@ git for-each-ref --format='%(refname:lstrip=3)' "refs/remotes/origin/rollout/" |
     fi
   done
 
+# The workflow installs the `modelops` command; the image runs the package as a module.
+if command -v modelops > /dev/null; then modelops=(modelops); else modelops=(python -m modelops); fi
 status=0
-python -m modelops rollout advance --env "$environment" || status=$?
+"${modelops[@]}" rollout advance --env "$environment" || status=$?
 if [ "$status" -eq 1 ]; then
   echo "a canary in $environment was judged to abort; its pull request is proposed"
   exit 0
