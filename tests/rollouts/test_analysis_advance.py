@@ -188,3 +188,59 @@ def test_the_rollout_panel_shows_what_the_analysis_pushed(
     assert decision["metric"] == {"model": MODEL, "decision": "step"}
     checks = {r["metric"]["check"]: float(r["value"][1]) for r in answered[exprs[2]]}
     assert checks["p95 latency against stable"] == 1.0 and set(checks.values()) == {1.0}
+
+
+def _judged(repo_root: Path, decision: str, percent: int):
+    """An analysis of the canary as HEAD holds it, judged `decision` (the verdict's rules are tested
+    against Prometheus elsewhere; here what each decision proposes)."""
+    from modelops.gitops.repository.gitrepo import Repo
+    from modelops.rollouts.analysis import Check, Verdict, Window
+    from modelops.rollouts.analysis_run import Analysis, rollout_of
+    from modelops.rollouts.queries import ReleaseMeasures
+
+    rollout = rollout_of(Repo(repo_root), model=MODEL, environment="prod")
+    check = Check("error ratio", "fail" if decision == "abort" else "pass", 0.2, 0.0, "<= 0.01")
+    verdict = Verdict(decision, (f"judged {decision}",), (check,), no_data=False)  # type: ignore[arg-type]
+    window = Window(NOW - 1800, NOW, NOW - 3000, percent, last_step=percent == 50)
+    return Analysis(rollout, window, ReleaseMeasures(), ReleaseMeasures(), verdict)
+
+
+@pytest.mark.parametrize(
+    ("decision", "percent", "branch", "merges_itself"),
+    [
+        ("abort", 25, "abort-v{v}", True),  # abort follows auto_merge_steps: stable takes all traffic
+        ("complete", 50, "complete-v{v}", False),  # prod's complete waits for review
+        ("step", 10, "step-25-v{v}", True),
+    ],
+)
+def test_each_decision_proposes_its_move_and_only_the_policy_lets_it_merge_itself(
+    canary_repo: Path, demo_versions, decision: str, percent: int, branch: str, merges_itself: bool
+) -> None:
+    from modelops.config import load_environment
+    from modelops.gitops.repository.gitrepo import Repo
+    from modelops.rollouts.analysis_advance import advance, may_merge_itself
+
+    _canary(canary_repo, demo_versions, percent, committed=NOW - 50 * 60)
+    prod = load_environment("prod", root=canary_repo)
+    done = advance(Repo(canary_repo), canary_repo, _judged(canary_repo, decision, percent), environment=prod)
+    assert done.proposal is not None
+    assert done.proposal.branch == f"rollout/{MODEL}/prod/{branch.format(v=demo_versions.better)}"
+    assert (
+        f"### Canary analysis: {decision}" in done.proposal.body
+        and f"judged {decision}" in done.proposal.body
+    )
+    assert may_merge_itself(decision, prod) is merges_itself
+    # gh is not set up here: the pull request is left to open by hand, and nothing merges by itself.
+    assert done.opening is not None and done.opening.url is None and done.opening.by_hand
+    assert ("auto-merge allowed" in done.auto_merge) is merges_itself
+
+
+def test_wait_proposes_nothing(canary_repo: Path, demo_versions) -> None:
+    from modelops.config import load_environment
+    from modelops.gitops.repository.gitrepo import Repo
+    from modelops.rollouts.analysis_advance import advance
+
+    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    prod = load_environment("prod", root=canary_repo)
+    done = advance(Repo(canary_repo), canary_repo, _judged(canary_repo, "wait", 10), environment=prod)
+    assert done.proposal is None and "rollout/" not in git(canary_repo, "branch", "--list", "rollout/*")
