@@ -68,14 +68,14 @@ def prometheus_url(servers: tuple[str, str]) -> str:
     return servers[0]
 
 
-def _canary(root: Path, demo_versions, percent: int, *, committed: float) -> None:
+def _canary(root: Path, demo_versions, percent: int, *, committed: float, mirror: int = 0) -> None:
     """prod serves the champion with the better model as candidate at `percent`, committed at `committed`."""
     overlay = root / layout.overlay_dir(MODEL, "prod")
     texts = {str(p.relative_to(root)): p.read_text() for p in overlay.glob("*.yaml")}
     state = OverlayState(
         stable=read_state(texts, MODEL, "prod").stable,
         candidate=resolve_release(MODEL, demo_versions.better)[0],
-        traffic=Traffic(100 - percent, percent),
+        traffic=Traffic(100 - percent, percent, mirror),
     )
     for path, text in write_state(texts, model=MODEL, environment="prod", state=state).items():
         target = root / path
@@ -244,3 +244,15 @@ def test_wait_proposes_nothing(canary_repo: Path, demo_versions) -> None:
     prod = load_environment("prod", root=canary_repo)
     done = advance(Repo(canary_repo), canary_repo, _judged(canary_repo, "wait", 10), environment=prod)
     assert done.proposal is None and "rollout/" not in git(canary_repo, "branch", "--list", "rollout/*")
+
+
+def test_advance_skips_a_shadow_saying_why_and_analyze_refuses_it(
+    canary_repo: Path, demo_versions, prometheus_url: str
+) -> None:
+    _canary(canary_repo, demo_versions, 0, committed=NOW - 50 * 60, mirror=20)
+    result = invoke("rollout", "advance", "--env", "prod", "--prometheus", prometheus_url)
+    assert result.exit_code == 0, result.output
+    assert "skipped:" in result.output and "shadow (mirror 20%)" in result.output
+    assert "no canary rollout in progress in prod" in result.output
+    named = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", prometheus_url)
+    assert named.exit_code == 2 and "shadow (mirror 20%)" in named.output

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from modelops.cli.common import console, errors, input_errors
-from modelops.errors import EXIT_GATE_FAILED
+from modelops.errors import EXIT_GATE_FAILED, EXIT_INPUT_ERROR
 
 if TYPE_CHECKING:
     from modelops.rollouts.analysis_run import Analysis
@@ -81,6 +81,7 @@ def _publish(analyses: list[Analysis], gateway: str | None) -> None:
 
 def _run(models: list[str] | None, env: str, prometheus: str, pushgateway: str | None) -> list[Analysis]:
     from modelops.config import load_environment, project_root
+    from modelops.errors import InputError
     from modelops.gitops.repository.gitrepo import Repo
     from modelops.registry import configure
     from modelops.rollouts.analysis_run import analyze, rollout_of, rollouts_in_progress
@@ -89,8 +90,15 @@ def _run(models: list[str] | None, env: str, prometheus: str, pushgateway: str |
     root = project_root()
     environment = load_environment(env, root=root)
     repo = Repo(root)
-    names = models if models is not None else rollouts_in_progress(repo, environment=env)
-    rollouts = [rollout_of(repo, model=name, environment=env) for name in names]
+    if models is not None:  # named: each must be a canary in progress
+        rollouts = [rollout_of(repo, model=name, environment=env) for name in models]
+    else:  # every candidate in the environment: a shadow is the monitor's to judge, and is skipped
+        rollouts = []
+        for name in rollouts_in_progress(repo, environment=env):
+            try:
+                rollouts.append(rollout_of(repo, model=name, environment=env))
+            except InputError as skipped:
+                errors.print(f"skipped: {escape(str(skipped))}", highlight=False, soft_wrap=True)
     if not rollouts:
         return []
     configure(root)
@@ -123,6 +131,7 @@ def advance(
 ) -> None:
     """Analyse every rollout in progress and open its step, complete or abort pull request."""
     from modelops.config import load_environment, project_root
+    from modelops.errors import InputError
     from modelops.gitops.repository.gitrepo import Repo
     from modelops.rollouts.analysis_advance import advance as propose
 
@@ -133,10 +142,15 @@ def advance(
             return
         root = project_root()
         repo, environment = Repo(root), load_environment(env, root=root)
-        aborted = False
+        aborted = unfinished = False
         for analysis in analyses:
             _show(analysis)
-            done = propose(repo, root, analysis, environment=environment)
+            try:
+                done = propose(repo, root, analysis, environment=environment)
+            except InputError as error:  # this rollout's move could not be proposed; the others still are
+                errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+                unfinished = True
+                continue
             aborted |= analysis.verdict.decision == "abort"
             if done.note:
                 console.print(f"  {escape(done.note)}", highlight=False, soft_wrap=True)
@@ -151,9 +165,12 @@ def advance(
                     console.print(
                         f"  to open it:\n    {steps}", highlight=False, markup=False, soft_wrap=True
                     )
-                if done.opening.failure:
+                if done.opening.failure:  # pushed, no pull request: the round did not finish
+                    unfinished = True
                     errors.print(f"  [red]{escape(done.opening.failure)}[/]", highlight=False, soft_wrap=True)
             if done.auto_merge:
                 console.print(f"  {escape(done.auto_merge)}", highlight=False, soft_wrap=True)
+    if unfinished:
+        raise typer.Exit(EXIT_INPUT_ERROR)
     if aborted:
         raise typer.Exit(EXIT_GATE_FAILED)
