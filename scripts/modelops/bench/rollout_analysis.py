@@ -25,11 +25,13 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from modelops.bench.prometheus_history import OpenMetricsWriter, history
+from modelops.rollouts.queries import PrometheusApi
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, math.inf)
 NAMESPACE = "models-prod"
@@ -111,14 +113,14 @@ def _writer(n: int, now: float, *, days: int, fine_hours: float, coarse_minutes:
 class _Counting:
     """The Prometheus client, counting the queries a side sends."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: PrometheusApi) -> None:
         self.inner, self.queries = inner, 0
 
-    def instant(self, query: str, *, at: float):
+    def instant(self, query: str, *, at: float) -> list[dict[str, Any]]:
         self.queries += 1
         return self.inner.instant(query, at=at)
 
-    def series(self, query: str, *, start: float, end: float, step_s: int):
+    def series(self, query: str, *, start: float, end: float, step_s: int) -> list[dict[str, Any]]:
         self.queries += 1
         return self.inner.series(query, start=start, end=end, step_s=step_s)
 
@@ -145,7 +147,7 @@ def _analyse(prometheus, n: int, now: float, *, batched: bool) -> tuple[dict[str
     measured = measure(
         counting, planned, namespace=NAMESPACE, interval=limits.policy.interval_seconds, batched=batched
     )
-    decisions = {}
+    decisions: dict[str, str] = {}
     for plan in planned:
         releases = measured[plan.model]
         # The bench's traffic is 10 % candidate whatever the step says: judge its share as 10 %.

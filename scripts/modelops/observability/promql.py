@@ -17,6 +17,8 @@ window are the same expression.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 BY = "model, release"
 REQUESTS = "rest_server_requests_total"
 LATENCY = "rest_server_request_duration_seconds_bucket"
@@ -137,7 +139,7 @@ def rollout_checks() -> str:
     return f"max by (model, check) ({ROLLOUT_CHECK})"
 
 
-def label_in(label: str, values: list[str] | tuple[str, ...]) -> str:
+def label_in(label: str, values: Sequence[str]) -> str:
     """`label=~"a|b"` matching exactly these values (names of letters, digits, '_', '.', '-' only)."""
     for value in values:
         if not value or not all(ch.isalnum() or ch in "_.-" for ch in value):

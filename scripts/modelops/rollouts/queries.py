@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from modelops.errors import InputError
 from modelops.observability import promql
@@ -29,6 +29,14 @@ ROLES = ("stable", "candidate")
 TIMEOUT_S = 10
 RETRIES = 3
 BACKOFF_S = 0.5
+
+
+class PrometheusApi(Protocol):
+    """What the measuring needs of Prometheus: an instant query and a range query."""
+
+    def instant(self, query: str, *, at: float) -> list[dict[str, Any]]: ...
+
+    def series(self, query: str, *, start: float, end: float, step_s: int) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,7 @@ def _monitor_selector(models: Sequence[str]) -> str:
 
 
 def _measure_group(
-    prometheus: Prometheus, planned: Sequence[Planned], *, namespace: str, interval: int
+    prometheus: PrometheusApi, planned: Sequence[Planned], *, namespace: str, interval: int
 ) -> dict[str, dict[str, ReleaseMeasures]]:
     """Every figure for rollouts analysed together (one window length, one end)."""
     models = [p.model for p in planned]
@@ -240,7 +248,7 @@ def _measure_group(
 
 
 def measure(
-    prometheus: Prometheus,
+    prometheus: PrometheusApi,
     planned: Sequence[Planned],
     *,
     namespace: str,
