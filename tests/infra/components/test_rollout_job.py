@@ -100,3 +100,31 @@ def test_the_rollout_pods_reach_prometheus_the_pushgateway_mlflow_and_https_only
 def test_prod_runs_its_rounds_from_the_workflow_unless_its_policy_asks_for_the_cronjob(repo_root):
     analysis = load_settings("prod", root=repo_root).environment.gitops.rollout.analysis
     assert analysis is not None and analysis.cronjob is False
+
+
+def test_the_rollout_objects_are_valid_kubernetes_and_pass_checkov(tmp_path):
+    import kubernetes_validate
+    from ruamel.yaml import YAML
+
+    from modelops.gitops.validation import checkov_tool
+    from modelops_infra.manifests.rollout_job import RolloutJob, rollout_cronjob, rollout_network_policies
+    from tests.conftest import REPO_ROOT
+    from tests.tools import require_command
+
+    require_command("uvx")
+    job = RolloutJob(
+        "prod", "ghcr.io/example-org/modelops:v1", "https://github.com/o/r.git", "main", "http://m"
+    )
+    objects = [{"apiVersion": "batch/v1", "kind": "CronJob", **rollout_cronjob(job)}]
+    objects += [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **p}
+        for p in rollout_network_policies()
+    ]
+    yaml = YAML(typ="safe")
+    for index, obj in enumerate(objects):
+        kubernetes_validate.validate(obj, "1.33.0", strict=True)
+        with (tmp_path / f"{index:02d}.yaml").open("w") as handle:
+            yaml.dump(obj, handle)
+    outcomes = checkov_tool.scan(tmp_path, root=REPO_ROOT, platform_rules=False)
+    assert any(o.passed for o in outcomes)
+    assert [f"{o.check_id} {o.resource}" for o in outcomes if not o.passed] == []
