@@ -133,6 +133,13 @@ def test_a_candidate_share_far_from_its_step_waits() -> None:
     assert _verdict(_release(5000), _release(4000)).decision == "wait"  # 55 %: a 50 % route, or a liar
 
 
+@pytest.mark.parametrize("percent", [0, 100])
+def test_a_step_that_is_no_canary_is_never_passed(percent: int) -> None:
+    window = Window(0.0, 1800.0, -300.0, candidate_percent=percent, last_step=True)
+    verdict = _verdict(_release(2000), window=window)
+    assert verdict.decision == "wait" and "no canary to judge" in verdict.reason
+
+
 def test_no_data_aborts_only_at_the_policys_count_and_never_in_a_young_step() -> None:
     nothing = ReleaseMeasures()
     assert _verdict(nothing, empties=0).decision == "wait"

@@ -220,6 +220,8 @@ def _traffic_problem(
             return f"{role} answered {got} requests in the window; {need} needed"
     share = candidate.requests / (candidate.requests + stable.requests)
     expected = window.candidate_percent / 100
+    if not 0 < expected < 1:  # a shadow, or no canary at all: not this analysis' to judge
+        return f"the step gives the candidate {window.candidate_percent}% of requests: no canary to judge"
     if abs(share - expected) / expected > limits.policy.max_share_deviation:
         return (
             f"the candidate answered {share:.1%} of requests, not the step's {window.candidate_percent}%: "
