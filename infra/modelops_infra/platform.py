@@ -38,6 +38,7 @@ from modelops_infra.manifests.model_monitor import (
     local_api_server_peers,
 )
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
+from modelops_infra.manifests.rollout_job import RolloutJob
 from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
 from modelops_infra.versions import mlflow_server_image, modelops_image, serving_runtime_image
 
@@ -328,6 +329,16 @@ def _services(
             store_secret=monitor.store_secret,
             policy_files=monitor.policy_files,
         )
+    analysis = settings.environment.gitops.rollout.analysis
+    rollout = None
+    if job is not None and analysis is not None and analysis.cronjob:
+        rollout = RolloutJob(
+            environment=settings.environment.name,
+            image=image,
+            repo_url=settings.environment.gitops.repo_url,
+            branch=settings.environment.gitops.target_revision,
+            mlflow_uri=job.mlflow_uri,
+        )
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -339,6 +350,7 @@ def _services(
             paging=platform.alerting.page,
             dispatch=dispatch,
             monitor=job,
+            rollout=rollout,
         ),
         opts=pulumi.ResourceOptions(
             provider=provider, depends_on=[security, *([monitor.identity] if monitor else [])]

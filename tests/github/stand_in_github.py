@@ -86,6 +86,8 @@ def main(state: Path, args: list[str]) -> int | str:
     ):
         print("".join(p["head"] + "\n" for p in pulls if p["state"] == "OPEN"), end="")
         return 0
+    if args[:2] == ["pr", "merge"] and "--auto" in args:  # recorded above; GitHub merges once checks pass
+        return 0
     return "not stood in for: " + " ".join(args)
 
 

@@ -19,7 +19,7 @@ from tests.tools import require, require_command
 
 GITHUB = REPO_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-EXPECTED = {"ci", "promotion-gate", "record", "infra", "policy", "retrain", "rollback", "images"}
+EXPECTED = {"ci", "promotion-gate", "record", "infra", "policy", "retrain", "rollback", "rollout", "images"}
 
 
 def workflow(name: str) -> dict:

@@ -37,6 +37,7 @@ from modelops_infra.manifests.model_monitor import (
     pushgateway_network_policy,
     web_config,
 )
+from modelops_infra.manifests.rollout_job import RolloutJob, rollout_cronjob, rollout_network_policies
 from modelops_infra.settings import PagingSettings
 from modelops_infra.versions import KUBE_PROMETHEUS_STACK, PUSHGATEWAY_IMAGE
 
@@ -55,6 +56,9 @@ class MonitoringArgs:
     # environment serves no model (the Pushgateway and the panels are there either way). Who the
     # monitor is (its ServiceAccount, RBAC, MLflow login, AWS role) is MonitorIdentity's.
     monitor: MonitorJob | None = None
+    # The rollout CronJob (`modelops rollout advance`), for an environment whose canaries are analysed;
+    # it logs in to MLflow as the monitor does. None: no canary analysis in-cluster.
+    rollout: RolloutJob | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -176,8 +180,14 @@ class Monitoring(pulumi.ComponentResource):
             opts=after_stack,
         )
         push_password = self._pushgateway(name, after_stack)
-        if args.monitor is not None:
-            self._monitor_jobs(name, args, args.monitor, after_stack, push_password=push_password)
+        if args.monitor is not None or args.rollout is not None:
+            # The jobs that push (the monitor's, the rollout round's) read the login from here.
+            login = self._push_login(f"{name}-jobs-push-login", L.JOBS_NAMESPACE, push_password, after_stack)
+            with_login = pulumi.ResourceOptions.merge(after_stack, pulumi.ResourceOptions(depends_on=[login]))
+            if args.monitor is not None:
+                self._monitor_jobs(name, args, args.monitor, with_login)
+            if args.rollout is not None:
+                self._rollout_job(name, args.rollout, with_login)
         self.register_outputs({"release": stack.name})
 
     def _pushgateway(self, name: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
@@ -236,16 +246,20 @@ class Monitoring(pulumi.ComponentResource):
             opts=opts,
         )
 
+    def _rollout_job(self, name: str, job: RolloutJob, opts: pulumi.ResourceOptions) -> None:
+        cronjob = rollout_cronjob(job)
+        k8s.batch.v1.CronJob(
+            f"{name}-rollout-{job.environment}", metadata=cronjob["metadata"], spec=cronjob["spec"], opts=opts
+        )
+        for policy in rollout_network_policies():
+            meta = policy["metadata"]
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{meta['namespace']}-{meta['name']}", metadata=meta, spec=policy["spec"], opts=opts
+            )
+
     def _monitor_jobs(
-        self,
-        name: str,
-        args: MonitoringArgs,
-        job: MonitorJob,
-        opts: pulumi.ResourceOptions,
-        *,
-        push_password: random.RandomPassword,
+        self, name: str, args: MonitoringArgs, job: MonitorJob, opts: pulumi.ResourceOptions
     ) -> None:
-        login = self._push_login(f"{name}-monitor-push-login", L.JOBS_NAMESPACE, push_password, opts)
         configmap = policies_configmap(job)
         policies = k8s.core.v1.ConfigMap(
             f"{name}-monitor-policies", metadata=configmap["metadata"], data=configmap["data"], opts=opts
@@ -256,7 +270,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-monitor-{model}",
                 metadata=cronjob["metadata"],
                 spec=cronjob["spec"],
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policies, login])),
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policies])),
             )
         for policy in monitor_network_policies(job):
             meta = policy["metadata"]

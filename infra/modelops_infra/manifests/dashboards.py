@@ -1,5 +1,5 @@
-"""Grafana dashboard for model serving, as code: rate, errors, latency percentiles, drift, and the
-monitor job's prediction drift, live metrics and shadow agreement."""
+"""Grafana dashboard for model serving, as code: rate, errors, latency percentiles, drift, the
+monitor job's prediction drift, live metrics and shadow agreement, and the canary analysis' rollout panel."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def serving_dashboard(*, p95_target_ms: float, drift_threshold: float) -> dict[s
     rows = _panel(
         8, "Rows the monitor read per window", [(promql.monitored_rows(), per_release)], "none", 24, 12
     )
+    rollout = _rollout_panels(y=32)
     return {
         "uid": "modelops-serving",
         "title": "Model serving",
@@ -95,8 +96,45 @@ def serving_dashboard(*, p95_target_ms: float, drift_threshold: float) -> dict[s
             live,
             shadow,
             rows,
+            *rollout,
         ],
     }
+
+
+def _rollout_panels(*, y: int) -> list[dict[str, Any]]:
+    """What `modelops rollout analyze | advance` last saw and said, per model: the overlay's weights, the
+    decision, and each check (1 passed, 0 failed, -1 not measured)."""
+    weights = _panel(
+        9,
+        "Rollout: traffic weights (overlay)",
+        [(promql.rollout_weight(), "{{model}} / {{release}}")],
+        "percent",
+        y,
+        0,
+    )
+    decision = _panel(
+        10, "Rollout: last decision", [(promql.rollout_decision(), "{{model}}: {{decision}}")], "none", y, 12
+    )
+    decision["type"] = "state-timeline"
+    checks = _panel(
+        11,
+        "Rollout: analysis checks (1 pass, 0 fail, -1 no data)",
+        [(promql.rollout_checks(), "{{model}} / {{check}}")],
+        "none",
+        y + 8,
+        0,
+    )
+    checks["type"] = "state-timeline"
+    checks["fieldConfig"]["defaults"]["thresholds"] = {
+        "mode": "absolute",
+        "steps": [
+            {"color": "gray", "value": None},
+            {"color": "red", "value": 0},
+            {"color": "green", "value": 1},
+        ],
+    }
+    checks["gridPos"]["w"] = 24
+    return [weights, decision, checks]
 
 
 def dashboard_json(**kwargs: float) -> str:

@@ -180,6 +180,21 @@ def pushgateway_manifests(image: str) -> dict[str, dict[str, Any]]:
     return {"Deployment": deployment, "Service": service, "ServiceMonitor": monitor}
 
 
+def push_login_env() -> list[Manifest]:
+    """What a job that pushes needs in its environment: the login's name and the password's file."""
+    return [
+        {"name": "MODELOPS_PUSHGATEWAY_USERNAME", "value": PUSH_USERNAME},
+        {"name": "MODELOPS_PUSHGATEWAY_PASSWORD_FILE", "value": f"{PUSH_PASSWORD_DIR}/password"},
+    ]
+
+
+PUSH_LOGIN_MOUNT = {"name": "push-login", "mountPath": PUSH_PASSWORD_DIR, "readOnly": True}
+PUSH_LOGIN_VOLUME = {
+    "name": "push-login",
+    "secret": {"secretName": PUSH_LOGIN_SECRET, "items": [{"key": "password", "path": "password"}]},
+}
+
+
 def web_config(bcrypt_hash: str) -> str:
     """The Pushgateway's web config: the one login, by its bcrypt hash."""
     return f"basic_auth_users:\n  {PUSH_USERNAME}: {bcrypt_hash}\n"
@@ -210,8 +225,7 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
         "env": [
             {"name": "MODELOPS_PAYLOADS", "value": job.payloads_uri},
             {"name": "MODELOPS_PUSHGATEWAY", "value": pushgateway_url()},
-            {"name": "MODELOPS_PUSHGATEWAY_USERNAME", "value": PUSH_USERNAME},
-            {"name": "MODELOPS_PUSHGATEWAY_PASSWORD_FILE", "value": f"{PUSH_PASSWORD_DIR}/password"},
+            *push_login_env(),
             # The releases the cluster runs, from the API server: the image holds no gitops/ checkout.
             {"name": "MODELOPS_MODELS_NAMESPACE", "value": job.models_namespace},
             {"name": "MODELOPS_ROOT", "value": POLICIES_ROOT},
@@ -226,7 +240,7 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
             {"name": "scratch", "mountPath": "/tmp"},
             {"name": "policies", "mountPath": POLICIES_ROOT, "readOnly": True},
             {"name": "api-token", "mountPath": TOKEN_DIR, "readOnly": True},
-            {"name": "push-login", "mountPath": PUSH_PASSWORD_DIR, "readOnly": True},
+            PUSH_LOGIN_MOUNT,
         ],
         "securityContext": container_security_context(),
         "resources": resources("500m", "1536Mi"),
@@ -244,10 +258,7 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
                 "items": [{"key": _policy_key(path), "path": path} for path, _ in job.policy_files],
             },
         },
-        {
-            "name": "push-login",
-            "secret": {"secretName": PUSH_LOGIN_SECRET, "items": [{"key": "password", "path": "password"}]},
-        },
+        PUSH_LOGIN_VOLUME,
         # The token the API server checks, projected for this pod alone and rotated by the kubelet
         # (automountServiceAccountToken stays off: only this container mounts it), with the cluster's CA.
         {

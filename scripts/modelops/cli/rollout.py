@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from modelops.cli import rollout_analysis
 from modelops.cli.release import run_release_command
 
 app = typer.Typer(
@@ -56,3 +57,8 @@ def shadow(
 ) -> None:
     """Mirror a share of requests to the candidate; its answers are discarded."""
     _move(model, env, "shadow", percent)
+
+
+# The commands that judge rollouts from live metrics (their module imports nothing heavy either).
+app.command("analyze")(rollout_analysis.analyze)
+app.command("advance")(rollout_analysis.advance)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from modelops.config.rollout_analysis import RolloutAnalysis
+
 Metric = Literal["roc_auc", "accuracy", "f1", "precision", "recall"]
 
 
@@ -112,6 +114,15 @@ class RolloutPolicy(_Strict):
         "direct", description="direct: a promotion replaces stable; canary: it enters as the candidate."
     )
     steps: list[int] = Field(default_factory=list, description="Candidate traffic percentages, in order.")
+    analysis: RolloutAnalysis | None = Field(
+        None, description="How `modelops rollout analyze` judges each step (canary only)."
+    )
+
+    @model_validator(mode="after")
+    def _analysis_judges_canaries_only(self) -> RolloutPolicy:
+        if self.analysis is not None and self.strategy != "canary":
+            raise ValueError("analysis applies to canary rollouts only")
+        return self
 
     @model_validator(mode="after")
     def _steps_fit_the_strategy(self) -> RolloutPolicy:

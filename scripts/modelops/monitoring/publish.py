@@ -140,6 +140,7 @@ def push(
     *,
     gateway: str,
     model: str,
+    job: str = JOB,
     attempts: int = PUSH_ATTEMPTS,
     timeout_s: float = PUSH_TIMEOUT_S,
     backoff_s: float = PUSH_BACKOFF_S,
@@ -160,7 +161,7 @@ def push(
         try:
             push_to_gateway(
                 gateway,
-                job=JOB,
+                job=job,
                 registry=registry,
                 grouping_key={"model": model},
                 timeout=timeout_s,

@@ -144,8 +144,16 @@ ROLLOUT_ACTIONS = ("step", "complete", "abort")
 
 
 def rollout(
-    repo: Repo, root: Path, *, model: str, environment: str, action: str, shadow_percent: int | None = None
+    repo: Repo,
+    root: Path,
+    *,
+    model: str,
+    environment: str,
+    action: str,
+    shadow_percent: int | None = None,
+    evidence: str = "",
 ) -> Proposal:
+    """Propose one move of a rollout; `evidence` (markdown, e.g. the canary analysis) joins the body."""
     if action not in (*ROLLOUT_ACTIONS, "shadow"):
         raise InputError(f"rollout action must be one of {', '.join(ROLLOUT_ACTIONS)}, not '{action}'")
     if action == "shadow" and not (shadow_percent is not None and 1 <= shadow_percent <= 100):
@@ -176,7 +184,8 @@ def rollout(
         before=before,
         after=after,
         texts=texts,
-        why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}.",
+        why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}."
+        + (f"\n\n{evidence}" if evidence else ""),
     )
 
 
