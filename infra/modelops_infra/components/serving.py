@@ -12,6 +12,7 @@ from modelops_infra import layout as L
 from modelops_infra.components.helm import release
 from modelops_infra.manifests.serving_runtime import cluster_serving_runtime
 from modelops_infra.manifests.storage_initializer import (
+    admission_policy,
     chart_default_claims_nothing,
     cluster_storage_container,
 )
@@ -148,6 +149,21 @@ class Serving(pulumi.ComponentResource):
             metadata=chart_default["metadata"],
             spec=chart_default["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[kserve]),
+        )
+        # Whatever KServe's cache or a Helm upgrade does to the containers above, the API server
+        # admits no model pod whose artifact the verifier does not fetch.
+        policy, binding = admission_policy(args.initializer_image, models_namespace=args.models_namespace)
+        admission = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-verified-initializer",
+            metadata=policy["metadata"],
+            spec=policy["spec"],
+            opts=after_kserve,
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-verified-initializer",
+            metadata=binding["metadata"],
+            spec=binding["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admission]),
         )
         self.gateway_name = L.GATEWAY_NAME
         self.gateway_namespace = L.GATEWAY_NAMESPACE

@@ -85,3 +85,66 @@ def chart_default_claims_nothing() -> dict[str, Any]:
         },
         "spec": {"supportedUriFormats": []},
     }
+
+
+ADMISSION_POLICY = "modelops-verified-storage-initializer"
+
+
+def _cel_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def initializer_rule(image: str) -> str:
+    """The CEL a model pod must pass: every init container named as KServe names the storage
+    initializer runs this image and the verifier's command. KServe's own initializer (the built-in
+    default, or the chart's `default` container should a Helm upgrade restore its URIs) fails it."""
+    command = "[" + ", ".join(_cel_string(part) for part in COMMAND) + "]"
+    return (
+        "!has(object.spec.initContainers) || object.spec.initContainers.all(c, "
+        f"c.name != {_cel_string(CONTAINER_NAME)} || "
+        f"(c.image == {_cel_string(image)} && has(c.command) && c.command == {command}))"
+    )
+
+
+def admission_policy(image: str, *, models_namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ValidatingAdmissionPolicy and its binding: the API server refuses any pod of the models
+    namespace whose artifact would be fetched by anything but the verifier. It runs after every
+    mutating webhook (KServe's pod mutator injects the init container), so it judges the pod as it
+    would run. The patch of the chart's `default` container is live state Helm may restore; this
+    refusal does not depend on it."""
+    policy = {
+        "metadata": {"name": ADMISSION_POLICY},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["pods"],
+                    }
+                ]
+            },
+            "validations": [
+                {
+                    "expression": initializer_rule(image),
+                    "message": "a model pod's artifact must be fetched and verified by the platform's "
+                    f"storage initializer ({image}); KServe's own initializer does not check the "
+                    "pinned digest",
+                    "reason": "Forbidden",
+                }
+            ],
+        },
+    }
+    binding = {
+        "metadata": {"name": ADMISSION_POLICY},
+        "spec": {
+            "policyName": ADMISSION_POLICY,
+            "validationActions": ["Deny"],
+            "matchResources": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": models_namespace}}
+            },
+        },
+    }
+    return policy, binding

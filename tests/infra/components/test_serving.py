@@ -147,3 +147,61 @@ def test_no_storage_uri_a_release_may_use_reaches_an_initializer_that_does_not_v
         assert not claims(patched_default, uri), uri
     # Unpatched, the chart's container would claim them too, and KServe's pick between two is arbitrary.
     assert any(claims(CHART_DEFAULT_FORMATS, uri) for uri in admitted)
+
+
+# --- the API server admits no model pod that fetches its artifact some other way ---
+
+ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+ADMISSION_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+
+
+def _admits(expression: str, pod: dict) -> bool:
+    """The policy's CEL evaluated on `pod` (cel-python: the CEL language, without Kubernetes' library
+    extensions, which the expression does not use)."""
+    import celpy
+
+    environment = celpy.Environment()
+    program = environment.program(environment.compile(expression))
+    return bool(program.evaluate({"object": celpy.json_to_cel(pod)}))
+
+
+def _pod(*init_containers: dict) -> dict:
+    spec: dict = {"containers": [{"name": "kserve-container", "image": "mlserver-runtime:1.7.1"}]}
+    if init_containers:
+        spec["initContainers"] = list(init_containers)
+    return {"apiVersion": "v1", "kind": "Pod", "spec": spec}
+
+
+@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
+def test_a_model_pod_whose_initializer_is_not_the_verifier_is_refused_by_the_api_server(stacks, name):
+    [storage] = stacks[name].of_type(STORAGE_CONTAINER)
+    ours = storage.inputs["spec"]["container"]
+    [policy] = stacks[name].of_type(ADMISSION_POLICY)
+    [binding] = stacks[name].of_type(ADMISSION_BINDING)
+    spec = policy.inputs["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    [rule] = spec["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["pods"] and "CREATE" in rule["operations"]
+    assert binding.inputs["spec"]["policyName"] == policy.inputs["metadata"]["name"]
+    assert binding.inputs["spec"]["validationActions"] == ["Deny"]
+    namespaces = binding.inputs["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]
+    assert namespaces == {"kubernetes.io/metadata.name": f"models-{name}"}
+    [validation] = spec["validations"]
+    expression = validation["expression"]
+
+    # As KServe's pod mutator injects ours: its container merged over KServe's own (args appended).
+    injected = {**ours, "args": ["s3://bucket/models/7/artifacts", "/mnt/models"]}
+    assert _admits(expression, _pod(injected))
+    assert _admits(expression, _pod())  # a pod with no artifact to fetch
+    assert _admits(expression, _pod({"name": "wait-for-db", "image": "busybox"}, injected))
+    # KServe's built-in default (no ClusterStorageContainer matched), or the chart's restored `default`.
+    kserve_default = {
+        "name": "storage-initializer",
+        "image": "kserve/storage-initializer:v0.16.0",
+        "args": ["s3://bucket/models/7/artifacts", "/mnt/models"],
+    }
+    assert not _admits(expression, _pod(kserve_default))
+    assert not _admits(expression, _pod({**injected, "command": ["python", "-m", "http.server"]}))
+    assert not _admits(expression, _pod({k: v for k, v in injected.items() if k != "command"}))
+    assert not _admits(expression, _pod({**injected, "image": ours["image"] + "-tampered"}))
+    assert not _admits(expression, _pod({"name": "warm-up", "image": "busybox"}, kserve_default))
