@@ -1,10 +1,13 @@
-"""Typed model of `environments/<env>.yaml`: the promotion section the gates read."""
+"""Typed model of `environments/<env>.yaml`: the promotion section the gates read, the gitops and
+rightsizing sections the release commands read."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelops.config.rightsizing import RightsizingPolicy
 
 Metric = Literal["roc_auc", "accuracy", "f1", "precision", "recall"]
 
@@ -142,3 +145,5 @@ class Environment(BaseModel):
     description: str = ""
     promotion: PromotionPolicy
     gitops: GitOpsSettings
+    # None: `modelops rightsize` refuses to run for this environment, naming the file.
+    rightsizing: RightsizingPolicy | None = None

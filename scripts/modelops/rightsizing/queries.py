@@ -1,0 +1,132 @@
+"""The PromQL rightsizing reads: cAdvisor's usage, kube-state-metrics' kills and MLServer's latency
+of the predictor pods, grouped by the InferenceService they belong to (a model's stable release is
+the InferenceService named after it, its candidate `<model>-candidate`).
+
+cAdvisor's and kube-state-metrics' series carry no model label (the PodMonitor adds `model` and
+`release` to MLServer's series only), so pods are chosen by name. KServe's RawDeployment names the
+predictor Deployment `<isvc>-predictor`; its pods are `<isvc>-predictor-<replicaset hash>-<suffix>`,
+both drawn from Kubernetes' safe alphabet (no vowels, no 0, 1, 3). The pattern is anchored and
+spells exactly those two parts, so `a-predictor-x-...` of a model named `a-predictor-x` is never
+taken for model `a`, and a candidate's pods are never taken for its stable release.
+
+Every query is an instant query at the window's end and answers for all the models asked at once:
+the percentile and the peaks are computed inside Prometheus (`quantile_over_time` over a subquery,
+`max_over_time`), which returns one number per release instead of weeks of samples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+CONTAINER = "kserve-container"  # KServe's name for the model server's container
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"  # k8s.io/apimachinery's SafeEncodeString alphabet
+POD_OF = rf"(.+)-predictor-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
+_MODEL_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+ISVC = "isvc"  # the label the queries add: the InferenceService a pod belongs to
+
+CPU = "container_cpu_usage_seconds_total"
+MEMORY = "container_memory_working_set_bytes"
+THROTTLED = "container_cpu_cfs_throttled_periods_total"
+PERIODS = "container_cpu_cfs_periods_total"
+LAST_TERMINATED = "kube_pod_container_status_last_terminated_reason"
+RESTARTS = "kube_pod_container_status_restarts_total"
+# MLServer's request histogram (starlette_exporter's, prefix rest_server); the dashboards' PromQL
+# (infra/modelops_infra/manifests/promql.py `latency_quantile`) reads the same series.
+LATENCY_BUCKETS = "rest_server_request_duration_seconds_bucket"
+
+
+def is_model_name(model: str) -> bool:
+    return len(model) <= 63 and _MODEL_NAME.fullmatch(model) is not None
+
+
+def _pods(models: Iterable[str]) -> str:
+    names = "|".join(sorted(models))  # model names are DNS labels: nothing in them needs escaping
+    return f"({names})(-candidate)?-predictor-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
+
+
+def selector(namespace: str, models: Iterable[str], **extra: str) -> str:
+    labels = {"namespace": namespace, "container": CONTAINER, **extra}
+    matchers = [f'{key}="{value}"' for key, value in labels.items()]
+    return "{" + ", ".join([*matchers, f'pod=~"{_pods(models)}"']) + "}"
+
+
+def _by_isvc(expression: str) -> str:
+    return f'label_replace({expression}, "{ISVC}", "$1", "pod", "{POD_OF}")'
+
+
+def _pod_cpu(namespace: str, models: Iterable[str], resolution: str) -> str:
+    # max, not sum, over a pod's series: after a restart the old container's series lingers beside
+    # the new one for a while. `>= 0` drops NaN samples (NaN compares false), which would otherwise
+    # sort below every number in the percentile.
+    rate = f"rate({CPU}{selector(namespace, models)}[{resolution}])"
+    return f"max by ({ISVC}, pod) ({_by_isvc(rate)}) >= 0"
+
+
+def cpu_percentile(
+    namespace: str, models: Iterable[str], *, percentile: float, window: str, resolution: str
+) -> str:
+    """Per release: the highest pod's `percentile` of its per-resolution CPU rate (krr's)."""
+    pod_cpu = _pod_cpu(namespace, models, resolution)
+    return f"max by ({ISVC}) (quantile_over_time({percentile:g}, ({pod_cpu})[{window}:{resolution}]))"
+
+
+def cpu_peak(namespace: str, models: Iterable[str], *, window: str, resolution: str) -> str:
+    pod_cpu = _pod_cpu(namespace, models, resolution)
+    return f"max by ({ISVC}) (max_over_time(({pod_cpu})[{window}:{resolution}]))"
+
+
+def cpu_samples(namespace: str, models: Iterable[str], *, window: str, resolution: str) -> str:
+    """Per release: the (pod, step) samples the percentile is taken over."""
+    pod_cpu = _pod_cpu(namespace, models, resolution)
+    return f"sum by ({ISVC}) (count_over_time(({pod_cpu})[{window}:{resolution}]))"
+
+
+def history_steps(namespace: str, models: Iterable[str], *, window: str, resolution: str) -> str:
+    """Per release: the steps of `resolution` in which any of its pods had a CPU sample."""
+    pod_cpu = _pod_cpu(namespace, models, resolution)
+    return f"count_over_time((max by ({ISVC}) ({pod_cpu}))[{window}:{resolution}])"
+
+
+def memory_peak(namespace: str, models: Iterable[str], *, window: str) -> str:
+    """Per release: the highest working set of any pod, over every raw sample (a subquery's steps
+    would miss a peak between them, and the peak is what an OOM kill follows)."""
+    raw = f"max_over_time({MEMORY}{selector(namespace, models)}[{window}])"
+    return f"max by ({ISVC}) ({_by_isvc(raw)} >= 0)"
+
+
+def memory_samples(namespace: str, models: Iterable[str], *, window: str) -> str:
+    raw = f"count_over_time({MEMORY}{selector(namespace, models)}[{window}])"
+    return f"sum by ({ISVC}) ({_by_isvc(raw)})"
+
+
+def throttled_share(namespace: str, models: Iterable[str], *, window: str) -> str:
+    throttled = f"increase({THROTTLED}{selector(namespace, models)}[{window}])"
+    periods = f"increase({PERIODS}{selector(namespace, models)}[{window}])"
+    return f"(sum by ({ISVC}) ({_by_isvc(throttled)}) / sum by ({ISVC}) ({_by_isvc(periods)} > 0)) >= 0"
+
+
+def oom_killed(namespace: str, models: Iterable[str], *, window: str) -> str:
+    """Per release: 1 where a container's last termination was an OOM kill at any time in the window.
+    The gauge stays 1 until the next termination, so a kill just before the window counts too: the
+    safe side, as it only holds memory up."""
+    last = f"max_over_time({LAST_TERMINATED}{selector(namespace, models, reason='OOMKilled')}[{window}])"
+    return f"max by ({ISVC}) ({_by_isvc(last)}) > 0"
+
+
+def restarts(namespace: str, models: Iterable[str], *, window: str) -> str:
+    return f"sum by ({ISVC}) ({_by_isvc(f'increase({RESTARTS}{selector(namespace, models)}[{window}])')})"
+
+
+def pods(namespace: str, models: Iterable[str], *, window: str) -> str:
+    raw = f"count_over_time({MEMORY}{selector(namespace, models)}[{window}])"
+    return f"count by ({ISVC}) (count by ({ISVC}, pod) ({_by_isvc(raw)}))"
+
+
+def latency_p95(namespace: str, models: Iterable[str], *, window: str) -> str:
+    """Per model and release (the PodMonitor's labels): the p95 of every request over the window, in
+    seconds. Shares its series with the dashboards' `latency_quantile`; once that PromQL lives in
+    `modelops`, this should be built from it."""
+    names = "|".join(sorted(models))
+    buckets = f'{LATENCY_BUCKETS}{{namespace="{namespace}", model=~"{names}"}}'
+    return f"histogram_quantile(0.95, sum by (model, release, le) (increase({buckets}[{window}])))"

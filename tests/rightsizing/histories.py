@@ -1,0 +1,104 @@
+"""Synthetic cAdvisor, kube-state-metrics and MLServer histories with known answers, written for the
+backfilled Prometheus (modelops.bench.prometheus_history). Shared by the tests and the benchmark."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from modelops.bench.prometheus_history import OpenMetricsWriter
+
+MIB = 1024**2
+DAY = 86_400
+CONTAINER = "kserve-container"
+# MLServer's histogram buckets (seconds) in these histories.
+BUCKETS = (0.01, 0.02, 0.03, 0.04, 0.05)
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    days: float
+    cpu: Callable[[int], float]  # cores in step i (i = 0 is the oldest)
+    memory: Callable[[int], float]  # bytes at step i
+    container: str = CONTAINER
+    throttled_share: float = 0.0
+    oom_killed: bool = False
+    nan_at: tuple[int, ...] = ()  # steps whose CPU counter and memory are NaN
+
+
+@dataclass(frozen=True)
+class Latency:
+    """All of a release's requests land in the bucket ending at BUCKETS[bucket]."""
+
+    namespace: str
+    model: str
+    release: str
+    bucket: int
+    days: float
+    per_step: float = 50.0
+
+    @property
+    def p95_ms(self) -> float:
+        """What histogram_quantile answers: linear within the bucket."""
+        low = BUCKETS[self.bucket - 1] if self.bucket else 0.0
+        return (low + 0.95 * (BUCKETS[self.bucket] - low)) * 1000
+
+
+@dataclass
+class History:
+    end: float
+    every_s: float = 120.0
+    pods: list[Pod] = field(default_factory=list)
+    latencies: list[Latency] = field(default_factory=list)
+
+    def _steps(self, days: float) -> Iterable[tuple[int, float]]:
+        count = int(days * DAY / self.every_s)
+        start = self.end - count * self.every_s
+        return ((i, start + i * self.every_s) for i in range(1, count + 1))
+
+    def _labels(self, pod: Pod) -> dict[str, str]:
+        return {"namespace": pod.namespace, "pod": pod.name, "container": pod.container}
+
+    def write(self, writer: OpenMetricsWriter) -> None:
+        every = self.every_s
+
+        def counter(pod: Pod, per_step: Callable[[int], float]) -> Iterable[tuple[float, float]]:
+            total = 0.0
+            for i, at in self._steps(pod.days):
+                total += per_step(i)
+                yield at, math.nan if i in pod.nan_at else total
+
+        writer.family("container_cpu_usage_seconds", "counter", "cAdvisor CPU")
+        for pod in self.pods:
+            writer.series(self._labels(pod), counter(pod, lambda i, p=pod: p.cpu(i) * every), suffix="_total")
+        writer.family("container_memory_working_set_bytes", "gauge", "cAdvisor working set")
+        for pod in self.pods:
+            points = ((at, math.nan if i in pod.nan_at else pod.memory(i)) for i, at in self._steps(pod.days))
+            writer.series(self._labels(pod), points)
+        periods_per_step = every * 10  # CFS periods of 100 ms
+        writer.family("container_cpu_cfs_periods", "counter", "cAdvisor CFS periods")
+        for pod in self.pods:
+            writer.series(self._labels(pod), counter(pod, lambda i: periods_per_step), suffix="_total")
+        writer.family("container_cpu_cfs_throttled_periods", "counter", "cAdvisor throttled periods")
+        for pod in self.pods:
+            share = pod.throttled_share
+            writer.series(
+                self._labels(pod), counter(pod, lambda i, s=share: periods_per_step * s), suffix="_total"
+            )
+        writer.family("kube_pod_container_status_last_terminated_reason", "gauge", "kube-state-metrics")
+        for pod in self.pods:
+            if pod.oom_killed:
+                points = ((at, 1.0) for _, at in self._steps(pod.days))
+                writer.series({**self._labels(pod), "reason": "OOMKilled"}, points)
+        writer.family("rest_server_request_duration_seconds", "histogram", "MLServer request duration")
+        for latency in self.latencies:
+            labels = {"namespace": latency.namespace, "model": latency.model, "release": latency.release}
+            for index, le in enumerate((*BUCKETS, math.inf)):
+                filled = latency.per_step if index >= latency.bucket else 0.0
+                points = ((at, i * filled) for i, at in self._steps(latency.days))
+                writer.series(
+                    {**labels, "le": "+Inf" if le == math.inf else repr(le)}, points, suffix="_bucket"
+                )
