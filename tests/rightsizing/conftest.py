@@ -1,10 +1,12 @@
-"""One backfilled Prometheus for the rightsizing tests: ten days of synthetic cAdvisor,
-kube-state-metrics and MLServer series, a model per case, each with a known answer, beside series
-of other namespaces, models and containers that must be ignored."""
+"""For the rightsizing tests: a platform repository in a temp dir, and one backfilled Prometheus
+holding ten days of synthetic cAdvisor, kube-state-metrics and MLServer series, a model per case,
+each with a known answer, beside series of other namespaces, models and containers to ignore."""
 
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from modelops.bench.prometheus_history import history
+from tests.conftest import REPO_ROOT
 from tests.rightsizing.histories import MIB, History, Latency, Pod
 from tests.tools import require_command
 
@@ -37,7 +40,9 @@ def build(end: float) -> History:
         pod("steady"),
         # The candidate of steady: its own release, compared, never mixed into stable's figures.
         pod("steady-candidate", days=3, cpu=lambda i: 0.2, memory=lambda i: 400 * MIB),
-        pod("credit-risk"),
+        # 0.105 cores: x1.1 is 115.5m, clear of a millicore boundary whichever 5-minute step the
+        # window starts on (a step more or less moves the margin by 0.0001).
+        pod("credit-risk", cpu=lambda i: 0.105),
         # 12 minutes in every 2000 (under 1 %): the peak, never the p95. The busy one, 10 %: the p95.
         pod("spiky", cpu=lambda i: 0.8 if i % 1000 < 6 else 0.1),
         pod("busy", cpu=lambda i: 0.8 if i % 100 < 10 else 0.1),
@@ -95,3 +100,23 @@ def prometheus_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     workdir = tmp_path_factory.mktemp("rightsizing-prometheus")
     with history(build(end).write, Path(workdir), promtool=promtool, binary=prometheus) as base:
         yield base, datetime.fromtimestamp(end, UTC)
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture()
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    require_command("kubectl")
+    root = tmp_path / "platform"
+    for folder in ("environments", "policies", "gitops"):
+        shutil.copytree(REPO_ROOT / folder, root / folder)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "config", "user.email", "platform@example.org")
+    git(root, "config", "user.name", "Platform")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "Platform")
+    monkeypatch.setenv("MODELOPS_ROOT", str(root))
+    monkeypatch.setenv("MODELOPS_CRD_SCHEMAS", str(REPO_ROOT.parent / "shared" / "schemas" / "crds"))
+    return root
