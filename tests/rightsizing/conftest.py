@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from modelops.bench.cadvisor_history import MIB, History, Latency, Pod
 from modelops.bench.prometheus_history import history
 from tests.conftest import REPO_ROOT
-from tests.rightsizing.histories import MIB, History, Latency, Pod
 from tests.tools import require_command
 
 NAMESPACE = "models-prod"  # environments/prod.yaml's destination
@@ -53,7 +53,11 @@ def build(end: float) -> History:
         pod("slow"),
         pod("brisk"),
         pod("silent"),  # serves no requests: no latency to clear a lower CPU request
-        pod("gappy", nan_at=(50, 51, 700, 3000)),
+        # The same usage, the second with a NaN in every seventh sample: 6.5 % of the time high, so
+        # the p95 is the high level only while NaN are dropped (sorted below every number, they
+        # would pull the percentile into the low level).
+        pod("spread", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1),
+        pod("gappy", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1, nan_at=tuple(range(0, 7200, 7))),
         # Must all be ignored when steady is read:
         pod("steady", namespace="models-dev", cpu=lambda i: 3.0, memory=lambda i: 4096 * MIB),
         pod("steady-predictor-bcd", cpu=lambda i: 3.0, memory=lambda i: 4096 * MIB),  # another model
@@ -81,6 +85,7 @@ def build(end: float) -> History:
             "oomed",
             "young",
             "throttled",
+            "spread",
             "gappy",
         )
     ]

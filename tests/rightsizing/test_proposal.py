@@ -55,13 +55,12 @@ def test_the_pull_request_writes_the_release_file_and_the_result_validates(
         "| limits.memory | 1Gi | 380Mi | -63% |",
         "p95 of 5m usage 105m",
         "window: 14d ending",
-        f"{outcome.evidence.usage.cpu_samples} samples",
+        "from 7200 CPU samples",
         # prod runs 3 to 6 replicas: 134m and 132Mi less per replica.
         "+402m to +804m CPU and +396Mi to +792Mi memory of requests at 3 to 6 replicas",
         "p95 latency: 19.5 ms (SLA 40 ms)",
     ):
         assert expected in body, expected
-    assert outcome.evidence.usage.cpu_samples == pytest.approx(2880, abs=2)  # ten days, one a 5 minutes
     assert git(platform, "status", "--porcelain") == ""  # the working tree is untouched
     git(platform, "merge", "--quiet", "--no-ff", "-m", "merge", proposal.branch)
     assert _rendered_resources(platform) == {

@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 
+from modelops.bench.cadvisor_history import MIB
 from modelops.config import load_environment
 from modelops.errors import InputError
 from modelops.rightsizing.prometheus import connect, read_usage
 from modelops.rightsizing.recommend import recommend
 from modelops.rightsizing.usage import Resources, Usage
 from tests.rightsizing.conftest import DAYS, NAMESPACE
-from tests.rightsizing.histories import MIB
 
 ENV = load_environment("prod")
 POLICY = ENV.rightsizing
@@ -38,7 +38,7 @@ def test_steady_usage_gives_krr_with_the_confidence_margin(prometheus_history) -
     assert usage.memory_peak == pytest.approx(300 * MIB)
     assert usage.history_days == pytest.approx(DAYS, abs=0.01)
     assert usage.pods == 1
-    assert usage.cpu_samples == pytest.approx(DAYS * 288, abs=2)  # one a 5 minutes
+    assert usage.cpu_samples == DAYS * 720  # one every 2 minutes
     assert usage.latency_p95_ms == pytest.approx(19.5)
     recommended = _recommend(usage)
     assert recommended is not None
@@ -124,12 +124,12 @@ def test_cpu_is_not_lowered_near_the_latency_sla_nor_without_latency(prometheus_
 
 
 def test_nan_samples_change_nothing(prometheus_history) -> None:
-    usage = _usage(prometheus_history, "gappy", "steady")
-    gappy, steady = usage[("gappy", "stable")], usage[("steady", "stable")]
-    assert gappy.cpu_percentile == pytest.approx(steady.cpu_percentile)
-    assert gappy.cpu_peak == pytest.approx(steady.cpu_peak)
-    assert gappy.memory_peak == pytest.approx(steady.memory_peak)
-    assert gappy.cpu_samples < steady.cpu_samples  # the NaN steps are dropped, not counted
+    usage = _usage(prometheus_history, "gappy", "spread")
+    gappy, spread = usage[("gappy", "stable")], usage[("spread", "stable")]
+    assert spread.cpu_percentile == pytest.approx(0.3)
+    assert gappy.cpu_percentile == pytest.approx(spread.cpu_percentile)
+    assert gappy.cpu_peak == pytest.approx(spread.cpu_peak)
+    assert gappy.memory_peak == pytest.approx(spread.memory_peak)
 
 
 def test_an_unreachable_prometheus_is_one_input_error() -> None:

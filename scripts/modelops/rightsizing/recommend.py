@@ -155,9 +155,9 @@ def recommend(
             current=current,
             recommended=None,
             refused=(
-                f"{usage.history_days:.1f} days of usage history ({usage.cpu_samples} CPU samples of "
-                f"{policy.resolution}) in the window; rightsizing needs {policy.min_history_days:g} days "
-                "(rightsizing.min_history_days)"
+                f"{usage.history_days:.1f} days of usage history ({usage.cpu_samples} CPU samples) in "
+                "the window; rightsizing needs "
+                f"{policy.min_history_days:g} days (rightsizing.min_history_days)"
             ),
         )
     margin = confidence_margin(usage.history_days, policy=policy)

@@ -67,8 +67,9 @@ def basis(evidence: Evidence) -> list[str]:
     return [
         f"window: {evidence.window} ending {evidence.end:%Y-%m-%d %H:%M} UTC; "
         f"{usage.history_days:.1f} days of history over {usage.pods} pod(s)",
-        f"CPU: p{policy.cpu_percentile * 100:g} of {policy.resolution} usage {cpu} "
-        f"(highest pod's, {usage.cpu_samples} samples); peak {quantity.cpu_text(usage.cpu_peak or 0)}",
+        f"CPU: p{policy.cpu_percentile * 100:g} of {policy.resolution} usage {cpu} (the highest pod's, "
+        f"from {usage.cpu_samples} CPU samples); "
+        f"peak {quantity.cpu_text(usage.cpu_peak or 0)}",
         f"memory: peak working set {peak} ({usage.memory_samples} samples) + {policy.memory_headroom:.0%}",
         f"confidence margin x{evidence.recommendation.margin:.3f} "
         f"(1 + {policy.confidence_multiplier:g} / {usage.history_days:.1f} days)",

@@ -23,9 +23,9 @@ class Usage:
     cpu_percentile: float | None = None
     cpu_peak: float | None = None  # the highest per-resolution rate of any pod
     memory_peak: float | None = None  # bytes: the highest working set any pod reached
-    cpu_samples: int = 0  # (pod, step) usage samples the percentile was taken over
+    cpu_samples: int = 0  # raw CPU samples (scrapes) in the window, over all pods
     memory_samples: int = 0
-    # Days with usage samples (steps with data x resolution): VPA's confidence, which a release that
+    # Days with usage samples (hours with a CPU sample / 24): VPA's confidence, which a release that
     # was down, new or renamed has less of than the window is long.
     history_days: float = 0.0
     throttled_share: float | None = None  # throttled CFS periods / all periods over the window

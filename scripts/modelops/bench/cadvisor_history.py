@@ -1,5 +1,5 @@
-"""Synthetic cAdvisor, kube-state-metrics and MLServer histories with known answers, written for the
-backfilled Prometheus (modelops.bench.prometheus_history). Shared by the tests and the benchmark."""
+"""Synthetic cAdvisor, kube-state-metrics and MLServer histories with known answers, for the
+backfilled Prometheus (prometheus_history). Shared by the rightsizing tests and its benchmark."""
 
 from __future__ import annotations
 
@@ -50,55 +50,63 @@ class Latency:
 @dataclass
 class History:
     end: float
-    every_s: float = 120.0
+    every_s: float = 120.0  # CPU: a rate over the policy's resolution needs two samples in it
+    # Memory is read as the peak of its raw samples, CFS periods, kube-state-metrics and MLServer's
+    # histogram as increases over the whole window: sparser samples answer the same and write
+    # faster (None: every_s).
+    sparse_every_s: float | None = None
     pods: list[Pod] = field(default_factory=list)
     latencies: list[Latency] = field(default_factory=list)
 
-    def _steps(self, days: float) -> Iterable[tuple[int, float]]:
-        count = int(days * DAY / self.every_s)
-        start = self.end - count * self.every_s
-        return ((i, start + i * self.every_s) for i in range(1, count + 1))
+    def _steps(self, days: float, every: float | None = None) -> Iterable[tuple[int, float]]:
+        every = every or self.every_s
+        count = int(days * DAY / every)
+        start = self.end - count * every
+        return ((i, start + i * every) for i in range(1, count + 1))
 
     def _labels(self, pod: Pod) -> dict[str, str]:
         return {"namespace": pod.namespace, "pod": pod.name, "container": pod.container}
 
     def write(self, writer: OpenMetricsWriter) -> None:
-        every = self.every_s
+        every, sparse = self.every_s, self.sparse_every_s or self.every_s
 
-        def counter(pod: Pod, per_step: Callable[[int], float]) -> Iterable[tuple[float, float]]:
+        def counter(
+            pod: Pod, per_second: Callable[[int], float], *, spacing: float, gaps: tuple[int, ...] = ()
+        ) -> Iterable[tuple[float, float]]:
             total = 0.0
-            for i, at in self._steps(pod.days):
-                total += per_step(i)
-                yield at, math.nan if i in pod.nan_at else total
+            for i, at in self._steps(pod.days, spacing):
+                total += per_second(i) * spacing
+                yield at, math.nan if i in gaps else total
 
         writer.family("container_cpu_usage_seconds", "counter", "cAdvisor CPU")
         for pod in self.pods:
-            writer.series(self._labels(pod), counter(pod, lambda i, p=pod: p.cpu(i) * every), suffix="_total")
+            cpu = counter(pod, pod.cpu, spacing=every, gaps=pod.nan_at)
+            writer.series(self._labels(pod), cpu, suffix="_total")
         writer.family("container_memory_working_set_bytes", "gauge", "cAdvisor working set")
         for pod in self.pods:
-            points = ((at, math.nan if i in pod.nan_at else pod.memory(i)) for i, at in self._steps(pod.days))
+            steps = self._steps(pod.days, sparse)
+            points = ((at, math.nan if i in pod.nan_at else pod.memory(i)) for i, at in steps)
             writer.series(self._labels(pod), points)
-        periods_per_step = every * 10  # CFS periods of 100 ms
+        periods_per_second = 10.0  # CFS periods of 100 ms
         writer.family("container_cpu_cfs_periods", "counter", "cAdvisor CFS periods")
         for pod in self.pods:
-            writer.series(self._labels(pod), counter(pod, lambda i: periods_per_step), suffix="_total")
+            periods = counter(pod, lambda i: periods_per_second, spacing=sparse)
+            writer.series(self._labels(pod), periods, suffix="_total")
         writer.family("container_cpu_cfs_throttled_periods", "counter", "cAdvisor throttled periods")
         for pod in self.pods:
             share = pod.throttled_share
-            writer.series(
-                self._labels(pod), counter(pod, lambda i, s=share: periods_per_step * s), suffix="_total"
-            )
+            throttled = counter(pod, lambda i, s=share: periods_per_second * s, spacing=sparse)
+            writer.series(self._labels(pod), throttled, suffix="_total")
         writer.family("kube_pod_container_status_last_terminated_reason", "gauge", "kube-state-metrics")
         for pod in self.pods:
             if pod.oom_killed:
-                points = ((at, 1.0) for _, at in self._steps(pod.days))
+                points = ((at, 1.0) for _, at in self._steps(pod.days, sparse))
                 writer.series({**self._labels(pod), "reason": "OOMKilled"}, points)
         writer.family("rest_server_request_duration_seconds", "histogram", "MLServer request duration")
         for latency in self.latencies:
             labels = {"namespace": latency.namespace, "model": latency.model, "release": latency.release}
             for index, le in enumerate((*BUCKETS, math.inf)):
                 filled = latency.per_step if index >= latency.bucket else 0.0
-                points = ((at, i * filled) for i, at in self._steps(latency.days))
-                writer.series(
-                    {**labels, "le": "+Inf" if le == math.inf else repr(le)}, points, suffix="_bucket"
-                )
+                points = ((at, i * filled) for i, at in self._steps(latency.days, sparse))
+                bound = "+Inf" if le == math.inf else repr(le)
+                writer.series({**labels, "le": bound}, points, suffix="_bucket")
