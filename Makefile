@@ -27,13 +27,14 @@ lint: $(VENV_STAMP)  ## ruff over the code and tests, mypy over the code
 	$(UV) run --locked ruff format --check scripts tests infra policies
 	$(UV) run --locked mypy
 
-bench: $(VENV_STAMP)  ## gate decisions, validate at 300 models, --help, drift, the monitor job and the payload sink, each beside the obvious way
+bench: $(VENV_STAMP)  ## gate decisions, validate at 300 models, --help, drift, the monitor job, the payload sink and rightsizing, each beside the obvious way
 	$(UV) run --locked python -m modelops.bench
 	$(UV) run --locked python -m modelops.bench.gitops_scale
 	$(UV) run --locked python -m modelops.bench.cli_help
 	$(UV) run --locked python -m modelops.bench.drift_cold_start
 	$(UV) run --locked python -m modelops.bench.monitor_job
 	$(UV) run --locked python -m modelops.bench.payload_sink
+	$(UV) run --locked python -m modelops.bench.rightsizing
 
 sync: $(VENV_STAMP) $(SERVING_STAMP)  ## the project's environment and the model server's (the latency gate runs it)
 

@@ -73,45 +73,54 @@ def _raw_side(url: str, query: Any, models: list[str], *, window: str, policy: A
     import numpy as np
     from prometheus_api_client import PrometheusConnect
 
+    from modelops.config.rightsizing import duration_seconds
     from modelops.rightsizing import queries
-    from modelops.rightsizing.prometheus import read_usage
+    from modelops.rightsizing.prometheus import CANDIDATE_SUFFIX
     from modelops.rightsizing.usage import Usage
 
     client = PrometheusConnect(url=url, timeout=120)
-    from modelops.config.rightsizing import duration_seconds
-
     start = at - timedelta(seconds=duration_seconds(window))
+
+    def instant(promql: str) -> float | None:
+        # The figures both sides read alike (throttling, kills, restarts, pods, hours, latency).
+        rows = [
+            r
+            for r in query(promql, at=at)
+            if not r["metric"].get(queries.ISVC, "").endswith(CANDIDATE_SUFFIX)
+        ]
+        values = [float(r["value"][1]) for r in rows if r["metric"].get("release", "stable") == "stable"]
+        return values[0] if values and not math.isnan(values[0]) else None
+
     usage = {}
     for model in models:
         select = queries.selector(NAMESPACE, [model])
         cpu_rows = client.custom_query_range(
-            f"max by (pod) (rate({queries.CPU}{select}[{policy.resolution}]))",
+            f"rate({queries.CPU}{select}[{policy.resolution}])",
             start_time=start,
             end_time=at,
             step=policy.resolution,
         )
-        per_pod = [np.array([float(v) for _, v in row["values"]]) for row in cpu_rows]
-        per_pod = [values[~np.isnan(values)] for values in per_pod]
+        per_series = [np.array([float(v) for _, v in row["values"]]) for row in cpu_rows]
+        per_series = [values[~np.isnan(values)] for values in per_series]
         memory_rows = client.custom_query(
             f"{queries.MEMORY}{select}[{window}]", params={"time": at.timestamp()}
         )
         memory = [np.array([float(v) for _, v in row["values"]]) for row in memory_rows]
         memory = [values[~np.isnan(values)] for values in memory]
-        # Throttling, kills, restarts and latency: the same instant queries the PromQL side sends.
-        rest = read_usage(query, namespace=NAMESPACE, models=[model], window=window, policy=policy, at=at)
-        other = rest.get((model, "stable"), Usage())
+        throttled = instant(queries.throttled_share(NAMESPACE, [model], window=window))
+        latency = instant(queries.latency_p95(NAMESPACE, [model], window=window))
         usage[(model, "stable")] = Usage(
-            cpu_percentile=max(float(np.quantile(v, policy.cpu_percentile)) for v in per_pod if len(v)),
-            cpu_peak=max(float(v.max()) for v in per_pod if len(v)),
+            cpu_percentile=max(float(np.quantile(v, policy.cpu_percentile)) for v in per_series if len(v)),
+            cpu_peak=max(float(v.max()) for v in per_series if len(v)),
             memory_peak=max(float(v.max()) for v in memory if len(v)),
-            cpu_samples=other.cpu_samples,
+            cpu_samples=int(instant(queries.cpu_samples(NAMESPACE, [model], window=window)) or 0),
             memory_samples=sum(len(v) for v in memory),
-            history_days=other.history_days,
-            throttled_share=other.throttled_share,
-            oom_killed=other.oom_killed,
-            restarts=other.restarts,
+            history_days=(instant(queries.history_hours(NAMESPACE, [model], window=window)) or 0) / 24,
+            throttled_share=throttled,
+            oom_killed=(instant(queries.oom_killed(NAMESPACE, [model], window=window)) or 0) > 0,
+            restarts=instant(queries.restarts(NAMESPACE, [model], window=window)) or 0.0,
             pods=len(memory),
-            latency_p95_ms=other.latency_p95_ms,
+            latency_p95_ms=latency * 1000 if latency is not None else None,
         )
     return usage
 
