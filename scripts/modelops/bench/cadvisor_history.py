@@ -16,6 +16,10 @@ CONTAINER = "kserve-container"
 BUCKETS = (0.01, 0.02, 0.03, 0.04, 0.05)
 
 
+def _constant(value: float) -> Callable[[int], float]:
+    return lambda _step: value
+
+
 @dataclass(frozen=True)
 class Pod:
     namespace: str
@@ -94,8 +98,7 @@ class History:
             writer.series(self._labels(pod), periods, suffix="_total")
         writer.family("container_cpu_cfs_throttled_periods", "counter", "cAdvisor throttled periods")
         for pod in self.pods:
-            share = pod.throttled_share
-            throttled = counter(pod, lambda i, s=share: periods_per_second * s, spacing=sparse)
+            throttled = counter(pod, _constant(periods_per_second * pod.throttled_share), spacing=sparse)
             writer.series(self._labels(pod), throttled, suffix="_total")
         writer.family("kube_pod_container_status_last_terminated_reason", "gauge", "kube-state-metrics")
         for pod in self.pods:

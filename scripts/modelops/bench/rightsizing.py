@@ -63,7 +63,7 @@ def _promql_side(
 ) -> dict:
     from modelops.rightsizing.prometheus import read_usage
 
-    usage = {}
+    usage: dict[tuple[str, str], Any] = {}
     for group in [models] if batched else [[m] for m in models]:
         usage |= read_usage(query, namespace=NAMESPACE, models=group, window=window, policy=policy, at=at)
     return usage
@@ -91,7 +91,7 @@ def _raw_side(url: str, query: Any, models: list[str], *, window: str, policy: A
         values = [float(r["value"][1]) for r in rows if r["metric"].get("release", "stable") == "stable"]
         return values[0] if values and not math.isnan(values[0]) else None
 
-    usage = {}
+    usage: dict[tuple[str, str], Usage] = {}
     for model in models:
         select = queries.selector(NAMESPACE, [model])
         cpu_rows = client.custom_query_range(

@@ -55,7 +55,7 @@ def with_resources(text: str, path: str, resources: Resources, *, comment: str) 
     line, comment and key order kept."""
     document = load(text, path)
     model = get(document, "spec", "predictor", "model")
-    if not isinstance(model, dict):
+    if not isinstance(model, CommentedMap):
         raise InputError(f"{path}: field 'spec.predictor.model' is missing")
     values = texts(resources)
     block = CommentedMap()

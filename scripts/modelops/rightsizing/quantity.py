@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from modelops.errors import InputError
 
 MIB = 1024**2
-_SUFFIXES = {
+_SUFFIXES: dict[str, Decimal | int] = {
     "": 1,
     "m": Decimal("0.001"),
     "k": 10**3,
