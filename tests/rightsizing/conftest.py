@@ -58,6 +58,14 @@ def build(end: float) -> History:
         # would pull the percentile into the low level).
         pod("spread", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1),
         pod("gappy", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1, nan_at=tuple(range(0, 7200, 7))),
+        # A pod replaced halfway continues the release's history; two replicas side by side do not
+        # add theirs up: 4 days each, still 4 days, under prod's 7.
+        Pod(
+            NAMESPACE, "rolled-predictor-5d8f9c7b4-bbbbb", 5, lambda i: 0.1, lambda i: 300 * MIB, gone_days=5
+        ),
+        Pod(NAMESPACE, "rolled-predictor-7c9d6f8b5-ccccc", 5, lambda i: 0.1, lambda i: 300 * MIB),
+        Pod(NAMESPACE, "paired-predictor-5d8f9c7b4-bbbbb", 4, lambda i: 0.1, lambda i: 300 * MIB),
+        Pod(NAMESPACE, "paired-predictor-5d8f9c7b4-ccccc", 4, lambda i: 0.1, lambda i: 300 * MIB),
         # Must all be ignored when steady is read:
         pod("steady", namespace="models-dev", cpu=lambda i: 3.0, memory=lambda i: 4096 * MIB),
         pod("steady-predictor-bcd", cpu=lambda i: 3.0, memory=lambda i: 4096 * MIB),  # another model
@@ -87,6 +95,8 @@ def build(end: float) -> History:
             "throttled",
             "spread",
             "gappy",
+            "rolled",
+            "paired",
         )
     ]
     latencies += [

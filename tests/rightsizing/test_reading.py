@@ -101,6 +101,17 @@ def test_too_little_history_is_refused_saying_how_much_there_is(prometheus_histo
     assert "2.0 days" in outcome.refused and "needs 7 days" in outcome.refused
 
 
+def test_history_is_the_release_s_not_each_pod_s_nor_their_sum(prometheus_history) -> None:
+    assert POLICY is not None
+    usage = _usage(prometheus_history, "rolled", "paired")
+    rolled, paired = usage[("rolled", "stable")], usage[("paired", "stable")]
+    assert rolled.pods == 2 and paired.pods == 2
+    assert rolled.history_days == pytest.approx(10, abs=0.1)  # 5 days of one pod, then 5 of another
+    assert paired.history_days == pytest.approx(4, abs=0.1)  # two replicas for 4 days: 4 days
+    assert recommend(rolled, BASE, policy=POLICY, sla_ms=SLA_MS).refused is None
+    assert recommend(paired, BASE, policy=POLICY, sla_ms=SLA_MS).refused is not None
+
+
 def test_throttled_cpu_is_not_lowered_and_its_limit_is_raised(prometheus_history) -> None:
     throttled = _usage(prometheus_history, "throttled")[("throttled", "stable")]
     assert throttled.throttled_share == pytest.approx(0.3)

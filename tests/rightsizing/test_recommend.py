@@ -151,5 +151,6 @@ def test_a_candidate_that_would_outgrow_the_recommendation_is_named() -> None:
     assert any("more CPU than recommended" in n for n in notes)
     assert any("exceeds the recommended limit" in n for n in notes)
     assert any("+200%" in n for n in notes)  # 0.3 against stable's 0.1
+    assert any("only its share of the traffic" in n for n in notes)
     modest = candidate_comparison(STEADY, STEADY, recommended, margin=1 + 1 / 14)
     assert not any("recommended" in n for n in modest)

@@ -31,6 +31,7 @@ class Pod:
     throttled_share: float = 0.0
     oom_killed: bool = False
     nan_at: tuple[int, ...] = ()  # steps whose CPU counter and memory are NaN
+    gone_days: float = 0.0  # the pod's last sample is this long before the history's end
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ class History:
     pods: list[Pod] = field(default_factory=list)
     latencies: list[Latency] = field(default_factory=list)
 
-    def _steps(self, days: float, every: float | None = None) -> Iterable[tuple[int, float]]:
+    def _steps(
+        self, days: float, every: float | None = None, *, gone: float = 0.0
+    ) -> Iterable[tuple[int, float]]:
         every = every or self.every_s
         count = int(days * DAY / every)
-        start = self.end - count * every
+        start = self.end - gone * DAY - count * every
         return ((i, start + i * every) for i in range(1, count + 1))
 
     def _labels(self, pod: Pod) -> dict[str, str]:
@@ -78,7 +81,7 @@ class History:
             pod: Pod, per_second: Callable[[int], float], *, spacing: float, gaps: tuple[int, ...] = ()
         ) -> Iterable[tuple[float, float]]:
             total = 0.0
-            for i, at in self._steps(pod.days, spacing):
+            for i, at in self._steps(pod.days, spacing, gone=pod.gone_days):
                 total += per_second(i) * spacing
                 yield at, math.nan if i in gaps else total
 
@@ -88,7 +91,7 @@ class History:
             writer.series(self._labels(pod), cpu, suffix="_total")
         writer.family("container_memory_working_set_bytes", "gauge", "cAdvisor working set")
         for pod in self.pods:
-            steps = self._steps(pod.days, sparse)
+            steps = self._steps(pod.days, sparse, gone=pod.gone_days)
             points = ((at, math.nan if i in pod.nan_at else pod.memory(i)) for i, at in steps)
             writer.series(self._labels(pod), points)
         periods_per_second = 10.0  # CFS periods of 100 ms
@@ -103,7 +106,7 @@ class History:
         writer.family("kube_pod_container_status_last_terminated_reason", "gauge", "kube-state-metrics")
         for pod in self.pods:
             if pod.oom_killed:
-                points = ((at, 1.0) for _, at in self._steps(pod.days, sparse))
+                points = ((at, 1.0) for _, at in self._steps(pod.days, sparse, gone=pod.gone_days))
                 writer.series({**self._labels(pod), "reason": "OOMKilled"}, points)
         writer.family("rest_server_request_duration_seconds", "histogram", "MLServer request duration")
         for latency in self.latencies:

@@ -194,10 +194,14 @@ def candidate_comparison(
 ) -> list[str]:
     """How the candidate's usage compares with stable's, and whether it would outgrow the recommendation
     (it inherits release.yaml's resources when the rollout completes)."""
+    # While a canary runs, stable serves only its share of the traffic: its usage then is low.
+    lines = [
+        "a candidate ran in the window: while a canary runs, stable's usage reflects only its share of "
+        "the traffic"
+    ]
     if not candidate.has_usage:
-        return ["candidate: no usage recorded in the window"]
+        return [*lines, "candidate: no usage recorded in the window"]
     assert candidate.cpu_percentile is not None and candidate.memory_peak is not None
-    lines = []
     for what, theirs, ours, shown in (
         ("CPU percentile", candidate.cpu_percentile, stable.cpu_percentile, quantity.cpu_text),
         ("memory peak", candidate.memory_peak, stable.memory_peak, quantity.memory_text),
