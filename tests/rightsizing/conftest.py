@@ -53,11 +53,11 @@ def build(end: float) -> History:
         pod("slow"),
         pod("brisk"),
         pod("silent"),  # serves no requests: no latency to clear a lower CPU request
-        # The same usage, the second with a NaN in every seventh sample: 6.5 % of the time high, so
-        # the p95 is the high level only while NaN are dropped (sorted below every number, they
-        # would pull the percentile into the low level).
-        pod("spread", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1),
-        pod("gappy", cpu=lambda i: 0.3 if i % 200 < 13 else 0.1, nan_at=tuple(range(0, 7200, 7))),
+        # The same usage, high a tenth of the time, the second with a NaN in every third sample: the
+        # p95 is the high level only while NaN are dropped (sorted below every number, the NaN of
+        # most windows would pull the percentile into the low level).
+        pod("spread", cpu=lambda i: 0.3 if i % 200 < 20 else 0.1),
+        pod("gappy", cpu=lambda i: 0.3 if i % 200 < 20 else 0.1, nan_at=tuple(range(0, 7200, 3))),
         # A pod replaced halfway continues the release's history; two replicas side by side do not
         # add theirs up: 4 days each, still 4 days, under prod's 7.
         Pod(

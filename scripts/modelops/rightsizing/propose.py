@@ -100,7 +100,9 @@ def rightsize(
             at=end,
         )
         stable, candidate = usage.get((model, STABLE), Usage()), usage.get((model, CANDIDATE))
-        recommendation = recommend(stable, current, policy=policy, sla_ms=settings.promotion.latency.p95_ms)
+        recommendation = recommend(
+            stable, current, policy=policy, sla_ms=settings.promotion.latency.p95_ms, candidate=candidate
+        )
         evidence = Evidence(
             model=model,
             environment=environment,

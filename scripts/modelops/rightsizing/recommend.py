@@ -110,11 +110,21 @@ def _cpu_limit(
 
 
 def _memory(
-    usage: Usage, current: Resources, *, margin: float, policy: RightsizingPolicy
+    usage: Usage, current: Resources, *, margin: float, policy: RightsizingPolicy, candidate: Usage | None
 ) -> tuple[float, float, list[str]]:
     assert usage.memory_peak is not None  # has_usage was checked
     notes = []
     wanted = usage.memory_peak * (1.0 + policy.memory_headroom) * margin
+    if candidate is not None and candidate.memory_peak is not None:
+        # A candidate that completes inherits release.yaml's resources: memory is not compressible,
+        # so a limit under its peak would OOM-kill it on the day it becomes stable.
+        theirs = candidate.memory_peak * (1.0 + policy.memory_headroom) * margin
+        if theirs > wanted:
+            wanted = theirs
+            notes.append(
+                f"memory covers the candidate's peak {quantity.memory_text(candidate.memory_peak)}, "
+                "since it inherits these resources when its rollout completes"
+            )
     if usage.oom_killed:
         # The kill happened at the limit, which the working set reached between two scrapes.
         killed_at = max(current.memory_limit, usage.memory_peak)
@@ -145,11 +155,17 @@ def _memory(
 
 
 def recommend(
-    usage: Usage, current: Resources, *, policy: RightsizingPolicy, sla_ms: float
+    usage: Usage,
+    current: Resources,
+    *,
+    policy: RightsizingPolicy,
+    sla_ms: float,
+    candidate: Usage | None = None,
 ) -> Recommendation:
-    """Requests and limits for a release from its `usage`; refused when the history is too short.
+    """Stable's requests and limits from its `usage`; refused when the history is too short.
 
-    `sla_ms` is the environment's promotion.latency.p95_ms."""
+    `sla_ms` is the environment's promotion.latency.p95_ms; `candidate`, a rollout's candidate's
+    usage, whose memory peak the recommendation also covers."""
     if not usage.has_usage or usage.history_days < policy.min_history_days:
         return Recommendation(
             current=current,
@@ -163,7 +179,9 @@ def recommend(
     margin = confidence_margin(usage.history_days, policy=policy)
     cpu_request, cpu_notes = _cpu(usage, current, margin=margin, policy=policy, sla_ms=sla_ms)
     cpu_limit, limit_notes = _cpu_limit(usage, current, cpu_request, margin=margin, policy=policy)
-    memory_request, memory_limit, memory_notes = _memory(usage, current, margin=margin, policy=policy)
+    memory_request, memory_limit, memory_notes = _memory(
+        usage, current, margin=margin, policy=policy, candidate=candidate
+    )
     recommended = Resources(
         cpu_request=quantity.millicores(cpu_request) / 1000,
         cpu_limit=quantity.millicores(cpu_limit) / 1000,
@@ -192,8 +210,9 @@ def recommend(
 def candidate_comparison(
     stable: Usage, candidate: Usage, recommended: Resources | None, *, margin: float
 ) -> list[str]:
-    """How the candidate's usage compares with stable's, and whether it would outgrow the recommendation
-    (it inherits release.yaml's resources when the rollout completes)."""
+    """How the candidate's usage compares with stable's, and whether it would need more CPU than
+    recommended (it inherits release.yaml's resources when the rollout completes; memory, which
+    cannot be squeezed, is covered by `recommend` itself)."""
     # While a canary runs, stable serves only its share of the traffic: its usage then is low.
     lines = [
         "a candidate ran in the window: while a canary runs, stable's usage reflects only its share of "
@@ -208,13 +227,8 @@ def candidate_comparison(
     ):
         relative = f" ({theirs / ours - 1:+.0%} against stable's {shown(ours)})" if ours else ""
         lines.append(f"candidate {what}: {shown(theirs)}{relative}")
-    if recommended is not None:
-        if candidate.cpu_percentile * margin > recommended.cpu_request:
-            lines.append(
-                "candidate would need more CPU than recommended: re-run rightsize once its rollout completes"
-            )
-        if candidate.memory_peak > recommended.memory_limit:
-            lines.append(
-                "candidate's memory peak exceeds the recommended limit: it would be OOM-killed as stable"
-            )
+    if recommended is not None and candidate.cpu_percentile * margin > recommended.cpu_request:
+        lines.append(
+            "candidate would need more CPU than recommended: re-run rightsize once its rollout completes"
+        )
     return lines
