@@ -75,8 +75,8 @@ def _raw_side(url: str, query: Any, models: list[str], *, window: str, policy: A
 
     from modelops.config.rightsizing import duration_seconds
     from modelops.rightsizing import queries
-    from modelops.rightsizing.prometheus import CANDIDATE_SUFFIX
     from modelops.rightsizing.usage import Usage
+    from modelops.serving.contract import CANDIDATE_SUFFIX
 
     client = PrometheusConnect(url=url, timeout=120)
     start = at - timedelta(seconds=duration_seconds(window))

@@ -13,11 +13,11 @@ from modelops.config.rightsizing import RightsizingPolicy
 from modelops.errors import InputError
 from modelops.rightsizing import queries
 from modelops.rightsizing.usage import Usage
+from modelops.serving import contract
 from modelops.serving.contract import CANDIDATE, STABLE
 
 TIMEOUT_S = 30  # per request; weeks of series for a hundred models answer in about a second
 RETRIES = 2  # connection errors and 5xx/429 answers are retried, with backoff
-CANDIDATE_SUFFIX = "-candidate"
 
 Release = tuple[str, str]  # (model, STABLE or CANDIDATE)
 Query = Callable[..., list[dict[str, Any]]]  # (promql, *, at) -> result rows
@@ -46,14 +46,6 @@ def connect(url: str) -> Query:
     return query
 
 
-def _release_of(isvc: str) -> Release:
-    return (
-        (isvc.removesuffix(CANDIDATE_SUFFIX), CANDIDATE)
-        if isvc.endswith(CANDIDATE_SUFFIX)
-        else (isvc, STABLE)
-    )
-
-
 def _values(
     rows: list[dict[str, Any]], *, by: Callable[[dict[str, str]], Release | None]
 ) -> dict[Release, float]:
@@ -67,7 +59,7 @@ def _values(
 
 
 def _by_isvc(labels: dict[str, str]) -> Release | None:
-    return _release_of(labels[queries.ISVC]) if queries.ISVC in labels else None
+    return contract.release_of(labels[queries.ISVC]) if queries.ISVC in labels else None
 
 
 def _by_model_release(labels: dict[str, str]) -> Release | None:

@@ -28,6 +28,7 @@ from modelops.rightsizing.prometheus import Query, read_usage
 from modelops.rightsizing.recommend import candidate_comparison, recommend, texts
 from modelops.rightsizing.report import Evidence, pull_request_body
 from modelops.rightsizing.usage import Usage
+from modelops.serving import contract
 from modelops.serving.contract import CANDIDATE, STABLE
 
 
@@ -59,10 +60,9 @@ def _window(text: str | None, policy: RightsizingPolicy) -> str:
 
 def _stable_document(documents: list[dict[str, Any]], model: str, where: str) -> dict[str, Any]:
     for document in documents:
-        if (
-            document.get("kind") == "InferenceService"
-            and (document.get("metadata") or {}).get("name") == model
-        ):
+        if document.get("kind") == "InferenceService" and (document.get("metadata") or {}).get(
+            "name"
+        ) == contract.inference_service(model, STABLE):
             return document
     raise InputError(f"{where}: renders no InferenceService {model}")
 

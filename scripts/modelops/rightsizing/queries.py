@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from modelops.serving.contract import CANDIDATE_SUFFIX
+
 CONTAINER = "kserve-container"  # KServe's name for the model server's container
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"  # k8s.io/apimachinery's SafeEncodeString alphabet
 POD_OF = rf"(.+)-predictor-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
@@ -42,7 +44,7 @@ def is_model_name(model: str) -> bool:
 
 def _pods(models: Iterable[str]) -> str:
     names = "|".join(sorted(models))  # model names are DNS labels: nothing in them needs escaping
-    return f"({names})(-candidate)?-predictor-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
+    return f"({names})({CANDIDATE_SUFFIX})?-predictor-{_SAFE}{{1,10}}-{_SAFE}{{5}}"
 
 
 def selector(namespace: str, models: Iterable[str], **extra: str) -> str:
