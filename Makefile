@@ -27,7 +27,7 @@ lint: $(VENV_STAMP)  ## ruff over the code and tests, mypy over the code
 	$(UV) run --locked ruff format --check scripts tests infra policies
 	$(UV) run --locked mypy
 
-bench: $(VENV_STAMP)  ## gate decisions, validate at 300 models, --help, drift, the monitor job, the payload sink and the canary analysis, each beside the obvious way
+bench: $(VENV_STAMP)  ## gate decisions, validate at 300 models, --help, drift, the monitor job, the payload sink, the canary analysis and rightsizing, each beside the obvious way
 	$(UV) run --locked python -m modelops.bench
 	$(UV) run --locked python -m modelops.bench.gitops_scale
 	$(UV) run --locked python -m modelops.bench.cli_help
@@ -35,6 +35,7 @@ bench: $(VENV_STAMP)  ## gate decisions, validate at 300 models, --help, drift, 
 	$(UV) run --locked python -m modelops.bench.monitor_job
 	$(UV) run --locked python -m modelops.bench.payload_sink
 	$(UV) run --locked python -m modelops.bench.rollout_analysis
+	$(UV) run --locked python -m modelops.bench.rightsizing
 
 sync: $(VENV_STAMP) $(SERVING_STAMP)  ## the project's environment and the model server's (the latency gate runs it)
 

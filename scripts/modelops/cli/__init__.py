@@ -19,6 +19,7 @@ from modelops.cli.gitops import status, validate
 from modelops.cli.monitor import monitor
 from modelops.cli.register import register
 from modelops.cli.release import promote, rollback
+from modelops.cli.rightsize import rightsize
 from modelops.cli.train import train
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.command("rollback")(rollback)
 app.command("validate")(validate)
 app.command("status")(status)
 app.command("monitor")(monitor)
+app.command("rightsize")(rightsize)
 
 
 @app.command("demo")

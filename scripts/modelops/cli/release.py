@@ -39,7 +39,8 @@ def _report(repo: Repo, proposal: Proposal) -> None:
 
 
 def run_release_command(action, *environments: str | None) -> None:
-    """Check the environments by name, run `action` on the repository, and report its pull request."""
+    """Check the environments by name, run `action` on the repository, and report its pull request
+    (an action returning None proposes nothing)."""
     from modelops.config import load_environment, project_root
     from modelops.gitops.repository.gitrepo import Repo
 
@@ -54,7 +55,8 @@ def run_release_command(action, *environments: str | None) -> None:
         except PolicyRefusal as refusal:
             errors.print(f"[bold red]refused:[/] {escape(str(refusal))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_GATE_FAILED) from None
-        _report(repo, proposal)
+        if proposal is not None:  # None: the action found nothing to change and said so
+            _report(repo, proposal)
 
 
 def promote(

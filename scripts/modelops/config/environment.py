@@ -1,4 +1,5 @@
-"""Typed model of `environments/<env>.yaml`: the promotion section the gates read."""
+"""Typed model of `environments/<env>.yaml`: the promotion section the gates read, the gitops and
+rightsizing sections the release commands read."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from modelops.config.rightsizing import RightsizingPolicy
 from modelops.config.rollout_analysis import RolloutAnalysis
 
 Metric = Literal["roc_auc", "accuracy", "f1", "precision", "recall"]
@@ -153,3 +155,5 @@ class Environment(BaseModel):
     description: str = ""
     promotion: PromotionPolicy
     gitops: GitOpsSettings
+    # None: `modelops rightsize` refuses to run for this environment, naming the file.
+    rightsizing: RightsizingPolicy | None = None
