@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import threading
 import time
 import urllib.request
@@ -15,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from modelops.bench import prometheus_history
 from tests.infra.manifests.promtool import series as S
 from tests.infra.manifests.promtool.series import Slo
-from tests.tools import free_port, wait_ready
 
 _RESOLUTION = 10_000  # the latency histogram's shares, in 1/10,000ths
 
@@ -126,36 +125,11 @@ def get_json(url: str) -> Any:
 @contextmanager
 def prometheus(binary: str, config: Path, workdir: Path, *, ready_within: float = 30) -> Iterator[str]:
     """Run Prometheus on a free loopback port until the block ends; yields its base URL."""
-    port = free_port()
-    log = (workdir / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(
-            f"{base}/-/ready",
-            process,
-            what="prometheus",
-            timeout_s=ready_within,
-            log=workdir / "prometheus.log",
-        )
+    data = workdir / "data"
+    with prometheus_history.serving(
+        data, workdir, config=config, binary=binary, ready_within_s=ready_within
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def config(rule_file: Path, address: str, pod: dict[str, str]) -> dict[str, Any]:
