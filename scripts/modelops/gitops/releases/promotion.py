@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelops.config import Environment, load_environment
+from modelops.config.environment import RolloutPolicy
 from modelops.config.loader import environments_dir
 from modelops.errors import InputError, PolicyRefusal
 from modelops.gitops.releases import transitions
@@ -16,6 +17,7 @@ from modelops.gitops.repository.gitrepo import Repo
 from modelops.gitops.repository.overlay_files import read_state, write_state
 from modelops.gitops.repository.pull_request import Proposal
 from modelops.registry import tags
+from modelops.rollouts.plan_schedule import Schedule
 
 
 def _overlay_texts(repo: Repo, model: str, environment: str) -> dict[str, str]:
@@ -124,7 +126,9 @@ def promote(
     )
     where = layout.overlay_file(model, to, layout.RELEASE)
     before = read_state(texts, model, to)
-    after = transitions.promote(before, release, environment.gitops.rollout, where=where)
+    policy = environment.gitops.rollout
+    schedule, plan_text = _plan(repo, root, model=model, environment=to, policy=policy)
+    after = transitions.promote(before, release, policy, where=where, plan=schedule)
     mode = "as canary candidate" if after.candidate else "as stable"
     return _propose(
         repo,
@@ -135,8 +139,24 @@ def promote(
         before=before,
         after=after,
         texts=texts,
-        why=f"Promotes registered version {release.version} of {model} to {to}.",
+        why=f"Promotes registered version {release.version} of {model} to {to}.{plan_text}",
     )
+
+
+def _plan(
+    repo: Repo, root: Path, *, model: str, environment: str, policy: RolloutPolicy
+) -> tuple[Schedule | None, str]:
+    """The schedule a canary follows and the pull request's words on it; none for a direct rollout
+    or an environment that sets no plan bounds (the policy's steps then)."""
+    if policy.strategy != "canary" or policy.plan is None:
+        return None, ""
+    from modelops.rollouts.plan_io import recommend
+
+    made = recommend(repo, root, model=model, environment=environment).plan
+    reasons = "".join(f"\n- {reason}" for reason in made.reasons)
+    source = "the policy's schedule" if made.source == "policy" else "learned from the rollout history"
+    text = f"\n\nRollout plan ({source}): {made.schedule.describe()}. Why:{reasons}"
+    return made.schedule, text
 
 
 # What `rollout` does besides mirroring a share to the candidate (`shadow`, with its percent).
