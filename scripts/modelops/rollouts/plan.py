@@ -7,19 +7,17 @@ What is estimated
     back. For model m: k_m failed trials out of n_m.
 
 The prior (empirical Bayes, from every model's history in the environment)
-    p_m ~ Beta(a, b) with a = mu * s, b = (1 - mu) * s, where
-    - mu = (sum k_m + 1/2) / (sum n_m + 1): the platform's pooled failure rate, smoothed by half a
-      failure (Jeffreys) so that a platform with no failure yet does not claim p = 0;
+    p_m ~ Beta(a, b) with a = 1/2 + mu * s, b = 1/2 + (1 - mu) * s: Jeffreys' Beta(1/2, 1/2) updated
+    by s pseudo-trials at the platform's rate. Here
+    - mu = sum k_m / sum n_m, the platform's pooled failure rate (0 before any trial);
     - s, the prior strength in step trials, maximises the Beta-Binomial marginal likelihood
-      prod_m BetaBin(k_m | n_m, mu * s, (1 - mu) * s) over [min_prior_strength, max_prior_strength].
-      Models that differ little from each other push s to the upper bound (much shrinkage); models
-      that differ a lot pull it down (each model speaks for itself). The bounds keep one odd model,
-      or one model alone, from making the prior either dogmatic or void.
-
-The estimate for the model
-    p | k, n ~ Beta(a + k, b + n - k): posterior mean (a + k) / (s + n), a weighted average of the
-    platform's rate (weight s) and the model's own k / n (weight n). The plan reads the upper
-    `credibility` quantile u of that posterior, so little evidence is treated as risk.
+      prod_m BetaBin(k_m | n_m, a(s), b(s)) over [min_prior_strength, max_prior_strength].
+      Models that fail alike push s to the upper bound (much shrinkage); models that differ a lot
+      pull it down (each model speaks for itself). The bounds keep one odd model, or one model
+      alone (which says nothing about spread: s = the upper bound), from making the prior either
+      dogmatic or void. Jeffreys' half failure keeps a = 1/2 at least, so a platform with no failure
+      yet does not make a short record look certain: the upper quantile of Beta(a, b) with a << 1
+      would sit on p = 0 however little was seen.
 
 From the estimate to the schedule
     risk r in [0, 1]: r = 1 when any failed step of the model lies within `recent_failure_days`;
@@ -51,6 +49,7 @@ from modelops.rollouts.history import ModelHistory
 from modelops.rollouts.plan_schedule import Schedule
 
 _DAY = 86_400.0
+_JEFFREYS = 0.5  # Beta(1/2, 1/2): where every estimate starts before any trial
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,11 @@ class Prior:
 
     @property
     def alpha(self) -> float:
-        return self.mean * self.strength
+        return _JEFFREYS + self.mean * self.strength
 
     @property
     def beta(self) -> float:
-        return (1.0 - self.mean) * self.strength
+        return _JEFFREYS + (1.0 - self.mean) * self.strength
 
 
 def fit_prior(platform: Mapping[str, Counts], *, min_strength: float, max_strength: float) -> Prior:
@@ -83,15 +82,16 @@ def fit_prior(platform: Mapping[str, Counts], *, min_strength: float, max_streng
     from scipy import optimize, stats
 
     observed = [c for c in platform.values() if c.trials > 0]
-    mean = (sum(c.failures for c in observed) + 0.5) / (sum(c.trials for c in observed) + 1.0)
+    trials = sum(c.trials for c in observed)
+    mean = sum(c.failures for c in observed) / trials if trials else 0.0
     if len(observed) < 2 or min_strength == max_strength:
         # One model says nothing about how models differ: the bound that shrinks most.
         return Prior(mean, max_strength, len(observed))
 
     def minus_log_likelihood(log_strength: float) -> float:
-        s = math.exp(log_strength)
+        prior = Prior(mean, math.exp(log_strength), len(observed))
         return -sum(
-            float(stats.betabinom.logpmf(c.failures, c.trials, mean * s, (1.0 - mean) * s)) for c in observed
+            float(stats.betabinom.logpmf(c.failures, c.trials, prior.alpha, prior.beta)) for c in observed
         )
 
     low, high = math.log(min_strength), math.log(max_strength)
