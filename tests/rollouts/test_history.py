@@ -154,7 +154,7 @@ def test_evidence_that_does_not_hold_together_is_set_aside_and_can_only_add_caut
         timeline.rollout()
     commit_timeline(platform, model, timeline)
     # v2 passed its gate; v3's tag is not the word `passed`; v4 passed for another artifact; v5 passed.
-    register(model, 5, gate={"3": "PASSED"})
+    register(model, 6, gate={"3": "PASSED"})
     mlflow.MlflowClient().set_model_version_tag(model, "4", "modelops.artifact_digest", "sha256:" + "e" * 64)
 
     # Commits that are no rollout move, or cannot be read, around an otherwise sound history.
@@ -166,16 +166,23 @@ def test_evidence_that_does_not_hold_together_is_set_aside_and_can_only_add_caut
     git(platform, "commit", "--quiet", "-am", "broken", when=timeline.time + 7200)
     traffic.write_text(good)
     git(platform, "commit", "--quiet", "-am", "fixed", when=timeline.time + 10800)
-    # A feature branch's intermediate states never ran: only what was merged counts.
+    # A feature branch's intermediate states never ran: only what was merged counts (v6 entering).
     git(platform, "checkout", "--quiet", "-b", "side")
+    stable = timeline.stable
     commit_state(
         platform,
         model,
-        OverlayState(timeline.stable, release("9"), Traffic(1, 99)),
+        OverlayState(stable, release("9"), Traffic(1, 99)),
         when=timeline.time + 4e4,
         message="never merged as such",
     )
-    commit_state(platform, model, OverlayState(timeline.stable), when=timeline.time + 5e4, message="undone")
+    commit_state(
+        platform,
+        model,
+        OverlayState(stable, release("6"), Traffic(90, 10)),
+        when=timeline.time + 5e4,
+        message="v6",
+    )
     git(platform, "checkout", "--quiet", "main")
     git(platform, "merge", "--no-ff", "--quiet", "-m", "Merge side", "side", when=timeline.time + 6e4)
 
@@ -192,7 +199,13 @@ def test_evidence_that_does_not_hold_together_is_set_aside_and_can_only_add_caut
     log_analysis(_analysis(model, "77", "1", 10, start + 5 * DAY, "step"))
 
     read = model_history(Repo(platform), model, "prod")
-    assert [r.candidate.version for r in read.rollouts] == ["2", "3", "4", "5"]
+    assert [(r.candidate.version, r.outcome) for r in read.rollouts] == [
+        ("2", "completed"),
+        ("3", "completed"),
+        ("4", "completed"),
+        ("5", "completed"),
+        ("6", "in_progress"),
+    ]
     # v3 and v4 earn nothing: 2 rollouts x 4 trials remain, none failed.
     assert counts(read) == Counts(0, 8)
     notes = "\n".join(read.set_aside)
