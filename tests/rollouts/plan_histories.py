@@ -123,14 +123,16 @@ def git(root: Path, *args: str, when: float | None = None) -> str:
     return done.stdout
 
 
-def commit_state(root: Path, model: str, state: OverlayState, *, when: float, message: str) -> None:
-    """The overlay of `model` in prod set to `state` and committed on the current branch at `when`."""
+def commit_state(
+    root: Path, model: str, state: OverlayState, *, when: float, message: str, environment: str = "prod"
+) -> None:
+    """The overlay of `model` in `environment` set to `state`, committed on the current branch at `when`."""
     from modelops.gitops.repository import layout
     from modelops.gitops.repository.overlay_files import write_state
 
-    overlay = root / layout.overlay_dir(model, "prod")
+    overlay = root / layout.overlay_dir(model, environment)
     texts = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in overlay.glob("*.yaml")}
-    for path, text in write_state(texts, model=model, environment="prod", state=state).items():
+    for path, text in write_state(texts, model=model, environment=environment, state=state).items():
         if text is None:
             (root / path).unlink()
         else:
@@ -146,7 +148,7 @@ def commit_timeline(root: Path, model: str, timeline: Timeline) -> None:
 
 def register(model: str, versions: int, *, gate: dict[str, str] | None = None) -> None:
     """Versions 1..`versions` of `model`, each carrying its synthetic release's digest; `gate` maps a
-    version to its `gate.prod` tag (default: passed)."""
+    version to its `gate.prod` tag (default: passed). Each also passed staging, the rung before prod."""
     import mlflow
 
     from modelops.registry import tags
@@ -158,5 +160,6 @@ def register(model: str, versions: int, *, gate: dict[str, str] | None = None) -
         said = {
             tags.ARTIFACT_DIGEST: pinned.digest,
             tags.gate("prod"): (gate or {}).get(str(number), "passed"),
+            tags.gate("staging"): "passed",
         }
         client.create_model_version(model, source=pinned.storage_uri, tags=said)
