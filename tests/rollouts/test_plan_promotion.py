@@ -90,6 +90,7 @@ def test_promote_enters_at_the_plans_first_step_and_rollout_step_follows_the_pla
 
     for expected in cautious.steps[1:]:
         moved = promotion.rollout(repo, root, model=model, environment="prod", action="step")
+        assert f"The rollout plan bakes {cautious.bake_at(expected)} min at {expected}%" in moved.body
         git(root, "merge", "--no-ff", "--quiet", "-m", "Merge step", moved.branch)
         assert _state(root, model).traffic.candidate == expected  # the plan's step, not the policy's
     done = promotion.rollout(repo, root, model=model, environment="prod", action="complete")

@@ -97,41 +97,32 @@ def _same(a: Release | None, b: Release | None) -> bool:
 def rollouts_of(revisions: Sequence[Revision]) -> list[Rollout]:
     """Every rollout the overlay's states show, oldest first."""
     found: list[Rollout] = []
-    open_: dict | None = None  # the rollout in progress: candidate, stable, stages
+    current: Rollout | None = None  # the rollout in progress
     watching: int | None = None  # a completed rollout a later return of its old stable rolls back
     previous: OverlayState | None = None
     for revision in revisions:
         state, traffic = revision.state, revision.state.traffic
         stage = Stage(traffic.candidate, traffic.mirror, revision.time, revision.commit)
-        if open_ is not None and not _same(state.candidate, open_["candidate"]):
-            completed = state.candidate is None and _same(state.stable, open_["candidate"])
-            found.append(
-                Rollout(
-                    open_["candidate"],
-                    open_["stable"],
-                    tuple(open_["stages"]),
-                    "completed" if completed else "aborted",
-                    revision.time,
-                    revision.commit,
-                )
-            )
+        if current is not None and not _same(state.candidate, current.candidate):
+            completed = state.candidate is None and _same(state.stable, current.candidate)
+            outcome: Outcome = "completed" if completed else "aborted"
+            found.append(replace(current, outcome=outcome, ended=revision.time, ended_commit=revision.commit))
             watching = len(found) - 1 if completed else None
-            open_ = None
-        elif open_ is not None:
-            last = open_["stages"][-1]
+            current = None
+        elif current is not None:
+            last = current.stages[-1]
             if (last.percent, last.mirror) != (traffic.candidate, traffic.mirror):
-                open_["stages"].append(stage)
+                current = replace(current, stages=(*current.stages, stage))
         elif previous is not None and not _same(previous.stable, state.stable) and state.candidate is None:
             if watching is not None and _same(state.stable, found[watching].stable):
-                done = found[watching]
-                found[watching] = replace(done, outcome="rolled_back", rolled_back=revision.time)
+                found[watching] = replace(found[watching], outcome="rolled_back", rolled_back=revision.time)
             watching = None  # any other change of stable ends the watch
-        if open_ is None and state.candidate is not None:
-            open_ = {"candidate": state.candidate, "stable": state.stable, "stages": [stage]}
+        if current is None and state.candidate is not None:
+            current = Rollout(state.candidate, state.stable, (stage,), "in_progress")
             watching = None
         previous = state
-    if open_ is not None:
-        found.append(Rollout(open_["candidate"], open_["stable"], tuple(open_["stages"]), "in_progress"))
+    if current is not None:
+        found.append(current)
     return found
 
 

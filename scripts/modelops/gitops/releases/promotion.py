@@ -196,7 +196,19 @@ def rollout(
         before=before,
         after=after,
         texts=texts,
-        why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}.",
+        why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}."
+        + _bake_text(after),
+    )
+
+
+def _bake_text(state: OverlayState) -> str:
+    """What the rollout's plan asks of the step it is at: its bake time before the next move."""
+    bake = state.plan.bake_at(state.traffic.candidate) if state.plan and state.candidate else None
+    if state.plan is None or bake is None:
+        return ""
+    return (
+        f"\n\nThe rollout plan bakes {bake} min at {state.traffic.candidate}% before the next move "
+        f"(plan: {state.plan.describe()})."
     )
 
 
