@@ -85,10 +85,6 @@ def clean(rollouts: int, *, model: str = "m") -> ModelHistory:
     return timeline.history(model)
 
 
-def written_at(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
 def add_model(root: Path, model: str) -> None:
     """A copy of credit-risk's files under another name, served in every environment."""
     import shutil

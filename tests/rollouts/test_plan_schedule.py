@@ -53,7 +53,7 @@ def test_a_plan_is_refused_where_there_is_nothing_to_judge_it_by() -> None:
 
 def test_annotations_round_trip_and_malformed_ones_name_the_file() -> None:
     schedule = Schedule((2, 10, 50), (240, 240, 240))
-    assert plan_schedule.from_annotations(plan_schedule.annotations(schedule), where="t.yaml") == schedule
+    assert plan_schedule.from_annotations(plan_schedule.as_annotations(schedule), where="t.yaml") == schedule
     assert plan_schedule.from_annotations({"other": "x"}, where="t.yaml") is None
     for said, message in [
         ({plan_schedule.STEPS_ANNOTATION: "2,50"}, "rollout-bake-minutes is missing"),

@@ -65,7 +65,7 @@ def problems(schedule: Schedule, policy: RolloutPolicy) -> list[str]:
     return found
 
 
-def annotations(schedule: Schedule) -> dict[str, str]:
+def as_annotations(schedule: Schedule) -> dict[str, str]:
     return {
         STEPS_ANNOTATION: ",".join(str(s) for s in schedule.steps),
         BAKE_ANNOTATION: ",".join(str(b) for b in schedule.bake_minutes),

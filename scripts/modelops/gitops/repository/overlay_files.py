@@ -8,7 +8,7 @@ so the same code reads the working tree, any git revision, or builds a commit.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -178,15 +178,17 @@ def _set_plan(document: Any, plan: plan_schedule.Schedule | None) -> None:
     """The rollout's plan as the route's annotations; none once no rollout runs."""
     metadata = document.setdefault("metadata", {})
     annotations = metadata.get("annotations")
+    if not isinstance(annotations, MutableMapping):
+        if plan is None:
+            return
+        annotations = metadata["annotations"] = {}
     if plan is not None:
-        if not isinstance(annotations, Mapping):
-            annotations = metadata["annotations"] = {}
-        annotations.update(plan_schedule.annotations(plan))
-    elif isinstance(annotations, Mapping):
-        for name in plan_schedule.ANNOTATIONS:
-            annotations.pop(name, None)
-        if not annotations:
-            del metadata["annotations"]
+        annotations.update(plan_schedule.as_annotations(plan))
+        return
+    for name in plan_schedule.ANNOTATIONS:
+        annotations.pop(name, None)
+    if not annotations:
+        del metadata["annotations"]
 
 
 def _set_candidate_in_kustomization(document: Any, present: bool) -> None:
