@@ -4,12 +4,15 @@ What is estimated
     p, the chance that one step of this model's rollouts in this environment fails. A step trial is
     a stage a candidate entered, or its completion (modelops.rollouts.history); it failed when the
     rollout was aborted there, an analysis said abort there, or the completed release was rolled
-    back. For model m: k_m failed trials out of n_m.
+    back. For model m: k_m failed trials out of n_m. Trials are taken as exchangeable Bernoulli
+    draws; steps of one rollout share a candidate and are not truly independent, which the bounded
+    prior strength and the upper quantile below leave room for.
 
 The prior (empirical Bayes, from every model's history in the environment)
     p_m ~ Beta(a, b) with a = 1/2 + mu * s, b = 1/2 + (1 - mu) * s: Jeffreys' Beta(1/2, 1/2) updated
     by s pseudo-trials at the platform's rate. Here
-    - mu = sum k_m / sum n_m, the platform's pooled failure rate (0 before any trial);
+    - mu = sum k_m / sum n_m over every model with an overlay in the environment (this one
+      included), the platform's pooled failure rate (0 before any trial);
     - s, the prior strength in step trials, maximises the Beta-Binomial marginal likelihood
       prod_m BetaBin(k_m | n_m, a(s), b(s)) over [min_prior_strength, max_prior_strength].
       Models that fail alike push s to the upper bound (much shrinkage); models that differ a lot
