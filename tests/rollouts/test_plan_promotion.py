@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from modelops.gitops.releases import promotion
+from modelops.errors import InputError
+from modelops.gitops.releases import promotion, transitions
 from modelops.gitops.releases.transitions import OverlayState
 from modelops.gitops.repository import layout
 from modelops.gitops.repository.gitrepo import Repo
@@ -20,6 +21,7 @@ from modelops.gitops.rules.rollout_plan import ROLLOUT_PLAN
 from modelops.gitops.validation.validate import validate
 from modelops.rollouts import plan_schedule
 from modelops.rollouts.plan import schedule_for
+from modelops.rollouts.plan_schedule import Schedule
 from tests.conftest import REPO_ROOT
 from tests.gitops.conftest import init_repository
 from tests.rollouts.plan_histories import (
@@ -36,6 +38,23 @@ from tests.rollouts.plan_histories import (
 from tests.tools import require_command
 
 POLICY = prod_policy()
+
+
+def test_the_transitions_carry_the_plan_and_step_along_it() -> None:
+    plan = Schedule((2, 7, 50), (240, 240, 240))
+    start = OverlayState(release("1"))
+    entered = transitions.promote(start, release("2"), POLICY, where="w", plan=plan)
+    assert (entered.traffic.candidate, entered.plan) == (2, plan)
+    assert transitions.promote(start, release("2"), POLICY, where="w").traffic.candidate == POLICY.steps[0]
+    stepped = transitions.step(entered, POLICY, where="w")
+    assert (stepped.traffic.candidate, stepped.plan) == (7, plan)  # the plan's 7, not the policy's 10
+    shadowed = transitions.shadow(stepped, 20, where="w")
+    assert shadowed.plan == plan and transitions.step(shadowed, POLICY, where="w").traffic.candidate == 2
+    last = transitions.step(stepped, POLICY, where="w")
+    with pytest.raises(InputError, match="the last step; run complete"):
+        transitions.step(last, POLICY, where="w")
+    assert transitions.complete(last, where="w").plan is None
+    assert transitions.abort(last, where="w").plan is None
 
 
 def _state(root: Path, model: str) -> OverlayState:
@@ -87,6 +106,19 @@ def test_promote_enters_at_the_plans_first_step_and_rollout_step_follows_the_pla
     state = _state(root, model)
     assert state.plan == cautious
     assert (state.candidate.version, state.traffic.candidate) == (new, cautious.steps[0])  # type: ignore[union-attr]
+
+    # A plan edited below the minimum on the branch itself is not followed: the step is refused.
+    traffic = root / layout.overlay_file(model, "prod", layout.TRAFFIC)
+    written = traffic.read_text()
+    route = load(written, str(traffic))
+    route["metadata"]["annotations"][plan_schedule.STEPS_ANNOTATION] = "2,4,10,22,50"
+    route["metadata"]["annotations"][plan_schedule.BAKE_ANNOTATION] = "240,1,240,240,240"
+    traffic.write_text(dump(route))
+    git(root, "commit", "--quiet", "-am", "shorter bake")
+    with pytest.raises(InputError, match=r"traffic\.yaml: rollout plan: a bake of 1 min, shorter than"):
+        promotion.rollout(repo, root, model=model, environment="prod", action="step")
+    traffic.write_text(written)
+    git(root, "commit", "--quiet", "-am", "the plan as promoted")
 
     for expected in cautious.steps[1:]:
         moved = promotion.rollout(repo, root, model=model, environment="prod", action="step")

@@ -17,6 +17,7 @@ from modelops.gitops.repository.gitrepo import Repo
 from modelops.gitops.repository.overlay_files import read_state, write_state
 from modelops.gitops.repository.pull_request import Proposal
 from modelops.registry import tags
+from modelops.rollouts import plan_schedule
 from modelops.rollouts.plan_schedule import Schedule
 
 
@@ -174,6 +175,10 @@ def rollout(
     policy = load_environment(environment, root=root).gitops.rollout
     where = layout.overlay_file(model, environment, layout.TRAFFIC)
     before = read_state(texts, model, environment)
+    # A step follows the overlay's plan only while the plan is one the environment allows; abort and
+    # complete stay possible whatever it says.
+    if action == "step" and before.plan and (wrong := plan_schedule.problems(before.plan, policy)):
+        raise InputError(f"{where}: rollout plan: {wrong[0]}")
     moves: dict[str, Callable[[], OverlayState]] = {
         "step": lambda: transitions.step(before, policy, where=where),
         "complete": lambda: transitions.complete(before, where=where),
