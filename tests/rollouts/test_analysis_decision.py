@@ -216,3 +216,25 @@ def test_the_policy_refuses_what_could_never_pass_or_never_apply() -> None:
         RolloutPolicy(strategy="direct", analysis=POLICY)
     with pytest.raises(ValidationError, match="Extra inputs"):
         RolloutAnalysis.model_validate({"max_p99_ms": 100, "max_eror_ratio": 0.5})
+
+
+def test_a_step_bakes_as_long_as_the_rollouts_own_plan_says():
+    from modelops.gitops.releases.transitions import OverlayState, Release, Traffic
+    from modelops.rollouts.analysis_run import limits_of_step
+    from modelops.rollouts.plan_schedule import Schedule
+
+    stable = Release("3", "s3://models/3", "sha256:" + "3" * 64)
+    candidate = Release("4", "s3://models/4", "sha256:" + "4" * 64)
+    planned = OverlayState(stable, candidate, Traffic(95, 5), plan=Schedule((5, 20, 50), (90, 60, 30)))
+    assert limits_of_step(LIMITS, planned).bake_minutes == 90
+    assert limits_of_step(LIMITS, replace(planned, traffic=Traffic(80, 20))).bake_minutes == 60
+    assert limits_of_step(LIMITS, replace(planned, plan=None)).bake_minutes == POLICY.bake_minutes
+    # 60 minutes into a step the plan bakes for 90: still baking, however well it does.
+    start = 1_800_000_000.0
+    window = window_for(start, start + 3600, candidate_percent=5, last_step=False, limits=LIMITS)
+    longer = window_for(
+        start, start + 3600, candidate_percent=5, last_step=False, limits=limits_of_step(LIMITS, planned)
+    )
+    assert window.seconds == LIMITS.bake_seconds  # the policy's own bake is over: a full window
+    assert longer.seconds == 3600 - POLICY.settle_seconds  # the plan's: all the settled step so far...
+    assert longer.seconds < limits_of_step(LIMITS, planned).bake_seconds  # ...short of its 90 minutes

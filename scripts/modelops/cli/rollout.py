@@ -10,11 +10,13 @@ import typer
 
 from modelops.cli import rollout_analysis
 from modelops.cli.release import run_release_command
+from modelops.cli.rollout_plan import plan
 
 app = typer.Typer(
     help="Move a canary by pull request: step, complete, abort or shadow.",
     no_args_is_help=True,
 )
+app.command("plan")(plan)
 
 _MODEL = typer.Argument(..., help="Model name (gitops/models/<model>).")
 _ENV = typer.Option(..., help="Environment whose rollout moves.")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modelops.config.rightsizing import RightsizingPolicy
 from modelops.config.rollout_analysis import RolloutAnalysis
+from modelops.config.rollout_plan import RolloutPlanPolicy
 
 Metric = Literal["roc_auc", "accuracy", "f1", "precision", "recall"]
 
@@ -116,6 +117,9 @@ class RolloutPolicy(_Strict):
         "direct", description="direct: a promotion replaces stable; canary: it enters as the candidate."
     )
     steps: list[int] = Field(default_factory=list, description="Candidate traffic percentages, in order.")
+    plan: RolloutPlanPolicy | None = Field(
+        None, description="Bounds of the plan `modelops rollout plan` learns from history (canary only)."
+    )
     analysis: RolloutAnalysis | None = Field(
         None, description="How `modelops rollout analyze` judges each step (canary only)."
     )
@@ -135,6 +139,10 @@ class RolloutPolicy(_Strict):
                 raise ValueError("steps must be increasing percentages between 1 and 99")
         elif self.steps:
             raise ValueError("steps apply to canary rollouts only")
+        if self.plan is not None:
+            if self.strategy != "canary":
+                raise ValueError("a rollout plan applies to canary rollouts only")
+            self.plan.fits(self.steps)
         return self
 
 

@@ -76,10 +76,17 @@ class Limits:
     policy: RolloutAnalysis
     p95_seconds: float  # promotion.latency.p95_ms: the same number the latency gate holds
     drift_threshold: float  # promotion.drift.distance_threshold
+    # The step's bake time: the rollout's own plan's for this step (written into the overlay by
+    # `promote`, never below the environment's minimum), else the analysis policy's.
+    bake_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.bake_minutes:
+            object.__setattr__(self, "bake_minutes", self.policy.bake_minutes)
 
     @property
     def bake_seconds(self) -> float:
-        return self.policy.bake_minutes * 60.0
+        return self.bake_minutes * 60.0
 
 
 def limits_of(environment: Environment) -> Limits:
@@ -274,7 +281,7 @@ def decide(
 
     def empty(why: str, checks: tuple[Check, ...] = ()) -> Verdict:
         if not baked:  # a young step's short window is not yet an empty one
-            wait = f"baking: {window.seconds / 60:.0f} of {limits.policy.bake_minutes} min; {why}"
+            wait = f"baking: {window.seconds / 60:.0f} of {limits.bake_minutes} min; {why}"
             return Verdict("wait", (wait,), checks, no_data=True)
         count = empty_windows_before + 1
         allowed = limits.policy.empty_windows_to_abort
@@ -295,7 +302,7 @@ def decide(
     if unmeasured := [c for c in checks if c.outcome == "no data"]:
         return empty("; ".join(f"{c.name}: {c.detail}" for c in unmeasured), checks)
     if not baked:
-        reason = f"baking: {window.seconds / 60:.0f} of {limits.policy.bake_minutes} min, every check passing"
+        reason = f"baking: {window.seconds / 60:.0f} of {limits.bake_minutes} min, every check passing"
         return Verdict("wait", (reason,), checks, no_data=False)
     if window.last_step:
         return Verdict("complete", ("every check passed at the last step",), checks, no_data=False)

@@ -9,7 +9,7 @@ end of a window already recorded for another step of the same rollout.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from modelops.config.environment import Environment
 from modelops.errors import InputError
@@ -104,6 +104,14 @@ def _step_floor(rollout: Rollout, history: Sequence[records.AnalysisRecord]) -> 
     return max([rollout.step_start, *other_steps])
 
 
+def limits_of_step(limits: Limits, state: OverlayState) -> Limits:
+    """The environment's limits with the bake time the rollout's plan gives its current step."""
+    planned = state.plan.bake_at(state.traffic.candidate) if state.plan is not None else None
+    if planned is None:
+        return limits
+    return replace(limits, bake_minutes=max(planned, 1))
+
+
 def analyze(
     rollouts: Sequence[Rollout],
     *,
@@ -118,14 +126,16 @@ def analyze(
     histories = {r.model: records.analyses(r.model, environment=environment.name) for r in rollouts}
     planned: list[Planned] = []
     starts: dict[str, float] = {}
+    step_limits: dict[str, Limits] = {}
     for rollout in rollouts:
         starts[rollout.model] = _step_floor(rollout, histories[rollout.model])
+        step_limits[rollout.model] = limits_of_step(limits, rollout.state)
         window = window_for(
             starts[rollout.model],
             now,
             candidate_percent=rollout.state.traffic.candidate,
             last_step=rollout.state.traffic.candidate >= last,
-            limits=limits,
+            limits=step_limits[rollout.model],
         )
         planned.append(Planned(rollout.model, window))
     measured = measure(
@@ -143,10 +153,16 @@ def analyze(
             stable_version=rollout.state.stable.version,
             candidate_percent=rollout.state.traffic.candidate,
             step_start=starts[rollout.model],
-            limits=limits,
+            limits=step_limits[rollout.model],
             current_end=plan.window.end,
         )
-        verdict = decide(candidate, stable, window=plan.window, limits=limits, empty_windows_before=empties)
+        verdict = decide(
+            candidate,
+            stable,
+            window=plan.window,
+            limits=step_limits[rollout.model],
+            empty_windows_before=empties,
+        )
         record_id = ""
         if record:
             record_id = records.log_analysis(

@@ -135,8 +135,7 @@ def _from_run(run) -> AnalysisRecord:  # an mlflow.entities.Run
     )
 
 
-def analyses(model: str, *, environment: str | None = None) -> list[AnalysisRecord]:
-    """Every recorded analysis of `model` (in `environment`, if given), oldest window first."""
+def _runs(model: str, environment: str | None) -> list:  # mlflow.entities.Run
     import mlflow
 
     name = experiment_name(model)
@@ -157,5 +156,34 @@ def analyses(model: str, *, environment: str | None = None) -> list[AnalysisReco
             token = page.token
             if not token:
                 break
-    records = [_from_run(run) for run in runs]
+    return runs
+
+
+def _in_order(records: list[AnalysisRecord]) -> list[AnalysisRecord]:
     return sorted(records, key=lambda r: (r.window_end, r.window_start))
+
+
+def analyses(model: str, *, environment: str | None = None) -> list[AnalysisRecord]:
+    """Every recorded analysis of `model` (in `environment`, if given), oldest window first."""
+    return _in_order([_from_run(run) for run in _runs(model, environment)])
+
+
+def readable_analyses(model: str, *, environment: str) -> tuple[list[AnalysisRecord], list[str]]:
+    """The records of `model` in `environment` that read as records of exactly that, oldest window
+    first, and why each other run of the experiment that claims the environment was set aside (a
+    run anyone wrote there is evidence to weigh, not a record to believe)."""
+    records, set_aside = [], []
+    for run in _runs(model, environment):
+        try:
+            record = _from_run(run)
+        except (InputError, ValueError) as error:
+            set_aside.append(str(error))
+            continue
+        if (record.model, record.environment) != (model, environment):
+            set_aside.append(
+                f"rollout record run {record.run_id}: names {record.model or 'no model'} "
+                f"in {record.environment or 'no environment'}"
+            )
+            continue
+        records.append(record)
+    return _in_order(records), set_aside

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelops.config import Environment, load_environment
+from modelops.config.environment import RolloutPolicy
 from modelops.config.loader import environments_dir
 from modelops.errors import InputError, PolicyRefusal
 from modelops.gitops.releases import transitions
@@ -16,6 +17,8 @@ from modelops.gitops.repository.gitrepo import Repo
 from modelops.gitops.repository.overlay_files import read_state, write_state
 from modelops.gitops.repository.pull_request import Proposal
 from modelops.registry import tags
+from modelops.rollouts import plan_schedule
+from modelops.rollouts.plan_schedule import Schedule
 
 
 def _overlay_texts(repo: Repo, model: str, environment: str) -> dict[str, str]:
@@ -124,7 +127,9 @@ def promote(
     )
     where = layout.overlay_file(model, to, layout.RELEASE)
     before = read_state(texts, model, to)
-    after = transitions.promote(before, release, environment.gitops.rollout, where=where)
+    policy = environment.gitops.rollout
+    schedule, plan_text = _plan(repo, root, model=model, environment=to, policy=policy)
+    after = transitions.promote(before, release, policy, where=where, plan=schedule)
     mode = "as canary candidate" if after.candidate else "as stable"
     return _propose(
         repo,
@@ -135,8 +140,24 @@ def promote(
         before=before,
         after=after,
         texts=texts,
-        why=f"Promotes registered version {release.version} of {model} to {to}.",
+        why=f"Promotes registered version {release.version} of {model} to {to}.{plan_text}",
     )
+
+
+def _plan(
+    repo: Repo, root: Path, *, model: str, environment: str, policy: RolloutPolicy
+) -> tuple[Schedule | None, str]:
+    """The schedule a canary follows and the pull request's words on it; none for a direct rollout
+    or an environment that sets no plan bounds (the policy's steps then)."""
+    if policy.strategy != "canary" or policy.plan is None:
+        return None, ""
+    from modelops.rollouts.plan_io import recommend
+
+    made = recommend(repo, root, model=model, environment=environment).plan
+    reasons = "".join(f"\n- {reason}" for reason in made.reasons)
+    source = "the policy's schedule" if made.source == "policy" else "learned from the rollout history"
+    text = f"\n\nRollout plan ({source}): {made.schedule.describe()}. Why:{reasons}"
+    return made.schedule, text
 
 
 # What `rollout` does besides mirroring a share to the candidate (`shadow`, with its percent).
@@ -162,6 +183,10 @@ def rollout(
     policy = load_environment(environment, root=root).gitops.rollout
     where = layout.overlay_file(model, environment, layout.TRAFFIC)
     before = read_state(texts, model, environment)
+    # A step follows the overlay's plan only while the plan is one the environment allows; abort and
+    # complete stay possible whatever it says.
+    if action == "step" and before.plan and (wrong := plan_schedule.problems(before.plan, policy)):
+        raise InputError(f"{where}: rollout plan: {wrong[0]}")
     moves: dict[str, Callable[[], OverlayState]] = {
         "step": lambda: transitions.step(before, policy, where=where),
         "complete": lambda: transitions.complete(before, where=where),
@@ -185,7 +210,19 @@ def rollout(
         after=after,
         texts=texts,
         why=f"Rollout {action}: {transitions.describe(before)} -> {transitions.describe(after)}."
+        + _bake_text(after)
         + (f"\n\n{evidence}" if evidence else ""),
+    )
+
+
+def _bake_text(state: OverlayState) -> str:
+    """What the rollout's plan asks of the step it is at: its bake time before the next move."""
+    bake = state.plan.bake_at(state.traffic.candidate) if state.plan and state.candidate else None
+    if state.plan is None or bake is None:
+        return ""
+    return (
+        f"\n\nThe rollout plan bakes {bake} min at {state.traffic.candidate}% before the next move "
+        f"(plan: {state.plan.describe()})."
     )
 
 

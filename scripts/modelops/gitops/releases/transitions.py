@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from modelops.config.environment import RolloutPolicy
 from modelops.errors import InputError
+from modelops.rollouts.plan_schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class OverlayState:
     stable: Release
     candidate: Release | None = None
     traffic: Traffic = Traffic()
+    plan: Schedule | None = None  # the rollout's own schedule, when promote planned one
 
     @property
     def rollout_in_progress(self) -> bool:
@@ -50,8 +52,11 @@ def describe(state: OverlayState) -> str:
     return line
 
 
-def promote(state: OverlayState, release: Release, policy: RolloutPolicy, *, where: str) -> OverlayState:
-    """A new release enters: replacing stable (direct) or as the candidate at the first step (canary)."""
+def promote(
+    state: OverlayState, release: Release, policy: RolloutPolicy, *, where: str, plan: Schedule | None = None
+) -> OverlayState:
+    """A new release enters: replacing stable (direct) or as the candidate at the first step (canary) of
+    `plan`, when one is given, else of the policy; the plan stays with the rollout."""
     if state.candidate is not None:
         raise InputError(
             f"{where}: a rollout of version {state.candidate.version} is in progress; "
@@ -61,8 +66,10 @@ def promote(state: OverlayState, release: Release, policy: RolloutPolicy, *, whe
         raise InputError(f"{where}: version {release.version} is already the stable release")
     if policy.strategy == "direct":
         return OverlayState(stable=release)
-    first = policy.steps[0]
-    return OverlayState(stable=state.stable, candidate=release, traffic=Traffic(100 - first, first))
+    first = plan.steps[0] if plan else policy.steps[0]
+    return OverlayState(
+        stable=state.stable, candidate=release, traffic=Traffic(100 - first, first), plan=plan
+    )
 
 
 def _require_rollout(state: OverlayState, where: str) -> Release:
@@ -72,9 +79,10 @@ def _require_rollout(state: OverlayState, where: str) -> Release:
 
 
 def step(state: OverlayState, policy: RolloutPolicy, *, where: str) -> OverlayState:
-    """The candidate's traffic moves to the policy's next step."""
+    """The candidate's traffic moves to the next step of the rollout's plan, or else of the policy."""
     _require_rollout(state, where)
-    later = [s for s in policy.steps if s > state.traffic.candidate]
+    steps = state.plan.steps if state.plan else policy.steps
+    later = [s for s in steps if s > state.traffic.candidate]
     if not later:
         raise InputError(
             f"{where}: the candidate already takes {state.traffic.candidate}%, the last step; run complete"

@@ -8,7 +8,7 @@ so the same code reads the working tree, any git revision, or builds a commit.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -18,6 +18,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from modelops.errors import InputError
 from modelops.gitops.releases.transitions import OverlayState, Release, Traffic
 from modelops.gitops.repository import layout
+from modelops.rollouts import plan_schedule
 from modelops.serving import contract
 from modelops.serving.contract import CANDIDATE, STABLE
 
@@ -99,8 +100,13 @@ def read_state(texts: Texts, model: str, environment: str) -> OverlayState:
         path = layout.overlay_file(model, environment, layout.CANDIDATE)
         candidate = release_of(load(candidate_text, path), path)
     traffic_path = layout.overlay_file(model, environment, layout.TRAFFIC)
-    traffic = traffic_of(load(text(layout.TRAFFIC) or "", traffic_path), traffic_path, model)
-    return OverlayState(stable=stable, candidate=candidate, traffic=traffic)
+    route = load(text(layout.TRAFFIC) or "", traffic_path)
+    traffic = traffic_of(route, traffic_path, model)
+    annotations = route.get("metadata", {}).get("annotations") if isinstance(route, Mapping) else None
+    plan = plan_schedule.from_annotations(
+        annotations if isinstance(annotations, Mapping) else {}, where=traffic_path
+    )
+    return OverlayState(stable=stable, candidate=candidate, traffic=traffic, plan=plan)
 
 
 def _logger_url(model: str, role: str, release: Release) -> str:
@@ -168,6 +174,23 @@ def _set_traffic(document: Any, model: str, traffic: Traffic) -> None:
         del rule["filters"]
 
 
+def _set_plan(document: Any, plan: plan_schedule.Schedule | None) -> None:
+    """The rollout's plan as the route's annotations; none once no rollout runs."""
+    metadata = document.setdefault("metadata", {})
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, MutableMapping):
+        if plan is None:
+            return
+        annotations = metadata["annotations"] = {}
+    if plan is not None:
+        annotations.update(plan_schedule.as_annotations(plan))
+        return
+    for name in plan_schedule.ANNOTATIONS:
+        annotations.pop(name, None)
+    if not annotations:
+        del metadata["annotations"]
+
+
 def _set_candidate_in_kustomization(document: Any, present: bool) -> None:
     patches = document.setdefault("patches", [])
     paths = [p.get("path") for p in patches]
@@ -210,6 +233,7 @@ def write_state(texts: Texts, *, model: str, environment: str, state: OverlaySta
 
     traffic = load(texts[path(layout.TRAFFIC)], path(layout.TRAFFIC))
     _set_traffic(traffic, model, state.traffic)
+    _set_plan(traffic, state.plan)
     changes[path(layout.TRAFFIC)] = dump(traffic)
 
     kustomization = load(texts[path(layout.KUSTOMIZATION)], path(layout.KUSTOMIZATION))

@@ -25,6 +25,7 @@ from modelops.gitops.rules.finding import Finding
 from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
 from modelops.gitops.rules.reading import subject
 from modelops.gitops.rules.release_files import check_release_files
+from modelops.gitops.rules.rollout_plan import check_rollout_plans
 from modelops.gitops.validation.schemas import schema_problems
 from modelops.reports.files import write_text_atomic
 
@@ -139,6 +140,7 @@ def _rule_findings(
             documents = rendered[env.name]
             findings += check_environment(env.name, env.gitops.destination.namespace, documents)
             findings += check_release_files(env.name, documents, _release_texts(root, env.name, documents))
+            findings += check_rollout_plans(env.name, env.gitops.rollout, documents)
     bootstrap = rendered[BOOTSTRAP]
     findings += [
         Finding(BOOTSTRAP, problem, object=subject(document), rule=rule.id)
