@@ -1,10 +1,10 @@
 """`python -m modelops.bench.payload_sink`: logged request/response pairs per second through the real sink.
 
-Both sides are HTTP servers in their own process, pinned to one CPU, sent the same pre-encoded
-events over loopback keep-alive connections by a client pinned to the other CPUs:
+Every side is an HTTP server in its own process, pinned to one CPU, sent the same pre-encoded
+events over loopback keep-alive connections by client processes pinned to the other CPUs:
 
-- the sink: `python -m modelops.payloads.sink` (CloudEvents SDK parsing, V2 tensors to columns,
-  the join, one parquet file per partition and flush);
+- the sink: `python -m modelops.payloads.sink` (uvicorn, CloudEvents SDK parsing, V2 tensors to
+  columns, the join, one parquet file per partition and flush);
 - the obvious way: a handler that parses each event with the json module into a pandas frame and
   writes one parquet file per request once its response arrives (`--serve-obvious`, this module);
 - two servers that read each event and answer 200 without looking at it (`--serve-null`, this module):
@@ -12,8 +12,11 @@ events over loopback keep-alive connections by a client pinned to the other CPUs
   app. They are the ceiling of each HTTP stack with this client: what is left for the sink's own work.
 
 A side's time runs from the first event sent to its process's exit after SIGTERM, so the sink's
-last flush is in it. Each writing side's rows are read back and counted; a side that lost any, or a
-side that answered anything but 200, fails the run.
+last flush is in it, and so is its CPU time (read from /proc when the first event is sent): pairs per
+server CPU second is what one core of its own would take, while wall pairs/s on a loaded machine also
+measures the scheduler's share (a thread per connection gets more of it than one event loop). Each
+writing side's rows are read back and counted; a side that lost any, or a side that answered anything
+but 200, fails the run.
 """
 
 from __future__ import annotations

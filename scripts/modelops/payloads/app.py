@@ -7,6 +7,7 @@ runs here on the event loop: its work per event is CPU alone, shorter than a han
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import re
@@ -33,8 +34,12 @@ _TEXT = b"text/plain; charset=utf-8"
 _EVENT_HEADERS = frozenset(name.encode() for name in EVENT_HEADERS)
 
 
+@functools.lru_cache(maxsize=1024)
 def scope_of(path: str) -> Scope | None:
-    """The partition a POST path names, or None when it is not /payloads/{model}/{release}/{version}."""
+    """The partition a POST path names, or None when it is not /payloads/{model}/{release}/{version}.
+
+    Cached: a sink hears the same few paths (a model's releases and versions) all day, and a caller
+    who sends others only turns the cache over."""
     match = _PATH.fullmatch(path)
     if match is None:
         return None
