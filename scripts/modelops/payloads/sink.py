@@ -30,7 +30,7 @@ pair (pairing.py) are bounded.
 SIGTERM: /healthz turns 503, the sink keeps serving for up to --drain-s while events wait for their
 pair (a response follows its request within milliseconds), then stops taking connections, finishes
 the requests in flight (waiting at most --read-timeout-s for their bodies), writes every joined row it
-holds and exits 0 (1 if the store refused them).
+holds and exits 0 (1 if the store refused them, or the HTTP server had stopped by itself).
 """
 
 from __future__ import annotations
@@ -128,9 +128,11 @@ def run(server: uvicorn.Server, app: SinkApp, listener: socket.socket, *, drain_
     flushing = threading.Thread(target=flusher, name="flush", daemon=True)
     serving.start()
     flushing.start()
+    crashed = False
     while not app.stopping.wait(TICK_S):
         if not serving.is_alive():
             log.error("the HTTP server stopped by itself; writing what the sink holds")
+            crashed = True
             app.stopping.set()
     deadline = time.monotonic() + drain_s
     while intake.pairing.pending and serving.is_alive() and time.monotonic() < deadline:
@@ -146,7 +148,7 @@ def run(server: uvicorn.Server, app: SinkApp, listener: socket.socket, *, drain_
     for attempt in range(3):
         if intake.flush():
             log.info("stopped; every joined row is written")
-            return 0
+            return 1 if crashed else 0
         time.sleep(1.0 * (attempt + 1))
     log.error("stopped with %d joined rows the store did not take", intake.batches.rows)
     return 1
