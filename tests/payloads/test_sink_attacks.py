@@ -211,3 +211,106 @@ def test_a_length_that_is_a_digit_but_no_number_and_json_nested_too_deep_are_ref
     deep = b"[" * 200_000
     answer = sink.agent().post(deep, headers(REQUEST, str(uuid.uuid4())))
     assert answer.status == 400, answer
+
+
+def _exchange_raw(port: int, raw: bytes) -> bytes:
+    """Send `raw` on a new connection and read until the sink closes it."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(raw)
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nHost: sink\r\nno colon here\r\n\r\n",
+        b"POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+    ],
+)
+def test_a_request_the_http_parser_cannot_read_is_a_400_in_one_line_and_no_traceback(sink, raw):
+    answer = _exchange_raw(sink.port, raw)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    body = answer.split(b"\r\n\r\n", 1)[1]
+    assert body and b"\n" not in body.rstrip(b"\n")
+    assert "Traceback" not in sink.log_text()
+
+
+def test_a_head_over_64_kib_is_a_431_and_one_under_it_is_served(sink):
+    head = "POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nHost: sink\r\nX-Pad: "
+    answer = _exchange_raw(sink.port, head.encode() + b"a" * (64 * 1024))  # never ends its head
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+    body = json.dumps(v2_request({"age": [1]})).encode()
+    padded = {**headers(REQUEST, str(uuid.uuid4())), "X-Pad": "a" * (60 * 1024)}
+    assert sink.agent().post(body, padded).status == 200
+
+
+def test_a_method_other_than_get_or_post_is_refused(sink):
+    assert _exchange_raw(
+        sink.port, b"PUT /payloads/credit-risk/stable/3 HTTP/1.1\r\nHost: sink\r\n\r\n"
+    ).startswith(b"HTTP/1.1 405")
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bounded")
+    extra = ("--max-connections", "4", "--read-timeout-s", "1")
+    with running_sink(folder / "store", *extra, log=folder / "sink.log") as running:
+        yield running
+
+
+def _refused(sink, reason: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sink.port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(f'payload_sink_refused_requests_total{{reason="{reason}"}} '):
+                return float(line.split()[1])
+    return 0.0
+
+
+def test_a_connection_past_the_limit_is_closed_at_once_and_counted_and_a_freed_slot_is_served(bounded):
+    before = _refused(bounded, "connections")
+    held = [socket.create_connection(("127.0.0.1", bounded.port), timeout=5) for _ in range(4)]
+    try:
+        time.sleep(0.3)  # accepted by the sink's loop
+        with socket.create_connection(("127.0.0.1", bounded.port), timeout=5) as extra:
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: sink\r\n\r\n")
+                answer = extra.recv(4096)
+            except ConnectionResetError:
+                answer = b""
+        assert answer == b""  # closed without an answer, as a full accept queue would
+    finally:
+        for connection in held:
+            connection.close()
+    time.sleep(0.3)
+    with urllib.request.urlopen(f"http://127.0.0.1:{bounded.port}/healthz", timeout=5) as response:
+        assert response.status == 200
+    assert _refused(bounded, "connections") == before + 1
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"",  # connects and says nothing
+        b"POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nHost: sink\r\nContent-Le",  # stops in its head
+        b"POST /payloads/credit-risk/stable/3 HTTP/1.1\r\nHost: sink\r\nContent-Length: 100\r\n\r\n{",  # body
+    ],
+)
+def test_a_client_that_stops_sending_is_closed_after_the_read_timeout(bounded, partial):
+    with socket.create_connection(("127.0.0.1", bounded.port), timeout=10) as connection:
+        connection.sendall(partial)
+        started = time.monotonic()
+        assert connection.recv(4096) == b""
+        waited = time.monotonic() - started
+    assert 0.9 <= waited < 5, waited  # --read-timeout-s 1
+
+
+def test_a_keep_alive_connection_that_keeps_sending_is_not_closed_by_the_read_timeout(bounded):
+    agent = bounded.agent()
+    for _ in range(4):  # 2 s in all, each request within the 1 s timeout of the last
+        assert agent.send(REQUEST, str(uuid.uuid4()), v2_request({"age": [1]})).status == 200
+        time.sleep(0.5)

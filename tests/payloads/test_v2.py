@@ -103,3 +103,32 @@ def test_rows_and_columns_per_event_are_bounded_on_both_sides_of_the_limit():
 def test_the_row_count_is_checked_before_a_huge_shape_is_multiplied_out():
     with pytest.raises(TensorError, match="over the limit"):
         request_columns({"inputs": [_input("x", [1], shape=[10**12, 10**12])]}, **LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        # Values of one datatype are checked together across tensors; the refusal still names the one.
+        (
+            [_input("a", [1.5], datatype="FP64"), _input("b", ["x"], datatype="FP64")],
+            r"inputs\[1\].data .* number",
+        ),
+        (
+            [_input("a", [1]), _input("s", ["ok"], datatype="BYTES"), _input("b", [2**63])],
+            r"inputs\[2\].data .* INT64",
+        ),
+        ([_input("a", [[1, 2]], shape=[1, 2]), _input("b", [[3, "4"]], shape=[1, 2])], r"inputs\[1\].data"),
+        (
+            [_input("s", ["ok"], datatype="BYTES"), _input("t", ["\ud800"], datatype="BYTES")],
+            r"inputs\[1\].*Unicode",
+        ),
+    ],
+)
+def test_the_tensor_holding_a_value_that_does_not_fit_its_datatype_is_the_one_named(inputs, message):
+    with pytest.raises(TensorError, match=message):
+        request_columns({"inputs": inputs}, **LIMITS)
+
+
+def test_values_checked_together_are_kept_apart_in_their_columns():
+    body = {"inputs": [_input("a", [1.5, 2.5], datatype="FP64"), _input("b", [3, 4], datatype="FP64")]}
+    assert request_columns(body, **LIMITS).values == {"a": [1.5, 2.5], "b": [3, 4]}

@@ -26,7 +26,7 @@ class SinkMetrics:
         self.refused = Counter(
             "payload_sink_refused_requests",
             "HTTP requests refused, by reason (path, unauthorized, length, too_large, event, tensor, "
-            "service, conflict, poisoned, rows, busy, connections).",
+            "service, conflict, poisoned, rows, busy, connections, head).",
             ["reason"],
             registry=r,
         )

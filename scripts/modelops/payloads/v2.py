@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from modelops.payloads.layout import OUTPUT_PREFIX, output_column
 
@@ -75,23 +75,61 @@ def _tensors(body: Mapping[str, Any], field: str, *, max_rows: int, max_columns:
     rows: int | None = None
     values: dict[str, list[Any]] = {}
     types: dict[str, str] = {}
+    # Every value of a datatype, whichever tensor holds it, is checked in one pass below: an online
+    # event is a row of many one-value tensors, and a check costs per call more than per value.
+    pools: dict[str, list[Any]] = {}
     for index, tensor in enumerate(tensors):
-        where = f"{field}[{index}]"
-        name, datatype, n, width, data = _tensor(tensor, where, max_rows=max_rows)
+        name, datatype, n, width, data = _tensor(tensor, field, index, max_rows=max_rows)
+        pool = pools.get(datatype)
+        if pool is None:
+            pools[datatype] = list(data)
+        else:
+            pool += data
         if rows is None:
             rows = n
         elif n != rows:
-            raise TensorError(f"{where} ({name!r}) has {n} rows where the first tensor has {rows}")
+            raise TensorError(
+                f"{_where(field, index)} ({name!r}) has {n} rows where the first tensor has {rows}"
+            )
         if len(values) + width > max_columns:
             raise TensorError(f"{field} give more than {max_columns} columns")
-        for j in range(width):
-            column = _column_name(name, None if width == 1 else j, prefix=prefix)
+        stored = STORED_TYPES[datatype]
+        if width == 1:  # most tensors: one input column each, as the pandas codec sends a frame
+            column = output_column(name) if prefix else name
             if column in values:
-                raise TensorError(f"{where} gives column {column!r} twice")
-            values[column] = data if width == 1 else data[j::width]
-            types[column] = STORED_TYPES[datatype]
+                raise TensorError(f"{_where(field, index)} gives column {column!r} twice")
+            values[column] = data
+            types[column] = stored
+            continue
+        for j in range(width):
+            column = _column_name(name, j, prefix=prefix)
+            if column in values:
+                raise TensorError(f"{_where(field, index)} gives column {column!r} twice")
+            values[column] = data[j::width]
+            types[column] = stored
+    for datatype, pool in pools.items():
+        if _value_problem(pool, datatype) is not None:
+            _refuse_values(tensors, field, datatype)
     assert rows is not None  # tensors is non-empty
     return Columns(rows, values, types)
+
+
+def _refuse_values(tensors: list[Any], field: str, datatype: str) -> NoReturn:
+    """Name the first tensor of `datatype` whose values do not fit it (they were checked together)."""
+    for index, tensor in enumerate(tensors):
+        if tensor["datatype"] == datatype:
+            data = _flat(tensor["data"], field, index, width=_width(tensor["shape"]))
+            if (problem := _value_problem(data, datatype)) is not None:
+                raise TensorError(f"{_where(field, index)}.data {problem}")
+    raise AssertionError(f"no tensor of {datatype} holds the value that does not fit")
+
+
+def _width(shape: list[int]) -> int:
+    return 1 if len(shape) == 1 else shape[1]
+
+
+def _where(field: str, index: int) -> str:
+    return f"{field}[{index}]"
 
 
 def _column_name(name: str, index: int | None, *, prefix: str) -> str:
@@ -100,49 +138,82 @@ def _column_name(name: str, index: int | None, *, prefix: str) -> str:
     return name if index is None else f"{name}.{index}"
 
 
-def _tensor(tensor: Any, where: str, *, max_rows: int) -> tuple[str, str, int, int, list[Any]]:
+def _tensor(tensor: Any, field: str, index: int, *, max_rows: int) -> tuple[str, str, int, int, list[Any]]:
+    """A tensor's name, datatype, rows, columns and flat data; its values are checked by the caller."""
     if not isinstance(tensor, dict):
-        raise TensorError(f"{where} is not an object")
+        raise TensorError(f"{_where(field, index)} is not an object")
     name = tensor.get("name")
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
-        raise TensorError(f"{where}.name is not a printable name of 1 to {MAX_NAME_CHARS} characters")
+        raise TensorError(
+            f"{_where(field, index)}.name is not a printable name of 1 to {MAX_NAME_CHARS} characters"
+        )
     datatype = tensor.get("datatype")
     if datatype not in DATATYPES:
-        raise TensorError(f"{where}.datatype {datatype!r} is not a V2 datatype")
+        raise TensorError(f"{_where(field, index)}.datatype {datatype!r} is not a V2 datatype")
     shape = tensor.get("shape")
-    if (
-        not isinstance(shape, list)
-        or len(shape) not in (1, 2)
-        or not all(type(d) is int and d >= 0 for d in shape)
-    ):
-        raise TensorError(f"{where}.shape is not [rows] or [rows, columns]")
-    rows, width = shape[0], shape[1] if len(shape) == 2 else 1
+    # `type(...) is int`: JSON's true and false are bools, which isinstance would take as 1 and 0.
+    if not isinstance(shape, list) or len(shape) not in (1, 2):
+        raise TensorError(f"{_where(field, index)}.shape is not [rows] or [rows, columns]")
+    rows, width = shape[0], _width(shape)
+    if type(rows) is not int or type(width) is not int or rows < 0 or width < 0:
+        raise TensorError(f"{_where(field, index)}.shape is not [rows] or [rows, columns]")
     if rows > max_rows:
-        raise TensorError(f"{where} has {rows} rows, over the limit of {max_rows} per event")
+        raise TensorError(f"{_where(field, index)} has {rows} rows, over the limit of {max_rows} per event")
     if width == 0:
-        raise TensorError(f"{where}.shape has no columns")
-    data = _flat(tensor.get("data"), where, width=width)
+        raise TensorError(f"{_where(field, index)}.shape has no columns")
+    data = _flat(tensor.get("data"), field, index, width=width)
     if len(data) != rows * width:
-        raise TensorError(f"{where} has {len(data)} values where its shape {shape} needs {rows * width}")
-    _check_values(data, datatype, where)
+        raise TensorError(
+            f"{_where(field, index)} has {len(data)} values where its shape {shape} needs {rows * width}"
+        )
     return name, datatype, rows, width, data
 
 
-def _flat(data: Any, where: str, *, width: int) -> list[Any]:
+def _flat(data: Any, field: str, index: int, *, width: int) -> list[Any]:
     """V2 JSON data is flat in row-major order; a row-nested list (as clients also send) is flattened."""
     if not isinstance(data, list):
-        raise TensorError(f"{where}.data is not a list")
+        raise TensorError(f"{_where(field, index)}.data is not a list")
     if not data or not isinstance(data[0], list):
         return data
     flat: list[Any] = []
     for row in data:
         if not isinstance(row, list) or len(row) != width or any(isinstance(v, list) for v in row):
-            raise TensorError(f"{where}.data nests rows that are not lists of {width} values")
+            raise TensorError(f"{_where(field, index)}.data nests rows that are not lists of {width} values")
         flat.extend(row)
     return flat
 
 
 _EXACT = 2**53  # the largest integer a double holds exactly
+_INT = frozenset({int})
+_NUMBER = frozenset({int, float})
+_BOOL = frozenset({bool})
+_STR = frozenset({str})
+
+
+def _value_problem(data: list[Any], datatype: str) -> str | None:
+    """What makes a value not one of `datatype` (so that Arrow could not store it as STORED_TYPES says:
+    module docstring), or None when every value is one. Each check is a pass in C (map, set, min, max,
+    join), not a Python loop over the values."""
+    types = set(map(type, data))
+    if datatype in _INTEGER_RANGES:
+        low, high = _INTEGER_RANGES[datatype]
+        if not types <= _INT or (data and (min(data) < low or max(data) > high)):
+            return f"holds a value that is not a {datatype}"
+    elif datatype in _FLOATS:
+        # JSON writes 1.0 as 1; NaN and infinities are values a model may see, so they are kept. An
+        # integer beyond a double's exact range is no FP value: Arrow would refuse the whole batch.
+        if not types <= _NUMBER or (int in types and any(type(v) is int and abs(v) > _EXACT for v in data)):
+            return "holds a value that is not a number"
+    elif datatype == "BOOL":
+        if not types <= _BOOL:
+            return "holds a value that is not a boolean"
+    elif not types <= _STR or (data and max(map(len, data)) > MAX_BYTES_VALUE_CHARS):
+        return "holds a value that is not a string of at most 64 KiB"
+    elif not _encodable("".join(data)):
+        # A lone surrogate ("\ud800") is valid JSON but no UTF-8: parquet could not store the batch.
+        # Joined, it stays a lone one: str never pairs two surrogates up into one character.
+        return "holds a string that is not valid Unicode"
+    return None
 
 
 def _encodable(text: str) -> bool:
@@ -151,27 +222,3 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _check_values(data: list[Any], datatype: str, where: str) -> None:
-    # map(type, ...) and set arithmetic: the sink checks every value of every event it takes.
-    types = set(map(type, data))
-    if datatype in _INTEGER_RANGES:
-        low, high = _INTEGER_RANGES[datatype]
-        if not types <= {int} or (data and (min(data) < low or max(data) > high)):
-            raise TensorError(f"{where}.data holds a value that is not a {datatype}")
-    elif datatype in _FLOATS:
-        # JSON writes 1.0 as 1; NaN and infinities are values a model may see, so they are kept. An
-        # integer beyond a double's exact range is no FP value: Arrow would refuse the whole batch.
-        if not types <= {int, float} or (
-            int in types and any(type(v) is int and abs(v) > _EXACT for v in data)
-        ):
-            raise TensorError(f"{where}.data holds a value that is not a number")
-    elif datatype == "BOOL":
-        if not types <= {bool}:
-            raise TensorError(f"{where}.data holds a value that is not a boolean")
-    elif not types <= {str} or (data and max(map(len, data)) > MAX_BYTES_VALUE_CHARS):
-        raise TensorError(f"{where}.data holds a value that is not a string of at most 64 KiB")
-    elif not all(map(_encodable, data)):
-        # A lone surrogate ("\ud800") is valid JSON but no UTF-8: parquet could not store the batch.
-        raise TensorError(f"{where}.data holds a string that is not valid Unicode")
