@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Fixtures of stand-ins several folders use: an S3 API on loopback.
+pytest_plugins = ["tests.s3_stand_in"]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +25,8 @@ from modelops.serving.artifact_check import verify_artifact
 from modelops.serving.artifact_source import relative_problem
 from modelops.serving.fetch_verified import STAGING_PREFIX
 from modelops.serving.initializer import DIGEST_ENV
-from tests.tools import free_port, require_command, wait_ready
+from tests.s3_stand_in import put as _put
+from tests.tools import free_port
 
 MODEL = "credit-risk"
 
@@ -202,32 +202,6 @@ def test_plain_object_keys_pass(key):
 
 
 # --- s3:// against a real S3 API on loopback (moto's server), as MinIO serves the local stack ---
-
-
-@pytest.fixture()
-def s3_server(tmp_path):
-    port = free_port()
-    log = tmp_path / "moto.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [require_command("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/moto-api/", process, what="moto_server", timeout_s=60, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _put(endpoint: str, path: str, data: bytes = b"") -> None:
-    request = urllib.request.Request(
-        f"{endpoint}/{path}", data=data, method="PUT", headers={"Content-Type": "application/octet-stream"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
 
 
 def _upload(endpoint: str, folder: Path, prefix: str) -> None:
