@@ -1,13 +1,21 @@
-"""The MLflow server: authenticated, answering its in-cluster names only, on a safe version."""
+"""The MLflow server: authenticated, answering its in-cluster names only, on a safe version; its
+artifact bucket keeps every registered artifact (versioned, Object-Locked, deletes denied, TLS only)
+and the server itself only reads it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from modelops_infra import layout as L
 from modelops_infra import versions
+from modelops_infra.backends import backend
+from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, artifact_bucket_name
+from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
+from tests.policies.stack_args import from_declared, resource_args, violations
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])
@@ -30,3 +38,107 @@ def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(stacks, 
         if s.inputs["metadata"]["name"] == "mlflow"
     ]
     assert services[0].inputs["spec"]["type"] == "ClusterIP"
+
+
+def _one(stack, type_):
+    (found,) = stack.of_type(type_)
+    return found.inputs
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(stacks, name):
+    stack, bucket = stacks[name], artifact_bucket_name(name)
+    assert _one(stack, "aws:s3/bucket:Bucket")["bucket"] == bucket
+    # Lock through its own resource: an existing bucket gets it without being replaced.
+    assert "objectLockEnabled" not in _one(stack, "aws:s3/bucket:Bucket")
+    versioning = _one(stack, artifact_rules.VERSIONING)
+    assert versioning == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
+    lock = _one(stack, artifact_rules.OBJECT_LOCK)
+    assert lock == {
+        "bucket": bucket,
+        "objectLockEnabled": "Enabled",
+        "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": ARTIFACT_RETENTION_DAYS}},
+    }
+    assert ARTIFACT_RETENTION_DAYS >= 365
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_bucket_policy_is_tls_only_and_denies_every_delete_to_everyone(stacks, name):
+    bucket = artifact_bucket_name(name)
+    policy = _one(stacks[name], artifact_rules.BUCKET_POLICY)
+    assert policy["bucket"] == bucket
+    statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    assert statements["DenyInsecureTransport"] == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    assert statements["DenyObjectDeletion"] == {
+        "Sid": "DenyObjectDeletion",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    assert set(statements) == {"DenyInsecureTransport", "DenyObjectDeletion"}  # no Allow slipped in
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_mlflow_server_only_lists_and_reads_its_bucket(stacks, name):
+    (policy,) = [
+        p for p in stacks[name].of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "registry-artifacts"
+    ]
+    assert policy.inputs["role"] == "registry-irsa-id"  # the server's IRSA role (the mocks' id)
+    bucket = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the bucket
+    assert json.loads(policy.inputs["policy"])["Statement"] == [
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket},
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket}/*"},
+    ]
+
+
+def test_the_rules_name_the_servers_identity_as_infra_does():
+    assert artifact_rules.MLFLOW_NAMESPACE == L.MLFLOW_NAMESPACE
+    assert artifact_rules.MLFLOW_SERVICE_ACCOUNT == backend.SERVICE_ACCOUNT
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_every_aws_stack_passes_the_artifact_rules(stacks, name):
+    args = from_declared(stacks[name].resources, name=name)
+    assert not violations(artifact_rules.artifact_buckets_immutable, args)
+    assert not violations(artifact_rules.mlflow_server_reads_only, args)
+    for policy in stacks[name].of_type(artifact_rules.BUCKET_POLICY):
+        assert not violations(
+            artifact_rules.bucket_policy_tls_only, resource_args(policy.type, policy.inputs)
+        )
+
+
+def test_the_rules_see_the_server_role_in_the_mocked_stack(stacks):
+    # The stack rule must find the real server role, or its passing above proves nothing.
+    declared = list(stacks["prod"].resources)
+    old = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}
+            ],
+        }
+    )
+    swapped = [
+        type(d)(d.type, d.name, {**d.inputs, "policy": old})
+        if d.name == "registry-artifacts" and "rolePolicy" in d.type
+        else d
+        for d in declared
+    ]
+    found = violations(artifact_rules.mlflow_server_reads_only, from_declared(swapped, name="prod"))
+    assert found and "s3:PutObject" in found[0] and "s3:DeleteObject" in found[0]
+
+
+@pytest.mark.parametrize(
+    "dropped", [artifact_rules.OBJECT_LOCK, artifact_rules.BUCKET_POLICY, artifact_rules.VERSIONING]
+)
+def test_the_rules_catch_the_mocked_stack_without_each_guard(stacks, dropped):
+    declared = [d for d in stacks["prod"].resources if d.type != dropped]
+    assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="prod"))
