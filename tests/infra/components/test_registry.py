@@ -5,10 +5,20 @@ and the server itself only reads it."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
+import urllib.error
+from collections.abc import Iterator
 
+import boto3
+import pyarrow as pa
 import pytest
+from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
+from modelops.payloads.store import Store, store_location
 from modelops_infra import layout as L
 from modelops_infra import versions
 from modelops_infra.backends import backend
@@ -16,6 +26,7 @@ from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, artifac
 from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
 from tests.policies.stack_args import from_declared, resource_args, violations
+from tests.s3_stand_in import put
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])
@@ -142,3 +153,99 @@ def test_the_rules_see_the_server_role_in_the_mocked_stack(stacks):
 def test_the_rules_catch_the_mocked_stack_without_each_guard(stacks, dropped):
     declared = [d for d in stacks["prod"].resources if d.type != dropped]
     assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="prod"))
+
+
+@pytest.fixture()
+def recording_s3() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """moto's S3 API on loopback, recording each request's headers (S3 itself is not reachable here)."""
+    requests: list[dict[str, str]] = []
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def recorder(environ, start_response):
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        requests.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "path": environ["PATH_INFO"],
+                "query": environ["QUERY_STRING"],
+            }
+            | headers
+        )
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requests
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _carries_a_checksum(request: dict[str, str]) -> bool:
+    """What S3 asks of a write into a bucket with a default retention: Content-MD5 or an x-amz-checksum.
+
+    moto checks single PutObjects only (Content-MD5 or x-amz-sdk-checksum-algorithm), not the parts
+    of a multipart upload, which is how pyarrow writes; this checks every PUT, parts included. A
+    trailing checksum (x-amz-trailer, pyarrow's) counts: whether S3 takes it for a locked part is
+    not shown here.
+    """
+    trailer = request.get("x-amz-trailer", "")
+    return (
+        "content-md5" in request
+        or any(key.startswith("x-amz-checksum-") for key in request)
+        or trailer.startswith("x-amz-checksum-")
+    )
+
+
+def test_every_writer_of_the_locked_bucket_sends_the_checksum_object_lock_requires(
+    recording_s3, monkeypatch, tmp_path
+):
+    endpoint, requests = recording_s3
+    for variable, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "MLFLOW_S3_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(variable, value)
+    bucket = artifact_bucket_name("prod")
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        ObjectLockEnabledForBucket=True,
+    )
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": ARTIFACT_RETENTION_DAYS}},
+        },
+    )
+    requests.clear()
+
+    # MLflow's own S3 client, as a job's log_model uploads with --no-serve-artifacts.
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"weights" * 1000)
+    S3ArtifactRepository(f"s3://{bucket}/1/models/m-abc/artifacts").log_artifact(str(model))
+    # The payload sink's store (pyarrow's S3 client).
+    sink = Store(
+        store_location(f"s3://{bucket}/payloads", env={"AWS_ENDPOINT_URL_S3": endpoint, **os.environ})
+    )
+    written = sink.write(pa.table({"x": [1, 2, 3]}), folder="credit-risk/r1/1")
+
+    # A client that sends no checksum (a plain PUT): moto, like S3, refuses it on a locked bucket.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        put(endpoint, f"{bucket}/legacy-client", b"x")
+    assert refused.value.code == 400
+
+    writes = [r for r in requests if r["method"] == "PUT" and r["path"].count("/") > 1]
+    paths = {r["path"] for r in writes}
+    assert f"/{bucket}/1/models/m-abc/artifacts/model.pkl" in paths
+    assert any(path.startswith(f"/{bucket}/payloads/credit-risk/r1/1/") for path in paths), written
+    assert [r["path"] for r in writes if not _carries_a_checksum(r)] == [f"/{bucket}/legacy-client"]
