@@ -101,8 +101,8 @@ def aws_backend(
         versioning_configuration={"status": "Enabled"},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[bucket]),
     )
-    # Enables Object Lock on a new or an existing (versioned) bucket alike, without replacing it;
-    # `Bucket(object_lock_enabled=True)` would force a replacement of an existing bucket.
+    # Enables Object Lock on a new or an existing (versioned) bucket alike, as the provider documents
+    # it; `Bucket(object_lock_enabled=True)` is CreateBucket's flag, a create-time setting.
     aws.s3.BucketObjectLockConfiguration(
         f"{name}-artifacts",
         bucket=bucket_name,
