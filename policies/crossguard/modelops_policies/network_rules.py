@@ -9,6 +9,7 @@ resource can only be seen across the stack).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -20,7 +21,7 @@ ADDON = "aws:eks/addon:Addon"
 VPC_CNI = "vpc-cni"
 
 
-def enforces_network_policy(props: dict[str, Any]) -> bool:
+def enforces_network_policy(props: Mapping[str, Any]) -> bool:
     """True when the add-on's configuration values (JSON) turn network policy enforcement on.
 
     Fails closed: absent, unparsable (EKS also takes YAML; the platform writes JSON) or any value
