@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,16 +33,30 @@ from tests.rollouts.history import Serving, write_serving
 from tests.tools import require_command
 
 MODEL = "credit-risk"
-NOW = math.floor(time.time() / 60) * 60 - 60
-START = NOW - 2 * 3600
+
+
+@dataclass
+class Clock:
+    """When the backfilled traffic ends. Set as the servers start, not when the module is imported: the
+    commands judge windows ending at the real clock, and a full test run reaches this module many
+    minutes after collecting it."""
+
+    now: float = 0.0
+
+    @property
+    def start(self) -> float:
+        return self.now - 2 * 3600
+
+
+CLOCK = Clock()
 
 
 def _write(writer: OpenMetricsWriter) -> None:
     served = [
-        Served(MODEL, "stable", [Serving(START, 9.0)]),
-        Served(MODEL, "candidate", [Serving(START, 1.0)]),
+        Served(MODEL, "stable", [Serving(CLOCK.start, 9.0)]),
+        Served(MODEL, "candidate", [Serving(CLOCK.start, 1.0)]),
     ]
-    write_serving(writer, served, start=START, end=NOW)
+    write_serving(writer, served, start=CLOCK.start, end=CLOCK.now)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +65,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     scrapes the Pushgateway every second, as the platform's does (honor_labels)."""
     promtool, binary = require_command("promtool"), require_command("prometheus")
     workdir = tmp_path_factory.mktemp("advance-history")
+    CLOCK.now = math.floor(time.time() / 60) * 60 - 60
     with (workdir / "history.om").open("w") as out:
         writer = OpenMetricsWriter(out)
         _write(writer)
@@ -107,7 +123,7 @@ def canary_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_versions) 
 def test_advance_opens_the_step_pull_request_with_its_evidence_and_records_its_commit(
     canary_repo: Path, demo_versions, prometheus_url: str
 ) -> None:
-    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    _canary(canary_repo, demo_versions, 10, committed=CLOCK.now - 50 * 60)
     result = invoke("rollout", "advance", "--env", "prod", "--prometheus", prometheus_url)
     assert result.exit_code == 0, result.output
     branch = f"rollout/{MODEL}/prod/step-25-v{demo_versions.better}"
@@ -133,7 +149,7 @@ def test_advance_opens_the_step_pull_request_with_its_evidence_and_records_its_c
 def test_analyze_judges_a_young_step_wait_and_proposes_nothing(
     canary_repo: Path, demo_versions, prometheus_url: str
 ) -> None:
-    _canary(canary_repo, demo_versions, 10, committed=NOW - 10 * 60)
+    _canary(canary_repo, demo_versions, 10, committed=CLOCK.now - 10 * 60)
     result = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", prometheus_url)
     assert result.exit_code == 0, result.output
     assert "WAIT" in result.output and "baking" in result.output
@@ -150,7 +166,7 @@ def test_unusable_input_is_one_line_and_exit_2(canary_repo: Path, prometheus_url
 
 
 def test_an_unreachable_prometheus_is_exit_2_after_bounded_retries(canary_repo: Path, demo_versions) -> None:
-    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    _canary(canary_repo, demo_versions, 10, committed=CLOCK.now - 50 * 60)
     started = time.monotonic()
     result = invoke("rollout", "analyze", MODEL, "--env", "prod", "--prometheus", "http://127.0.0.1:9")
     assert result.exit_code == 2
@@ -170,7 +186,7 @@ def test_the_rollout_panel_shows_what_the_analysis_pushed(
     canary_repo: Path, demo_versions, servers: tuple[str, str]
 ) -> None:
     base, gateway = servers
-    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    _canary(canary_repo, demo_versions, 10, committed=CLOCK.now - 50 * 60)
     result = invoke(
         "rollout", "analyze", MODEL, "--env", "prod", "--prometheus", base, "--pushgateway", gateway
     )
@@ -202,7 +218,7 @@ def _judged(repo_root: Path, decision: str, percent: int):
     rollout = rollout_of(Repo(repo_root), model=MODEL, environment="prod")
     check = Check("error ratio", "fail" if decision == "abort" else "pass", 0.2, 0.0, "<= 0.01")
     verdict = Verdict(decision, (f"judged {decision}",), (check,), no_data=False)  # type: ignore[arg-type]
-    window = Window(NOW - 1800, NOW, NOW - 3000, percent, last_step=percent == 50)
+    window = Window(CLOCK.now - 1800, CLOCK.now, CLOCK.now - 3000, percent, last_step=percent == 50)
     return Analysis(rollout, window, ReleaseMeasures(), ReleaseMeasures(), verdict)
 
 
@@ -221,7 +237,7 @@ def test_each_decision_proposes_its_move_and_only_the_policy_lets_it_merge_itsel
     from modelops.gitops.repository.gitrepo import Repo
     from modelops.rollouts.analysis_advance import advance, may_merge_itself
 
-    _canary(canary_repo, demo_versions, percent, committed=NOW - 50 * 60)
+    _canary(canary_repo, demo_versions, percent, committed=CLOCK.now - 50 * 60)
     prod = load_environment("prod", root=canary_repo)
     done = advance(Repo(canary_repo), canary_repo, _judged(canary_repo, decision, percent), environment=prod)
     assert done.proposal is not None
@@ -241,7 +257,7 @@ def test_wait_proposes_nothing(canary_repo: Path, demo_versions) -> None:
     from modelops.gitops.repository.gitrepo import Repo
     from modelops.rollouts.analysis_advance import advance
 
-    _canary(canary_repo, demo_versions, 10, committed=NOW - 50 * 60)
+    _canary(canary_repo, demo_versions, 10, committed=CLOCK.now - 50 * 60)
     prod = load_environment("prod", root=canary_repo)
     done = advance(Repo(canary_repo), canary_repo, _judged(canary_repo, "wait", 10), environment=prod)
     assert done.proposal is None and "rollout/" not in git(canary_repo, "branch", "--list", "rollout/*")
@@ -250,7 +266,7 @@ def test_wait_proposes_nothing(canary_repo: Path, demo_versions) -> None:
 def test_advance_skips_a_shadow_saying_why_and_analyze_refuses_it(
     canary_repo: Path, demo_versions, prometheus_url: str
 ) -> None:
-    _canary(canary_repo, demo_versions, 0, committed=NOW - 50 * 60, mirror=20)
+    _canary(canary_repo, demo_versions, 0, committed=CLOCK.now - 50 * 60, mirror=20)
     result = invoke("rollout", "advance", "--env", "prod", "--prometheus", prometheus_url)
     assert result.exit_code == 0, result.output
     assert "skipped:" in result.output and "shadow (mirror 20%)" in result.output
