@@ -40,7 +40,7 @@ def _tag_at(origin: Path) -> str:
 
 
 def test_without_the_tag_the_run_starts_from_the_pushs_before(clone):
-    _, work, (one, two, three) = clone
+    _, work, (_, two, three) = clone
     assert since(work, tag=TAG, head=three, first=two) == two
 
 

@@ -65,7 +65,9 @@ def affected_since_deployed(root: Path, stacks: list[str], *, head: str, first: 
         stack
         for stack in stacks
         if affected(
-            changed_paths(root, since(root, tag=DEPLOYED_TAG.format(stack=stack), head=head, first=first), head),
+            changed_paths(
+                root, since(root, tag=DEPLOYED_TAG.format(stack=stack), head=head, first=first), head
+            ),
             [stack],
         )
     ]

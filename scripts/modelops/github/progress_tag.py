@@ -57,7 +57,9 @@ def since(root: Path, *, tag: str, head: str, first: str | None) -> str:
     if _is_ancestor(root, head_commit, tagged):
         return head_commit
     if not _is_ancestor(root, tagged, head_commit):
-        raise InputError(f"tag {tag}: {tagged[:12]} is not on the history of {head_commit[:12]}; move it by hand")
+        raise InputError(
+            f"tag {tag}: {tagged[:12]} is not on the history of {head_commit[:12]}; move it by hand"
+        )
     return tagged
 
 
@@ -79,7 +81,9 @@ def advance(root: Path, *, tag: str, head: str, remote: str = "origin") -> str |
     if current and _is_ancestor(root, head_commit, current):
         return None
     if current and not _is_ancestor(root, current, head_commit):
-        raise InputError(f"tag {tag}: {current[:12]} is not on the history of {head_commit[:12]}; move it by hand")
+        raise InputError(
+            f"tag {tag}: {current[:12]} is not on the history of {head_commit[:12]}; move it by hand"
+        )
     pushed = _git(
         root, "push", "--quiet", f"--force-with-lease=refs/tags/{tag}:{current}", remote,
         f"{head_commit}:refs/tags/{tag}",
