@@ -137,6 +137,37 @@ def test_the_merge_records_the_gates_decision_with_main_code_and_the_write_role(
     assert "--no-record" not in gate
 
 
+def test_record_and_infra_start_from_their_progress_tags_and_move_them_last():
+    """`github.event.before` only seeds a missing tag; each tag moves in a step with no `if:`, so only
+    once every step before it succeeded, and only reporting follows it (test_infra_workflow.py and
+    test_promotion_workflow.py run the steps)."""
+    record = workflow("record")["jobs"]["record"]
+    names = [step.get("id") for step in record["steps"]]
+    assert names.index("since") < names.index("gate") < names.index("advance")
+    gate = next(step for step in record["steps"] if step.get("id") == "gate")
+    assert gate["env"]["BASE"] == "${{ steps.since.outputs.base }}" and "BEFORE" not in gate["env"]
+    infra = workflow("infra")["jobs"]
+    decide = next(step for step in infra["stacks"]["steps"] if step.get("id") == "affected")
+    assert "--since-deployed" in decide["run"]
+    jobs = [("recorded/main", record)] + [
+        (f"deployed/{env}", infra[f"up-{env}"]) for env in ("dev", "staging", "prod")
+    ]
+    for tag, job in jobs:
+        ids = [step.get("id") for step in job["steps"]]
+        advance = job["steps"][ids.index("advance")]
+        assert "if" not in advance, tag
+        assert f"progress_tag advance --tag {tag} " in advance["run"], tag
+        after = job["steps"][ids.index("advance") + 1 :]
+        assert all(
+            "if" in step and "run" in step and "GITHUB_STEP_SUMMARY" in step["run"] for step in after
+        ), tag
+        assert job["permissions"]["contents"] == "write", tag
+    for job in infra.values():  # nothing else on main reads the push's before
+        for step in job.get("steps", []):
+            if "github.event.before" in str(step):
+                assert step.get("id") == "affected", step
+
+
 def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod():
     infra = workflow("infra")
     assert {"pull_request", "push"} == set(infra["on"])
