@@ -143,6 +143,15 @@ def _api(state: Path, args: list[str], body: object) -> int | str:
     elif method == "PUT" and parts[3:] == ["branches", "main", "protection"]:
         api["protection"] = body
         answer = body
+    elif "secrets" in parts and method in ("GET", "DELETE"):  # repository's or an environment's
+        where = parts[4] if parts[3] == "environments" else "repository"
+        names = api.setdefault("secrets", {}).setdefault(where, [])
+        if parts[-1] not in names:
+            return "gh: Not Found (HTTP 404)"
+        if method == "DELETE":
+            names.remove(parts[-1])
+        else:
+            answer = {"name": parts[-1]}
     elif parts[3:4] == ["environments"] and len(parts) == 5 and method == "PUT":
         api.setdefault("environments", {})[parts[4]] = body
         answer = {"name": parts[4]}

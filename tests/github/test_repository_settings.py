@@ -80,6 +80,10 @@ def test_the_script_makes_exactly_these_requests(github):
             ("GET", f"{base}/deployment-branch-policies?per_page=100", None),
             ("POST", f"{base}/deployment-branch-policies", {"name": "main", "type": "branch"}),
         ]
+    expected += [
+        ("GET", f"/repos/{REPO}/environments/registry/secrets/PROMOTION_APP_PRIVATE_KEY", None),
+        ("GET", f"/repos/{REPO}/actions/secrets/PROMOTION_APP_PRIVATE_KEY", None),
+    ]
     assert github.requests() == expected
     state = github.api_state()
     assert {name: [p["name"] for p in state["policies"][name]] for name in ENVIRONMENTS} == {
@@ -155,3 +159,36 @@ def test_a_refused_call_exits_2_with_one_line_naming_it(github):
         "gh: Resource not accessible by integration (HTTP 403)\n"
     )
     assert "environments" not in github.api_state()  # stopped at the refusal
+
+
+KEY = "PROMOTION_APP_PRIVATE_KEY"
+
+
+def test_the_app_key_leaves_the_repository_once_registry_holds_it(github):
+    github.set_api_state(secrets={"repository": [KEY], "registry": [KEY]})
+    done = _apply(github, *ARGS)
+    assert done.returncode == 0, done.stderr
+    assert github.api_state()["secrets"] == {"repository": [], "registry": [KEY]}
+    assert ("DELETE", f"/repos/{REPO}/actions/secrets/{KEY}", None) in github.requests()
+    assert f"secret {KEY}: deleted from the repository" in done.stdout
+    assert f"secret {KEY}: in registry only" in _apply(github, *ARGS).stdout  # and stays so
+
+
+def test_a_key_only_in_the_repository_is_refused_not_deleted(github):
+    """Deleting it first would leave retrain, rollout and rollback without a key."""
+    github.set_api_state(secrets={"repository": [KEY]})
+    done = _apply(github, *ARGS)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(
+        f"error: secret {KEY}: a repository secret, not yet one of registry; gh secret set"
+    )
+    assert github.api_state()["secrets"]["repository"] == [KEY]
+    assert not [call for call in github.requests() if call[0] == "DELETE"]
+    # Everything before it was applied: a second run after setting the key has nothing else to do.
+    assert set(github.api_state()["environments"]) == set(ENVIRONMENTS)
+
+
+def test_without_the_key_anywhere_the_script_says_how_to_set_it(github):
+    done = _apply(github, *ARGS)
+    assert done.returncode == 0
+    assert f"secret {KEY}: not set yet: gh secret set {KEY} --env registry --repo {REPO}" in done.stdout

@@ -8,7 +8,9 @@ With standard `gh api` calls (run it as a repository administrator, `gh auth log
   GitHub Actions app, so no other app or token can post a passing status of the same name),
   code owners' review, no force pushes or deletions, administrators included;
 - the environments dev, staging, prod and registry, each deployable from main only (a custom
-  branch policy naming main, and nothing else), prod with the required reviewers given.
+  branch policy naming main, and nothing else), prod with the required reviewers given;
+- the pull-request app's key (PROMOTION_APP_PRIVATE_KEY) a secret of `registry` only: a repository
+  secret of that name is deleted once registry holds its own, and refused (exit 2) until it does.
 
 Every call sets the whole state, so a second run changes nothing. A missing argument or a refused
 call exits 2 with one line naming it.
@@ -40,10 +42,14 @@ PROTECTED_BRANCH = "main"
 GITHUB_ACTIONS_APP_ID = 15368
 GATE_WORKFLOW = Path(".github/workflows/promotion-gate.yml")
 GATE_JOB = "gate"
+APP_KEY = "PROMOTION_APP_PRIVATE_KEY"
+APP_KEY_ENVIRONMENT = "registry"
 ATTEMPTS = 3
 TIMEOUT_SECONDS = 60
 
-Api = Callable[..., Any]  # api(method, path, body=None) -> parsed JSON (None for an empty answer)
+# api(method, path, body=None, *, absent_ok=False) -> parsed JSON; None for an empty answer, or
+# for a 404 when absent_ok.
+Api = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -133,10 +139,30 @@ def apply(api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: st
     done.append(
         f"environment {REVIEWED}: required reviewers {', '.join(r.kind + ':' + r.name for r in reviewers)}"
     )
+    done.append(keep_app_key_in_environment(api, repository))
     return done
 
 
-def gh_api(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def keep_app_key_in_environment(api: Api, repository: str) -> str:
+    """A repository secret reaches every workflow on every branch; registry's reaches main's jobs there."""
+    in_environment = api(
+        "GET", f"/repos/{repository}/environments/{APP_KEY_ENVIRONMENT}/secrets/{APP_KEY}", absent_ok=True
+    )
+    in_repository = api("GET", f"/repos/{repository}/actions/secrets/{APP_KEY}", absent_ok=True)
+    set_it = f"gh secret set {APP_KEY} --env {APP_KEY_ENVIRONMENT} --repo {repository} < app-key.pem"
+    if in_repository is not None and in_environment is None:
+        raise InputError(
+            f"secret {APP_KEY}: a repository secret, not yet one of {APP_KEY_ENVIRONMENT}; {set_it}"
+        )
+    if in_repository is not None:
+        api("DELETE", f"/repos/{repository}/actions/secrets/{APP_KEY}")
+        return f"secret {APP_KEY}: deleted from the repository; {APP_KEY_ENVIRONMENT}'s own is the one read"
+    if in_environment is None:
+        return f"secret {APP_KEY}: not set yet: {set_it}"
+    return f"secret {APP_KEY}: in {APP_KEY_ENVIRONMENT} only"
+
+
+def gh_api(method: str, path: str, body: dict[str, Any] | None = None, *, absent_ok: bool = False) -> Any:
     """One `gh api` call, retried on a timeout or a server error; a refusal is an InputError."""
     command = ["gh", "api", "--method", method, "-H", "Accept: application/vnd.github+json", path]
     if body is not None:
@@ -162,6 +188,8 @@ def gh_api(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         if done.returncode == 0:
             return json.loads(done.stdout) if done.stdout.strip() else None
         reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        if absent_ok and "HTTP 404" in reason:
+            return None
         if not any(f"HTTP {code}" in reason for code in (500, 502, 503, 504)):
             break
     raise InputError(f"gh api {method} {path}: {reason}")
