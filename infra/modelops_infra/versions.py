@@ -24,6 +24,10 @@ KSERVE_CRD = Chart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.16.0")
 KSERVE = Chart("oci://ghcr.io/kserve/charts/kserve", "v0.16.0")
 ARGO_CD = Chart("argo-cd", "9.5.4", "https://argoproj.github.io/argo-helm")
 
+# The EKS-managed Amazon VPC CNI add-on: AWS's latest build for Kubernetes 1.33 (the clusters'
+# version) in the EKS user guide's version table. Network policy enforcement needs v1.14 or later.
+VPC_CNI_ADDON_VERSION = "v1.20.1-eksbuild.3"
+
 # MLflow before 3.10 has published arbitrary-file-read vulnerabilities; the server matches
 # the client version locked in uv.lock.
 MLFLOW_VERSION = "3.17.2"

@@ -4,10 +4,10 @@ import os
 
 from pulumi_policy import PolicyPack
 
-from modelops_policies import POLICIES, enforcement_for
+from modelops_policies import ALL_POLICIES, enforcement_for
 
 PolicyPack(
     name="modelops-platform",
     enforcement_level=enforcement_for(os.environ.get("PULUMI_STACK", "")),
-    policies=POLICIES,
+    policies=ALL_POLICIES,
 )

@@ -1,8 +1,18 @@
-"""MLflow's store on AWS: RDS Postgres, a private versioned S3 bucket, the server's IRSA role on it."""
+"""MLflow's store on AWS: RDS Postgres, a private versioned S3 bucket, the server's IRSA role on it.
+
+Registered artifacts are immutable after the gate by two means, chosen over a deny on "registered
+prefixes" alone: MLflow lays artifacts out by experiment, run and model id, so no static policy
+knows which prefixes a gate has passed, and S3 cannot refuse an overwrite unless the client sends
+`If-None-Match` (MLflow does not; see `iam.artifact_access_policy`).
+- Versioning with Object Lock in governance mode and a default retention: every version of every
+  object is kept for `ARTIFACT_RETENTION_DAYS`, so an overwrite adds a version and never destroys
+  the bytes a release pins, and nothing deletes a version before its retention ends.
+- A bucket policy denying object deletion (delete markers too) and the governance bypass to every
+  principal, and every request without TLS (`iam.artifact_bucket_policy`).
+No identity is granted a delete: writers add, the MLflow server (`--no-serve-artifacts`) reads.
+"""
 
 from __future__ import annotations
-
-import json
 
 import pulumi
 import pulumi_aws as aws
@@ -10,9 +20,15 @@ import pulumi_random as random
 
 from modelops_infra import layout as L
 from modelops_infra.backends.backend import DB_NAME, DB_USER, SERVICE_ACCOUNT, Backend, database_uri
-from modelops_infra.manifests.iam import web_identity_trust
+from modelops_infra.manifests.iam import artifact_access_policy, artifact_bucket_policy, web_identity_trust
 from modelops_infra.settings import RegistrySettings
 from modelops_infra.versions import POSTGRES_ENGINE_VERSION
+
+# Governance-mode retention of every artifact version. A year: longer than a version stays pinned
+# between its gate and its successor's rollout, and the span an audit of a model decision looks
+# back over. Its cost: nothing written to the bucket (payloads and ungated runs included) can be
+# removed for a year without first lifting the bucket policy's deny on the bypass.
+ARTIFACT_RETENTION_DAYS = 365
 
 
 def aws_backend(
@@ -69,14 +85,30 @@ def aws_backend(
     )
 
     # Named, not generated: releases in gitops/ pin s3://modelops-<env>-mlflow-artifacts/... paths.
+    bucket_name = artifact_bucket_name(environment)
     bucket = aws.s3.Bucket(
         f"{name}-artifacts",
-        bucket=artifact_bucket_name(environment),
+        bucket=bucket_name,
         force_destroy=not settings.deletion_protection,
         opts=child,
     )
-    aws.s3.BucketVersioning(
-        f"{name}-artifacts", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+    # Versioning, lock and policy take the literal name (the bucket's id on AWS, so no diff on
+    # existing stacks) and an explicit dependency: the policy pack matches them to the bucket by
+    # name, and an output would be unknown at the first preview of a new stack.
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-artifacts",
+        bucket=bucket_name,
+        versioning_configuration={"status": "Enabled"},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[bucket]),
+    )
+    # Enables Object Lock on a new or an existing (versioned) bucket alike, as the provider documents
+    # it; `Bucket(object_lock_enabled=True)` is CreateBucket's flag, a create-time setting.
+    aws.s3.BucketObjectLockConfiguration(
+        f"{name}-artifacts",
+        bucket=bucket_name,
+        object_lock_enabled="Enabled",
+        rule={"default_retention": {"mode": "GOVERNANCE", "days": ARTIFACT_RETENTION_DAYS}},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-artifacts",
@@ -89,7 +121,7 @@ def aws_backend(
         ],
         opts=child,
     )
-    aws.s3.BucketPublicAccessBlock(
+    public_access = aws.s3.BucketPublicAccessBlock(
         f"{name}-artifacts",
         bucket=bucket.id,
         block_public_acls=True,
@@ -100,6 +132,12 @@ def aws_backend(
     )
     aws.s3.BucketOwnershipControls(
         f"{name}-artifacts", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+    )
+    aws.s3.BucketPolicy(
+        f"{name}-artifacts",
+        bucket=bucket_name,
+        policy=artifact_bucket_policy(bucket_name),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[bucket, public_access]),
     )
 
     role = irsa_role(
@@ -112,7 +150,9 @@ def aws_backend(
     aws.iam.RolePolicy(
         f"{name}-artifacts",
         role=role.id,
-        policy=bucket.arn.apply(_bucket_access_policy),
+        # Read only: with --no-serve-artifacts clients upload straight to the bucket; the server
+        # lists and reads for its UI and never writes or deletes.
+        policy=bucket.arn.apply(lambda arn: artifact_access_policy(arn, write=False)),
         opts=child,
     )
     return Backend(
@@ -125,22 +165,6 @@ def aws_backend(
 
 def artifact_bucket_name(environment: str) -> str:
     return f"modelops-{environment}-mlflow-artifacts"
-
-
-def _bucket_access_policy(bucket_arn: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn},
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    "Resource": f"{bucket_arn}/*",
-                },
-            ],
-        }
-    )
 
 
 def irsa_role(

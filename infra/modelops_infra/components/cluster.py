@@ -1,4 +1,9 @@
-"""EKS: KMS-encrypted secrets, control-plane logs, IMDSv2-only node groups, IRSA and Pod Identity."""
+"""EKS: KMS-encrypted secrets, control-plane logs, IMDSv2-only node groups, IRSA and Pod Identity.
+
+NetworkPolicies are enforced by the VPC CNI only when its add-on says so (`enableNetworkPolicy`);
+without it the cluster accepts every NetworkPolicy and enforces none. The add-on is therefore
+managed here, with enforcement on, before any node joins.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from modelops_infra.manifests.iam import service_trust
 from modelops_infra.settings import ClusterSettings, NodeGroupSettings
+from modelops_infra.versions import VPC_CNI_ADDON_VERSION
 
 _LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 _NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
@@ -33,6 +39,7 @@ def cluster_name(environment: str) -> str:
 class Cluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     pod_identity_agent: aws.eks.Addon
+    vpc_cni: aws.eks.Addon
     provider: k8s.Provider
     oidc_provider: aws.iam.OpenIdConnectProvider
     cluster_security_group_id: pulumi.Output[str]
@@ -112,8 +119,24 @@ class Cluster(pulumi.ComponentResource):
         if args.gpu_inference and settings.gpu_nodes is not None:
             taint = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
             groups["gpu"] = (settings.gpu_nodes, "AL2023_x86_64_NVIDIA", [taint])
+        self.vpc_cni = aws.eks.Addon(
+            f"{name}-vpc-cni",
+            # The literal name, not the cluster's output: the policy pack matches add-on to cluster
+            # by name, and an output is unknown at the first preview of a new stack.
+            cluster_name=eks_name,
+            addon_name="vpc-cni",
+            addon_version=VPC_CNI_ADDON_VERSION,
+            configuration_values=vpc_cni_configuration(),
+            # EKS installs a self-managed VPC CNI with every cluster; the managed add-on takes it over.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+        )
+        # Nodes join after the add-on, so no pod ever starts on a node that does not enforce.
         node_groups = [
-            self._node_group(f"{name}-{group}", cluster, node_role, sizes, ami_type, taints, attachments)
+            self._node_group(
+                f"{name}-{group}", cluster, node_role, sizes, ami_type, taints, [*attachments, self.vpc_cni]
+            )
             for group, (sizes, ami_type, taints) in groups.items()
         ]
         # The agent (a DaemonSet on every node) hands pods the credentials of their Pod Identity
@@ -144,7 +167,7 @@ class Cluster(pulumi.ComponentResource):
         sizes: NodeGroupSettings,
         ami_type: str,
         taints: list[aws.eks.NodeGroupTaintArgs],
-        attachments: list[aws.iam.RolePolicyAttachment],
+        after: list[pulumi.Resource],
     ) -> aws.eks.NodeGroup:
         child = pulumi.ResourceOptions(parent=self)
         # IMDSv2 only, one hop: a pod cannot reach the node's credentials; pods use IRSA or Pod Identity.
@@ -180,8 +203,18 @@ class Cluster(pulumi.ComponentResource):
                 version=template.latest_version.apply(str),
             ),
             taints=taints or None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
+
+
+def vpc_cni_configuration() -> str:
+    """The add-on's configuration values: network policy enforcement on (a string, as its schema has it).
+
+    Standard enforcement mode: a new pod is reachable for the moment before its policies load.
+    Strict mode would close that window but also cut off every pod no policy allows yet, kube-system
+    included; the namespaces' default-deny policies bound the exposure instead.
+    """
+    return json.dumps({"enableNetworkPolicy": "true"})
 
 
 def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:

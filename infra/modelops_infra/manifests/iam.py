@@ -58,9 +58,16 @@ def artifact_access_policy(
 ) -> str:
     """Least privilege on the artifact bucket: list it, read (and, for writers, add) objects.
 
-    No DeleteObject, ever: the bucket is versioned and releases pin paths in it. KMS rights are
-    only needed when the bucket's key is a customer-managed one; the AWS-managed `aws/s3` key is
-    usable by anyone S3 lets through.
+    The MLflow server, model pods, the monitor and the gate read; jobs that log to MLflow and CI's
+    retrain add. No delete, version delete, retention change or governance bypass, ever: releases
+    pin paths in the bucket (and the bucket policy denies deletes to everyone besides,
+    `artifact_bucket_policy`). A writer can still put a new version over an existing key: IAM
+    cannot tell a new key from an old one, and S3's only test for that, a conditional write
+    (`If-None-Match: *`, enforceable with the `s3:if-none-match` condition key), is not sent by
+    MLflow's boto3 uploads, so requiring it would break every log_model. The overwritten version
+    stays in the bucket, locked (see `aws_storage`), and can be restored. KMS rights are only
+    needed when the bucket's key is a customer-managed one; the AWS-managed `aws/s3` key is usable
+    by anyone S3 lets through.
     """
     object_actions = ["s3:GetObject", "s3:PutObject"] if write else ["s3:GetObject"]
     statements: list[dict[str, object]] = [
@@ -87,6 +94,44 @@ def artifact_access_policy(
             }
         )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+# What removes a stored version, hides it behind a delete marker, or unlocks it.
+OBJECT_DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]
+
+
+def artifact_bucket_policy(bucket_name: str) -> str:
+    """The artifact bucket's own policy: TLS only, and no principal deletes an object.
+
+    A bucket policy's Deny binds every principal of every account, administrators and the deploy
+    role included, whatever their IAM policies allow; removing it is itself a change to this
+    stack and a CloudTrail event. Denying the governance bypass makes the Object Lock retention
+    hold for everyone until the policy is changed first. ARNs from the literal name: the policy
+    pack reads this document at preview, before the bucket exists.
+    """
+    bucket_arn = f"arn:aws:s3:::{bucket_name}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                {
+                    "Sid": "DenyObjectDeletion",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": OBJECT_DELETE_ACTIONS,
+                    "Resource": f"{bucket_arn}/*",
+                },
+            ],
+        }
+    )
 
 
 def web_identity_trust(

@@ -1,5 +1,5 @@
 """CrossGuard rules for the platform; each validator is a plain function tests can call."""
 
-from modelops_policies.pack import POLICIES, enforcement_for
+from modelops_policies.pack import ALL_POLICIES, POLICIES, STACK_POLICIES, enforcement_for
 
-__all__ = ["POLICIES", "enforcement_for"]
+__all__ = ["ALL_POLICIES", "POLICIES", "STACK_POLICIES", "enforcement_for"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from modelops_policies import aws_rules, ci_trust_rules, kubernetes_rules
+from modelops_policies import artifact_rules, aws_rules, ci_trust_rules, kubernetes_rules, network_rules
 
 ADVISORY_STACKS = ("dev", "local")
 
@@ -68,9 +68,43 @@ _RULES = [
         "Helm releases pin an exact chart version.",
         kubernetes_rules.helm_release_pinned,
     ),
+    (
+        "vpc-cni-enforces-network-policy",
+        "The vpc-cni add-on enables network policy enforcement and pins its version.",
+        network_rules.vpc_cni_enforces_network_policy,
+    ),
+    (
+        "bucket-policy-tls-only",
+        "Bucket policies deny every S3 action without TLS.",
+        artifact_rules.bucket_policy_tls_only,
+    ),
+]
+
+# Rules about what a stack lacks: a resource alone cannot show a missing add-on or bucket policy.
+_STACK_RULES = [
+    (
+        "eks-network-policy-enforced",
+        "Every EKS cluster has a vpc-cni add-on that enforces NetworkPolicies.",
+        network_rules.clusters_enforce_network_policy,
+    ),
+    (
+        "artifact-buckets-immutable",
+        "Buckets holding model artifacts are versioned, Object-Locked, TLS-only and deny deletes.",
+        artifact_rules.artifact_buckets_immutable,
+    ),
+    (
+        "mlflow-server-reads-only",
+        "The MLflow server's role cannot write or delete objects.",
+        artifact_rules.mlflow_server_reads_only,
+    ),
 ]
 
 # Typed as PolicyPack takes them: a list of the base class.
 POLICIES: list[Policy] = [
     ResourceValidationPolicy(name=name, description=text, validate=check) for name, text, check in _RULES
 ]
+STACK_POLICIES: list[Policy] = [
+    StackValidationPolicy(name=name, description=text, validate=check) for name, text, check in _STACK_RULES
+]
+# What the pack enforces: both kinds.
+ALL_POLICIES: list[Policy] = [*POLICIES, *STACK_POLICIES]

@@ -117,7 +117,9 @@ def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(
 
 @pytest.mark.parametrize("name", AWS_STACKS)
 def test_the_cluster_runs_the_pod_identity_agent_and_pods_may_reach_it(stacks, name):
-    (addon,) = stacks[name].of_type("aws:eks/addon:Addon")
+    addons = stacks[name].of_type("aws:eks/addon:Addon")
+    assert sorted(a.inputs["addonName"] for a in addons) == ["eks-pod-identity-agent", "vpc-cni"]
+    (addon,) = [a for a in addons if a.inputs["addonName"] == "eks-pod-identity-agent"]
     assert addon.inputs == {"addonName": "eks-pod-identity-agent", "clusterName": f"modelops-{name}"}
     agent = {
         p.inputs["metadata"]["namespace"]: p.inputs["spec"]
@@ -164,3 +166,34 @@ def test_without_models_no_reader_role_is_made(repo_root, tmp_path):
         "modelops-job",
         "payload-sink",
     }
+
+
+DELETES = {
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+}
+
+
+def _actions(policy):
+    return {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in _as_list(s.get("Action"))}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_no_identity_may_delete_an_artifact_and_only_writers_may_add(stacks, name):
+    policies = {p.name: p for p in stacks[name].of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert policies, "the stack grants roles on the bucket"
+    for policy in policies.values():
+        actions = _actions(policy)
+        assert not actions & DELETES, policy.name
+        assert not any("*" in a for a in actions), policy.name
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        assert all(s["Effect"] == "Allow" and "NotAction" not in s for s in statements)
+    writers = {n for n, p in policies.items() if "s3:PutObject" in _actions(p)}
+    # The jobs that log to MLflow, CI's retrain, and the payload sink (under payloads/ only).
+    assert writers == {"artifacts-job-writer", "ci-retrain", "payloads-role"}

@@ -1,13 +1,32 @@
-"""The MLflow server: authenticated, answering its in-cluster names only, on a safe version."""
+"""The MLflow server: authenticated, answering its in-cluster names only, on a safe version; its
+artifact bucket keeps every registered artifact (versioned, Object-Locked, deletes denied, TLS only)
+and the server itself only reads it."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import threading
+import urllib.error
+from collections.abc import Iterator
 
+import boto3
+import pyarrow as pa
 import pytest
+from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
+from modelops.payloads.store import Store, store_location
+from modelops_infra import layout as L
 from modelops_infra import versions
+from modelops_infra.backends import backend
+from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, artifact_bucket_name
+from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
+from tests.policies.stack_args import from_declared, resource_args, violations
+from tests.s3_stand_in import put
 
 
 @pytest.mark.parametrize("name", ["local", *AWS_STACKS])
@@ -30,3 +49,203 @@ def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(stacks, 
         if s.inputs["metadata"]["name"] == "mlflow"
     ]
     assert services[0].inputs["spec"]["type"] == "ClusterIP"
+
+
+def _one(stack, type_):
+    (found,) = stack.of_type(type_)
+    return found.inputs
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(stacks, name):
+    stack, bucket = stacks[name], artifact_bucket_name(name)
+    assert _one(stack, "aws:s3/bucket:Bucket")["bucket"] == bucket
+    # Lock through its own resource: an existing bucket gets it without being replaced.
+    assert "objectLockEnabled" not in _one(stack, "aws:s3/bucket:Bucket")
+    versioning = _one(stack, artifact_rules.VERSIONING)
+    assert versioning == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
+    lock = _one(stack, artifact_rules.OBJECT_LOCK)
+    assert lock == {
+        "bucket": bucket,
+        "objectLockEnabled": "Enabled",
+        "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": ARTIFACT_RETENTION_DAYS}},
+    }
+    assert ARTIFACT_RETENTION_DAYS >= 365
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_bucket_policy_is_tls_only_and_denies_every_delete_to_everyone(stacks, name):
+    bucket = artifact_bucket_name(name)
+    policy = _one(stacks[name], artifact_rules.BUCKET_POLICY)
+    assert policy["bucket"] == bucket
+    statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+    assert statements["DenyInsecureTransport"] == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    assert statements["DenyObjectDeletion"] == {
+        "Sid": "DenyObjectDeletion",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    assert set(statements) == {"DenyInsecureTransport", "DenyObjectDeletion"}  # no Allow slipped in
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_mlflow_server_only_lists_and_reads_its_bucket(stacks, name):
+    (policy,) = [
+        p for p in stacks[name].of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "registry-artifacts"
+    ]
+    assert policy.inputs["role"] == "registry-irsa-id"  # the server's IRSA role (the mocks' id)
+    bucket = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the bucket
+    assert json.loads(policy.inputs["policy"])["Statement"] == [
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket},
+        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket}/*"},
+    ]
+
+
+def test_the_rules_name_the_servers_identity_as_infra_does():
+    assert artifact_rules.MLFLOW_NAMESPACE == L.MLFLOW_NAMESPACE
+    assert artifact_rules.MLFLOW_SERVICE_ACCOUNT == backend.SERVICE_ACCOUNT
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_every_aws_stack_passes_the_artifact_rules(stacks, name):
+    args = from_declared(stacks[name].resources, name=name)
+    assert not violations(artifact_rules.artifact_buckets_immutable, args)
+    assert not violations(artifact_rules.mlflow_server_reads_only, args)
+    for policy in stacks[name].of_type(artifact_rules.BUCKET_POLICY):
+        assert not violations(
+            artifact_rules.bucket_policy_tls_only, resource_args(policy.type, policy.inputs)
+        )
+
+
+def test_the_rules_see_the_server_role_in_the_mocked_stack(stacks):
+    # The stack rule must find the real server role, or its passing above proves nothing.
+    declared = list(stacks["prod"].resources)
+    old = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}
+            ],
+        }
+    )
+    swapped = [
+        type(d)(d.type, d.name, {**d.inputs, "policy": old})
+        if d.name == "registry-artifacts" and "rolePolicy" in d.type
+        else d
+        for d in declared
+    ]
+    found = violations(artifact_rules.mlflow_server_reads_only, from_declared(swapped, name="prod"))
+    assert found and "s3:PutObject" in found[0] and "s3:DeleteObject" in found[0]
+
+
+@pytest.mark.parametrize(
+    "dropped", [artifact_rules.OBJECT_LOCK, artifact_rules.BUCKET_POLICY, artifact_rules.VERSIONING]
+)
+def test_the_rules_catch_the_mocked_stack_without_each_guard(stacks, dropped):
+    declared = [d for d in stacks["prod"].resources if d.type != dropped]
+    assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="prod"))
+
+
+@pytest.fixture()
+def recording_s3() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """moto's S3 API on loopback, recording each request's headers (S3 itself is not reachable here)."""
+    requests: list[dict[str, str]] = []
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def recorder(environ, start_response):
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        requests.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "path": environ["PATH_INFO"],
+                "query": environ["QUERY_STRING"],
+            }
+            | headers
+        )
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requests
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _carries_a_checksum(request: dict[str, str]) -> bool:
+    """What S3 asks of a write into a bucket with a default retention: Content-MD5 or an x-amz-checksum.
+
+    moto checks single PutObjects only (Content-MD5 or x-amz-sdk-checksum-algorithm), not the parts
+    of a multipart upload, which is how pyarrow writes; this checks every PUT, parts included. A
+    trailing checksum (x-amz-trailer, pyarrow's) counts: whether S3 takes it for a locked part is
+    not shown here.
+    """
+    trailer = request.get("x-amz-trailer", "")
+    return (
+        "content-md5" in request
+        or any(key.startswith("x-amz-checksum-") for key in request)
+        or trailer.startswith("x-amz-checksum-")
+    )
+
+
+def test_every_writer_of_the_locked_bucket_sends_the_checksum_object_lock_requires(
+    recording_s3, monkeypatch, tmp_path
+):
+    endpoint, requests = recording_s3
+    for variable, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "MLFLOW_S3_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(variable, value)
+    bucket = artifact_bucket_name("prod")
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        ObjectLockEnabledForBucket=True,
+    )
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": ARTIFACT_RETENTION_DAYS}},
+        },
+    )
+    requests.clear()
+
+    # MLflow's own S3 client, as a job's log_model uploads with --no-serve-artifacts.
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"weights" * 1000)
+    S3ArtifactRepository(f"s3://{bucket}/1/models/m-abc/artifacts").log_artifact(str(model))
+    # The payload sink's store (pyarrow's S3 client).
+    sink = Store(
+        store_location(f"s3://{bucket}/payloads", env={"AWS_ENDPOINT_URL_S3": endpoint, **os.environ})
+    )
+    written = sink.write(pa.table({"x": [1, 2, 3]}), folder="credit-risk/r1/1")
+
+    # A client that sends no checksum (a plain PUT): moto, like S3, refuses it on a locked bucket.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        put(endpoint, f"{bucket}/legacy-client", b"x")
+    assert refused.value.code == 400
+
+    writes = [r for r in requests if r["method"] == "PUT" and r["path"].count("/") > 1]
+    paths = {r["path"] for r in writes}
+    assert f"/{bucket}/1/models/m-abc/artifacts/model.pkl" in paths
+    assert any(path.startswith(f"/{bucket}/payloads/credit-risk/r1/1/") for path in paths), written
+    assert [r["path"] for r in writes if not _carries_a_checksum(r)] == [f"/{bucket}/legacy-client"]

@@ -1,0 +1,239 @@
+"""Registered model artifacts stay as the gate saw them: nothing deletes them, nothing reads them in clear.
+
+What a bucket holding model artifacts must have (stack level, because the pieces are separate
+resources): versioning, Object Lock with a default retention, and a bucket policy that is TLS-only
+and denies object deletion to every principal. A bucket is exempt only when tagged
+`modelops.io/model-artifacts: "false"`, an explicit claim a reviewer sees; an untagged bucket is
+held to the rule (fails closed). Every bucket policy is TLS-only (resource level), and the MLflow
+server, which serves no artifacts (`--no-serve-artifacts`), may not write or delete objects.
+"""
+
+from __future__ import annotations
+
+import json
+from fnmatch import fnmatchcase
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+EXEMPT_TAG = "modelops.io/model-artifacts"
+LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+# What removes or unlocks a stored version, or hides it behind a delete marker.
+DELETE_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention")
+# What the MLflow server must not be allowed: any of these changes the bytes a release pins.
+OBJECT_WRITE_ACTIONS = (
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:RestoreObject",
+)
+# The MLflow server's identity (infra: layout.MLFLOW_NAMESPACE, backends.backend.SERVICE_ACCOUNT).
+MLFLOW_NAMESPACE = "mlflow"
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+
+
+def _statements(policy: Any) -> list[dict[str, Any]]:
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy or {}
+    except ValueError:
+        return []
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _covers(patterns: Any, action: str) -> bool:
+    """An IAM action list (wildcards allowed, case-insensitive) that includes `action`."""
+    return any(fnmatchcase(action.lower(), str(p).lower()) for p in _as_list(patterns) if p is not None)
+
+
+def _everyone(statement: dict[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    return principal == "*" or (isinstance(principal, dict) and _as_list(principal.get("AWS")) == ["*"])
+
+
+def _on_objects(statement: dict[str, Any]) -> bool:
+    return any(str(r).endswith("/*") for r in _as_list(statement.get("Resource")))
+
+
+def _on_bucket(statement: dict[str, Any]) -> bool:
+    return any(not str(r).endswith("/*") for r in _as_list(statement.get("Resource")))
+
+
+def _every_object(resource: Any) -> bool:
+    """`arn:aws:s3:::bucket/*` (or `*`): a deny on a prefix leaves the rest of the bucket deletable."""
+    return str(resource) == "*" or (str(resource).endswith("/*") and str(resource).count("/") == 1)
+
+
+def denies_insecure_transport(policy: Any) -> bool:
+    """A Deny of every S3 action to everyone, on the bucket and its objects, when TLS is not used."""
+    for statement in _statements(policy):
+        condition = (statement.get("Condition") or {}).get("Bool") or {}
+        if (
+            statement.get("Effect") == "Deny"
+            and _everyone(statement)
+            and _covers(statement.get("Action"), "s3:GetObject")
+            and _covers(statement.get("Action"), "s3:PutObject")
+            and _covers(statement.get("Action"), "s3:ListBucket")
+            and _on_bucket(statement)
+            and _on_objects(statement)
+            and set(statement.get("Condition") or {}) == {"Bool"}
+            and str(condition.get("aws:SecureTransport")).lower() == "false"
+        ):
+            return True
+    return False
+
+
+def denies_deletes(policy: Any) -> bool:
+    """An unconditional Deny of every delete action to everyone, on all objects of the bucket."""
+    for statement in _statements(policy):
+        if (
+            statement.get("Effect") == "Deny"
+            and _everyone(statement)
+            and not statement.get("Condition")
+            and all(_covers(statement.get("Action"), action) for action in DELETE_ACTIONS)
+            and any(_every_object(r) for r in _as_list(statement.get("Resource")))
+        ):
+            return True
+    return False
+
+
+def bucket_policy_tls_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != BUCKET_POLICY:
+        return
+    if not denies_insecure_transport(args.props.get("policy")):
+        report(
+            "Bucket policy must deny every S3 action to everyone when aws:SecureTransport is false "
+            "(on the bucket and on its objects).",
+            None,
+        )
+
+
+def _points_at(resource: PolicyResource, prop: str, target: PolicyResource, target_prop: str) -> bool:
+    """`resource.prop` names `target`: by the engine's dependency record, or by the literal value."""
+    if any(dep.urn == target.urn for dep in resource.property_dependencies.get(prop, [])):
+        return True
+    value = target.props.get(target_prop)
+    return value is not None and resource.props.get(prop) == value
+
+
+def _exempt(bucket: PolicyResource) -> bool:
+    return str((bucket.props.get("tags") or {}).get(EXEMPT_TAG, "")).lower() == "false"
+
+
+def _versioned(bucket: PolicyResource, resources: list[PolicyResource]) -> bool:
+    return any(
+        r.resource_type == VERSIONING
+        and _points_at(r, "bucket", bucket, "bucket")
+        and (r.props.get("versioningConfiguration") or {}).get("status") == "Enabled"
+        for r in resources
+    )
+
+
+def _locked(bucket: PolicyResource, resources: list[PolicyResource]) -> bool:
+    for r in resources:
+        if r.resource_type != OBJECT_LOCK or not _points_at(r, "bucket", bucket, "bucket"):
+            continue
+        retention = (r.props.get("rule") or {}).get("defaultRetention") or {}
+        period = int(retention.get("days") or 0) + int(retention.get("years") or 0)
+        if r.props.get("objectLockEnabled", "Enabled") == "Enabled" and (
+            retention.get("mode") in LOCK_MODES and period > 0
+        ):
+            return True
+    return False
+
+
+def artifact_buckets_immutable(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    for bucket in (r for r in resources if r.resource_type == BUCKET and not _exempt(r)):
+        label = bucket.props.get("bucket", bucket.name)
+        if not _versioned(bucket, resources):
+            report(f"Bucket '{label}' holds model artifacts and must be versioned.", bucket.urn)
+        if not _locked(bucket, resources):
+            report(
+                f"Bucket '{label}' holds model artifacts and must have Object Lock with a default "
+                "retention (GOVERNANCE or COMPLIANCE, a period above zero).",
+                bucket.urn,
+            )
+        policies = [
+            r
+            for r in resources
+            if r.resource_type == BUCKET_POLICY and _points_at(r, "bucket", bucket, "bucket")
+        ]
+        if not any(denies_insecure_transport(p.props.get("policy")) for p in policies):
+            report(f"Bucket '{label}' must have a TLS-only bucket policy.", bucket.urn)
+        if not any(denies_deletes(p.props.get("policy")) for p in policies):
+            report(
+                f"Bucket '{label}' must have a bucket policy denying "
+                f"{', '.join(DELETE_ACTIONS)} to everyone.",
+                bucket.urn,
+            )
+
+
+def _is_mlflow_server_trust(policy: Any) -> bool:
+    for statement in _statements(policy):
+        for pairs in (statement.get("Condition") or {}).values():
+            if not isinstance(pairs, dict):
+                continue
+            subjects = [v for key, value in pairs.items() if key.endswith(":sub") for v in _as_list(value)]
+            if f"system:serviceaccount:{MLFLOW_NAMESPACE}:{MLFLOW_SERVICE_ACCOUNT}" in subjects:
+                return True
+            namespaces = _as_list(pairs.get("aws:RequestTag/kubernetes-namespace"))
+            accounts = _as_list(pairs.get("aws:RequestTag/kubernetes-service-account"))
+            if MLFLOW_NAMESPACE in namespaces and MLFLOW_SERVICE_ACCOUNT in accounts:
+                return True
+    return False
+
+
+def _writes(policy: Any) -> list[str]:
+    found = []
+    for statement in _statements(policy):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        if "NotAction" in statement:
+            found.append("NotAction")
+        found += [a for a in OBJECT_WRITE_ACTIONS if _covers(statement.get("Action"), a)]
+    return found
+
+
+def mlflow_server_reads_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The MLflow server's role (trusted by its service account) gets no S3 object write or delete.
+
+    Managed policy attachments are refused outright: what they allow is not in the stack to check.
+    """
+    resources = list(args.resources)
+    for role in (r for r in resources if r.resource_type == ROLE):
+        if not _is_mlflow_server_trust(role.props.get("assumeRolePolicy")):
+            continue
+        documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
+        documents += [
+            r.props.get("policy")
+            for r in resources
+            if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
+        ]
+        for document in documents:
+            if found := _writes(document):
+                report(
+                    f"The MLflow server's role must not write or delete objects; it allows {found}.", role.urn
+                )
+        attached = [
+            r for r in resources if r.resource_type == ATTACHMENT and _points_at(r, "role", role, "name")
+        ]
+        if attached or role.props.get("managedPolicyArns"):
+            report(
+                "The MLflow server's role must carry no managed policies (their rights are unchecked).",
+                role.urn,
+            )
