@@ -99,6 +99,20 @@ def stored_key_problems(text: str) -> list[str]:
     return [f"mentions {key}: use OIDC roles, never stored keys" for key in STORED_KEYS if key in text]
 
 
+def secret_environment_problems(workflow: dict[str, Any]) -> list[str]:
+    """A job that reads a stored secret runs in a GitHub environment, whose branch rules guard it.
+
+    A repository secret reaches every workflow on every branch that can run one; an environment's
+    secret reaches only the jobs its deployment branches (main) and reviewers let through.
+    """
+    problems = []
+    for job_name, job in workflow.get("jobs", {}).items():
+        used = sorted(set(re.findall(r"secrets\.(\w+)", str(job))) - {"GITHUB_TOKEN"})
+        if used and not job.get("environment"):
+            problems.append(f"job {job_name}: reads secrets {used} outside an environment")
+    return problems
+
+
 def all_problems(workflow: dict[str, Any], text: str) -> list[str]:
     return [
         *permission_problems(workflow, text),
@@ -107,4 +121,5 @@ def all_problems(workflow: dict[str, Any], text: str) -> list[str]:
         *injection_problems(workflow),
         *trigger_problems(workflow),
         *stored_key_problems(text),
+        *secret_environment_problems(workflow),
     ]

@@ -3,6 +3,10 @@
 It keeps the pull requests it opened, lists the open ones, and can be made to fail `pr create` as
 the API sometimes does. Run as `python3 stand_in_github.py <state folder> <gh arguments...>`; every
 call is recorded with the token it was given.
+
+`gh api` answers the REST calls the repository settings use (teams, users, branch protection,
+environments and their deployment branch policies) from a state it keeps in `api.json`, records
+each request's method, path and body, and refuses with GitHub's 403 any path `refuse(...)` names.
 """
 
 from __future__ import annotations
@@ -49,6 +53,27 @@ class StandInGitHub:
             call for call in self.recorded() if call["args"][:2] == ["pr", "create"] and not call["failed"]
         ]
 
+    def api_state(self) -> dict:
+        path = self.state / "api.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def set_api_state(self, **values: object) -> None:
+        (self.state / "api.json").write_text(json.dumps({**self.api_state(), **values}))
+
+    def refuse(self, *paths: str) -> None:
+        """Answer 403 to any `gh api` call whose path contains one of `paths`."""
+        self.set_api_state(refuse=list(paths))
+
+    def requests(self) -> list[tuple[str, str, object]]:
+        """The `gh api` calls made: (method, path, body or None)."""
+        found = []
+        for call in self.recorded():
+            args = call["args"]
+            if args[:1] == ["api"]:
+                method = args[args.index("--method") + 1] if "--method" in args else "GET"
+                found.append((method, args[-3] if "--input" in args else args[-1], call.get("body")))
+        return found
+
     def close_all(self) -> None:
         pulls = _pulls(self.state)
         (self.state / "pulls.jsonl").write_text(
@@ -65,10 +90,16 @@ def main(state: Path, args: list[str]) -> int | str:
         return args[args.index(name) + 1] if name in args else None
 
     failing = args[:2] == ["pr", "create"] and (state / "failing").exists()
+    body = json.loads(sys.stdin.read() or "null") if "--input" in args else None
     with (state / "calls.jsonl").open("a") as calls:
         calls.write(
-            json.dumps({"args": args, "token": os.environ.get("GH_TOKEN", ""), "failed": failing}) + "\n"
+            json.dumps(
+                {"args": args, "token": os.environ.get("GH_TOKEN", ""), "failed": failing, "body": body}
+            )
+            + "\n"
         )
+    if args[:1] == ["api"]:
+        return _api(state, args, body)
     pulls = _pulls(state)
     if args[:1] == ["auth"]:  # `auth status`, `auth setup-git` (origin is a local path)
         return 0
@@ -89,6 +120,63 @@ def main(state: Path, args: list[str]) -> int | str:
     if args[:2] == ["pr", "merge"] and "--auto" in args:  # recorded above; GitHub merges once checks pass
         return 0
     return "not stood in for: " + " ".join(args)
+
+
+def _api(state: Path, args: list[str], body: object) -> int | str:
+    """The REST calls of modelops.github.repository_settings, as GitHub answers them."""
+    method = args[args.index("--method") + 1] if "--method" in args else "GET"
+    path = (args[-3] if "--input" in args else args[-1]).split("?", 1)[0]
+    stored = state / "api.json"
+    api = json.loads(stored.read_text()) if stored.exists() else {}
+    if any(refused in path for refused in api.get("refuse", [])):
+        return "gh: Resource not accessible by integration (HTTP 403)"
+    parts = path.strip("/").split("/")
+    answer: object = None
+    if method == "GET" and parts[:1] == ["orgs"] and parts[2:3] == ["teams"]:
+        if parts[3] not in api.get("teams", {}):
+            return "gh: Not Found (HTTP 404)"
+        answer = {"id": api["teams"][parts[3]], "slug": parts[3]}
+    elif method == "GET" and parts[:1] == ["users"]:
+        if parts[1] not in api.get("users", {}):
+            return "gh: Not Found (HTTP 404)"
+        answer = {"id": api["users"][parts[1]], "login": parts[1]}
+    elif method == "PUT" and parts[3:] == ["branches", "main", "protection"]:
+        api["protection"] = body
+        answer = body
+    elif "secrets" in parts and method in ("GET", "DELETE"):  # repository's or an environment's
+        where = parts[4] if parts[3] == "environments" else "repository"
+        names = api.setdefault("secrets", {}).setdefault(where, [])
+        if parts[-1] not in names:
+            return "gh: Not Found (HTTP 404)"
+        if method == "DELETE":
+            names.remove(parts[-1])
+        else:
+            answer = {"name": parts[-1]}
+    elif parts[3:4] == ["environments"] and len(parts) == 5 and method == "PUT":
+        api.setdefault("environments", {})[parts[4]] = body
+        answer = {"name": parts[4]}
+    elif parts[3:4] == ["environments"] and parts[5:6] == ["deployment-branch-policies"]:
+        environment = parts[4]
+        if environment not in api.get("environments", {}):
+            return "gh: Not Found (HTTP 404)"
+        policies = api.setdefault("policies", {}).setdefault(environment, [])
+        if method == "GET":
+            answer = {"total_count": len(policies), "branch_policies": policies}
+        elif method == "POST":
+            assert isinstance(body, dict)
+            policy = {"id": 1 + max([p["id"] for p in policies] or [100]), **body}
+            policies.append(policy)
+            answer = policy
+        elif method == "DELETE":
+            policies[:] = [p for p in policies if str(p["id"]) != parts[6]]
+        else:
+            return f"not stood in for: {method} {path}"
+    else:
+        return f"not stood in for: {method} {path}"
+    stored.write_text(json.dumps(api))
+    if answer is not None:
+        print(json.dumps(answer))
+    return 0
 
 
 if __name__ == "__main__":

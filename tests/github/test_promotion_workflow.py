@@ -17,6 +17,7 @@ registered version. Steps that cannot run here get explicit local equivalents:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -186,24 +187,23 @@ def test_a_blocked_promotion_fails_the_job_and_still_reports_why(
     assert "BLOCKED" in run.summary
 
 
-def test_the_pull_request_only_reports_and_the_merge_records_the_decision(
-    origin, german_credit, tmp_path, monkeypatch
-):
-    version = register_demo_model("better", german_credit)  # a version no other test has gated
-    pull_request = open_pull_request(origin, version, monkeypatch)
-    run, _ = run_gate_job(origin, pull_request, tmp_path, ArtifactStore(tmp_path / "artifacts"))
-    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
-    client = mlflow.MlflowClient()
-    assert tags.gate("dev") not in client.get_model_version("credit-risk", version).tags  # read-only
-
-    before = pull_request["base"]["sha"]
-    git(origin, "merge", "--no-ff", "--quiet", "-m", "Merge the promotion", pull_request["head"]["sha"])
-    merged = git(origin, "rev-parse", "main").strip()
-    record = WorkflowJob(
+def run_record_job(
+    origin: Path, tmp_path: Path, gh_folder: Path, *, before: str, sha: str, name: str
+) -> JobRun:
+    """record.yml's job on a push to main; `gh` (for moving the recorded/main tag) is a stand-in."""
+    env = runner_env()
+    env["PATH"] = f"{gh_folder}{os.pathsep}{env['PATH']}"
+    return WorkflowJob(
         load_workflow(RECORD),
         "record",
-        tmp_path / "record-job",
-        github={"event": {"before": before}, "sha": merged, "repository": REPOSITORY, "run_id": "77"},
+        tmp_path / name,
+        github={
+            "event": {"before": before},
+            "sha": sha,
+            "repository": REPOSITORY,
+            "run_id": "77",
+            "token": "job-token",
+        },
         variables={
             "MLFLOW_TRACKING_URI": configure(),
             "RETRAIN_ROLE_ARN": "arn:aws:iam::123456789012:role/modelops-dev-retrain",
@@ -215,13 +215,54 @@ def test_the_pull_request_only_reports_and_the_merge_records_the_decision(
             "aws-actions/configure-aws-credentials": assume_role,
         },
         replaced_steps={"install": install, "registry-login": registry_login, "crd-schemas": crd_schemas},
-        base_env=runner_env(),
+        base_env=env,
     ).run()
+
+
+def test_the_pull_request_only_reports_and_the_merge_records_the_decision(
+    origin, german_credit, tmp_path, monkeypatch, pr_gh
+):
+    version = register_demo_model("better", german_credit)  # a version no other test has gated
+    pull_request = open_pull_request(origin, version, monkeypatch)
+    run, _ = run_gate_job(origin, pull_request, tmp_path, ArtifactStore(tmp_path / "artifacts"))
+    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
+    client = mlflow.MlflowClient()
+    assert tags.gate("dev") not in client.get_model_version("credit-risk", version).tags  # read-only
+
+    before = pull_request["base"]["sha"]
+    git(origin, "merge", "--no-ff", "--quiet", "-m", "Merge the promotion", pull_request["head"]["sha"])
+    merged = git(origin, "rev-parse", "main").strip()
+    record = run_record_job(origin, tmp_path, pr_gh[0], before=before, sha=merged, name="record-job")
     assert record.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in record.steps]
     recorded = client.get_model_version("credit-risk", version).tags
     assert recorded[tags.gate("dev")] == "passed"
     assert recorded[tags.gate_run("dev")]  # the gate run behind the tag
     assert "PASSED" in record.summary
+    assert git(origin, "rev-parse", "refs/tags/recorded/main").strip() == merged
+
+
+def test_a_cancelled_record_run_loses_no_decision(origin, german_credit, tmp_path, monkeypatch, pr_gh):
+    """The merge's own run is cancelled (a later push replaced it while pending); the later run,
+    whose `before` is the merge, still records the merged promotion's decision."""
+    start = git(origin, "rev-parse", "main").strip()
+    git(origin, "tag", "recorded/main", start)  # where the last successful record run finished
+    version = register_demo_model("better", german_credit)
+    pull_request = open_pull_request(origin, version, monkeypatch)
+    git(origin, "merge", "--no-ff", "--quiet", "-m", "Merge the promotion", pull_request["head"]["sha"])
+    merged = git(origin, "rev-parse", "main").strip()  # its record run never happens
+    notes = origin / "policies" / "NOTES.md"
+    notes.write_text("A later change under policies/, which triggers record again.\n")
+    git(origin, "add", "-A")
+    git(origin, "commit", "--quiet", "-m", "A later push")
+    later = git(origin, "rev-parse", "main").strip()
+    client = mlflow.MlflowClient()
+    assert tags.gate("dev") not in client.get_model_version("credit-risk", version).tags
+
+    record = run_record_job(origin, tmp_path, pr_gh[0], before=merged, sha=later, name="later-run")
+    assert record.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in record.steps]
+    assert record.step("since").outcome == "success"
+    assert client.get_model_version("credit-risk", version).tags[tags.gate("dev")] == "passed"
+    assert git(origin, "rev-parse", "refs/tags/recorded/main").strip() == later
 
 
 SABOTAGE = """

@@ -3,9 +3,18 @@
 | role | `sub` it trusts | may |
 | --- | --- | --- |
 | preview | `repo:ORG/REPO:pull_request` | read the account (`pulumi preview`) |
-| deploy | `repo:ORG/REPO:environment:<env>` | administer it (`pulumi up`, behind required reviewers) |
+| deploy | `repo:ORG/REPO:environment:<env>` | administer it (`pulumi up`, behind the environment) |
 | gate | `repo:ORG/REPO:pull_request` | read the artifact bucket and the gate's MLflow login |
 | retrain | `repo:ORG/REPO:environment:registry` | read and add artifacts, read the retrain MLflow login |
+
+`job_workflow_ref` they trust: deploy, infra.yml on main; retrain, record.yml, retrain.yml and
+rollout.yml on main (MAIN_WORKFLOWS).
+
+The roles that act on main pin both claims: the environment (whose deployment branches are main
+only: `python -m modelops.github.repository_settings`) and the workflow file at main, so a job
+from another workflow, or the same file on another branch, gets nothing even inside the
+environment. The pull-request roles only read; their jobs run the pull request's merge ref
+(`refs/pull/<n>/merge`), which no exact value can name, so they pin `sub` alone.
 
 The two MLflow logins are Secrets Manager secrets holding `{"username", "password"}`; the same
 passwords are given to MLflow by the registry's `mlflow-users` Job.
@@ -30,6 +39,9 @@ RETRAIN_ENVIRONMENT = "registry"
 # guarded by the environment's required reviewers on GitHub.
 MANAGED = {"preview": "ReadOnlyAccess", "deploy": "AdministratorAccess"}
 WRITERS = ("retrain",)
+# The workflow files, on main, whose jobs assume each role that acts on main.
+MAIN_WORKFLOWS = {"deploy": ("infra.yml",), "retrain": ("record.yml", "retrain.yml", "rollout.yml")}
+MAIN_REF = "refs/heads/main"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,11 @@ class CiAccessArgs:
     bucket_arn: pulumi.Input[str]  # the MLflow artifact bucket
     logins: dict[str, MlflowLogin]  # "gate" and "retrain"
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
+
+
+def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
+    """The `job_workflow_ref` claims a role trusts: `ORG/REPO/.github/workflows/<file>@refs/heads/main`."""
+    return tuple(f"{repository}/.github/workflows/{file}@{MAIN_REF}" for file in MAIN_WORKFLOWS.get(kind, ()))
 
 
 def subjects(repository: str, environment: str) -> dict[str, str]:
@@ -87,6 +104,7 @@ class CiAccess(pulumi.ComponentResource):
                         issuer_host=GITHUB_ISSUER,
                         subject=subject,
                         audience="sts.amazonaws.com",
+                        workflow_refs=workflow_refs(args.repository, kind),
                     )
                 ),
                 max_session_duration=3600,

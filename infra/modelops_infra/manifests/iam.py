@@ -134,8 +134,22 @@ def artifact_bucket_policy(bucket_name: str) -> str:
     )
 
 
-def web_identity_trust(provider_arn: str, issuer_host: str, subject: str, audience: str) -> str:
-    """`StringEquals` on both `sub` and `aud`: `StringLike` would let wildcards in."""
+def web_identity_trust(
+    provider_arn: str,
+    issuer_host: str,
+    subject: str,
+    audience: str,
+    *,
+    workflow_refs: tuple[str, ...] = (),
+) -> str:
+    """`StringEquals` on `sub`, `aud` and (GitHub) `job_workflow_ref`: `StringLike` would let wildcards in.
+
+    `workflow_refs` lists the workflow files, at the ref they must run from, whose jobs may assume
+    the role; a list in `StringEquals` matches any one of them.
+    """
+    equals: dict[str, str | list[str]] = {f"{issuer_host}:sub": subject, f"{issuer_host}:aud": audience}
+    if workflow_refs:
+        equals[f"{issuer_host}:job_workflow_ref"] = sorted(workflow_refs)
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -144,9 +158,7 @@ def web_identity_trust(provider_arn: str, issuer_host: str, subject: str, audien
                     "Effect": "Allow",
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{issuer_host}:sub": subject, f"{issuer_host}:aud": audience}
-                    },
+                    "Condition": {"StringEquals": equals},
                 }
             ],
         }

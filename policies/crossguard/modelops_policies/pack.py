@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from modelops_policies import artifact_rules, aws_rules, kubernetes_rules, network_rules
+from modelops_policies import artifact_rules, aws_rules, ci_trust_rules, kubernetes_rules, network_rules
 
 ADVISORY_STACKS = ("dev", "local")
 
@@ -42,6 +42,11 @@ _RULES = [
         "oidc-trust-no-wildcards",
         "OIDC trust policies pin sub and aud exactly.",
         aws_rules.oidc_trust_without_wildcards,
+    ),
+    (
+        "github-trust-pins-main-workflow",
+        "Roles GitHub Actions assumes on main pin sub to the environment and job_workflow_ref to main.",
+        ci_trust_rules.github_trust_pins_main_workflow,
     ),
     (
         "trust-without-wildcards",

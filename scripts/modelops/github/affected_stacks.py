@@ -3,6 +3,10 @@
 The infra workflow previews (on a pull request) or deploys (on main) only these stacks. Stacks
 are the environments whose `platform.target` is `aws`; the `local` stack targets a developer's
 own cluster and is never deployed from CI.
+
+On main, each stack is compared from its own `deployed/<stack>` tag (modelops.github.progress_tag),
+which its deploy job moves only after `pulumi up` succeeded: a push whose run was cancelled, or
+a stack whose deploy failed, is still deployed by the next run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 from modelops.config import Environment, project_root
 from modelops.config.loader import environments_dir, load_environment
 from modelops.errors import InputError
+from modelops.github.progress_tag import since
+
+DEPLOYED_TAG = "deployed/{stack}"
 
 # Paths every stack is built from: the program, its policy pack, its locked dependencies, and
 # the parts of gitops/ the program reads (Argo CD's bootstrap, the models' service accounts).
@@ -52,6 +59,20 @@ def affected(changed: Iterable[str], stacks: list[str]) -> list[str]:
     return [stack for stack in stacks if f"environments/{stack}.yaml" in changed]
 
 
+def affected_since_deployed(root: Path, stacks: list[str], *, head: str, first: str | None) -> list[str]:
+    """The stacks whose own last deployed commit is behind a change that can alter them."""
+    return [
+        stack
+        for stack in stacks
+        if affected(
+            changed_paths(
+                root, since(root, tag=DEPLOYED_TAG.format(stack=stack), head=head, first=first), head
+            ),
+            [stack],
+        )
+    ]
+
+
 def changed_paths(root: Path, base: str, head: str) -> list[str]:
     done = subprocess.run(
         ["git", "-C", str(root), "diff", "--name-only", f"{base}...{head}"],
@@ -65,14 +86,25 @@ def changed_paths(root: Path, base: str, head: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="revision before the change")
+    parser.add_argument("--base", help="revision before the change (a pull request's base)")
     parser.add_argument("--head", required=True, help="revision after the change")
+    parser.add_argument(
+        "--since-deployed",
+        action="store_true",
+        help="compare each stack from its deployed/<stack> tag (main); --base is used until the tag exists",
+    )
     args = parser.parse_args(argv)
+    if not args.since_deployed and not args.base:
+        parser.error("--base is required without --since-deployed")
     root = project_root()
     try:
         names = sorted(path.stem for path in environments_dir(root).glob("*.yaml"))
         stacks = deploy_order(load_environment(name, root=root) for name in names)
-        print(json.dumps(affected(changed_paths(root, args.base, args.head), stacks)))
+        if args.since_deployed:
+            found = affected_since_deployed(root, stacks, head=args.head, first=args.base)
+        else:
+            found = affected(changed_paths(root, args.base, args.head), stacks)
+        print(json.dumps(found))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

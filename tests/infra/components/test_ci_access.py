@@ -7,9 +7,11 @@ import json
 import pytest
 
 from modelops_infra import layout as L
+from modelops_infra.components.ci_access import MAIN_WORKFLOWS
 from modelops_infra.settings import load_settings
 from modelops_infra.versions import mlflow_server_image
 from tests.conftest import REPO_ROOT
+from tests.github.workflow_runner import load_workflow
 from tests.infra.conftest import AWS_STACKS
 
 ISSUER = "token.actions.githubusercontent.com"
@@ -44,14 +46,67 @@ def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(stacks, repo
     assert len(federated) == 1  # one GitHub provider for every CI role
     (provider,) = federated
     assert provider is not None and "github" in provider
+    on_main = {
+        "ci-deploy": [f"{repository}/.github/workflows/infra.yml@refs/heads/main"],
+        "ci-retrain": [
+            f"{repository}/.github/workflows/{file}@refs/heads/main"
+            for file in ("record.yml", "retrain.yml", "rollout.yml")
+        ],
+    }
     for role, subject in expected.items():
         (statement,) = _statements(roles[role])
+        pinned = {f"{ISSUER}:sub": subject, f"{ISSUER}:aud": "sts.amazonaws.com"}
+        if role in on_main:  # acts on main: the environment AND main's workflow file
+            pinned[f"{ISSUER}:job_workflow_ref"] = on_main[role]
         assert statement == {
             "Effect": "Allow",
             "Principal": {"Federated": provider},
             "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{ISSUER}:sub": subject, f"{ISSUER}:aud": "sts.amazonaws.com"}},
+            "Condition": {"StringEquals": pinned},
         }, role
+
+
+# The repository variable each role's ARN is given to workflows in, and the GitHub environment
+# (the `sub` it trusts) of every job that assumes it.
+ROLE_VARIABLES = {
+    "deploy": ("DEPLOY_ROLE_ARN", None),  # None: the stack's own environment
+    "retrain": ("RETRAIN_ROLE_ARN", "registry"),
+    "gate": ("GATE_ROLE_ARN", None),
+    "preview": ("PREVIEW_ROLE_ARNS", None),
+}
+
+
+def _workflow(file: str) -> dict:
+    return load_workflow(REPO_ROOT / ".github" / "workflows" / file)
+
+
+def _jobs_assuming(variable: str) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for path in sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml")):
+        for job in load_workflow(path)["jobs"].values():
+            if f"vars.{variable}" in json.dumps(job.get("steps", [])):
+                found.setdefault(path.name, []).append(job)
+    return found
+
+
+def test_the_workflows_that_assume_a_main_role_are_exactly_the_ones_it_trusts():
+    # A workflow that starts assuming the registry's role without being added to its trust would
+    # fail at run time; one that stopped using it but is still trusted is a door left open.
+    for kind, files in MAIN_WORKFLOWS.items():
+        variable, environment = ROLE_VARIABLES[kind]
+        users = _jobs_assuming(variable)
+        assert sorted(users) == sorted(files), kind
+        for file, jobs in users.items():
+            on_pull_requests = "pull_request" in _workflow(file)["on"]
+            for job in jobs:  # never on a pull request (the trust's main ref would refuse it anyway)
+                assert not on_pull_requests or "github.event_name == 'push'" in job["if"], (kind, file)
+                assert job.get("environment") == environment or (
+                    environment is None and job.get("environment") in AWS_STACKS
+                ), (kind, file)
+    for kind in ("gate", "preview"):  # the read-only roles: their jobs run on pull requests
+        for file, jobs in _jobs_assuming(ROLE_VARIABLES[kind][0]).items():
+            assert "pull_request" in _workflow(file)["on"], (kind, file)
+            assert all("environment" not in job for job in jobs), (kind, file)
 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
