@@ -17,6 +17,7 @@ from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
     container_security_context,
+    cron_job,
     pod_security_context,
     resources,
 )
@@ -276,40 +277,16 @@ def monitor_cronjob(model: str, *, job: MonitorJob) -> dict[str, Any]:
             },
         },
     ]
-    return {
-        "metadata": {
-            "name": name,
-            "namespace": L.JOBS_NAMESPACE,
-            "labels": labels,
-            "annotations": checkov_skips(**skips),
-        },
-        "spec": {
-            "schedule": job.schedule,
-            "timeZone": "Etc/UTC",
-            # A run still going when the next is due is let finish; the next waits for the one after.
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 600,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "spec": {
-                    "backoffLimit": 1,
-                    "activeDeadlineSeconds": job.period_s - 300,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "serviceAccountName": SERVICE_ACCOUNT,
-                            "restartPolicy": "Never",
-                            "automountServiceAccountToken": False,
-                            "securityContext": pod_security_context(),
-                            "containers": [container],
-                            "volumes": volumes,
-                        },
-                    },
-                }
-            },
-        },
-    }
+    return cron_job(
+        name,
+        labels=labels,
+        skips=skips,
+        schedule=job.schedule,
+        starting_deadline_s=600,
+        backoff_limit=1,
+        deadline_s=job.period_s - 300,
+        pod_spec={"serviceAccountName": SERVICE_ACCOUNT, "containers": [container], "volumes": volumes},
+    )
 
 
 def _login(variable: str, key: str) -> Manifest:

@@ -26,9 +26,8 @@ from modelops_infra.manifests.model_monitor import (
 )
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
-    checkov_skips,
     container_security_context,
-    pod_security_context,
+    cron_job,
     resources,
 )
 
@@ -112,43 +111,20 @@ def rollout_cronjob(job: RolloutJob) -> Manifest:
         **IMAGE_DIGEST_SKIP,
         "CKV_K8S_35": "MLflow's client and gh read their credentials from env only",
     }
-    return {
-        "metadata": {
-            "name": f"rollout-{job.environment}",
-            "namespace": L.JOBS_NAMESPACE,
-            "labels": labels,
-            "annotations": checkov_skips(**skips),
+    return cron_job(
+        f"rollout-{job.environment}",
+        labels=labels,
+        skips=skips,
+        schedule=job.schedule,
+        starting_deadline_s=300,
+        backoff_limit=0,  # a failed round is not retried: the next scheduled one judges afresh
+        deadline_s=job.every_minutes * 60 - 60,
+        # No serviceAccountName: the round never calls the API server (its token stays unmounted).
+        pod_spec={
+            "containers": [container],
+            "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}, PUSH_LOGIN_VOLUME],
         },
-        "spec": {
-            "schedule": job.schedule,
-            "timeZone": "Etc/UTC",
-            # Two rounds at once would judge the same windows and race for the same branches.
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 300,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "spec": {
-                    # A failed round is not retried: the next scheduled one judges afresh.
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": job.every_minutes * 60 - 60,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "automountServiceAccountToken": False,  # it never calls the API server
-                            "securityContext": pod_security_context(),
-                            "containers": [container],
-                            "volumes": [
-                                {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}},
-                                PUSH_LOGIN_VOLUME,
-                            ],
-                        },
-                    },
-                }
-            },
-        },
-    }
+    )
 
 
 def _pods(namespace: str, labels: dict[str, str]) -> Manifest:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelops_infra.layout import JOBS_NAMESPACE
+
 # A UID above the host's system range (checkov CKV_K8S_40) that no image ships as root.
 RUN_AS_USER = 10001
 
@@ -95,6 +97,57 @@ def run_once_job(
                     ],
                     "volumes": volumes,
                 },
+            },
+        },
+    }
+
+
+def cron_job(
+    name: str,
+    *,
+    labels: dict[str, str],
+    skips: dict[str, str],
+    schedule: str,
+    starting_deadline_s: int,
+    backoff_limit: int,
+    deadline_s: int,
+    pod_spec: dict[str, Any],
+) -> dict[str, Any]:
+    """`metadata` and `spec` of a hardened CronJob in the jobs namespace, on UTC, one run at a time.
+
+    `pod_spec` gives the containers, volumes and identity; the restricted pod security context, a
+    `Never` restart policy and an unmounted API token are added here (a pod that calls the API server
+    projects its own token in `pod_spec`'s volumes).
+    """
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": JOBS_NAMESPACE,
+            "labels": labels,
+            "annotations": checkov_skips(**skips),
+        },
+        "spec": {
+            "schedule": schedule,
+            "timeZone": "Etc/UTC",
+            # A run still going when the next is due is let finish; the next due waits for the one after.
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": starting_deadline_s,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": backoff_limit,
+                    "activeDeadlineSeconds": deadline_s,
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
+                            "securityContext": pod_security_context(),
+                            **pod_spec,
+                        },
+                    },
+                }
             },
         },
     }
