@@ -182,7 +182,9 @@ def test_listing_is_limited_to_the_prefix_and_a_missing_prefix_fails_the_positiv
     )
     for prefix, expected in (("projects/2024/", True), ("projects", False), ("other/projects/", False)):
         request = Request(DAVE, "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": prefix})
-        assert is_allowed(request, identity=[DAVE_MAY_LIST], resource=Resource(bucket.arn, A, under)) is expected
+        assert (
+            is_allowed(request, identity=[DAVE_MAY_LIST], resource=Resource(bucket.arn, A, under)) is expected
+        )
 
 
 # AWS KMS developer guide, "Default key policy" and "kms:ViaService".
@@ -228,9 +230,19 @@ def test_a_key_policy_must_allow_and_via_service_limits_use_to_that_service():
 @pytest.mark.parametrize(
     "statement",
     [
-        {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "x"}}},
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "x"}},
+        },
         {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}/*"},
-        {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": "*"}}},
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": "*"}},
+        },
     ],
 )
 def test_what_it_cannot_evaluate_is_refused_rather_than_skipped(statement):

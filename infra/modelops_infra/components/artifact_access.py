@@ -74,9 +74,11 @@ class ArtifactAccess(pulumi.ComponentResource):
             opts=child,
         )
         policy = pulumi.Output.all(args.bucket_arn, args.kms_key_arn).apply(
-            lambda values: artifact_access_policy(values[0], write=True, kms_key_arn=values[1])
-            if write
-            else model_reader_policy(values[0], kms_key_arn=values[1])
+            lambda values: (
+                artifact_access_policy(values[0], write=True, kms_key_arn=values[1])
+                if write
+                else model_reader_policy(values[0], kms_key_arn=values[1])
+            )
         )
         aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=child)
         after_agent = pulumi.ResourceOptions(

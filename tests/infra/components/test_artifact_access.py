@@ -82,7 +82,9 @@ def test_the_reader_role_trusts_pod_identity_for_exactly_those_accounts_and_only
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": BUCKET,
-            "Condition": {"StringLike": {"s3:prefix": ["*/models/m-*/artifacts", "*/models/m-*/artifacts/*"]}},
+            "Condition": {
+                "StringLike": {"s3:prefix": ["*/models/m-*/artifacts", "*/models/m-*/artifacts/*"]}
+            },
         },
         {
             "Sid": "ReadRegisteredModels",
