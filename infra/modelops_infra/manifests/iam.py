@@ -284,7 +284,8 @@ def model_reader_policy(bucket_arn: str, *, kms_key_arn: str | None = None) -> s
         },
     ]
     if kms_key_arn:
-        region = kms_key_arn.split(":")[3] if kms_key_arn.count(":") >= 5 else ""
+        parts = kms_key_arn.split(":")
+        region = parts[3] if len(parts) >= 6 and parts[:3] == ["arn", "aws", "kms"] else ""
         if not region:
             raise ValueError(f"{kms_key_arn!r} is not a KMS key ARN (arn:aws:kms:<region>:...)")
         statements.append(

@@ -280,8 +280,7 @@ def _grant_problems(statement: dict[str, Any]) -> list[str]:
         if element in statement:
             return [f"it allows through {element}"]
     principal = statement.get("Principal")
-    aws = principal.get("AWS") if isinstance(principal, dict) else None
-    if principal == "*" or aws is None or "*" in _as_list(aws) or set(principal) != {"AWS"}:
+    if not isinstance(principal, dict) or set(principal) != {"AWS"} or "*" in _as_list(principal["AWS"]):
         return [f"its principal {principal!r} is not a list of AWS accounts or roles"]
     actions = _as_list(statement.get("Action"))
     problems = [f"it allows {a!r}" for a in actions if a not in (*MODEL_READ_ACTIONS, LIST_ACTION)]

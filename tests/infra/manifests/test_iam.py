@@ -113,7 +113,8 @@ def test_the_reader_decrypts_with_the_key_it_is_given_through_s3_in_its_region()
         "Resource": key,
         "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}},
     }
-    with pytest.raises(ValueError, match="not a KMS key ARN"):
-        model_reader_policy("arn:aws:s3:::b", kms_key_arn="alias/registry")
+    for not_a_key in ("alias/registry", "arn:aws:s3:::b", "arn:aws:s3:eu-west-1:123456789012:key/abc"):
+        with pytest.raises(ValueError, match="not a KMS key ARN"):
+            model_reader_policy("arn:aws:s3:::b", kms_key_arn=not_a_key)
     actions = {a for s in json.loads(model_reader_policy("arn:aws:s3:::b"))["Statement"] for a in s["Action"]}
     assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion"}
