@@ -103,6 +103,7 @@ def _on_aws(
     artifacts = ArtifactAccess(
         "artifacts",
         ArtifactAccessArgs(
+            environment=settings.name,
             cluster_name=cluster_name(settings.name),
             cluster=cluster.name,
             bucket_arn=registry.bucket_arn,

@@ -255,3 +255,161 @@ def test_the_pack_is_mandatory_in_prod_and_fails_closed():
     assert enforcement_for("staging") is EnforcementLevel.MANDATORY
     assert enforcement_for("") is EnforcementLevel.MANDATORY
     assert enforcement_for("dev") is EnforcementLevel.ADVISORY
+
+
+# --- Cross-account reads of the registry bucket (artifact_rules) ---------------------------------
+from modelops_infra.manifests import iam  # noqa: E402
+from modelops_policies import STACK_POLICIES, artifact_rules  # noqa: E402
+from tests.infra.conftest import AWS_STACKS  # noqa: E402
+from tests.policies.stack_args import resource as policy_resource  # noqa: E402
+from tests.policies.stack_args import stack, violations  # noqa: E402
+
+REGISTRY_BUCKET = "arn:aws:s3:::modelops-registry-mlflow-artifacts"
+REGISTERED = f"{REGISTRY_BUCKET}/{iam.REGISTERED_MODEL_PREFIX}/*"
+ENV_ACCOUNT = {"AWS": ["arn:aws:iam::210000000001:root"]}
+LIST_PREFIXES = {"StringLike": {"s3:prefix": iam.REGISTERED_MODEL_LIST_PREFIXES}}
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+
+
+def test_the_pack_and_the_policies_name_registered_models_and_readers_alike():
+    assert artifact_rules.REGISTERED_MODEL_PREFIX == iam.REGISTERED_MODEL_PREFIX
+    assert list(artifact_rules.REGISTERED_MODEL_LIST_PREFIXES) == iam.REGISTERED_MODEL_LIST_PREFIXES
+    assert list(artifact_rules.MODEL_READ_ACTIONS) == iam.MODEL_READ_ACTIONS
+    assert all(artifact_rules.READER_ROLE_NAME.fullmatch(iam.model_reader_role_name(e)) for e in STACKS)
+    names = {p.name for p in POLICIES} | {p.name for p in STACK_POLICIES}
+    assert {"bucket-policy-grants-registered-reads-only", "model-reader-never-writes"} <= names
+
+
+def test_the_registry_bucket_policy_with_its_readers_passes():
+    readers = [iam.model_reader_role_arn(f"21000000000{i}", env) for i, env in enumerate(("dev", "prod"))]
+    for policy in (iam.artifact_bucket_policy("b", readers=readers), iam.artifact_bucket_policy("b")):
+        check = artifact_rules.bucket_policy_grants_registered_reads_only
+        assert not _violations(check, _args(BUCKET_POLICY, {"policy": policy}))
+
+
+def _grant(**statement: Any) -> dict[str, Any]:
+    base = {"Effect": "Allow", "Principal": ENV_ACCOUNT, "Action": ["s3:GetObject"], "Resource": REGISTERED}
+    return {"policy": json.dumps({"Statement": [{**base, **statement}]})}
+
+
+def _listing(condition: Any) -> dict[str, Any]:
+    return _grant(Action=["s3:ListBucket"], Resource=REGISTRY_BUCKET, Condition=condition)
+
+
+BAD_GRANTS = {
+    "put-on-registered": _grant(Action=["s3:GetObject", "s3:PutObject"]),
+    "delete-on-registered": _grant(Action=["s3:DeleteObject"]),
+    "wildcard-action": _grant(Action=["s3:Get*"]),  # GetObjectAcl, GetObjectTagging, ...
+    "every-key": _grant(Resource=f"{REGISTRY_BUCKET}/*"),
+    "run-artifacts": _grant(Resource=f"{REGISTRY_BUCKET}/*/*/artifacts/*"),
+    "one-experiment-all": _grant(Resource=f"{REGISTRY_BUCKET}/1/*"),
+    "everyone": _grant(Principal="*"),
+    "everyone-in-aws": _grant(Principal={"AWS": "*"}),
+    "a-service": _grant(Principal={"Service": "logging.s3.amazonaws.com"}),
+    "not-action": {
+        "policy": json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": ENV_ACCOUNT,
+                        "NotAction": "s3:Delete*",
+                        "Resource": REGISTERED,
+                    }
+                ]
+            }
+        )
+    },
+    "list-without-prefix": _listing(None),
+    "list-any-prefix": _listing({"StringLike": {"s3:prefix": "*"}}),
+    "list-if-exists": _listing(
+        {"StringLikeIfExists": {"s3:prefix": list(iam.REGISTERED_MODEL_LIST_PREFIXES)}}
+    ),
+    "list-objects-arn": _grant(Action=["s3:ListBucket"], Resource=REGISTERED, Condition=LIST_PREFIXES),
+    "bucket-admin": _grant(Action=["s3:PutBucketPolicy"], Resource=REGISTRY_BUCKET),
+}
+
+
+@pytest.mark.parametrize("props", BAD_GRANTS.values(), ids=BAD_GRANTS.keys())
+def test_a_bucket_policy_granting_more_than_registered_reads_is_caught(props):
+    assert _violations(artifact_rules.bucket_policy_grants_registered_reads_only, _args(BUCKET_POLICY, props))
+
+
+def test_listing_limited_to_registered_prefixes_passes():
+    check = artifact_rules.bucket_policy_grants_registered_reads_only
+    assert not _violations(check, _args(BUCKET_POLICY, _listing(LIST_PREFIXES)))
+
+
+READER = iam.model_reader_role_name("prod")
+
+
+def _reader_stack(
+    policy: str | None = None, *, name: str = READER, attach: bool = False, inline: str | None = None
+):
+    role = policy_resource(
+        ROLE, "reader", {"name": name, **({"inlinePolicies": [{"policy": inline}]} if inline else {})}
+    )
+    resources = [role]
+    if policy is not None:
+        resources.append(policy_resource(ROLE_POLICY, "reader", {"role": name, "policy": policy}))
+    if attach:
+        attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        resources.append(
+            policy_resource(attachment, "reader", {"role": name, "policyArn": "arn:aws:iam::aws:policy/x"})
+        )
+    return stack(resources)
+
+
+def _allow(*actions: str) -> str:
+    return json.dumps({"Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": REGISTERED}]})
+
+
+BAD_READERS = {
+    "writer-policy": _reader_stack(iam.artifact_access_policy(REGISTRY_BUCKET, write=True)),
+    "s3-star": _reader_stack(_allow("s3:*")),
+    "put-prefix-wildcard": _reader_stack(_allow("s3:GetObject", "s3:Put*")),
+    "object-suffix-wildcard": _reader_stack(_allow("s3:*Object")),
+    "delete-version": _reader_stack(_allow("s3:DeleteObjectVersion")),
+    "not-action": _reader_stack(
+        json.dumps({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
+    ),
+    "inline-delete": _reader_stack(inline=_allow("s3:DeleteObject")),
+    "managed-attachment": _reader_stack(iam.model_reader_policy(REGISTRY_BUCKET), attach=True),
+}
+
+
+@pytest.mark.parametrize("args", BAD_READERS.values(), ids=BAD_READERS.keys())
+def test_a_model_reader_role_that_can_write_or_delete_is_caught(args):
+    assert violations(artifact_rules.model_reader_never_writes, args)
+
+
+def test_only_model_readers_are_held_to_reading():
+    reader = _reader_stack(
+        iam.model_reader_policy(REGISTRY_BUCKET, kms_key_arn="arn:aws:kms:eu-west-1:1:key/k")
+    )
+    assert not violations(artifact_rules.model_reader_never_writes, reader)
+    writer = _reader_stack(
+        iam.artifact_access_policy(REGISTRY_BUCKET, write=True), name="artifacts-job-writer"
+    )
+    assert not violations(artifact_rules.model_reader_never_writes, writer)
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_stacks_model_reader_passes_and_with_a_writers_policy_is_caught(stacks, name):
+    """The reader role and role policy the stack declares, linked as the engine links `role=role.id`
+    (under the mocks a role and its policy share a name, hence an id: `from_declared` can't link them)."""
+    (role,) = [
+        r for r in stacks[name].of_type(ROLE) if r.inputs.get("name") == iam.model_reader_role_name(name)
+    ]
+    (policy,) = [p for p in stacks[name].of_type(ROLE_POLICY) if p.name == role.name]
+    declared_role = policy_resource(ROLE, role.name, role.inputs)
+
+    def linked(document: str) -> Any:
+        attached = policy_resource(
+            ROLE_POLICY, policy.name, {**policy.inputs, "policy": document}, depends={"role": [declared_role]}
+        )
+        return stack([declared_role, attached], name=name)
+
+    assert not violations(artifact_rules.model_reader_never_writes, linked(policy.inputs["policy"]))
+    writes = iam.artifact_access_policy(REGISTRY_BUCKET, write=True)
+    assert violations(artifact_rules.model_reader_never_writes, linked(writes))

@@ -4,6 +4,11 @@ Model pods read (KServe's storage initializer downloads the pinned `s3://` stora
 predictor's service account); jobs that log to MLflow also write, because MLflow runs with
 `--no-serve-artifacts` and clients upload straight to the bucket. Pod Identity rather than IRSA:
 the association lives here, so nothing in gitops/ names an AWS account or role.
+
+The reader role has a fixed name (`iam.model_reader_role_name`): the registry's bucket and key
+policies, in another account, name it by ARN before this stack exists. It reads registered models
+of the bucket it is given (the registry's, through a StackReference) and nothing else
+(`iam.model_reader_policy`); writers keep `iam.artifact_access_policy`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from modelops_infra.manifests.iam import artifact_access_policy, pod_identity_trust
+from modelops_infra.manifests.iam import (
+    artifact_access_policy,
+    model_reader_policy,
+    model_reader_role_name,
+    pod_identity_trust,
+)
 
 
 @dataclass(frozen=True)
@@ -24,12 +34,13 @@ class Grantee:
 
 @dataclass(frozen=True)
 class ArtifactAccessArgs:
+    environment: str  # names the reader role: the registry's policies name it by ARN
     cluster_name: str  # known before the cluster exists: the trust policy pins it
     cluster: pulumi.Input[str]  # the cluster's name as an output, so associations wait for it
     bucket_arn: pulumi.Input[str]
     readers: Grantee  # model service accounts, read-only
     writers: Grantee | None  # job service accounts, read and write; None when no client namespace logs
-    kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
+    kms_key_arn: pulumi.Input[str] | None = None  # the bucket's customer-managed key (the registry's)
     agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on
 
 
@@ -54,6 +65,8 @@ class ArtifactAccess(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             name,
+            # The reader's name is fixed (other accounts' policies name it); a writer's is generated.
+            name=None if write else model_reader_role_name(args.environment),
             assume_role_policy=pod_identity_trust(
                 args.cluster_name, grantee.namespace, grantee.service_accounts
             ),
@@ -61,7 +74,11 @@ class ArtifactAccess(pulumi.ComponentResource):
             opts=child,
         )
         policy = pulumi.Output.all(args.bucket_arn, args.kms_key_arn).apply(
-            lambda values: artifact_access_policy(values[0], write=write, kms_key_arn=values[1])
+            lambda values: (
+                artifact_access_policy(values[0], write=True, kms_key_arn=values[1])
+                if write
+                else model_reader_policy(values[0], kms_key_arn=values[1])
+            )
         )
         aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=child)
         after_agent = pulumi.ResourceOptions(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 
 def service_trust(service: str) -> str:
@@ -99,39 +101,203 @@ def artifact_access_policy(
 # What removes a stored version, hides it behind a delete marker, or unlocks it.
 OBJECT_DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]
 
+# Where MLflow 3 keeps a logged model's files: `<experiment id>/models/<model id>/artifacts/...`
+# under the artifact root (model ids are `m-` and 32 hex digits; run artifacts live under
+# `<experiment id>/<run id>/artifacts/`). A registered version's storage location is one of these,
+# and overlays pin `s3://<bucket>/<this prefix>`. IAM's `*` spans `/`, so the pattern also matches
+# a run artifact logged under a path that itself reads `models/m-…/artifacts/`; only the
+# registry's writers can create such a key.
+REGISTERED_MODEL_PREFIX = "*/models/m-*/artifacts"
+# What a model reader may do on those keys: read an object, or one pinned version of it.
+MODEL_READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
+# The `s3:prefix` values a reader may list with: KServe's storage initializer lists the pinned
+# URI's key without a trailing slash, MLflow's clients with one.
+REGISTERED_MODEL_LIST_PREFIXES = [REGISTERED_MODEL_PREFIX, f"{REGISTERED_MODEL_PREFIX}/*"]
 
-def artifact_bucket_policy(bucket_name: str) -> str:
-    """The artifact bucket's own policy: TLS only, and no principal deletes an object.
+_ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/[\w+=,.@-]+")
+
+
+def model_reader_role_name(environment: str) -> str:
+    """The model-reader role's name in an environment's account: fixed, so the registry's bucket and
+    key policies can name it before (and without) reading the environment's stack."""
+    return f"modelops-{environment}-model-reader"
+
+
+def model_reader_role_arn(account_id: str, environment: str) -> str:
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise ValueError(f"{account_id!r} is not an AWS account id (12 digits)")
+    return f"arn:aws:iam::{account_id}:role/{model_reader_role_name(environment)}"
+
+
+def _reader_accounts(readers: Sequence[str]) -> list[str]:
+    """The accounts of the reader roles, each role checked to be one exact role ARN.
+
+    An account root, a user or a wildcard would widen the grant past one role, so it is refused.
+    """
+    accounts = []
+    for reader in readers:
+        match = _ROLE_ARN.fullmatch(reader)
+        if match is None:
+            raise ValueError(f"{reader!r} is not the exact ARN of one IAM role (no wildcard, no root)")
+        accounts.append(f"arn:aws:iam::{match.group(1)}:root")
+    return sorted(set(accounts))
+
+
+def _readers(readers: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Principal and `StringEquals` condition naming the reader roles of other accounts.
+
+    The Principal is each reader's account and `aws:PrincipalArn` narrows it to the role: a role ARN
+    as Principal must exist when the policy is saved (S3 and KMS refuse the policy otherwise) and is
+    stored as the role's unique id, so a role created after the registry's `pulumi up`, or deleted
+    and created again, would get nothing. The condition compares the ARN itself at each request.
+    """
+    return {"AWS": _reader_accounts(readers)}, {"aws:PrincipalArn": sorted(readers)}
+
+
+def artifact_bucket_policy(bucket_name: str, *, readers: Sequence[str] = ()) -> str:
+    """The artifact bucket's own policy: TLS only, no principal deletes an object, and the model
+    readers of the environments (`readers`, role ARNs) read registered models and nothing else.
 
     A bucket policy's Deny binds every principal of every account, administrators and the deploy
     role included, whatever their IAM policies allow; removing it is itself a change to this
     stack and a CloudTrail event. Denying the governance bypass makes the Object Lock retention
     hold for everyone until the policy is changed first. ARNs from the literal name: the policy
     pack reads this document at preview, before the bucket exists.
+
+    A reader in another account needs an Allow here and in its own role policy
+    (`model_reader_policy`); this side grants `MODEL_READ_ACTIONS` on `REGISTERED_MODEL_PREFIX`
+    keys and listing under those prefixes only, and denies the readers every other S3 action on
+    the bucket, so a broader role policy in an environment's account adds nothing.
     """
     bucket_arn = f"arn:aws:s3:::{bucket_name}"
-    return json.dumps(
+    statements: list[dict[str, object]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyObjectDeletion",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": OBJECT_DELETE_ACTIONS,
+            "Resource": f"{bucket_arn}/*",
+        },
+    ]
+    if readers:
+        principal, equals = _readers(readers)
+        statements += [
+            {
+                "Sid": "ReadRegisteredModels",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": MODEL_READ_ACTIONS,
+                "Resource": f"{bucket_arn}/{REGISTERED_MODEL_PREFIX}/*",
+                "Condition": {"StringEquals": equals},
+            },
+            {
+                "Sid": "ListRegisteredModels",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["s3:ListBucket"],
+                "Resource": bucket_arn,
+                "Condition": {
+                    "StringEquals": equals,
+                    "StringLike": {"s3:prefix": REGISTERED_MODEL_LIST_PREFIXES},
                 },
-                {
-                    "Sid": "DenyObjectDeletion",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": OBJECT_DELETE_ACTIONS,
-                    "Resource": f"{bucket_arn}/*",
-                },
-            ],
+            },
+            {
+                "Sid": "DenyReadersAnythingElse",
+                "Effect": "Deny",
+                "Principal": principal,
+                "NotAction": [*MODEL_READ_ACTIONS, "s3:ListBucket"],
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"StringEquals": equals},
+            },
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def registry_key_policy(*, account_id: str, readers: Sequence[str], region: str | None = None) -> str:
+    """The registry's KMS key policy: the owning account administers it (through its IAM policies,
+    AWS's default key policy), and the model readers (role ARNs) may only decrypt, only through S3.
+
+    `kms:ViaService` is `s3.<region>.amazonaws.com`, the bucket's region (S3 calls KMS in the
+    bucket's region, with a key of that region). Without `region` it is any region's S3, which
+    for a regional key comes to the same; pass it to say so exactly.
+    """
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise ValueError(f"{account_id!r} is not an AWS account id (12 digits)")
+    owner = f"arn:aws:iam::{account_id}:root"
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "OwningAccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": owner},
+            "Action": "kms:*",
+            "Resource": "*",
         }
-    )
+    ]
+    if readers:
+        principal, equals = _readers(readers)
+        through_s3: dict[str, dict[str, object]] = (
+            {"StringEquals": {**equals, "kms:ViaService": f"s3.{region}.amazonaws.com"}}
+            if region
+            else {"StringEquals": dict(equals), "StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
+        )
+        statements.append(
+            {
+                "Sid": "ReadersDecryptThroughS3",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": through_s3,
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def model_reader_policy(bucket_arn: str, *, kms_key_arn: str | None = None) -> str:
+    """The model reader's role policy, in its environment's account: list and read registered
+    models (`REGISTERED_MODEL_PREFIX`) of the registry's bucket, and decrypt with its key through S3.
+
+    Both sides must allow a cross-account read; the bucket policy (`artifact_bucket_policy`) says
+    the same from the registry's side. The key's region, for `kms:ViaService`, is read from its ARN.
+    """
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "ListRegisteredModels",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": REGISTERED_MODEL_LIST_PREFIXES}},
+        },
+        {
+            "Sid": "ReadRegisteredModels",
+            "Effect": "Allow",
+            "Action": MODEL_READ_ACTIONS,
+            "Resource": f"{bucket_arn}/{REGISTERED_MODEL_PREFIX}/*",
+        },
+    ]
+    if kms_key_arn:
+        parts = kms_key_arn.split(":")
+        region = parts[3] if len(parts) >= 6 and parts[:3] == ["arn", "aws", "kms"] else ""
+        if not region:
+            raise ValueError(f"{kms_key_arn!r} is not a KMS key ARN (arn:aws:kms:<region>:...)")
+        statements.append(
+            {
+                "Sid": "DecryptThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def web_identity_trust(

@@ -11,6 +11,7 @@ server, which serves no artifacts (`--no-serve-artifacts`), may not write or del
 from __future__ import annotations
 
 import json
+import re
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -236,4 +237,124 @@ def mlflow_server_reads_only(args: StackValidationArgs, report: ReportViolation)
             report(
                 "The MLflow server's role must carry no managed policies (their rights are unchecked).",
                 role.urn,
+            )
+
+
+# --- Cross-account reads of the registry bucket -------------------------------------------------
+# MLflow 3's logged-model layout, `<experiment>/models/<model id>/artifacts/...` (infra:
+# manifests/iam.py REGISTERED_MODEL_PREFIX; tests/infra/test_policies.py holds the two equal).
+REGISTERED_MODEL_PREFIX = "*/models/m-*/artifacts"
+REGISTERED_MODEL_LIST_PREFIXES = (REGISTERED_MODEL_PREFIX, f"{REGISTERED_MODEL_PREFIX}/*")
+MODEL_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+LIST_ACTION = "s3:ListBucket"
+# The model readers' role names (infra: iam.model_reader_role_name): what the registry's bucket
+# and key policies name, so the roles that can read across accounts.
+READER_ROLE_NAME = re.compile(r"modelops-.+-model-reader")
+# What a reader must never be allowed; a wildcard that covers any of them counts.
+S3_WRITE_ACTIONS = (
+    *OBJECT_WRITE_ACTIONS,
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
+    "s3:AbortMultipartUpload",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration",
+)
+
+
+def _exact(value: Any) -> bool:
+    return isinstance(value, str) and "*" not in value and "?" not in value
+
+
+def _grant_problems(statement: dict[str, Any]) -> list[str]:
+    """What an Allow in a bucket policy grants beyond Get/List on registered model prefixes."""
+    for element in ("NotAction", "NotResource", "NotPrincipal"):
+        if element in statement:
+            return [f"it allows through {element}"]
+    principal = statement.get("Principal")
+    if not isinstance(principal, dict) or set(principal) != {"AWS"} or "*" in _as_list(principal["AWS"]):
+        return [f"its principal {principal!r} is not a list of AWS accounts or roles"]
+    actions = _as_list(statement.get("Action"))
+    problems = [f"it allows {a!r}" for a in actions if a not in (*MODEL_READ_ACTIONS, LIST_ACTION)]
+    resources = [str(r) for r in _as_list(statement.get("Resource"))]
+    if any(a in MODEL_READ_ACTIONS for a in actions):
+        wide = [r for r in resources if r.partition("/")[2] != f"{REGISTERED_MODEL_PREFIX}/*"]
+        problems += [f"it reads {r!r}, not {REGISTERED_MODEL_PREFIX}/*" for r in wide]
+    if LIST_ACTION in actions:
+        problems += [f"it lists on {r!r}, not the bucket" for r in resources if "/" in r or not _exact(r)]
+        conditions = statement.get("Condition") or {}
+        prefixes = [
+            v
+            for operator in ("StringLike", "StringEquals")
+            for v in _as_list((conditions.get(operator) or {}).get("s3:prefix", []))
+        ]
+        if not prefixes or any(p not in REGISTERED_MODEL_LIST_PREFIXES for p in prefixes):
+            limit = ", ".join(REGISTERED_MODEL_LIST_PREFIXES)
+            problems.append(f"it lists without an s3:prefix condition (StringLike) limited to {limit}")
+    return problems
+
+
+def bucket_policy_grants_registered_reads_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A bucket policy may grant only Get/GetVersion on registered model prefixes and listing under them.
+
+    Held for every Allow, whoever it names: a bucket policy is how principals of other accounts get
+    in (the environments' model readers), the owning account's roles need none (their own IAM
+    policies suffice), and at preview the rule cannot tell the bucket's account from another.
+    """
+    if args.resource_type != BUCKET_POLICY:
+        return
+    for statement in _statements(args.props.get("policy")):
+        if statement.get("Effect") != "Allow":
+            continue
+        for problem in _grant_problems(statement):
+            report(
+                f"Bucket policy statement {statement.get('Sid', '(no Sid)')} grants more than reading "
+                f"registered models: {problem}.",
+                None,
+            )
+
+
+def _s3_writes(policy: Any) -> list[str]:
+    found = []
+    for statement in _statements(policy):
+        if statement.get("Effect", "Allow") != "Allow":
+            continue
+        if "NotAction" in statement:
+            found.append("NotAction")
+        found += [a for a in S3_WRITE_ACTIONS if _covers(statement.get("Action"), a)]
+    return found
+
+
+def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A model reader's role (named as the registry's policies name it) allows no S3 write or delete.
+
+    Managed policy attachments are refused: what they allow is not in the stack to check.
+    """
+    resources = list(args.resources)
+    for role in (r for r in resources if r.resource_type == ROLE):
+        if not READER_ROLE_NAME.fullmatch(str(role.props.get("name") or "")):
+            continue
+        documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
+        documents += [
+            r.props.get("policy")
+            for r in resources
+            if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
+        ]
+        for document in documents:
+            if found := _s3_writes(document):
+                report(f"A model reader's role must not write or delete in S3; it allows {found}.", role.urn)
+        attached = [
+            r for r in resources if r.resource_type == ATTACHMENT and _points_at(r, "role", role, "name")
+        ]
+        if attached or role.props.get("managedPolicyArns"):
+            report(
+                "A model reader's role must carry no managed policies (their rights are unchecked).", role.urn
             )

@@ -78,6 +78,11 @@ _RULES = [
         "Bucket policies deny every S3 action without TLS.",
         artifact_rules.bucket_policy_tls_only,
     ),
+    (
+        "bucket-policy-grants-registered-reads-only",
+        "Bucket policies grant nothing beyond reading and listing registered model prefixes.",
+        artifact_rules.bucket_policy_grants_registered_reads_only,
+    ),
 ]
 
 # Rules about what a stack lacks: a resource alone cannot show a missing add-on or bucket policy.
@@ -96,6 +101,11 @@ _STACK_RULES = [
         "mlflow-server-reads-only",
         "The MLflow server's role cannot write or delete objects.",
         artifact_rules.mlflow_server_reads_only,
+    ),
+    (
+        "model-reader-never-writes",
+        "Model readers' roles cannot write or delete in S3.",
+        artifact_rules.model_reader_never_writes,
     ),
 ]
 

@@ -74,9 +74,24 @@ def test_the_reader_role_trusts_pod_identity_for_exactly_those_accounts_and_only
     stack = stacks[name]
     trust = json.loads(_role(stack, "artifacts-model-reader").inputs["assumeRolePolicy"])
     assert trust == _pod_identity_trust(f"modelops-{name}", f"models-{name}", accounts)
+    # Named, so the registry's bucket and key policies can name it; reads registered models only.
+    assert _role(stack, "artifacts-model-reader").inputs["name"] == f"modelops-{name}-model-reader"
     assert _policy(stack, "artifacts-model-reader")["Statement"] == [
-        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": BUCKET},
-        {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{BUCKET}/*"},
+        {
+            "Sid": "ListRegisteredModels",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": BUCKET,
+            "Condition": {
+                "StringLike": {"s3:prefix": ["*/models/m-*/artifacts", "*/models/m-*/artifacts/*"]}
+            },
+        },
+        {
+            "Sid": "ReadRegisteredModels",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{BUCKET}/*/models/m-*/artifacts/*",
+        },
     ]
 
 
