@@ -7,17 +7,29 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from modelops_infra import load_settings
+from modelops_infra.settings import REGISTRY_STACK
 from tests.infra.harness import StackUnderTest, build_stack
 
-STACKS = ("local", "dev", "staging", "prod")
+STACKS = ("local", "dev", "staging", "prod")  # the environments' stacks
 AWS_STACKS = ("dev", "staging", "prod")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def stacks(repo_root: Path) -> dict[str, StackUnderTest]:
+def registry_stack(repo_root: Path) -> StackUnderTest:
+    """The shared registry stack, whose outputs every environment stack on AWS references."""
+    return build_stack(REGISTRY_STACK, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap")
+
+
+@pytest.fixture(scope="session")
+def stacks(repo_root: Path, registry_stack: StackUnderTest) -> dict[str, StackUnderTest]:
+    references = {load_settings(name, root=repo_root).platform.registry.stack: registry_stack.outputs
+                  for name in AWS_STACKS}  # fmt: skip
     return {
-        name: build_stack(name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap")
+        name: build_stack(
+            name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", references=references
+        )
         for name in STACKS
     }
 

@@ -8,7 +8,7 @@ the association lives here, so nothing in gitops/ names an AWS account or role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -31,6 +31,9 @@ class ArtifactAccessArgs:
     writers: Grantee | None  # job service accounts, read and write; None when no client namespace logs
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
     agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on
+    # Fixed role names by kind, where another account's policies name the role before it exists
+    # (the registry's bucket and key policies name each environment's model-reader).
+    role_names: dict[str, str] = field(default_factory=dict)
 
 
 class ArtifactAccess(pulumi.ComponentResource):
@@ -45,15 +48,18 @@ class ArtifactAccess(pulumi.ComponentResource):
         for kind, (grantee, write) in grants.items():
             if grantee is None or not grantee.service_accounts:
                 continue  # nothing to grant (no models yet, or no job namespace logs to MLflow)
-            self.role_arns[kind] = self._role(f"{name}-{kind}", args, grantee, write=write)
+            self.role_arns[kind] = self._role(
+                f"{name}-{kind}", args, grantee, write=write, role_name=args.role_names.get(kind)
+            )
         self.register_outputs({"role_arns": self.role_arns})
 
     def _role(
-        self, name: str, args: ArtifactAccessArgs, grantee: Grantee, *, write: bool
+        self, name: str, args: ArtifactAccessArgs, grantee: Grantee, *, write: bool, role_name: str | None
     ) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             name,
+            name=role_name,
             assume_role_policy=pod_identity_trust(
                 args.cluster_name, grantee.namespace, grantee.service_accounts
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 
 def service_trust(service: str) -> str:
@@ -100,7 +101,7 @@ def artifact_access_policy(
 OBJECT_DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]
 
 
-def artifact_bucket_policy(bucket_name: str) -> str:
+def artifact_bucket_policy(bucket_name: str, *, readers: Sequence[str] = ()) -> str:
     """The artifact bucket's own policy: TLS only, and no principal deletes an object.
 
     A bucket policy's Deny binds every principal of every account, administrators and the deploy
@@ -129,6 +130,7 @@ def artifact_bucket_policy(bucket_name: str) -> str:
                     "Action": OBJECT_DELETE_ACTIONS,
                     "Resource": f"{bucket_arn}/*",
                 },
+                *_reader_grants(bucket_arn, readers),
             ],
         }
     )
@@ -163,3 +165,75 @@ def web_identity_trust(
             ],
         }
     )
+
+
+# --- Cross-account read of the shared registry (minimal form; the registry's access rules refine it).
+# Principals are named as their account's root narrowed by `aws:PrincipalArn`, not as the role ARN:
+# S3 and KMS refuse a policy naming a role that does not exist yet, and the registry stack is
+# deployed before the environments' roles are created.
+MODEL_READER_ROLE = "modelops-{environment}-model-reader"
+# MLflow 3's logged-model layout: `<experiment id>/models/<model id>/artifacts/...`.
+REGISTERED_PREFIX = "*/models/*"
+
+
+def model_reader_role_name(environment: str) -> str:
+    return MODEL_READER_ROLE.format(environment=environment)
+
+
+def model_reader_role_arn(account_id: str, environment: str) -> str:
+    """The model-reader role an environment's stack creates, as the registry's policies name it."""
+    return f"arn:aws:iam::{account_id}:role/{model_reader_role_name(environment)}"
+
+
+def _account_root(role_arn: str) -> str:
+    return f"arn:aws:iam::{role_arn.split(':')[4]}:root"
+
+
+def _reader_grants(bucket_arn: str, readers: Sequence[str]) -> list[dict[str, object]]:
+    if not readers:
+        return []
+    principal = {"AWS": sorted({_account_root(arn) for arn in readers})}
+    condition = {"ArnEquals": {"aws:PrincipalArn": sorted(readers)}}
+    return [
+        {
+            "Sid": "ReadersListRegisteredModels",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {**condition, "StringLike": {"s3:prefix": [REGISTERED_PREFIX]}},
+        },
+        {
+            "Sid": "ReadersGetRegisteredModels",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{bucket_arn}/{REGISTERED_PREFIX}",
+            "Condition": condition,
+        },
+    ]
+
+
+def registry_key_policy(*, account_id: str, readers: Sequence[str]) -> str:
+    """The artifact bucket's KMS key: administered by its own account, decrypt-only for the readers."""
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if readers:
+        statements.append(
+            {
+                "Sid": "ReadersDecrypt",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted({_account_root(arn) for arn in readers})},
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(readers)}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
