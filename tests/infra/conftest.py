@@ -51,3 +51,11 @@ def rendered(stacks: dict[str, StackUnderTest], tmp_path_factory: pytest.TempPat
                 yaml.dump(obj, handle)
         folders[name] = folder
     return folders
+
+
+@pytest.fixture(scope="session")
+def every_stack(
+    stacks: dict[str, StackUnderTest], registry_stack: StackUnderTest
+) -> dict[str, StackUnderTest]:
+    """The environments' stacks and the registry stack, by stack name."""
+    return {**stacks, REGISTRY_STACK: registry_stack}

@@ -33,6 +33,11 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 OBJECT_CHANGES = artifact_rules.OBJECT_WRITE_ACTIONS
 
 
+def _artifact_keys(stack):
+    """KMS keys besides the cluster's own (EKS envelope encryption of Secrets)."""
+    return [k for k in stack.of_type("aws:kms/key:Key") if k.name != "cluster-secrets"]
+
+
 def _components(stack) -> set[str]:
     return {r.type.rsplit(":", 1)[-1] for r in stack.resources if r.type.startswith("modelops:platform:")}
 
@@ -64,7 +69,7 @@ def test_the_registry_stack_has_mlflow_its_database_the_locked_bucket_and_cis_ro
     (bucket,) = registry_stack.of_type(artifact_rules.BUCKET)
     assert bucket.inputs["bucket"] == registry_bucket_name()
     assert len(registry_stack.of_type(artifact_rules.OBJECT_LOCK)) == 1
-    assert len(registry_stack.of_type("aws:kms/key:Key")) == 1
+    assert len(_artifact_keys(registry_stack)) == 1
     roles = {r.name for r in registry_stack.of_type("aws:iam/role:Role")}
     assert {"ci-preview", "ci-deploy", "ci-gate", "ci-retrain", "artifacts-job-writer"} <= roles
     assert "artifacts-model-reader" not in roles  # it serves no model
@@ -90,8 +95,9 @@ def _registry_parts(stack, name: str) -> list[str]:
         for b in stack.of_type(artifact_rules.BUCKET)
         if b.inputs.get("bucket") != payload_bucket_name(name)  # the sink's, and nothing else
     ]
-    kinds = (artifact_rules.OBJECT_LOCK, "aws:kms/key:Key", "aws:rds/instance:Instance")
+    kinds = (artifact_rules.OBJECT_LOCK, "aws:rds/instance:Instance")
     found += [r.type for r in stack.resources if r.type in kinds]
+    found += [f"key {k.name}" for k in _artifact_keys(stack)]
     found += ["mlflow"] * len(_mlflow(stack))
     return found
 
@@ -193,7 +199,7 @@ def test_the_registrys_policies_grant_each_environments_reader_and_no_one_else(r
     )
     assert len(readers) == len(AWS_STACKS)
     (bucket_policy,) = registry_stack.of_type(artifact_rules.BUCKET_POLICY)
-    (key,) = registry_stack.of_type("aws:kms/key:Key")
+    (key,) = _artifact_keys(registry_stack)
     for document in (bucket_policy.inputs["policy"], key.inputs["policy"]):
         granted = [
             s["Condition"]["ArnEquals"]["aws:PrincipalArn"]

@@ -131,7 +131,7 @@ def test_the_mlflow_server_only_lists_and_reads_its_bucket(registry_stack):
 
 
 def test_the_bucket_is_encrypted_with_its_own_key_which_readers_may_only_decrypt(registry_stack, repo_root):
-    (key,) = registry_stack.of_type("aws:kms/key:Key")
+    (key,) = [k for k in registry_stack.of_type("aws:kms/key:Key") if k.name == "registry-artifacts"]
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     registry = load_registry_settings(root=repo_root).settings
