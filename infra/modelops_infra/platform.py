@@ -241,6 +241,12 @@ def _on_aws(
     peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
     security = _security(settings, cluster.provider, peers, local=False)
     # No MLflow, database or artifact bucket here: the registry stack's, read across accounts.
+    if platform.registry.project != pulumi.get_project():
+        # Another project's `registry` stack would hand over another platform's bucket and MLflow.
+        raise InputError(
+            f"{settings.source}: field 'platform.registry.stack': {platform.registry.stack} is not "
+            f"a stack of this project, {pulumi.get_project()}"
+        )
     registry = shared_registry(platform.registry.stack)
     artifacts = ArtifactAccess(
         "artifacts",

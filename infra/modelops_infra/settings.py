@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from modelops.config import Environment, environments_dir, load_environment, read_yaml, validate_file
 from modelops.errors import InputError
 
+# The shared registry stack: `pulumi up -s registry`, its settings in environments/shared/.
+REGISTRY_STACK = "registry"
+REGISTRY_SETTINGS = Path("environments") / "shared" / "registry.yaml"
+
 _GITHUB_REPO = re.compile(r"^https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?$")
 
 
@@ -113,6 +117,17 @@ class RegistryReference(_Strict):
     stack: str = Field(pattern=_STACK_NAME)
     # Namespaces whose pods may call MLflow; everything else is denied by network policy.
     client_namespaces: list[str] = Field(default_factory=list)
+
+    @field_validator("stack")
+    @classmethod
+    def _the_registry_stack(cls, value: str) -> str:
+        if value.rsplit("/", 1)[-1] != REGISTRY_STACK:
+            raise ValueError(f"must name the registry stack, <org>/<project>/{REGISTRY_STACK}")
+        return value
+
+    @property
+    def project(self) -> str:
+        return self.stack.split("/")[1]
 
 
 class SloSettings(_Strict):
@@ -291,9 +306,6 @@ def load_settings(name: str, *, root: Path | None = None) -> Settings:
     return settings
 
 
-# The shared registry stack: `pulumi up -s registry`, its settings in environments/shared/.
-REGISTRY_STACK = "registry"
-REGISTRY_SETTINGS = Path("environments") / "shared" / "registry.yaml"
 _GITHUB_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
 

@@ -8,9 +8,11 @@ through a StackReference, and keeps its own payload bucket and model-reader role
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from modelops.errors import InputError
 from modelops_infra.backends.aws_storage import payload_bucket_name, registry_bucket_name
 from modelops_infra.components.registry import (
     OUTPUT_BUCKET_ARN,
@@ -23,7 +25,7 @@ from modelops_infra.manifests.iam import model_reader_role_arn, model_reader_rol
 from modelops_infra.settings import load_registry_settings, load_settings
 from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
-from tests.infra.harness import STACK_REFERENCE, Declared, StackUnderTest
+from tests.infra.harness import STACK_REFERENCE, Declared, StackUnderTest, build_stack
 
 # MonitorIdentity: every stack serves credit-risk (gitops/models), so each runs its monitor.
 ENVIRONMENT = {"Monitoring", "Serving", "GitOps", "Security", "PayloadSink", "MonitorIdentity"}
@@ -217,3 +219,23 @@ def test_the_local_stack_creates_no_aws_resources_and_runs_its_own_storage(stack
     assert stateful == {"postgres", "minio"}
     (provider,) = local.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == load_settings("local").platform.kube_context
+
+
+def test_an_environment_reading_another_projects_registry_is_refused(repo_root, tmp_path):
+    root = tmp_path / "repo"
+    for folder in ("environments", "policies"):
+        shutil.copytree(repo_root / folder, root / folder)
+    path = root / "environments" / "dev.yaml"
+    path.write_text(
+        path.read_text().replace("example-org/modelops-platform/registry", "example-org/other/registry")
+    )
+    with pytest.raises(
+        InputError, match=r"dev\.yaml: field 'platform\.registry\.stack': .* not a stack of this project"
+    ):
+        build_stack(
+            "dev",
+            root=root,
+            bootstrap_dir=repo_root / "gitops" / "bootstrap",
+            models_dir=repo_root / "gitops" / "models",
+            references={},
+        )

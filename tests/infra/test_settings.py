@@ -160,6 +160,8 @@ def test_an_environment_stack_without_a_registry_reference_is_refused(repo_root,
         ("stack: example-org/modelops-platform/registry\n    mlflow_replicas: 2", "mlflow_replicas"),
         # A short name would resolve in whatever organisation runs the preview.
         ("stack: registry", "stack"),
+        # Another stack of the project (an environment's) is no registry.
+        ("stack: example-org/modelops-platform/dev", "stack"),
     ],
 )
 def test_an_environment_keeping_a_registry_of_its_own_is_refused(repo_root, tmp_path, new, field):
