@@ -121,8 +121,8 @@ class RegistryPlatform:
             OUTPUT_BUCKET_NAME: registry_bucket_name(),
             OUTPUT_BUCKET_ARN: self.registry.bucket_arn,
             OUTPUT_KEY_ARN: key_arn,
-            # In-cluster until the registry's Gateway (TLS) publishes its host: the integrator
-            # replaces this with the Gateway's https:// URL, which environment stacks then reach.
+            # INTEGRATOR: in-cluster until the registry's Gateway (TLS) publishes its host; then the
+            # Gateway's https:// URL, the one address environment clusters can reach.
             OUTPUT_URL: self.registry.url,
             OUTPUT_MONITOR_PASSWORD: pulumi.Output.secret(
                 self.registry.service_passwords[MONITOR_USER.username]

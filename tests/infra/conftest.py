@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from modelops_infra import load_settings
+from modelops_infra import AwsPlatformSettings, load_settings
 from modelops_infra.settings import REGISTRY_STACK
 from tests.infra.harness import StackUnderTest, build_stack
 
@@ -24,8 +24,12 @@ def registry_stack(repo_root: Path) -> StackUnderTest:
 
 @pytest.fixture(scope="session")
 def stacks(repo_root: Path, registry_stack: StackUnderTest) -> dict[str, StackUnderTest]:
-    references = {load_settings(name, root=repo_root).platform.registry.stack: registry_stack.outputs
-                  for name in AWS_STACKS}  # fmt: skip
+    # The registry stack each environment names (platform.registry.stack), answered with its outputs.
+    references = {}
+    for name in AWS_STACKS:
+        platform = load_settings(name, root=repo_root).platform
+        assert isinstance(platform, AwsPlatformSettings)
+        references[platform.registry.stack] = registry_stack.outputs
     return {
         name: build_stack(
             name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", references=references
