@@ -1,11 +1,13 @@
 """The platform's Pulumi components; `build(load_settings(env), ...)` declares one stack."""
 
-from modelops_infra.platform import Platform, build
+from modelops_infra.platform import Platform, RegistryPlatform, build
 from modelops_infra.settings import (
     AwsPlatformSettings,
     LocalPlatformSettings,
     PlatformSettings,
+    RegistryStack,
     Settings,
+    load_registry_settings,
     load_settings,
 )
 
@@ -14,7 +16,10 @@ __all__ = [
     "LocalPlatformSettings",
     "Platform",
     "PlatformSettings",
+    "RegistryPlatform",
+    "RegistryStack",
     "Settings",
     "build",
+    "load_registry_settings",
     "load_settings",
 ]

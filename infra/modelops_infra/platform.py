@@ -1,16 +1,23 @@
-"""Wires the components of one stack together; the only place that knows their order."""
+"""Wires the components of one stack together; the only place that knows their order.
+
+Three kinds of stack: the shared registry (`registry`: MLflow, its database, the artifact bucket and
+key, CI's registry roles), the environments on AWS (dev, staging, prod: their cluster, payload
+bucket and model-reader role, reading the registry through a StackReference), and `local`
+(everything in one cluster, MLflow and MinIO included).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from modelops.errors import InputError
 from modelops_infra import layout as L
-from modelops_infra.backends.aws_storage import artifact_bucket_name
+from modelops_infra.backends.aws_storage import payload_bucket_name, registry_bucket_name
 from modelops_infra.backends.local_access import ENDPOINT_HOST, JOB_SECRET
 from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
@@ -25,12 +32,25 @@ from modelops_infra.components.monitor_identity import (
 from modelops_infra.components.monitoring import Monitoring, MonitoringArgs
 from modelops_infra.components.network import Network, NetworkArgs
 from modelops_infra.components.payload_sink import PayloadSink, PayloadSinkArgs, SinkOnAws, store_uri
-from modelops_infra.components.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
+from modelops_infra.components.registry import (
+    OUTPUT_BUCKET_ARN,
+    OUTPUT_BUCKET_NAME,
+    OUTPUT_KEY_ARN,
+    OUTPUT_MONITOR_PASSWORD,
+    OUTPUT_URL,
+    AwsPlacement,
+    Registry,
+    RegistryArgs,
+    SharedRegistry,
+    shared_registry,
+    writer_namespaces,
+)
 from modelops_infra.components.registry_users import CI_USERS, ServiceUser
 from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
+from modelops_infra.manifests.iam import model_reader_role_arn
 from modelops_infra.manifests.model_monitor import (
     MonitorJob,
     MonitorNetwork,
@@ -39,29 +59,91 @@ from modelops_infra.manifests.model_monitor import (
 )
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
 from modelops_infra.manifests.rollout_job import RolloutJob
-from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
+from modelops_infra.settings import (
+    AwsPlatformSettings,
+    LocalPlatformSettings,
+    RegistrySettings,
+    RegistryStack,
+    Settings,
+)
 from modelops_infra.versions import mlflow_server_image, modelops_image, serving_runtime_image
+
+# CI roles by stack: the gate and retrain roles (and their MLflow logins) where the registry is.
+ENVIRONMENT_CI_ROLES = ("preview", "deploy")
+REGISTRY_CI_ROLES = ("preview", "deploy", "gate", "retrain")
+# The registry cluster serves no model; Security still wants a models namespace to lock down.
+REGISTRY_MODELS_NAMESPACE = "models-registry"
 
 
 @dataclass(frozen=True)
 class Platform:
+    """An environment's stack (dev, staging, prod on AWS; local)."""
+
     security: Security
-    registry: Registry
+    registry: Registry | SharedRegistry  # local runs its own; on AWS the registry stack's outputs
     monitoring: Monitoring
     serving: Serving
     gitops: GitOps
     cluster: Cluster | None
     ci: CiAccess | None
-    artifacts: ArtifactAccess | None  # Pod Identity roles for model pods and jobs (AWS only)
+    artifacts: ArtifactAccess | None  # the model-reader role (AWS only)
     monitor: MonitorIdentity | None  # the monitor job's identity; None where no model is served
 
+    def outputs(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"mlflow_url": self.registry.url}
+        found["gateway"] = f"{self.serving.gateway_namespace}/{self.serving.gateway_name}"
+        if isinstance(self.registry, SharedRegistry):
+            found["registry_stack"] = self.registry.stack
+        if self.cluster is not None:
+            found["kubeconfig"] = self.cluster.kubeconfig
+        if self.ci is not None:
+            found["ci_role_arns"] = self.ci.role_arns  # preview, deploy
+        if self.artifacts is not None:
+            found["artifact_role_arns"] = self.artifacts.role_arns  # model-reader
+        return found
 
-def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platform:
+
+@dataclass(frozen=True)
+class RegistryPlatform:
+    """The shared registry's stack; its outputs are what environment stacks reference."""
+
+    security: Security
+    registry: Registry
+    cluster: Cluster
+    ci: CiAccess
+    artifacts: ArtifactAccess  # the job-writer role
+
+    def outputs(self) -> dict[str, Any]:
+        key_arn = self.registry.kms_key_arn
+        if key_arn is None:
+            raise ValueError("the registry stack's bucket has no customer-managed key")
+        return {
+            OUTPUT_BUCKET_NAME: registry_bucket_name(),
+            OUTPUT_BUCKET_ARN: self.registry.bucket_arn,
+            OUTPUT_KEY_ARN: key_arn,
+            # INTEGRATOR: in-cluster until the registry's Gateway (TLS) publishes its host; then the
+            # Gateway's https:// URL, the one address environment clusters can reach.
+            OUTPUT_URL: self.registry.url,
+            OUTPUT_MONITOR_PASSWORD: pulumi.Output.secret(
+                self.registry.service_passwords[MONITOR_USER.username]
+            ),
+            "ci_role_arns": self.ci.role_arns,  # preview, deploy, gate, retrain
+            "ci_mlflow_secret_arns": self.ci.secret_arns,  # gate, retrain
+            "artifact_role_arns": self.artifacts.role_arns,  # job-writer
+            "kubeconfig": self.cluster.kubeconfig,
+        }
+
+
+def build(
+    settings: Settings | RegistryStack, *, bootstrap_dir: Path, models_dir: Path
+) -> Platform | RegistryPlatform:
     """Declare every resource of the stack; call once inside a Pulumi program (or under mocks).
 
     `models_dir` is gitops/models: each model served in this environment gets its service account
     granted read access to the artifact bucket.
     """
+    if isinstance(settings, RegistryStack):
+        return _registry_stack(settings)
     models = model_accounts(models_dir, settings.name)  # read first: a bad file stops before anything
     owned = {ns.name for ns in L.owned_namespaces(settings.models_namespace, local=not settings.on_aws)}
     for client in settings.platform.registry.client_namespaces:
@@ -77,6 +159,77 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
             return _on_kubernetes(settings, platform, models=models, bootstrap_dir=bootstrap_dir)
 
 
+def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
+    """The shared registry: MLflow, RDS, the locked artifact bucket and its key, the job-writer role,
+    CI's roles (gate and retrain with their MLflow logins), on a cluster of its own."""
+    settings = stack.settings
+    network = Network("network", NetworkArgs(stack.name, settings.aws, settings.network))
+    cluster = Cluster("cluster", ClusterArgs(stack.name, settings.cluster, network.private_subnet_ids, False))
+    peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
+    security = Security(
+        "security",
+        SecurityArgs(REGISTRY_MODELS_NAMESPACE, peers, list(settings.registry.client_namespaces), False),
+        opts=pulumi.ResourceOptions(provider=cluster.provider),
+    )
+    readers = tuple(model_reader_role_arn(r.account_id, r.environment) for r in settings.readers)
+    registry = Registry(
+        "registry",
+        RegistryArgs(
+            stack.name,
+            settings.registry,
+            AwsPlacement(
+                network.vpc_id,
+                network.data_subnet_ids,
+                cluster.cluster_security_group_id,
+                cluster.oidc_provider,
+                settings.aws.region,
+            ),
+            image=mlflow_server_image(stack.github_repository),
+            models_namespace=REGISTRY_MODELS_NAMESPACE,
+            # CI's logins, and the monitor's: every environment's monitor job reads with it.
+            service_users=(*CI_USERS.values(), MONITOR_USER),
+            account_id=settings.account_id,
+            readers=readers,
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security]),
+    )
+    artifacts = ArtifactAccess(
+        "artifacts",
+        ArtifactAccessArgs(
+            environment=stack.name,
+            cluster_name=cluster_name(stack.name),
+            cluster=cluster.name,
+            bucket_arn=registry.bucket_arn,
+            readers=Grantee(REGISTRY_MODELS_NAMESPACE, []),  # no model is served here
+            writers=_writers(settings.registry),
+            kms_key_arn=registry.kms_key_arn,
+            agent=cluster.pod_identity_agent,
+        ),
+    )
+    logins = {
+        kind: MlflowLogin(user.username, registry.service_passwords[user.username])
+        for kind, user in CI_USERS.items()
+    }
+    ci = CiAccess(
+        "ci",
+        CiAccessArgs(
+            stack.github_repository,
+            stack.name,  # deploys of this stack run in GitHub environment `registry`
+            settings.ci.create_oidc_provider,
+            bucket_arn=registry.bucket_arn,
+            logins=logins,
+            kms_key_arn=registry.kms_key_arn,
+            kinds=REGISTRY_CI_ROLES,
+        ),
+    )
+    return RegistryPlatform(security, registry, cluster, ci, artifacts)
+
+
+def _writers(registry: RegistrySettings) -> Grantee | None:
+    writers = writer_namespaces(registry)
+    return Grantee(writers[0], [registry.job_service_account]) if writers else None
+
+
 def _on_aws(
     settings: Settings, platform: AwsPlatformSettings, *, models: list[ModelAccount], bootstrap_dir: Path
 ) -> Platform:
@@ -89,17 +242,14 @@ def _on_aws(
     )
     peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
     security = _security(settings, cluster.provider, peers, local=False)
-    registry = _registry(
-        settings,
-        cluster.provider,
-        security,
-        placement=AwsPlacement(
-            network.vpc_id, network.data_subnet_ids, cluster.cluster_security_group_id, cluster.oidc_provider
-        ),
-        # CI's MLflow logins, only where CI has roles to fetch them with; the monitor's wherever it runs.
-        service_users=(*CI_USERS.values(), *_monitor_users(models)),
-    )
-    writers = writer_namespaces(platform.registry)
+    # No MLflow, database or artifact bucket here: the registry stack's, read across accounts.
+    if platform.registry.project != pulumi.get_project():
+        # Another project's `registry` stack would hand over another platform's bucket and MLflow.
+        raise InputError(
+            f"{settings.source}: field 'platform.registry.stack': {platform.registry.stack} is not "
+            f"a stack of this project, {pulumi.get_project()}"
+        )
+    registry = shared_registry(platform.registry.stack)
     artifacts = ArtifactAccess(
         "artifacts",
         ArtifactAccessArgs(
@@ -108,14 +258,11 @@ def _on_aws(
             cluster=cluster.name,
             bucket_arn=registry.bucket_arn,
             readers=Grantee(settings.models_namespace, [m.service_account for m in models]),
-            writers=Grantee(writers[0], [platform.registry.job_service_account]) if writers else None,
+            writers=None,  # no environment principal writes registered artifacts
+            kms_key_arn=registry.kms_key_arn,
             agent=cluster.pod_identity_agent,
         ),
     )
-    logins = {
-        kind: MlflowLogin(user.username, registry.service_passwords[user.username])
-        for kind, user in CI_USERS.items()
-    }
     ci = CiAccess(
         "ci",
         CiAccessArgs(
@@ -123,25 +270,31 @@ def _on_aws(
             settings.name,
             platform.ci.create_oidc_provider,
             bucket_arn=registry.bucket_arn,
-            logins=logins,
+            logins={},
+            kinds=ENVIRONMENT_CI_ROLES,
         ),
     )
     sink = SinkOnAws(
         cluster_name(settings.name),
         cluster.name,
-        artifact_bucket_name(settings.name),
-        registry.bucket_arn,
+        settings.name,
         platform.aws.region,
         cluster.pod_identity_agent,
     )
     monitor = _monitor_identity(
         settings,
         cluster.provider,
-        registry,
+        registry.monitor_password,
         models=models,
         on_aws=MonitorOnAws(
-            cluster_name(settings.name), cluster.name, registry.bucket_arn, cluster.pod_identity_agent
+            cluster_name(settings.name),
+            cluster.name,
+            registry.bucket_arn,
+            f"arn:aws:s3:::{payload_bucket_name(settings.name)}",
+            cluster.pod_identity_agent,
+            kms_key_arn=registry.kms_key_arn,
         ),
+        after=[],
     )
     monitoring, serving, gitops = _services(
         settings,
@@ -151,6 +304,10 @@ def _on_aws(
         dispatch=DispatchTarget(settings.github_repository, settings.name, tuple(m.model for m in models)),
         sink=sink,
         backend=peers,
+        # INTEGRATOR: the registry's URL is its Gateway's TLS host once that exists; the monitor's and
+        # rollout's egress to it (manifests/model_monitor.py, rollout_job.py) still name the in-cluster
+        # MLflow pods, which environment clusters no longer run.
+        mlflow_uri=registry.url,
         monitor=_monitor_plan(
             settings,
             models,
@@ -170,8 +327,15 @@ def _on_kubernetes(
     provider = k8s.Provider("local-k8s", context=platform.kube_context)
     backend = local_backend_peers()
     security = _security(settings, provider, backend, local=True)
-    registry = _registry(settings, provider, security, placement=None, service_users=_monitor_users(models))
-    monitor = _monitor_identity(settings, provider, registry, models=models, on_aws=None)
+    registry = _registry(settings, platform, provider, security, service_users=_monitor_users(models))
+    monitor = _monitor_identity(
+        settings,
+        provider,
+        registry.service_passwords.get(MONITOR_USER.username),
+        models=models,
+        on_aws=None,
+        after=[registry],
+    )
     monitoring, serving, gitops = _services(
         settings,
         provider,
@@ -180,6 +344,7 @@ def _on_kubernetes(
         dispatch=None,  # a laptop's cluster must not open pull requests on the shared repository
         sink=None,
         backend=backend,
+        mlflow_uri=registry.url,
         monitor=_monitor_plan(
             settings,
             models,
@@ -210,19 +375,18 @@ def _monitor_users(models: list[ModelAccount]) -> tuple[ServiceUser, ...]:
 def _monitor_identity(
     settings: Settings,
     provider: k8s.Provider,
-    registry: Registry,
+    password: pulumi.Output[str] | None,
     *,
     models: list[ModelAccount],
     on_aws: MonitorOnAws | None,
+    after: list[pulumi.Resource],
 ) -> MonitorIdentity | None:
-    if not models:
+    if not models or password is None:
         return None  # nothing to monitor, so no identity that could read anything
     return MonitorIdentity(
         "monitor",
-        MonitorIdentityArgs(
-            settings.models_namespace, registry.service_passwords[MONITOR_USER.username], on_aws
-        ),
-        opts=pulumi.ResourceOptions(provider=provider, depends_on=[registry]),
+        MonitorIdentityArgs(settings.models_namespace, password, on_aws),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=after),
     )
 
 
@@ -281,18 +445,19 @@ def _security(settings: Settings, provider: k8s.Provider, peers: BackendPeers, *
 
 def _registry(
     settings: Settings,
+    platform: LocalPlatformSettings,
     provider: k8s.Provider,
     security: Security,
     *,
-    placement: AwsPlacement | None,
     service_users: tuple[ServiceUser, ...],
 ) -> Registry:
+    """The local stack's own MLflow, with Postgres and MinIO in the cluster."""
     return Registry(
         "registry",
         RegistryArgs(
             settings.name,
-            settings.platform.registry,
-            placement,
+            platform.registry,
+            None,
             image=mlflow_server_image(settings.github_repository),
             models_namespace=settings.models_namespace,
             service_users=service_users,
@@ -310,6 +475,7 @@ def _services(
     dispatch: DispatchTarget | None,
     sink: SinkOnAws | None,
     backend: BackendPeers,
+    mlflow_uri: str | pulumi.Output[str],
     monitor: _MonitorPlan | None,
 ) -> tuple[Monitoring, Serving, GitOps]:
     after_security = pulumi.ResourceOptions(provider=provider, depends_on=[security])
@@ -323,7 +489,7 @@ def _services(
             image=image,
             models=monitor.models,
             payloads_uri=store_uri(sink_args),  # where the sink writes
-            mlflow_uri=f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}",
+            mlflow_uri=mlflow_uri,
             models_namespace=settings.models_namespace,
             network=monitor.network,
             store_env=monitor.store_env,

@@ -1,7 +1,11 @@
-"""Typed model of the `platform:` section of `environments/<env>.yaml`, loaded once per stack.
+"""Typed model of the `platform:` section of `environments/<env>.yaml`, loaded once per stack, and of
+the shared registry stack's own file, `environments/shared/registry.yaml`.
 
-The promotion gate reads the same files (`promotion:`, `gitops:`); this module adds the
-section only the Pulumi stacks read, strictly, so a typo is an error naming file and field.
+The promotion gate reads the environment files (`promotion:`, `gitops:`); this module adds the
+section only the Pulumi stacks read, strictly, so a typo is an error naming file and field. The
+registry stack's file sits in a subfolder because the gates take every `environments/*.yaml` (no
+recursion: `promotion.py`, `validate.py`, `affected_stacks.py` glob one level) as a promotion rung,
+and the registry is none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from modelops.config import Environment, environments_dir, load_environment, read_yaml, validate_file
 from modelops.errors import InputError
+
+# The shared registry stack: `pulumi up -s registry`, its settings in environments/shared/.
+REGISTRY_STACK = "registry"
+REGISTRY_SETTINGS = Path("environments") / "shared" / "registry.yaml"
 
 _GITHUB_REPO = re.compile(r"^https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?$")
 
@@ -96,6 +104,32 @@ class RegistrySettings(_Strict):
     job_service_account: str = Field("modelops-job", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
+# `<org>/<project>/<stack>`, what `pulumi.StackReference` takes: fully qualified, so an environment in
+# another organisation or project cannot silently read a stack of the same short name.
+_STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_ACCOUNT_ID = r"^\d{12}$"
+_ENVIRONMENT_NAME = r"^[a-z][a-z0-9-]{0,30}$"
+
+
+class RegistryReference(_Strict):
+    """An environment stack's registry: the shared registry stack's outputs, never one of its own."""
+
+    stack: str = Field(pattern=_STACK_NAME)
+    # Namespaces whose pods may call MLflow; everything else is denied by network policy.
+    client_namespaces: list[str] = Field(default_factory=list)
+
+    @field_validator("stack")
+    @classmethod
+    def _the_registry_stack(cls, value: str) -> str:
+        if value.rsplit("/", 1)[-1] != REGISTRY_STACK:
+            raise ValueError(f"must name the registry stack, <org>/<project>/{REGISTRY_STACK}")
+        return value
+
+    @property
+    def project(self) -> str:
+        return self.stack.split("/")[1]
+
+
 class SloSettings(_Strict):
     error_rate: float = Field(gt=0.0, lt=1.0, description="Largest share of failed inference requests.")
 
@@ -143,16 +177,17 @@ _AWS_SECTIONS = ("aws", "network", "cluster", "ci")
 
 
 class _PlatformCommon(_Strict):
-    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     monitoring: MonitoringSettings
     alerting: AlertingSettings  # no default: whether pages reach anyone is each file's decision
     serving: ServingSettings = Field(default_factory=ServingSettings)
 
 
 class AwsPlatformSettings(_PlatformCommon):
-    """`target: aws`: the stack creates the VPC, EKS, RDS and S3, and the CI roles."""
+    """`target: aws`: the stack creates the VPC, EKS, its payload bucket, the model-reader and CI roles;
+    MLflow, its database and the artifact bucket are the registry stack's (`registry.stack`)."""
 
     target: Literal["aws"]
+    registry: RegistryReference  # no default: an environment on AWS reads the shared registry
     aws: AwsSettings
     network: NetworkSettings
     cluster: ClusterSettings
@@ -182,6 +217,8 @@ class LocalPlatformSettings(_PlatformCommon):
 
     target: Literal["kubernetes"]
     kube_context: str = Field(min_length=1)
+    # The laptop's own MLflow, Postgres and MinIO, in the cluster.
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -267,3 +304,112 @@ def load_settings(name: str, *, root: Path | None = None) -> Settings:
     if settings.on_aws:
         settings.github_repository  # noqa: B018 - fail at load time, not halfway through a preview
     return settings
+
+
+_GITHUB_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class RegistryReader(_Strict):
+    """An environment that reads the registry: its name and the AWS account its stack runs in.
+
+    The account and the name fix the environment's model-reader role ARN
+    (`iam.model_reader_role_arn`), which the registry's bucket and key policies name: so neither
+    stack waits for the other's outputs.
+    """
+
+    environment: str = Field(pattern=_ENVIRONMENT_NAME)
+    account_id: str = Field(pattern=_ACCOUNT_ID)
+
+
+class RegistryStackSettings(_Strict):
+    """`environments/shared/registry.yaml`: the one MLflow, its database, bucket and key, CI's roles."""
+
+    name: Literal["registry"]
+    description: str = ""
+    account_id: str = Field(pattern=_ACCOUNT_ID)  # the registry's own account: its KMS key's owner
+    github_repository: str = Field(pattern=_GITHUB_SLUG)  # ORG/REPO, the repository CI's roles trust
+    aws: AwsSettings
+    network: NetworkSettings
+    cluster: ClusterSettings
+    registry: RegistrySettings
+    ci: CiSettings
+    readers: list[RegistryReader] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_account_per_reader(self) -> RegistryStackSettings:
+        seen_environments: set[str] = set()
+        seen_accounts: set[str] = set()
+        for reader in self.readers:
+            if reader.environment in seen_environments:
+                raise ValueError(f"readers: environment {reader.environment} is listed twice")
+            if reader.account_id in seen_accounts:
+                # Two environments in one account would share the reader's trust boundary.
+                raise ValueError(f"readers: account {reader.account_id} is listed twice")
+            if reader.account_id == self.account_id:
+                raise ValueError(f"readers: {reader.environment} is in the registry's own account")
+            seen_environments.add(reader.environment)
+            seen_accounts.add(reader.account_id)
+        return self
+
+
+@dataclass(frozen=True)
+class RegistryStack:
+    """Everything the registry stack needs, and the file it came from."""
+
+    settings: RegistryStackSettings
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return REGISTRY_STACK
+
+    @property
+    def github_repository(self) -> str:
+        return self.settings.github_repository
+
+
+def load_registry_settings(*, root: Path | None = None) -> RegistryStack:
+    """The registry stack's file, checked against the environments it serves.
+
+    Every environment on AWS must be a reader and every reader an environment on AWS: an
+    environment left out would deploy and then be refused every artifact; a reader with no
+    environment would be granted in an account nothing of ours runs in. The repository CI trusts
+    must be the one the environments reconcile from.
+    """
+    base = root if root is not None else environments_dir().parent
+    path = base / REGISTRY_SETTINGS
+    stack = RegistryStack(validate_file(RegistryStackSettings, read_yaml(path), path), path)
+    on_aws = {}
+    for candidate in sorted(environments_dir(base).glob("*.yaml")):
+        settings = load_settings(candidate.stem, root=base)
+        if isinstance(settings.platform, AwsPlatformSettings):
+            on_aws[settings.name] = settings
+    readers = [reader.environment for reader in stack.settings.readers]
+    for stray in sorted(set(readers) - set(on_aws)):
+        raise InputError(f"{path}: field 'readers': {stray} is not an environment on AWS")
+    for missing in sorted(set(on_aws) - set(readers)):
+        raise InputError(f"{path}: field 'readers': environment {missing} runs on AWS and is not a reader")
+    for settings in on_aws.values():
+        if settings.github_repository != stack.github_repository:
+            raise InputError(
+                f"{path}: field 'github_repository': {stack.github_repository} is not "
+                f"{settings.github_repository}, the repository {settings.name} reconciles from"
+            )
+    return stack
+
+
+def load_stack_settings(stack: str, *, settings_file: str | None, root: Path) -> Settings | RegistryStack:
+    """What `infra/__main__.py` loads: the registry stack's file when its Pulumi config names it,
+    else the environment the stack is named after."""
+    if settings_file is None:
+        if stack == REGISTRY_STACK:
+            raise InputError(
+                f"stack {stack}: Pulumi.{stack}.yaml must name modelops:settings ({REGISTRY_SETTINGS})"
+            )
+        return load_settings(stack, root=root)
+    if Path(settings_file) != REGISTRY_SETTINGS or stack != REGISTRY_STACK:
+        raise InputError(
+            f"stack {stack}: modelops:settings is {settings_file}; only stack {REGISTRY_STACK} "
+            f"reads a settings file, {REGISTRY_SETTINGS}"
+        )
+    return load_registry_settings(root=root)

@@ -7,17 +7,33 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from modelops_infra import AwsPlatformSettings, load_settings
+from modelops_infra.settings import REGISTRY_STACK
 from tests.infra.harness import StackUnderTest, build_stack
 
-STACKS = ("local", "dev", "staging", "prod")
+STACKS = ("local", "dev", "staging", "prod")  # the environments' stacks
 AWS_STACKS = ("dev", "staging", "prod")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def stacks(repo_root: Path) -> dict[str, StackUnderTest]:
+def registry_stack(repo_root: Path) -> StackUnderTest:
+    """The shared registry stack, whose outputs every environment stack on AWS references."""
+    return build_stack(REGISTRY_STACK, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap")
+
+
+@pytest.fixture(scope="session")
+def stacks(repo_root: Path, registry_stack: StackUnderTest) -> dict[str, StackUnderTest]:
+    # The registry stack each environment names (platform.registry.stack), answered with its outputs.
+    references = {}
+    for name in AWS_STACKS:
+        platform = load_settings(name, root=repo_root).platform
+        assert isinstance(platform, AwsPlatformSettings)
+        references[platform.registry.stack] = registry_stack.outputs
     return {
-        name: build_stack(name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap")
+        name: build_stack(
+            name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", references=references
+        )
         for name in STACKS
     }
 
@@ -39,3 +55,11 @@ def rendered(stacks: dict[str, StackUnderTest], tmp_path_factory: pytest.TempPat
                 yaml.dump(obj, handle)
         folders[name] = folder
     return folders
+
+
+@pytest.fixture(scope="session")
+def every_stack(
+    stacks: dict[str, StackUnderTest], registry_stack: StackUnderTest
+) -> dict[str, StackUnderTest]:
+    """The environments' stacks and the registry stack, by stack name."""
+    return {**stacks, REGISTRY_STACK: registry_stack}

@@ -36,10 +36,10 @@ def _violations(policy_check, args: ResourceValidationArgs) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", STACKS)
-def test_every_policy_holds_for_every_stack(stacks, name):
+@pytest.mark.parametrize("name", ["registry", *STACKS])
+def test_every_policy_holds_for_every_stack(every_stack, name):
     failures = []
-    for resource in stacks[name].resources:
+    for resource in every_stack[name].resources:
         args = _args(resource.type, resource.inputs, stack=name)
         for policy in POLICIES:
             policy.validate(
@@ -236,6 +236,8 @@ def test_prod_databases_must_be_multi_az_and_protected_but_dev_may_not_be():
     assert _violations(aws_rules.rds_resilient_in_prod, _args(rds, {}, stack="prod"))  # AWS default: neither
     assert not _violations(aws_rules.rds_resilient_in_prod, _args(rds, resilient, stack="prod"))
     assert not _violations(aws_rules.rds_resilient_in_prod, _args(rds, single, stack="dev"))
+    # The shared registry's database serves prod: held to prod's standard.
+    assert len(_violations(aws_rules.rds_resilient_in_prod, _args(rds, single, stack="registry"))) == 2
 
 
 def test_a_public_endpoint_is_tolerated_in_dev_only_when_narrowed():

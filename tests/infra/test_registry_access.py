@@ -1,13 +1,12 @@
 """Each environment's model reader reads registered models of the shared registry bucket, and nothing else;
 no principal of an environment's account writes or deletes there; the registry's writers add, never delete.
 
-What this reads. The identity side is what the components declare under Pulumi's mocks: the
-`ArtifactAccess` component of each environment (its reader role's name and role policy, given the
-registry's bucket and key ARNs as a StackReference would) and, in the registry's account, its
-job writer and `CiAccess`'s gate and retrain role policies. The resource side, the bucket policy
-and the key policy, is built with `iam.artifact_bucket_policy` and `iam.registry_key_policy` from
-the registry's environment accounts, as the registry stack calls them. (Once the registry stack
-exists, `_registry_side` should read the `BucketPolicy` and KMS `Key` it declares under mocks.)
+What this reads: the stacks as `pulumi up` would declare them, under Pulumi's mocks (the session's
+`registry_stack` and `stacks`, from environments/shared/registry.yaml and environments/*.yaml). The
+identity side is each environment stack's model-reader role (its name and role policy, built from the
+registry's bucket and key ARNs its StackReference returns) and, in the registry's account, its job
+writer and CI's gate and retrain role policies. The resource side is the `BucketPolicy` and the KMS
+`Key` policy the registry stack declares, naming the environments' accounts from its settings.
 
 Requests are decided by `iam_evaluation.is_allowed`, AWS's rule: an explicit Deny anywhere wins,
 and across accounts both the caller's policy and the bucket's (or key's) must allow.
@@ -16,27 +15,28 @@ and across accounts both the caller's policy and the bucket's (or key's) must al
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import pytest
 
-from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
-from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
-from modelops_infra.manifests.iam import artifact_bucket_policy, model_reader_role_arn, registry_key_policy
+from modelops_infra.backends.aws_storage import registry_bucket_name
+from modelops_infra.manifests.iam import model_reader_role_arn
+from modelops_infra.settings import load_registry_settings
+from tests.conftest import REPO_ROOT
 from tests.infra.conftest import AWS_STACKS
-from tests.infra.harness import ACCOUNT as REGISTRY_ACCOUNT
-from tests.infra.harness import PROJECT, Declared, RecordingMocks
+from tests.infra.harness import ACCOUNT as MOCK_ACCOUNT
+from tests.infra.harness import StackUnderTest
 from tests.infra.iam_evaluation import Request, Resource, is_allowed
 
-REGION = "eu-west-1"
-BUCKET = "modelops-registry-mlflow-artifacts"
+_REGISTRY = load_registry_settings(root=REPO_ROOT).settings
+REGISTRY_ACCOUNT = _REGISTRY.account_id
+REGION = _REGISTRY.aws.region
+BUCKET = registry_bucket_name()
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
-KEY_ARN = f"arn:aws:kms:{REGION}:{REGISTRY_ACCOUNT}:key/0f7e6b1a-registry"
-ENVIRONMENT_ACCOUNTS = {"dev": "210000000001", "staging": "210000000002", "prod": "210000000003"}
+ENVIRONMENT_ACCOUNTS = {reader.environment: reader.account_id for reader in _REGISTRY.readers}
 ELSEWHERE = "999900000000"  # an account the registry does not list
+KEY_ARN = f"arn:aws:kms:{REGION}:{MOCK_ACCOUNT}:registry-artifacts"  # the mocks' ARN for the declared key
 
 MODEL_KEY = "1/models/m-abc/artifacts/model.pkl"
 RUN_KEY = "1/0123456789abcdef0123456789abcdef/artifacts/x"
@@ -53,98 +53,54 @@ WRITES = (
     "s3:DeleteBucketPolicy",
 )
 ADMIN = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}]})
-assert set(ENVIRONMENT_ACCOUNTS) == set(AWS_STACKS)
 
 
-def _declare(build: Callable[[], Any], *, stack: str) -> list[Declared]:
-    """Declare what `build` creates under fresh mocks and return it as declared."""
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-
-    @pulumi.runtime.test
-    def run() -> pulumi.Output[Any]:
-        return pulumi.Output.from_input(build() is not None)
-
-    run()
-    return mocks.declared
-
-
-def _one(declared: list[Declared], type_: str, name: str) -> dict[str, Any]:
-    (found,) = [d.inputs for d in declared if d.type == f"aws:iam/{type_}" and d.name == name]
+def _inputs(stack: StackUnderTest, type_: str, name: str) -> dict[str, Any]:
+    (found,) = [d.inputs for d in stack.of_type(type_) if d.name == name]
     return found
 
 
 @dataclass(frozen=True)
 class Reader:
     environment: str
-    arn: str  # from the role name the component declares and the environment's account
-    policy: str  # the role policy the component declares
+    arn: str  # from the role name the stack declares and the environment's account
+    policy: str  # the role policy the stack declares
 
 
 @pytest.fixture(scope="module")
-def readers() -> dict[str, Reader]:
+def readers(stacks: dict[str, StackUnderTest]) -> dict[str, Reader]:
     found = {}
     for environment, account in ENVIRONMENT_ACCOUNTS.items():
-        declared = _declare(
-            lambda env=environment: ArtifactAccess(
-                "artifacts",
-                ArtifactAccessArgs(
-                    environment=env,
-                    cluster_name=f"modelops-{env}",
-                    cluster=f"modelops-{env}",
-                    bucket_arn=BUCKET_ARN,  # the registry stack's outputs, read by StackReference
-                    readers=Grantee(f"models-{env}", ["credit-risk"]),
-                    writers=None,
-                    kms_key_arn=KEY_ARN,
-                ),
-            ),
-            stack=environment,
-        )
-        name = _one(declared, "role:Role", "artifacts-model-reader")["name"]
-        policy = _one(declared, "rolePolicy:RolePolicy", "artifacts-model-reader")["policy"]
+        stack = stacks[environment]
+        name = _inputs(stack, "aws:iam/role:Role", "artifacts-model-reader")["name"]
+        policy = _inputs(stack, "aws:iam/rolePolicy:RolePolicy", "artifacts-model-reader")["policy"]
         found[environment] = Reader(environment, f"arn:aws:iam::{account}:role/{name}", policy)
     return found
 
 
 @pytest.fixture(scope="module")
-def registry_roles() -> dict[str, str]:
+def registry_roles(registry_stack: StackUnderTest) -> dict[str, str]:
     """The registry account's writers and CI roles: role policy by name, as declared."""
-
-    def build() -> tuple[ArtifactAccess, CiAccess]:
-        writer = ArtifactAccess(
-            "artifacts",
-            ArtifactAccessArgs(
-                environment="registry",
-                cluster_name="modelops-registry",
-                cluster="modelops-registry",
-                bucket_arn=BUCKET_ARN,
-                readers=Grantee("models-registry", []),  # no model is served in the registry
-                writers=Grantee("modelops-jobs", ["modelops-job"]),
-                kms_key_arn=KEY_ARN,
-            ),
-        )
-        logins = {kind: MlflowLogin(f"ci-{kind}", "secret") for kind in ("gate", "retrain")}
-        ci = CiAccess(
-            "ci",
-            CiAccessArgs(
-                "org/repo", "registry", True, bucket_arn=BUCKET_ARN, logins=logins, kms_key_arn=KEY_ARN
-            ),
-        )
-        return writer, ci
-
-    declared = _declare(build, stack="registry")
     names = ("artifacts-job-writer", "ci-gate", "ci-retrain")
-    return {name: _one(declared, "rolePolicy:RolePolicy", name)["policy"] for name in names}
+    return {name: _inputs(registry_stack, "aws:iam/rolePolicy:RolePolicy", name)["policy"] for name in names}
 
 
 @pytest.fixture(scope="module")
-def registry_side(readers: dict[str, Reader]) -> tuple[Resource, Resource]:
-    """The bucket and its key, with the policies the registry stack gives them."""
-    arns = [model_reader_role_arn(account, env) for env, account in ENVIRONMENT_ACCOUNTS.items()]
-    bucket = Resource(BUCKET_ARN, REGISTRY_ACCOUNT, artifact_bucket_policy(BUCKET, readers=arns))
-    key_policy = registry_key_policy(account_id=REGISTRY_ACCOUNT, readers=arns, region=REGION)
+def registry_side(registry_stack: StackUnderTest) -> tuple[Resource, Resource]:
+    """The bucket and its key, with the policies the registry stack declares."""
+    (bucket_policy,) = [
+        d.inputs["policy"] for d in registry_stack.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    ]
+    key_policy = _inputs(registry_stack, "aws:kms/key:Key", "registry-artifacts")["policy"]
+    assert registry_stack.outputs["artifact_key_arn"] == KEY_ARN
+    assert registry_stack.outputs["artifact_bucket_arn"] == BUCKET_ARN
+    bucket = Resource(BUCKET_ARN, REGISTRY_ACCOUNT, bucket_policy)
     key = Resource(KEY_ARN, REGISTRY_ACCOUNT, key_policy, policy_required=True)
     return bucket, key
+
+
+def test_the_registry_names_every_environment_stack_on_aws():
+    assert set(ENVIRONMENT_ACCOUNTS) == set(AWS_STACKS)
 
 
 def _s3(

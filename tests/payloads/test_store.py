@@ -3,6 +3,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelops.payloads.store import Store, StoreLocation, store_location
+from modelops_infra.backends.aws_storage import payload_bucket_name
 
 
 def test_a_local_folder_or_file_uri_is_a_local_store():
@@ -11,8 +12,9 @@ def test_a_local_folder_or_file_uri_is_a_local_store():
 
 
 def test_s3_is_the_bucket_and_prefix_with_minio_named_by_the_standard_endpoint_variable():
-    assert store_location("s3://modelops-dev-mlflow-artifacts/payloads", env={"AWS_REGION": "eu-west-1"}) == (
-        StoreLocation("s3", "modelops-dev-mlflow-artifacts/payloads", region="eu-west-1")
+    bucket = payload_bucket_name("dev")  # what the sink writes to on AWS
+    assert store_location(f"s3://{bucket}/payloads", env={"AWS_REGION": "eu-west-1"}) == (
+        StoreLocation("s3", f"{bucket}/payloads", region="eu-west-1")
     )
     minio = {"AWS_ENDPOINT_URL_S3": "http://minio.object-storage.svc.cluster.local:9000"}
     assert store_location("s3://bucket/payloads", env=minio) == StoreLocation(

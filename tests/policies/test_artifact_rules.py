@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from modelops_infra.backends.aws_storage import registry_bucket_name
 from modelops_infra.manifests.iam import artifact_access_policy, artifact_bucket_policy
 from modelops_policies import STACK_POLICIES, artifact_rules
 from tests.policies.stack_args import resource, resource_args, stack, violations
 
 R = artifact_rules
-NAME = "modelops-prod-mlflow-artifacts"
+NAME = registry_bucket_name()
 ARN = f"arn:aws:s3:::{NAME}"
 
 

@@ -21,6 +21,8 @@ class Backend:
     # The artifact bucket as access policies name it: what the Pod Identity and CI roles are
     # granted on AWS, what the MinIO users' policies name locally.
     bucket_arn: pulumi.Input[str]
+    # The bucket's customer-managed KMS key (AWS: the registry's); None where the store has none.
+    kms_key_arn: pulumi.Input[str] | None = None
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Extra environment for the server (local: the MinIO endpoint and its credentials).
     env: list[dict[str, Any]] = field(default_factory=list)

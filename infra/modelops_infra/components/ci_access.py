@@ -58,6 +58,8 @@ class CiAccessArgs:
     bucket_arn: pulumi.Input[str]  # the MLflow artifact bucket
     logins: dict[str, MlflowLogin]  # "gate" and "retrain"
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
+    # Which roles this stack creates: gate and retrain only where the registry is (platform.py).
+    kinds: tuple[str, ...] = ("preview", "deploy", "gate", "retrain")
 
 
 def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
@@ -96,6 +98,8 @@ class CiAccess(pulumi.ComponentResource):
         self.role_arns = {}
         self.secret_arns = {}
         for kind, subject in subjects(args.repository, args.environment).items():
+            if kind not in args.kinds:
+                continue
             role = aws.iam.Role(
                 f"{name}-{kind}",
                 assume_role_policy=provider_arn.apply(

@@ -4,11 +4,13 @@
   models namespace that may get and list InferenceServices and HTTPRoutes, nothing else;
 - MLflow (basic auth): its own service user, READ on registered models and experiments, created by the
   registry's users Job like CI's; the login reaches the CronJob as a Secret in the jobs namespace;
-- the artifact bucket, on AWS through Pod Identity: its own role, list and get only. It reads the
-  payloads under `payloads/` and also each version's model and training data: MLflow runs with
-  `--no-serve-artifacts`, so `load_run_dataset` and `fetch_version` download straight from the bucket
-  (under `<experiment id>/`, which IAM cannot name by pattern), never through the server. Locally the
-  MinIO keys the jobs namespace holds are used, as the sink does.
+- the buckets, on AWS through Pod Identity: its own role, list and get only, on the environment's
+  payload bucket (the sink's `payloads/`) and on the registry's artifact bucket (each version's
+  model and training data: MLflow runs with `--no-serve-artifacts`, so `load_run_dataset` and
+  `fetch_version` download straight from the bucket, under `<experiment id>/`, which IAM cannot
+  name by pattern, never through the server). The registry bucket is in another account: its
+  bucket policy must admit this role too (see infra/README.md, "Topology"). Locally the MinIO keys
+  the jobs namespace holds are used, as the sink does.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ MONITOR_USER = ServiceUser(
 class MonitorOnAws:
     cluster_name: str  # known before the cluster exists: the trust policy pins it
     cluster: pulumi.Input[str]
-    bucket_arn: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]  # the registry's artifact bucket
+    payload_bucket_arn: pulumi.Input[str]  # the environment's payload bucket (the sink's)
     agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
 
@@ -101,6 +104,10 @@ class MonitorIdentity(pulumi.ComponentResource):
             lambda values: artifact_access_policy(values[0], write=False, kms_key_arn=values[1])
         )
         aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
+        payloads = pulumi.Output.from_input(on_aws.payload_bucket_arn).apply(
+            lambda arn: artifact_access_policy(arn, write=False)
+        )
+        aws.iam.RolePolicy(f"{name}-payloads", role=role.id, policy=payloads, opts=child)
         aws.eks.PodIdentityAssociation(
             f"{name}-pod-identity",
             cluster_name=on_aws.cluster,

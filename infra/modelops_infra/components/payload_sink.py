@@ -1,8 +1,10 @@
 """The payload sink: where the InferenceServices' loggers send their requests and responses.
 
 It runs `python -m modelops.payloads.sink` (scripts/modelops/payloads/sink.py) from the modelops image
-in the jobs namespace, and writes Hive-partitioned parquet under `payloads/` of the artifact bucket
-(MinIO's locally), where the monitor job reads it. Each InferenceService's `spec.predictor.logger.url`
+in the jobs namespace, and writes Hive-partitioned parquet under `payloads/` of the environment's own
+payload bucket (`aws_storage.payload_bucket_name`, created here; locally MinIO's artifact bucket),
+where the monitor job reads it. Never the registry's locked artifact bucket: payloads are the
+environment's data, in its own account. Each InferenceService's `spec.predictor.logger.url`
 is `http://payload-sink.modelops-jobs.svc.cluster.local:8080/payloads/<model>/<release>/<version>`.
 
 Who may send: KServe's agent cannot present a token (kserve v0.16 pkg/logger/worker.go sets no
@@ -10,8 +12,8 @@ header), so the NetworkPolicy is the gate: only pods of the models namespace tha
 `modelops.io/model` label (the InferenceServices' pods) reach it, and they may reach nothing else of
 this namespace. The sink runs with `--allow-unauthenticated` for that reason, and only here.
 
-What it may write: on AWS its own Pod Identity role may put objects under `payloads/` of the bucket
-and nothing else (not the model artifacts beside them). Locally it uses the MinIO `job-writer` keys
+What it may write: on AWS its own Pod Identity role may put objects under `payloads/` of its bucket
+and nothing else. Locally it uses the MinIO `job-writer` keys
 the jobs namespace already holds, which write the whole stand-in bucket: a laptop compromise.
 
 Two replicas behind a Service with ClientIP affinity: a request and its response leave the same
@@ -30,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from modelops.serving import contract
 from modelops_infra import layout as L
+from modelops_infra.backends.aws_storage import payload_bucket, payload_bucket_name
 from modelops_infra.backends.local_access import ENDPOINT_HOST, JOB_SECRET
 from modelops_infra.manifests.iam import pod_identity_trust
 from modelops_infra.manifests.network_policies import BackendPeers
@@ -55,8 +58,7 @@ TERMINATION_GRACE_S = 60
 class SinkOnAws:
     cluster_name: str  # known before the cluster exists: the trust policy pins it
     cluster: pulumi.Input[str]
-    bucket: str  # the artifact bucket's name (aws_storage.artifact_bucket_name)
-    bucket_arn: pulumi.Input[str]
+    environment: str  # names the payload bucket the sink creates and writes (payload_bucket_name)
     region: str  # the S3 client's region: Pod Identity sets none, and the SDK would guess us-east-1
     agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on
 
@@ -71,7 +73,7 @@ class PayloadSinkArgs:
 
 
 def store_uri(args: PayloadSinkArgs) -> str:
-    bucket = args.aws.bucket if args.aws is not None else L.ARTIFACT_BUCKET_LOCAL
+    bucket = payload_bucket_name(args.aws.environment) if args.aws is not None else L.ARTIFACT_BUCKET_LOCAL
     return f"s3://{bucket}/{PAYLOADS_PREFIX}"
 
 
@@ -239,13 +241,14 @@ class PayloadSink(pulumi.ComponentResource):
 
     def _role(self, name: str, aws_args: SinkOnAws) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        bucket = payload_bucket(self, f"{name}-bucket", environment=aws_args.environment)
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pod_identity_trust(aws_args.cluster_name, SINK_NAMESPACE, [SERVICE_ACCOUNT]),
             max_session_duration=3600,
             opts=child,
         )
-        policy = pulumi.Output.from_input(aws_args.bucket_arn).apply(payload_write_policy)
+        policy = bucket.arn.apply(payload_write_policy)
         aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         aws.eks.PodIdentityAssociation(
             f"{name}-pod-identity",

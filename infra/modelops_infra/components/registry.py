@@ -1,4 +1,9 @@
-"""MLflow tracking server and model registry, authenticated, behind a ClusterIP Service."""
+"""MLflow tracking server and model registry, authenticated, behind a ClusterIP Service; and what an
+environment stack reads of the shared one (`SharedRegistry`).
+
+On AWS the Registry component runs in the registry stack alone; environment stacks hold a
+`pulumi.StackReference` to it. The local stack runs its own.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class AwsPlacement:
     data_subnet_ids: list[pulumi.Output[str]]
     cluster_security_group_id: pulumi.Input[str]
     oidc_provider: aws.iam.OpenIdConnectProvider
+    region: str  # the bucket's: its key lets readers decrypt through this region's S3 only
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,10 @@ class RegistryArgs:
     image: str  # the MLflow server image (versions.mlflow_server_image)
     models_namespace: str
     service_users: tuple[ServiceUser, ...] = ()  # basic-auth users the stack creates in MLflow
+    # AWS only: the registry's own account (its KMS key's administrator) and the environments'
+    # model-reader role ARNs its bucket and key policies grant.
+    account_id: str | None = None
+    readers: tuple[str, ...] = ()
 
 
 def allowed_hosts() -> list[str]:
@@ -76,6 +86,7 @@ def writer_namespaces(settings: RegistrySettings) -> list[str]:
 class Registry(pulumi.ComponentResource):
     url: str
     bucket_arn: pulumi.Output[str]  # the artifact bucket (locally MinIO's), as IAM policies name it
+    kms_key_arn: pulumi.Output[str] | None  # the bucket's customer-managed key (AWS only)
     service_passwords: dict[str, pulumi.Output[str]]  # username -> password (secret)
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -84,6 +95,8 @@ class Registry(pulumi.ComponentResource):
         password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=child)
         writers = writer_namespaces(args.settings)
         if args.aws is not None:
+            if args.account_id is None:
+                raise ValueError("a registry on AWS needs the account_id its KMS key belongs to")
             backend = aws_backend(
                 self,
                 name,
@@ -94,6 +107,9 @@ class Registry(pulumi.ComponentResource):
                 cluster_security_group_id=args.aws.cluster_security_group_id,
                 oidc_provider=args.aws.oidc_provider,
                 password=password,
+                account_id=args.account_id,
+                readers=args.readers,
+                region=args.aws.region,
             )
         else:
             backend = local_backend(
@@ -104,6 +120,9 @@ class Registry(pulumi.ComponentResource):
                 writer_namespaces=writers,
             )
         self.bucket_arn = pulumi.Output.from_input(backend.bucket_arn)
+        self.kms_key_arn = (
+            pulumi.Output.from_input(backend.kms_key_arn) if backend.kms_key_arn is not None else None
+        )
         self.url = f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}"
         admin, server = self._server(name, args.settings, backend, args.image)
         # The identity jobs run as to log to MLflow; AWS grants it the bucket through Pod Identity.
@@ -255,3 +274,38 @@ def server_args_output(destination: pulumi.Input[str]) -> pulumi.Output[list[str
 
 def _from_secret(variable: str, key: str) -> dict[str, Any]:
     return {"name": variable, "valueFrom": {"secretKeyRef": {"name": "mlflow-server", "key": key}}}
+
+
+# The registry stack's outputs an environment stack reads (infra/__main__.py exports them).
+OUTPUT_BUCKET_NAME = "artifact_bucket_name"
+OUTPUT_BUCKET_ARN = "artifact_bucket_arn"
+OUTPUT_KEY_ARN = "artifact_key_arn"
+OUTPUT_URL = "mlflow_url"
+OUTPUT_MONITOR_PASSWORD = "mlflow_monitor_password"  # secret: the monitor's read-only MLflow login
+
+
+@dataclass(frozen=True)
+class SharedRegistry:
+    """The shared registry as an environment stack sees it: outputs of the registry stack."""
+
+    stack: str  # <org>/<project>/registry
+    url: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    monitor_password: pulumi.Output[str]  # secret
+
+
+def shared_registry(stack: str) -> SharedRegistry:
+    """Reads the registry stack `stack`; a missing output fails the preview (`require_output`)."""
+    reference = pulumi.StackReference("registry", stack_name=stack)
+
+    def output(key: str) -> pulumi.Output[str]:
+        return reference.require_output(key).apply(str)
+
+    return SharedRegistry(
+        stack=stack,
+        url=output(OUTPUT_URL),
+        bucket_arn=output(OUTPUT_BUCKET_ARN),
+        kms_key_arn=output(OUTPUT_KEY_ARN),
+        monitor_password=pulumi.Output.secret(output(OUTPUT_MONITOR_PASSWORD)),
+    )

@@ -9,9 +9,12 @@ keep the `model` and `release` the job gave them instead of the Pushgateway's ow
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops_infra import layout as L
+
+if TYPE_CHECKING:
+    from pulumi import Output
 from modelops_infra.manifests.network_policies import BackendPeers
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
@@ -81,7 +84,7 @@ class MonitorJob:
     image: str  # the modelops package's image
     models: tuple[str, ...]
     payloads_uri: str  # where the payload sink writes (s3://bucket/prefix)
-    mlflow_uri: str
+    mlflow_uri: str | Output[str]  # an Output: the registry stack's `mlflow_url`, placed as is
     models_namespace: str  # whose InferenceServices say which releases run
     network: MonitorNetwork
     # The S3 client's settings: AWS_REGION on AWS, MinIO's endpoint locally.

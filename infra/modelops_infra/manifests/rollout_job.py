@@ -12,9 +12,12 @@ pull-requests write on this repository only. Pure builders, as model_monitor's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops_infra import layout as L
+
+if TYPE_CHECKING:
+    from pulumi import Output
 from modelops_infra.manifests.model_monitor import (
     LOGIN_SECRET,
     PUSH_LOGIN_MOUNT,
@@ -50,7 +53,7 @@ class RolloutJob:
     image: str  # the modelops package's image (it holds git and gh)
     repo_url: str  # the repository Argo CD reconciles (environments/<env>.yaml gitops.repo_url)
     branch: str  # the branch it follows
-    mlflow_uri: str
+    mlflow_uri: str | Output[str]  # an Output: the registry stack's `mlflow_url`, placed as is
     every_minutes: int = 15
 
     @property

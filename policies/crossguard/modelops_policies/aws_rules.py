@@ -27,9 +27,13 @@ def rds_private_and_encrypted(args: ResourceValidationArgs, report: ReportViolat
         report("RDS instance storage must be encrypted (storageEncrypted: true).", None)
 
 
+# Stacks whose database prod depends on: prod's own, and the shared registry's, which serves prod.
+RESILIENT_DATABASE_STACKS = ("prod", "registry")
+
+
 def rds_resilient_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Prod's registry database survives a zone failure and a mistaken delete (AWS defaults: neither)."""
-    if args.resource_type != "aws:rds/instance:Instance" or _stack(args) != "prod":
+    if args.resource_type != "aws:rds/instance:Instance" or _stack(args) not in RESILIENT_DATABASE_STACKS:
         return
     if not args.props.get("multiAz", False):
         report("RDS instance in prod must be multi-AZ (multiAz: true).", None)

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 
 from modelops.gitops.rules.catalogue import OBJECT_RULES
 from modelops.gitops.validation import checkov_tool
+from modelops_infra.backends.aws_storage import registry_artifact_uri
 from tests.tools import require_command
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -63,7 +64,7 @@ def inference_service() -> dict[str, Any]:
                     "protocolVersion": "v2",
                     "runtime": "modelops-mlserver",
                     "env": [{"name": "MLSERVER_MODEL_NAME", "value": "{model}"}],
-                    "storageUri": f"s3://modelops-dev-mlflow-artifacts/1/models/{M_ID}/artifacts",
+                    "storageUri": registry_artifact_uri("1", M_ID),
                     "resources": {
                         "requests": {"cpu": "250m", "memory": "512Mi"},
                         "limits": {"cpu": "1", "memory": "1Gi"},

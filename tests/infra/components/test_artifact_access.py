@@ -1,5 +1,8 @@
 """Model pods read and jobs write the artifact bucket through EKS Pod Identity, and nothing more.
 
+Model pods read in each environment's stack (the registry's bucket, across accounts); jobs write in
+the registry stack, the only one that holds a writer.
+
 Locally, MinIO users with the same policies stand in for the roles (backends/test_local_access.py).
 """
 
@@ -12,12 +15,13 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.gitops_models import model_accounts
-from modelops_infra.settings import load_settings
+from modelops_infra.settings import load_registry_settings
 from tests.infra.conftest import AWS_STACKS
 from tests.infra.harness import build_stack
 
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
-BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
+BUCKET = "arn:aws:s3:::modelops-registry-mlflow-artifacts"  # the mocks' ARN for the artifact bucket
+KEY = "arn:aws:kms:eu-west-1:123456789012:registry-artifacts"  # and for its key
 
 
 def _role(stack, name):
@@ -92,12 +96,19 @@ def test_the_reader_role_trusts_pod_identity_for_exactly_those_accounts_and_only
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": f"{BUCKET}/*/models/m-*/artifacts/*",
         },
+        {
+            "Sid": "DecryptThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": KEY,
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+        },
     ]
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(stacks, repo_root, name):
-    stack, registry = stacks[name], load_settings(name, root=repo_root).platform.registry
+@pytest.mark.parametrize("name", ["registry"])
+def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(every_stack, repo_root, name):
+    stack, registry = every_stack[name], load_registry_settings(root=repo_root).settings.registry
     assert L.JOBS_NAMESPACE in registry.client_namespaces
     # The payload sink's account has a role of its own, on payloads/ only (test_payload_sink.py), and
     # the monitor's a read-only one (test_monitor_identity.py).
@@ -118,6 +129,12 @@ def test_jobs_in_modelops_jobs_write_through_their_own_account_and_never_delete(
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": f"{BUCKET}/*",
+        },
+        {
+            "Sid": "UseArtifactKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KEY,
         },
     ]
     (account,) = [
@@ -166,7 +183,7 @@ def test_adding_a_model_to_gitops_grants_it_on_the_next_up(repo_root, tmp_path):
     )
     stack = build_stack("dev", root=root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=models)
     granted = {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)}
-    assert granted == {"credit-risk", "fraud-predictor", "modelops-job", "payload-sink", "model-monitor"}
+    assert granted == {"credit-risk", "fraud-predictor", "payload-sink", "model-monitor"}
     trust = json.loads(_role(stack, "artifacts-model-reader").inputs["assumeRolePolicy"])
     tags = trust["Statement"][0]["Condition"]["StringEquals"]
     assert tags["aws:RequestTag/kubernetes-service-account"] == ["credit-risk", "fraud-predictor"]
@@ -177,10 +194,7 @@ def test_without_models_no_reader_role_is_made(repo_root, tmp_path):
         "dev", root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap", models_dir=tmp_path / "none"
     )
     assert not [r for r in stack.of_type("aws:iam/role:Role") if r.name == "artifacts-model-reader"]
-    assert {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)} == {
-        "modelops-job",
-        "payload-sink",
-    }
+    assert {a.inputs["serviceAccount"] for a in stack.of_type(ASSOCIATION)} == {"payload-sink"}
 
 
 DELETES = {
@@ -199,9 +213,9 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_no_identity_may_delete_an_artifact_and_only_writers_may_add(stacks, name):
-    policies = {p.name: p for p in stacks[name].of_type("aws:iam/rolePolicy:RolePolicy")}
+@pytest.mark.parametrize("name", ["registry", *AWS_STACKS])
+def test_no_identity_may_delete_an_artifact_and_only_writers_may_add(every_stack, name):
+    policies = {p.name: p for p in every_stack[name].of_type("aws:iam/rolePolicy:RolePolicy")}
     assert policies, "the stack grants roles on the bucket"
     for policy in policies.values():
         actions = _actions(policy)
@@ -210,5 +224,7 @@ def test_no_identity_may_delete_an_artifact_and_only_writers_may_add(stacks, nam
         statements = json.loads(policy.inputs["policy"])["Statement"]
         assert all(s["Effect"] == "Allow" and "NotAction" not in s for s in statements)
     writers = {n for n, p in policies.items() if "s3:PutObject" in _actions(p)}
-    # The jobs that log to MLflow, CI's retrain, and the payload sink (under payloads/ only).
-    assert writers == {"artifacts-job-writer", "ci-retrain", "payloads-role"}
+    # The registry's: the jobs that log to MLflow and CI's retrain. An environment's: its payload
+    # sink (its own bucket, under payloads/ only).
+    expected = {"artifacts-job-writer", "ci-retrain"} if name == "registry" else {"payloads-role"}
+    assert writers == expected

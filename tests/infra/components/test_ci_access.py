@@ -8,14 +8,17 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.components.ci_access import MAIN_WORKFLOWS
-from modelops_infra.settings import load_settings
+from modelops_infra.settings import load_registry_settings, load_settings
 from modelops_infra.versions import mlflow_server_image
 from tests.conftest import REPO_ROOT
 from tests.github.workflow_runner import load_workflow
 from tests.infra.conftest import AWS_STACKS
 
 ISSUER = "token.actions.githubusercontent.com"
-BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
+# The registry stack holds the roles that need the registry (gate, retrain); every stack its own
+# preview and deploy roles (platform.REGISTRY_CI_ROLES, ENVIRONMENT_CI_ROLES).
+CI_STACKS = ("registry", *AWS_STACKS)
+BUCKET = "arn:aws:s3:::modelops-registry-mlflow-artifacts"  # the mocks' ARN for the artifact bucket
 SCRIPT = REPO_ROOT / "infra" / "modelops_infra" / "runtime" / "mlflow_users_apply.py"
 
 
@@ -27,16 +30,25 @@ def _statements(role):
     return json.loads(role["assumeRolePolicy"])["Statement"]
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(stacks, repo_root, name):
-    repository = load_settings(name, root=repo_root).github_repository
-    roles = _by_name(stacks[name], "aws:iam/role:Role")
+def _repository(name, root):
+    settings = load_registry_settings(root=root) if name == "registry" else load_settings(name, root=root)
+    return settings.github_repository
+
+
+@pytest.mark.parametrize("name", CI_STACKS)
+def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(every_stack, repo_root, name):
+    repository = _repository(name, repo_root)
+    roles = _by_name(every_stack[name], "aws:iam/role:Role")
     expected = {
         "ci-preview": f"repo:{repository}:pull_request",
         "ci-deploy": f"repo:{repository}:environment:{name}",
-        "ci-gate": f"repo:{repository}:pull_request",
-        "ci-retrain": f"repo:{repository}:environment:registry",
     }
+    if name == "registry":
+        expected |= {
+            "ci-gate": f"repo:{repository}:pull_request",
+            "ci-retrain": f"repo:{repository}:environment:registry",
+        }
+    assert {n for n in roles if n.startswith("ci-")} == set(expected)
     federated = {
         s["Principal"].get("Federated")
         for n, r in roles.items()
@@ -101,7 +113,7 @@ def test_the_workflows_that_assume_a_main_role_are_exactly_the_ones_it_trusts():
             for job in jobs:  # never on a pull request (the trust's main ref would refuse it anyway)
                 assert not on_pull_requests or "github.event_name == 'push'" in job["if"], (kind, file)
                 assert job.get("environment") == environment or (
-                    environment is None and job.get("environment") in AWS_STACKS
+                    environment is None and job.get("environment") in CI_STACKS
                 ), (kind, file)
     for kind in ("gate", "preview"):  # the read-only roles: their jobs run on pull requests
         for file, jobs in _jobs_assuming(ROLE_VARIABLES[kind][0]).items():
@@ -109,11 +121,13 @@ def test_the_workflows_that_assume_a_main_role_are_exactly_the_ones_it_trusts():
             assert all("environment" not in job for job in jobs), (kind, file)
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(stacks, name):
+@pytest.mark.parametrize("name", ["registry"])
+def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(every_stack, name):
     policies = {
-        n: json.loads(p["policy"]) for n, p in _by_name(stacks[name], "aws:iam/rolePolicy:RolePolicy").items()
+        n: json.loads(p["policy"])
+        for n, p in _by_name(every_stack[name], "aws:iam/rolePolicy:RolePolicy").items()
     }
+    key = "arn:aws:kms:eu-west-1:123456789012:registry-artifacts"  # the mocks' ARN for the bucket's key
     listing = {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": BUCKET}
 
     def login(kind):
@@ -121,12 +135,13 @@ def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(
             "Sid": "ReadMlflowCredentials",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [f"arn:aws:secretsmanager::123456789012:ci-{kind}"],
+            "Resource": [f"arn:aws:secretsmanager:eu-west-1:123456789012:ci-{kind}"],
         }
 
     assert policies["ci-gate"]["Statement"] == [
         listing,
         {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{BUCKET}/*"},
+        {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key},
         login("gate"),
     ]
     assert policies["ci-retrain"]["Statement"] == [
@@ -137,16 +152,22 @@ def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(
             "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": f"{BUCKET}/*",
         },
+        {
+            "Sid": "UseArtifactKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key,
+        },
         login("retrain"),
     ]
-    attachments = _by_name(stacks[name], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachments = _by_name(every_stack[name], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     managed = {n: a["policyArn"].rsplit("/", 1)[-1] for n, a in attachments.items() if n.startswith("ci-")}
     assert managed == {"ci-preview": "ReadOnlyAccess", "ci-deploy": "AdministratorAccess"}
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_the_ci_logins_in_secrets_manager_are_the_users_mlflow_is_given(stacks, name):
-    stack = stacks[name]
+@pytest.mark.parametrize("name", ["registry"])
+def test_the_ci_logins_in_secrets_manager_are_the_users_mlflow_is_given(every_stack, name):
+    stack = every_stack[name]
     versions = _by_name(stack, "aws:secretsmanager/secretVersion:SecretVersion")
     logins = {n: json.loads(v["secretString"]) for n, v in versions.items()}
     assert {n: v["username"] for n, v in logins.items()} == {"ci-gate": "ci-gate", "ci-retrain": "ci-retrain"}
@@ -170,9 +191,9 @@ def test_the_ci_logins_in_secrets_manager_are_the_users_mlflow_is_given(stacks, 
     assert {g["resource_id"] for u in given.values() for g in u["grants"]} == {"*"}
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_a_job_creates_the_users_through_mlflows_api_at_deploy_time(stacks, repo_root, name):
-    stack = stacks[name]
+@pytest.mark.parametrize("name", ["registry"])
+def test_a_job_creates_the_users_through_mlflows_api_at_deploy_time(every_stack, repo_root, name):
+    stack = every_stack[name]
     (job,) = [
         j.inputs
         for j in stack.of_type("kubernetes:batch/v1:Job")
@@ -183,7 +204,7 @@ def test_a_job_creates_the_users_through_mlflows_api_at_deploy_time(stacks, repo
     assert template["metadata"]["labels"] == {"app": L.MLFLOW_USERS_APP}
     assert template["metadata"]["annotations"]["modelops.io/users-revision"]  # re-runs on change
     (container,) = template["spec"]["containers"]
-    assert container["image"] == mlflow_server_image(load_settings(name, root=repo_root).github_repository)
+    assert container["image"] == mlflow_server_image(_repository(name, repo_root))
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["MLFLOW_URL"] == "http://mlflow.mlflow.svc.cluster.local:5000"
     assert not [e for e in container["env"] if "valueFrom" in e]  # secrets come as files
@@ -223,22 +244,20 @@ def test_only_the_users_job_may_call_mlflow_from_inside_its_namespace(stacks, na
     assert policies["allow-users-job"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": L.MLFLOW_PORT}]
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
+@pytest.mark.parametrize("name", CI_STACKS)
 def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environments_only(
-    stacks, repo_root, name
+    every_stack, repo_root, name
 ):
-    repository = load_settings(name, root=repo_root).github_repository
-    trusts = [json.loads(r.inputs["assumeRolePolicy"]) for r in stacks[name].of_type("aws:iam/role:Role")]
+    repository = _repository(name, repo_root)
+    trusts = [
+        json.loads(r.inputs["assumeRolePolicy"]) for r in every_stack[name].of_type("aws:iam/role:Role")
+    ]
     github = [
         s for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s.get("Condition", {}))
     ]
     subjects = sorted(s["Condition"]["StringEquals"][f"{ISSUER}:sub"] for s in github)
-    # preview and gate on pull requests; deploy in the stack's environment; retrain in `retrain`.
-    assert subjects == sorted(
-        [
-            f"repo:{repository}:pull_request",
-            f"repo:{repository}:pull_request",
-            f"repo:{repository}:environment:{name}",
-            f"repo:{repository}:environment:registry",
-        ]
-    )
+    # preview (and gate) on pull requests; deploy in the stack's environment; retrain in `registry`.
+    expected = [f"repo:{repository}:pull_request", f"repo:{repository}:environment:{name}"]
+    if name == "registry":
+        expected += [f"repo:{repository}:pull_request", f"repo:{repository}:environment:registry"]
+    assert subjects == sorted(expected)

@@ -11,6 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from modelops_infra import layout as L
+from modelops_infra.backends.aws_storage import payload_bucket_name
 from modelops_infra.backends.local_access import JOB_SECRET
 from modelops_infra.manifests.model_monitor import (
     LOGIN_SECRET,
@@ -31,7 +32,9 @@ except ImportError:  # pragma: no cover - the infra dependency group is missing
     nca_main = None
 
 MODEL = "credit-risk"
-BUCKET = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the artifact bucket
+# The registry stack's bucket and key, as its outputs (the mocks' ARNs) reach environment stacks.
+BUCKET = "arn:aws:s3:::modelops-registry-mlflow-artifacts"
+KEY = "arn:aws:kms:eu-west-1:123456789012:registry-artifacts"
 
 
 def _objects(stack, kind, name=None):
@@ -114,15 +117,22 @@ def test_the_monitor_shows_the_api_server_a_projected_token_of_its_own_account_a
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_the_monitor_logs_in_to_mlflow_as_its_own_read_only_user(stacks, name):
+def test_the_monitor_logs_in_to_mlflow_as_its_own_read_only_user(stacks, registry_stack, name):
+    # local's MLflow is its own; on AWS it is the registry stack's, reached by its exported URL.
+    hosted = stacks["local"] if name == "local" else registry_stack
+    url = (
+        "http://mlflow.mlflow.svc.cluster.local:5000"
+        if name == "local"
+        else registry_stack.outputs["mlflow_url"]
+    )
     _, container = _pod(stacks[name])
     env = {e["name"]: e for e in container["env"]}
     for variable, key in (("MLFLOW_TRACKING_USERNAME", "username"), ("MLFLOW_TRACKING_PASSWORD", "password")):
         assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": LOGIN_SECRET, "key": key}
-    assert env["MLFLOW_TRACKING_URI"]["value"] == "http://mlflow.mlflow.svc.cluster.local:5000"
+    assert env["MLFLOW_TRACKING_URI"]["value"] == url
     (login,) = _objects(stacks[name], "Secret", LOGIN_SECRET)
     assert login["metadata"]["namespace"] == L.JOBS_NAMESPACE
-    (users,) = _objects(stacks[name], "Secret", "mlflow-service-users")
+    (users,) = _objects(hosted, "Secret", "mlflow-service-users")
     given = {u["username"]: u for u in json.loads(users["stringData"]["users.json"])}
     # The registry's users Job creates exactly the login the CronJob is given.
     user = given[login["stringData"]["username"]]
@@ -134,7 +144,7 @@ def test_the_monitor_logs_in_to_mlflow_as_its_own_read_only_user(stacks, name):
 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
-def test_on_aws_the_monitors_role_may_list_and_get_in_the_artifact_bucket_and_nothing_else(stacks, name):
+def test_on_aws_the_monitors_role_may_list_and_get_in_the_two_buckets_and_nothing_else(stacks, name):
     stack = stacks[name]
     (role,) = [r for r in stack.of_type("aws:iam/role:Role") if r.name == "monitor-role"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
@@ -143,9 +153,19 @@ def test_on_aws_the_monitors_role_may_list_and_get_in_the_artifact_bucket_and_no
     assert trust["aws:RequestTag/kubernetes-service-account"] == [SERVICE_ACCOUNT]
     (policy,) = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "monitor-role"]
     statements = json.loads(policy.inputs["policy"])["Statement"]
+    actions = {action for s in statements for action in s["Action"]}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
+    # The registry's whole bucket, read-only: the versions' artifacts under <experiment id>/.
+    assert sorted(s["Resource"] for s in statements) == sorted([BUCKET, f"{BUCKET}/*", KEY])
+    # And the environment's own payload bucket, read-only.
+    (payloads,) = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "monitor-payloads"]
+    statements = json.loads(payloads.inputs["policy"])["Statement"]
     assert {action for s in statements for action in s["Action"]} == {"s3:ListBucket", "s3:GetObject"}
-    # The whole bucket, read-only: payloads/ and the versions' artifacts under <experiment id>/.
-    assert sorted(s["Resource"] for s in statements) == [BUCKET, f"{BUCKET}/*"]
+    payload_bucket = f"arn:aws:s3:::{payload_bucket_name(name)}"
+    assert sorted(s["Resource"] for s in statements) == [payload_bucket, f"{payload_bucket}/*"]
+    _, container = _pod(stack)
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MODELOPS_PAYLOADS"] == f"s3://{payload_bucket_name(name)}/payloads"
     (association,) = [
         a.inputs
         for a in stack.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")

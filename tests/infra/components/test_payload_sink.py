@@ -11,7 +11,7 @@ from modelops.payloads.pairing import Scope
 from modelops.payloads.sink import scope_of
 from modelops.serving.contract import logger_url
 from modelops_infra import layout as L
-from modelops_infra.backends.aws_storage import artifact_bucket_name
+from modelops_infra.backends.aws_storage import payload_bucket_name, registry_bucket_name
 from modelops_infra.components.payload_sink import SINK_APP, SINK_NAMESPACE
 from modelops_infra.settings import load_settings
 from modelops_infra.versions import MODELOPS_VERSION, modelops_image
@@ -42,7 +42,9 @@ def test_the_sink_runs_the_pinned_modelops_image_hardened_and_stores_under_paylo
         f":v{MODELOPS_VERSION}"
     )
     assert not container["image"].endswith(":latest")
-    bucket = L.ARTIFACT_BUCKET_LOCAL if name == "local" else artifact_bucket_name(name)
+    # On AWS the environment's own payload bucket, never the registry's locked one.
+    bucket = L.ARTIFACT_BUCKET_LOCAL if name == "local" else payload_bucket_name(name)
+    assert bucket != registry_bucket_name()
     assert container["command"] == ["python", "-m", "modelops.payloads.sink"]
     assert container["args"][:2] == ["--store", f"s3://{bucket}/payloads"]
     assert "--allow-unauthenticated" in container["args"]  # the agent cannot send a token
@@ -106,7 +108,10 @@ def test_on_aws_the_sinks_role_may_put_objects_under_payloads_and_do_nothing_els
     actions = {action for s in statements for action in s["Action"]}
     assert actions == {"s3:PutObject", "s3:ListBucket"}
     (put,) = [s for s in statements if s["Action"] == ["s3:PutObject"]]
-    assert put["Resource"].endswith("/payloads/*")
+    # The bucket the sink itself declares (the mocks' ARN for it), under payloads/ alone.
+    (bucket,) = [b for b in stack.of_type("aws:s3/bucket:Bucket") if b.name == "payloads-bucket"]
+    assert bucket.inputs["bucket"] == payload_bucket_name(name)
+    assert put["Resource"] == f"arn:aws:s3:::{payload_bucket_name(name)}/payloads/*"
     (association,) = [
         a
         for a in stack.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")

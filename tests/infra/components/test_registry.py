@@ -1,6 +1,7 @@
 """The MLflow server: authenticated, answering its in-cluster names only, on a safe version; its
 artifact bucket keeps every registered artifact (versioned, Object-Locked, deletes denied, TLS only)
-and the server itself only reads it."""
+and the server itself only reads it. On AWS all of it is the registry stack's alone: environment
+stacks run no MLflow (tests/infra/test_platform.py)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,26 @@ from modelops.payloads.store import Store, store_location
 from modelops_infra import layout as L
 from modelops_infra import versions
 from modelops_infra.backends import backend
-from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, artifact_bucket_name
+from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, registry_bucket_name
+from modelops_infra.manifests.iam import model_reader_role_arn
+from modelops_infra.settings import load_registry_settings
 from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
 from tests.policies.stack_args import from_declared, resource_args, violations
 from tests.s3_stand_in import put
 
 
-@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
-def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(stacks, name):
+@pytest.fixture(scope="module")
+def hosted(stacks, registry_stack):
+    """The stacks that run an MLflow: local's own, and the shared registry."""
+    return {"local": stacks["local"], "registry": registry_stack}
+
+
+@pytest.mark.parametrize("name", ["local", "registry"])
+def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(hosted, name):
     (deployment,) = [
         d
-        for d in stacks[name].of_type("kubernetes:apps/v1:Deployment")
+        for d in hosted[name].of_type("kubernetes:apps/v1:Deployment")
         if d.inputs["metadata"]["name"] == "mlflow"
     ]
     (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
@@ -45,7 +54,7 @@ def test_mlflow_runs_authenticated_with_allowed_hosts_on_a_safe_version(stacks, 
     assert tag is not None and tuple(map(int, tag.groups())) >= versions.MLFLOW_MIN_VERSION
     services = [
         s
-        for s in stacks[name].of_type("kubernetes:core/v1:Service")
+        for s in hosted[name].of_type("kubernetes:core/v1:Service")
         if s.inputs["metadata"]["name"] == "mlflow"
     ]
     assert services[0].inputs["spec"]["type"] == "ClusterIP"
@@ -56,9 +65,8 @@ def _one(stack, type_):
     return found.inputs
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(stacks, name):
-    stack, bucket = stacks[name], artifact_bucket_name(name)
+def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(registry_stack):
+    stack, bucket = registry_stack, registry_bucket_name()
     assert _one(stack, "aws:s3/bucket:Bucket")["bucket"] == bucket
     # Lock through its own resource: an existing bucket gets it without being replaced.
     assert "objectLockEnabled" not in _one(stack, "aws:s3/bucket:Bucket")
@@ -73,10 +81,11 @@ def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(stacks, 
     assert ARTIFACT_RETENTION_DAYS >= 365
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_the_bucket_policy_is_tls_only_and_denies_every_delete_to_everyone(stacks, name):
-    bucket = artifact_bucket_name(name)
-    policy = _one(stacks[name], artifact_rules.BUCKET_POLICY)
+def test_the_bucket_policy_is_tls_only_denies_every_delete_and_lets_the_readers_only_read(
+    registry_stack, repo_root
+):
+    bucket = registry_bucket_name()
+    policy = _one(registry_stack, artifact_rules.BUCKET_POLICY)
     assert policy["bucket"] == bucket
     statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
     assert statements["DenyInsecureTransport"] == {
@@ -94,20 +103,57 @@ def test_the_bucket_policy_is_tls_only_and_denies_every_delete_to_everyone(stack
         "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
-    assert set(statements) == {"DenyInsecureTransport", "DenyObjectDeletion"}  # no Allow slipped in
+    # Every Allow is for the environments' model readers, and only reads.
+    readers = sorted(
+        model_reader_role_arn(r.account_id, r.environment)
+        for r in load_registry_settings(root=repo_root).settings.readers
+    )
+    allows = [s for s in statements.values() if s["Effect"] == "Allow"]
+    assert allows
+    for allow in allows:
+        assert allow["Condition"]["StringEquals"]["aws:PrincipalArn"] == readers
+        actions = allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]]
+        assert set(actions) <= {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_the_mlflow_server_only_lists_and_reads_its_bucket(stacks, name):
+def test_the_mlflow_server_only_lists_and_reads_its_bucket(registry_stack):
     (policy,) = [
-        p for p in stacks[name].of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "registry-artifacts"
+        p for p in registry_stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "registry-artifacts"
     ]
     assert policy.inputs["role"] == "registry-irsa-id"  # the server's IRSA role (the mocks' id)
-    bucket = "arn:aws:s3::123456789012:registry-artifacts"  # the mocks' ARN for the bucket
+    bucket = "arn:aws:s3:::modelops-registry-mlflow-artifacts"  # the mocks' ARN for the bucket
+    key = "arn:aws:kms:eu-west-1:123456789012:registry-artifacts"  # and for its key
     assert json.loads(policy.inputs["policy"])["Statement"] == [
         {"Sid": "ListArtifacts", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket},
         {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket}/*"},
+        {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key},
     ]
+
+
+def test_the_bucket_is_encrypted_with_its_own_key_which_readers_may_only_decrypt(registry_stack, repo_root):
+    (key,) = [k for k in registry_stack.of_type("aws:kms/key:Key") if k.name == "registry-artifacts"]
+    assert key.inputs["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    registry = load_registry_settings(root=repo_root).settings
+    assert statements["OwningAccountAdministers"]["Principal"] == {
+        "AWS": f"arn:aws:iam::{registry.account_id}:root"
+    }
+    readers = sorted(model_reader_role_arn(r.account_id, r.environment) for r in registry.readers)
+    decrypt = statements["ReadersDecryptThroughS3"]
+    assert decrypt["Condition"]["StringEquals"] == {
+        "aws:PrincipalArn": readers,
+        "kms:ViaService": f"s3.{registry.aws.region}.amazonaws.com",
+    }
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert set(statements) == {"OwningAccountAdministers", "ReadersDecryptThroughS3"}  # no one else
+    (encryption,) = registry_stack.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": "arn:aws:kms:eu-west-1:123456789012:registry-artifacts",  # the mocks' key ARN
+    }
 
 
 def test_the_rules_name_the_servers_identity_as_infra_does():
@@ -115,20 +161,21 @@ def test_the_rules_name_the_servers_identity_as_infra_does():
     assert artifact_rules.MLFLOW_SERVICE_ACCOUNT == backend.SERVICE_ACCOUNT
 
 
-@pytest.mark.parametrize("name", AWS_STACKS)
-def test_every_aws_stack_passes_the_artifact_rules(stacks, name):
-    args = from_declared(stacks[name].resources, name=name)
+@pytest.mark.parametrize("name", ["registry", *AWS_STACKS])
+def test_every_aws_stack_passes_the_artifact_rules(stacks, registry_stack, name):
+    stack = registry_stack if name == "registry" else stacks[name]
+    args = from_declared(stack.resources, name=name)
     assert not violations(artifact_rules.artifact_buckets_immutable, args)
     assert not violations(artifact_rules.mlflow_server_reads_only, args)
-    for policy in stacks[name].of_type(artifact_rules.BUCKET_POLICY):
+    for policy in stack.of_type(artifact_rules.BUCKET_POLICY):
         assert not violations(
             artifact_rules.bucket_policy_tls_only, resource_args(policy.type, policy.inputs)
         )
 
 
-def test_the_rules_see_the_server_role_in_the_mocked_stack(stacks):
+def test_the_rules_see_the_server_role_in_the_mocked_stack(registry_stack):
     # The stack rule must find the real server role, or its passing above proves nothing.
-    declared = list(stacks["prod"].resources)
+    declared = list(registry_stack.resources)
     old = json.dumps(
         {
             "Version": "2012-10-17",
@@ -143,15 +190,26 @@ def test_the_rules_see_the_server_role_in_the_mocked_stack(stacks):
         else d
         for d in declared
     ]
-    found = violations(artifact_rules.mlflow_server_reads_only, from_declared(swapped, name="prod"))
+    found = violations(artifact_rules.mlflow_server_reads_only, from_declared(swapped, name="registry"))
     assert found and "s3:PutObject" in found[0] and "s3:DeleteObject" in found[0]
 
 
 @pytest.mark.parametrize(
     "dropped", [artifact_rules.OBJECT_LOCK, artifact_rules.BUCKET_POLICY, artifact_rules.VERSIONING]
 )
-def test_the_rules_catch_the_mocked_stack_without_each_guard(stacks, dropped):
-    declared = [d for d in stacks["prod"].resources if d.type != dropped]
+def test_the_rules_catch_the_mocked_stack_without_each_guard(registry_stack, dropped):
+    declared = [d for d in registry_stack.resources if d.type != dropped]
+    assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="registry"))
+
+
+def test_the_rules_catch_an_environment_that_drops_the_payload_buckets_exemption(stacks):
+    # The payload bucket passes as tagged "no artifacts"; untagged it would be held to the lock.
+    declared = [
+        type(d)(d.type, d.name, {k: v for k, v in d.inputs.items() if k != "tags"})
+        if d.type == artifact_rules.BUCKET
+        else d
+        for d in stacks["prod"].resources
+    ]
     assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="prod"))
 
 
@@ -213,7 +271,7 @@ def test_every_writer_of_the_locked_bucket_sends_the_checksum_object_lock_requir
         "MLFLOW_S3_ENDPOINT_URL": endpoint,
     }.items():
         monkeypatch.setenv(variable, value)
-    bucket = artifact_bucket_name("prod")
+    bucket = registry_bucket_name()
     s3 = boto3.client("s3", endpoint_url=endpoint)
     s3.create_bucket(
         Bucket=bucket,
@@ -233,7 +291,8 @@ def test_every_writer_of_the_locked_bucket_sends_the_checksum_object_lock_requir
     model = tmp_path / "model.pkl"
     model.write_bytes(b"weights" * 1000)
     S3ArtifactRepository(f"s3://{bucket}/1/models/m-abc/artifacts").log_artifact(str(model))
-    # The payload sink's store (pyarrow's S3 client).
+    # The payload sink's store (pyarrow's S3 client): its own bucket is not locked, but a store
+    # that drops the checksum would break the day payloads are locked too.
     sink = Store(
         store_location(f"s3://{bucket}/payloads", env={"AWS_ENDPOINT_URL_S3": endpoint, **os.environ})
     )
