@@ -50,7 +50,7 @@ from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
-from modelops_infra.manifests.iam import model_reader_role_arn
+from modelops_infra.manifests.iam import model_monitor_role_arn, model_reader_role_arn
 from modelops_infra.manifests.model_monitor import (
     MonitorJob,
     MonitorNetwork,
@@ -172,6 +172,8 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
         opts=pulumi.ResourceOptions(provider=cluster.provider),
     )
     readers = tuple(model_reader_role_arn(r.account_id, r.environment) for r in settings.readers)
+    # Each environment's monitor job reads its live versions' models and the runs' training data.
+    monitors = tuple(model_monitor_role_arn(r.account_id, r.environment) for r in settings.readers)
     registry = Registry(
         "registry",
         RegistryArgs(
@@ -190,6 +192,7 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             service_users=(*CI_USERS.values(), MONITOR_USER),
             account_id=settings.account_id,
             readers=readers,
+            monitors=monitors,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security]),
     )
@@ -287,6 +290,7 @@ def _on_aws(
         registry.monitor_password,
         models=models,
         on_aws=MonitorOnAws(
+            settings.name,
             cluster_name(settings.name),
             cluster.name,
             registry.bucket_arn,

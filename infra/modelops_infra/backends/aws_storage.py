@@ -76,9 +76,11 @@ def aws_backend(
     password: random.RandomPassword,
     account_id: str,
     readers: Sequence[str],
+    monitors: Sequence[str] = (),
     region: str,
 ) -> Backend:
-    """`account_id` is the registry's own account; `readers` the environments' model-reader role ARNs."""
+    """`account_id` is the registry's own account; `readers` and `monitors` the environments'
+    model-reader and monitor role ARNs."""
     child = pulumi.ResourceOptions(parent=parent)
     subnets = aws.rds.SubnetGroup(f"{name}-db", subnet_ids=data_subnet_ids, opts=child)
     db_sg = aws.ec2.SecurityGroup(
@@ -127,7 +129,7 @@ def aws_backend(
         description="modelops registry artifacts: decrypt for the environments' model readers",
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=registry_key_policy(account_id=account_id, readers=readers, region=region),
+        policy=registry_key_policy(account_id=account_id, readers=readers, monitors=monitors, region=region),
         opts=child,
     )
     aws.kms.Alias(
@@ -175,7 +177,7 @@ def aws_backend(
     aws.s3.BucketPolicy(
         f"{name}-artifacts",
         bucket=bucket_name,
-        policy=artifact_bucket_policy(bucket_name, readers=readers),
+        policy=artifact_bucket_policy(bucket_name, readers=readers, monitors=monitors),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[bucket, public_access]),
     )
 

@@ -5,12 +5,12 @@
 - MLflow (basic auth): its own service user, READ on registered models and experiments, created by the
   registry's users Job like CI's; the login reaches the CronJob as a Secret in the jobs namespace;
 - the buckets, on AWS through Pod Identity: its own role, list and get only, on the environment's
-  payload bucket (the sink's `payloads/`) and on the registry's artifact bucket (each version's
-  model and training data: MLflow runs with `--no-serve-artifacts`, so `load_run_dataset` and
-  `fetch_version` download straight from the bucket, under `<experiment id>/`, which IAM cannot
-  name by pattern, never through the server). The registry bucket is in another account: its
-  bucket policy must admit this role too (see infra/README.md, "Topology"). Locally the MinIO keys
-  the jobs namespace holds are used, as the sink does.
+  payload bucket (the sink's `payloads/`) and on the registry's artifact bucket, registered models
+  and the runs' datasets only (`iam.model_monitor_policy`: MLflow runs with `--no-serve-artifacts`,
+  so `fetch_version` and `load_run_dataset` download straight from the bucket, never through the
+  server). The registry bucket is in another account: its bucket and key policies name this role
+  by its fixed name (`iam.model_monitor_role_name`) and grant the same (see infra/README.md,
+  "Topology"). Locally the MinIO keys the jobs namespace holds are used, as the sink does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
 from modelops_infra.components.registry_users import Grant, ServiceUser
-from modelops_infra.manifests.iam import artifact_access_policy, pod_identity_trust
+from modelops_infra.manifests.iam import (
+    artifact_access_policy,
+    model_monitor_policy,
+    model_monitor_role_name,
+    pod_identity_trust,
+)
 from modelops_infra.manifests.model_monitor import LOGIN_SECRET, MONITOR_APP, SERVICE_ACCOUNT, monitor_role
 
 # Read only: what the gate's reader may, and no more. The server's default permission is READ too;
@@ -35,6 +40,7 @@ MONITOR_USER = ServiceUser(
 
 @dataclass(frozen=True)
 class MonitorOnAws:
+    environment: str  # names the role: the registry's bucket and key policies name it by ARN
     cluster_name: str  # known before the cluster exists: the trust policy pins it
     cluster: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]  # the registry's artifact bucket
@@ -96,12 +102,13 @@ class MonitorIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
+            name=model_monitor_role_name(on_aws.environment),
             assume_role_policy=pod_identity_trust(on_aws.cluster_name, L.JOBS_NAMESPACE, [SERVICE_ACCOUNT]),
             max_session_duration=3600,
             opts=child,
         )
         policy = pulumi.Output.all(on_aws.bucket_arn, on_aws.kms_key_arn).apply(
-            lambda values: artifact_access_policy(values[0], write=False, kms_key_arn=values[1])
+            lambda values: model_monitor_policy(values[0], kms_key_arn=values[1])
         )
         aws.iam.RolePolicy(f"{name}-role", role=role.id, policy=policy, opts=child)
         payloads = pulumi.Output.from_input(on_aws.payload_bucket_arn).apply(

@@ -50,9 +50,10 @@ class RegistryArgs:
     models_namespace: str
     service_users: tuple[ServiceUser, ...] = ()  # basic-auth users the stack creates in MLflow
     # AWS only: the registry's own account (its KMS key's administrator) and the environments'
-    # model-reader role ARNs its bucket and key policies grant.
+    # model-reader and monitor role ARNs its bucket and key policies grant.
     account_id: str | None = None
     readers: tuple[str, ...] = ()
+    monitors: tuple[str, ...] = ()
 
 
 def allowed_hosts() -> list[str]:
@@ -109,6 +110,7 @@ class Registry(pulumi.ComponentResource):
                 password=password,
                 account_id=args.account_id,
                 readers=args.readers,
+                monitors=args.monitors,
                 region=args.aws.region,
             )
         else:

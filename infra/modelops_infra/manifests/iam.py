@@ -113,8 +113,25 @@ MODEL_READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 # The `s3:prefix` values a reader may list with: KServe's storage initializer lists the pinned
 # URI's key without a trailing slash, MLflow's clients with one.
 REGISTERED_MODEL_LIST_PREFIXES = [REGISTERED_MODEL_PREFIX, f"{REGISTERED_MODEL_PREFIX}/*"]
+# Where `modelops register` stores a version's training and evaluation data with its run,
+# `<experiment id>/<run id>/artifacts/datasets/<file>`: the monitor's reference for drift. As above,
+# IAM's `*` spans `/`, so the pattern also matches a `datasets/` folder under a registered model
+# (which the monitor reads anyway) or under any run artifact path ending in `artifacts`; only the
+# registry's writers can create such keys. Model pods never get it.
+RUN_DATASET_PREFIX = "*/*/artifacts/datasets"
+# The monitor's objects, and the `s3:prefix` values MLflow's client lists with: always with a
+# trailing slash (`S3ArtifactRepository.list_artifacts`), for the folder itself (the model, the
+# run's `datasets/`), its subfolders, and the file a download probes as a folder first.
+MONITOR_OBJECT_PREFIXES = [REGISTERED_MODEL_PREFIX, RUN_DATASET_PREFIX]
+MONITOR_LIST_PREFIXES = [f"{prefix}/*" for prefix in MONITOR_OBJECT_PREFIXES]
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/[\w+=,.@-]+")
+
+
+def _account(account_id: str) -> str:
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise ValueError(f"{account_id!r} is not an AWS account id (12 digits)")
+    return account_id
 
 
 def model_reader_role_name(environment: str) -> str:
@@ -124,9 +141,17 @@ def model_reader_role_name(environment: str) -> str:
 
 
 def model_reader_role_arn(account_id: str, environment: str) -> str:
-    if not re.fullmatch(r"\d{12}", account_id):
-        raise ValueError(f"{account_id!r} is not an AWS account id (12 digits)")
-    return f"arn:aws:iam::{account_id}:role/{model_reader_role_name(environment)}"
+    return f"arn:aws:iam::{_account(account_id)}:role/{model_reader_role_name(environment)}"
+
+
+def model_monitor_role_name(environment: str) -> str:
+    """The monitor job's role's name in an environment's account: fixed, as the reader's is, so the
+    registry's bucket and key policies can name it without reading the environment's stack."""
+    return f"modelops-{environment}-model-monitor"
+
+
+def model_monitor_role_arn(account_id: str, environment: str) -> str:
+    return f"arn:aws:iam::{_account(account_id)}:role/{model_monitor_role_name(environment)}"
 
 
 def _reader_accounts(readers: Sequence[str]) -> list[str]:
@@ -154,9 +179,12 @@ def _readers(readers: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, li
     return {"AWS": _reader_accounts(readers)}, {"aws:PrincipalArn": sorted(readers)}
 
 
-def artifact_bucket_policy(bucket_name: str, *, readers: Sequence[str] = ()) -> str:
-    """The artifact bucket's own policy: TLS only, no principal deletes an object, and the model
-    readers of the environments (`readers`, role ARNs) read registered models and nothing else.
+def artifact_bucket_policy(
+    bucket_name: str, *, readers: Sequence[str] = (), monitors: Sequence[str] = ()
+) -> str:
+    """The artifact bucket's own policy: TLS only, no principal deletes an object, the model readers
+    of the environments (`readers`, role ARNs) read registered models and nothing else, and their
+    monitor jobs (`monitors`, role ARNs) read registered models and the runs' datasets, nothing else.
 
     A bucket policy's Deny binds every principal of every account, administrators and the deploy
     role included, whatever their IAM policies allow; removing it is itself a change to this
@@ -165,11 +193,13 @@ def artifact_bucket_policy(bucket_name: str, *, readers: Sequence[str] = ()) -> 
     pack reads this document at preview, before the bucket exists.
 
     A reader in another account needs an Allow here and in its own role policy
-    (`model_reader_policy`); this side grants `MODEL_READ_ACTIONS` on `REGISTERED_MODEL_PREFIX`
-    keys and listing under those prefixes only, and denies the readers every other S3 action on
-    the bucket, so a broader role policy in an environment's account adds nothing.
+    (`model_reader_policy`, `model_monitor_policy`); this side grants `MODEL_READ_ACTIONS` on the
+    kind's object prefixes and listing under them only, and denies each kind every other S3 action
+    on the bucket, so a broader role policy in an environment's account adds nothing.
     """
     bucket_arn = f"arn:aws:s3:::{bucket_name}"
+    if both := set(readers) & set(monitors):
+        raise ValueError(f"{sorted(both)} named as model reader and monitor: model pods read no datasets")
     statements: list[dict[str, object]] = [
         {
             "Sid": "DenyInsecureTransport",
@@ -188,50 +218,81 @@ def artifact_bucket_policy(bucket_name: str, *, readers: Sequence[str] = ()) -> 
         },
     ]
     if readers:
-        principal, equals = _readers(readers)
-        statements += [
-            {
-                "Sid": "ReadRegisteredModels",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": MODEL_READ_ACTIONS,
-                "Resource": f"{bucket_arn}/{REGISTERED_MODEL_PREFIX}/*",
-                "Condition": {"StringEquals": equals},
-            },
-            {
-                "Sid": "ListRegisteredModels",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": ["s3:ListBucket"],
-                "Resource": bucket_arn,
-                "Condition": {
-                    "StringEquals": equals,
-                    "StringLike": {"s3:prefix": REGISTERED_MODEL_LIST_PREFIXES},
-                },
-            },
-            {
-                "Sid": "DenyReadersAnythingElse",
-                "Effect": "Deny",
-                "Principal": principal,
-                "NotAction": [*MODEL_READ_ACTIONS, "s3:ListBucket"],
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"StringEquals": equals},
-            },
-        ]
+        statements += _read_only_grant(
+            bucket_arn,
+            readers,
+            objects=[REGISTERED_MODEL_PREFIX],
+            list_prefixes=REGISTERED_MODEL_LIST_PREFIXES,
+            sids=("ReadRegisteredModels", "ListRegisteredModels", "DenyReadersAnythingElse"),
+        )
+    if monitors:
+        statements += _read_only_grant(
+            bucket_arn,
+            monitors,
+            objects=MONITOR_OBJECT_PREFIXES,
+            list_prefixes=MONITOR_LIST_PREFIXES,
+            sids=(
+                "MonitorsReadModelsAndDatasets",
+                "MonitorsListModelsAndDatasets",
+                "DenyMonitorsAnythingElse",
+            ),
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def registry_key_policy(*, account_id: str, readers: Sequence[str], region: str | None = None) -> str:
+def _read_only_grant(
+    bucket_arn: str,
+    roles: Sequence[str],
+    *,
+    objects: Sequence[str],
+    list_prefixes: Sequence[str],
+    sids: tuple[str, str, str],
+) -> list[dict[str, object]]:
+    """Get/GetVersion on `objects` (key prefixes), listing with `list_prefixes` only, and a Deny of
+    every other S3 action on the bucket, for `roles` of other accounts."""
+    principal, equals = _readers(roles)
+    resources = [f"{bucket_arn}/{prefix}/*" for prefix in objects]
+    read, listing, deny = sids
+    return [
+        {
+            "Sid": read,
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": MODEL_READ_ACTIONS,
+            "Resource": resources[0] if len(resources) == 1 else resources,
+            "Condition": {"StringEquals": equals},
+        },
+        {
+            "Sid": listing,
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": equals, "StringLike": {"s3:prefix": list(list_prefixes)}},
+        },
+        {
+            "Sid": deny,
+            "Effect": "Deny",
+            "Principal": principal,
+            "NotAction": [*MODEL_READ_ACTIONS, "s3:ListBucket"],
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"StringEquals": equals},
+        },
+    ]
+
+
+def registry_key_policy(
+    *, account_id: str, readers: Sequence[str], monitors: Sequence[str] = (), region: str | None = None
+) -> str:
     """The registry's KMS key policy: the owning account administers it (through its IAM policies,
-    AWS's default key policy), and the model readers (role ARNs) may only decrypt, only through S3.
+    AWS's default key policy), and the model readers and monitors (role ARNs) may only decrypt,
+    only through S3.
 
     `kms:ViaService` is `s3.<region>.amazonaws.com`, the bucket's region (S3 calls KMS in the
     bucket's region, with a key of that region). Without `region` it is any region's S3, which
     for a regional key comes to the same; pass it to say so exactly.
     """
-    if not re.fullmatch(r"\d{12}", account_id):
-        raise ValueError(f"{account_id!r} is not an AWS account id (12 digits)")
-    owner = f"arn:aws:iam::{account_id}:root"
+    owner = f"arn:aws:iam::{_account(account_id)}:root"
     statements: list[dict[str, object]] = [
         {
             "Sid": "OwningAccountAdministers",
@@ -241,8 +302,10 @@ def registry_key_policy(*, account_id: str, readers: Sequence[str], region: str 
             "Resource": "*",
         }
     ]
-    if readers:
-        principal, equals = _readers(readers)
+    for sid, roles in (("ReadersDecryptThroughS3", readers), ("MonitorsDecryptThroughS3", monitors)):
+        if not roles:
+            continue
+        principal, equals = _readers(roles)
         through_s3: dict[str, dict[str, object]] = (
             {"StringEquals": {**equals, "kms:ViaService": f"s3.{region}.amazonaws.com"}}
             if region
@@ -250,7 +313,7 @@ def registry_key_policy(*, account_id: str, readers: Sequence[str], region: str 
         )
         statements.append(
             {
-                "Sid": "ReadersDecryptThroughS3",
+                "Sid": sid,
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": "kms:Decrypt",
@@ -268,19 +331,50 @@ def model_reader_policy(bucket_arn: str, *, kms_key_arn: str | None = None) -> s
     Both sides must allow a cross-account read; the bucket policy (`artifact_bucket_policy`) says
     the same from the registry's side. The key's region, for `kms:ViaService`, is read from its ARN.
     """
+    return _registry_read_policy(
+        bucket_arn,
+        objects=[REGISTERED_MODEL_PREFIX],
+        list_prefixes=REGISTERED_MODEL_LIST_PREFIXES,
+        sids=("ListRegisteredModels", "ReadRegisteredModels"),
+        kms_key_arn=kms_key_arn,
+    )
+
+
+def model_monitor_policy(bucket_arn: str, *, kms_key_arn: str | None = None) -> str:
+    """The monitor job's role policy on the registry's bucket, in its environment's account: list and
+    read registered models and the runs' datasets (`MONITOR_OBJECT_PREFIXES`), decrypt through S3.
+    The bucket policy's monitor grant (`artifact_bucket_policy(monitors=...)`) is the other side."""
+    return _registry_read_policy(
+        bucket_arn,
+        objects=MONITOR_OBJECT_PREFIXES,
+        list_prefixes=MONITOR_LIST_PREFIXES,
+        sids=("ListModelsAndDatasets", "ReadModelsAndDatasets"),
+        kms_key_arn=kms_key_arn,
+    )
+
+
+def _registry_read_policy(
+    bucket_arn: str,
+    *,
+    objects: Sequence[str],
+    list_prefixes: Sequence[str],
+    sids: tuple[str, str],
+    kms_key_arn: str | None,
+) -> str:
+    resources = [f"{bucket_arn}/{prefix}/*" for prefix in objects]
     statements: list[dict[str, object]] = [
         {
-            "Sid": "ListRegisteredModels",
+            "Sid": sids[0],
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": REGISTERED_MODEL_LIST_PREFIXES}},
+            "Condition": {"StringLike": {"s3:prefix": list(list_prefixes)}},
         },
         {
-            "Sid": "ReadRegisteredModels",
+            "Sid": sids[1],
             "Effect": "Allow",
             "Action": MODEL_READ_ACTIONS,
-            "Resource": f"{bucket_arn}/{REGISTERED_MODEL_PREFIX}/*",
+            "Resource": resources[0] if len(resources) == 1 else resources,
         },
     ]
     if kms_key_arn:

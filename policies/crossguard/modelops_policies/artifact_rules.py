@@ -247,9 +247,17 @@ REGISTERED_MODEL_PREFIX = "*/models/m-*/artifacts"
 REGISTERED_MODEL_LIST_PREFIXES = (REGISTERED_MODEL_PREFIX, f"{REGISTERED_MODEL_PREFIX}/*")
 MODEL_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 LIST_ACTION = "s3:ListBucket"
-# The model readers' role names (infra: iam.model_reader_role_name): what the registry's bucket
-# and key policies name, so the roles that can read across accounts.
+# The runs' datasets (infra: iam.RUN_DATASET_PREFIX), which only the environments' monitor jobs
+# read: their reference for drift. Their listing prefixes are MLflow's, always with a slash.
+RUN_DATASET_PREFIX = "*/*/artifacts/datasets"
+MONITOR_OBJECT_PREFIXES = (REGISTERED_MODEL_PREFIX, RUN_DATASET_PREFIX)
+MONITOR_LIST_PREFIXES = tuple(f"{prefix}/*" for prefix in MONITOR_OBJECT_PREFIXES)
+# The model readers' and monitors' role names (infra: iam.model_reader_role_name,
+# iam.model_monitor_role_name): what the registry's bucket and key policies name, so the roles that
+# can read across accounts.
 READER_ROLE_NAME = re.compile(r"modelops-.+-model-reader")
+MONITOR_ROLE_NAME = re.compile(r"modelops-.+-model-monitor")
+_ROLE_ARN = re.compile(r"arn:aws:iam::\d{12}:role/(.+)")
 # What a reader must never be allowed; a wildcard that covers any of them counts.
 S3_WRITE_ACTIONS = (
     *OBJECT_WRITE_ACTIONS,
@@ -274,20 +282,36 @@ def _exact(value: Any) -> bool:
     return isinstance(value, str) and "*" not in value and "?" not in value
 
 
+def _monitors_only(statement: dict[str, Any]) -> bool:
+    """The statement's grantees are all monitor roles, each named by one exact ARN: by the
+    `aws:PrincipalArn` it is narrowed to (`StringEquals`), else by its Principal."""
+    narrowed = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("aws:PrincipalArn")
+    grantees = _as_list(narrowed if narrowed is not None else (statement.get("Principal") or {}).get("AWS"))
+    return bool(grantees) and all(
+        _exact(g) and (match := _ROLE_ARN.fullmatch(g)) is not None and MONITOR_ROLE_NAME.fullmatch(match[1])
+        for g in grantees
+    )
+
+
 def _grant_problems(statement: dict[str, Any]) -> list[str]:
-    """What an Allow in a bucket policy grants beyond Get/List on registered model prefixes."""
+    """What an Allow in a bucket policy grants beyond Get/List on registered model prefixes, or, for
+    monitor roles alone, on registered model prefixes and the runs' datasets."""
     for element in ("NotAction", "NotResource", "NotPrincipal"):
         if element in statement:
             return [f"it allows through {element}"]
     principal = statement.get("Principal")
     if not isinstance(principal, dict) or set(principal) != {"AWS"} or "*" in _as_list(principal["AWS"]):
         return [f"its principal {principal!r} is not a list of AWS accounts or roles"]
+    monitors = _monitors_only(statement)
+    objects = MONITOR_OBJECT_PREFIXES if monitors else (REGISTERED_MODEL_PREFIX,)
+    list_prefixes = MONITOR_LIST_PREFIXES if monitors else REGISTERED_MODEL_LIST_PREFIXES
     actions = _as_list(statement.get("Action"))
     problems = [f"it allows {a!r}" for a in actions if a not in (*MODEL_READ_ACTIONS, LIST_ACTION)]
     resources = [str(r) for r in _as_list(statement.get("Resource"))]
     if any(a in MODEL_READ_ACTIONS for a in actions):
-        wide = [r for r in resources if r.partition("/")[2] != f"{REGISTERED_MODEL_PREFIX}/*"]
-        problems += [f"it reads {r!r}, not {REGISTERED_MODEL_PREFIX}/*" for r in wide]
+        allowed = [f"{prefix}/*" for prefix in objects]
+        wide = [r for r in resources if r.partition("/")[2] not in allowed]
+        problems += [f"it reads {r!r}, not {' or '.join(allowed)}" for r in wide]
     if LIST_ACTION in actions:
         problems += [f"it lists on {r!r}, not the bucket" for r in resources if "/" in r or not _exact(r)]
         conditions = statement.get("Condition") or {}
@@ -296,14 +320,15 @@ def _grant_problems(statement: dict[str, Any]) -> list[str]:
             for operator in ("StringLike", "StringEquals")
             for v in _as_list((conditions.get(operator) or {}).get("s3:prefix", []))
         ]
-        if not prefixes or any(p not in REGISTERED_MODEL_LIST_PREFIXES for p in prefixes):
-            limit = ", ".join(REGISTERED_MODEL_LIST_PREFIXES)
+        if not prefixes or any(p not in list_prefixes for p in prefixes):
+            limit = ", ".join(list_prefixes)
             problems.append(f"it lists without an s3:prefix condition (StringLike) limited to {limit}")
     return problems
 
 
 def bucket_policy_grants_registered_reads_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """A bucket policy may grant only Get/GetVersion on registered model prefixes and listing under them.
+    """A bucket policy may grant only Get/GetVersion on registered model prefixes and listing under them;
+    to the environments' monitor roles alone (each named by its exact ARN), the runs' datasets too.
 
     Held for every Allow, whoever it names: a bucket policy is how principals of other accounts get
     in (the environments' model readers), the owning account's roles need none (their own IAM
@@ -334,13 +359,16 @@ def _s3_writes(policy: Any) -> list[str]:
 
 
 def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation) -> None:
-    """A model reader's role (named as the registry's policies name it) allows no S3 write or delete.
+    """A model reader's or monitor's role (named as the registry's policies name them) allows no S3
+    write or delete, on any bucket: neither writes anything (the monitor pushes its results to the
+    Pushgateway, and the payloads it reads are the sink's).
 
     Managed policy attachments are refused: what they allow is not in the stack to check.
     """
     resources = list(args.resources)
     for role in (r for r in resources if r.resource_type == ROLE):
-        if not READER_ROLE_NAME.fullmatch(str(role.props.get("name") or "")):
+        name = str(role.props.get("name") or "")
+        if not (READER_ROLE_NAME.fullmatch(name) or MONITOR_ROLE_NAME.fullmatch(name)):
             continue
         documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
         documents += [
@@ -350,11 +378,15 @@ def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation
         ]
         for document in documents:
             if found := _s3_writes(document):
-                report(f"A model reader's role must not write or delete in S3; it allows {found}.", role.urn)
+                report(
+                    f"Role {name} reads models and must not write or delete in S3; it allows {found}.",
+                    role.urn,
+                )
         attached = [
             r for r in resources if r.resource_type == ATTACHMENT and _points_at(r, "role", role, "name")
         ]
         if attached or role.props.get("managedPolicyArns"):
             report(
-                "A model reader's role must carry no managed policies (their rights are unchecked).", role.urn
+                f"Role {name} reads models and must carry no managed policies (their rights are unchecked).",
+                role.urn,
             )

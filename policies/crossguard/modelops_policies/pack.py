@@ -80,7 +80,7 @@ _RULES = [
     ),
     (
         "bucket-policy-grants-registered-reads-only",
-        "Bucket policies grant nothing beyond reading and listing registered model prefixes.",
+        "Bucket policies grant only reading and listing registered models (and run datasets, to monitors).",
         artifact_rules.bucket_policy_grants_registered_reads_only,
     ),
 ]
@@ -104,7 +104,7 @@ _STACK_RULES = [
     ),
     (
         "model-reader-never-writes",
-        "Model readers' roles cannot write or delete in S3.",
+        "Model readers' and monitors' roles cannot write or delete in S3.",
         artifact_rules.model_reader_never_writes,
     ),
 ]
