@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,3 +41,37 @@ def put(endpoint: str, path: str, data: bytes = b"") -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+
+
+@pytest.fixture()
+def recording_s3() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """moto's S3 API on loopback, recording each request's headers (S3 itself is not reachable here)."""
+    # Imported here: every test session loads this plugin, few tests record.
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    requests: list[dict[str, str]] = []
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def recorder(environ, start_response):
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        requests.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "path": environ["PATH_INFO"],
+                "query": environ["QUERY_STRING"],
+            }
+            | headers
+        )
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requests
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

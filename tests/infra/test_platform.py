@@ -23,6 +23,7 @@ from modelops_infra.components.registry import (
 )
 from modelops_infra.manifests.iam import (
     REGISTERED_MODEL_PREFIX,
+    model_monitor_role_arn,
     model_reader_role_arn,
     model_reader_role_name,
 )
@@ -198,11 +199,12 @@ def test_no_environment_principal_may_write_or_delete_registered_artifacts(stack
             assert set(actions) <= {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}
 
 
-def test_the_registrys_policies_grant_each_environments_reader_and_no_one_else(registry_stack, repo_root):
-    readers = sorted(
-        model_reader_role_arn(r.account_id, r.environment)
-        for r in load_registry_settings(root=repo_root).settings.readers
-    )
+def test_the_registrys_policies_grant_each_environments_reader_and_monitor_and_no_one_else(
+    registry_stack, repo_root
+):
+    listed = load_registry_settings(root=repo_root).settings.readers
+    readers = sorted(model_reader_role_arn(r.account_id, r.environment) for r in listed)
+    monitors = sorted(model_monitor_role_arn(r.account_id, r.environment) for r in listed)
     assert len(readers) == len(AWS_STACKS)
     (bucket_policy,) = registry_stack.of_type(artifact_rules.BUCKET_POLICY)
     (key,) = _artifact_keys(registry_stack)
@@ -212,7 +214,8 @@ def test_the_registrys_policies_grant_each_environments_reader_and_no_one_else(r
             for s in json.loads(document)["Statement"]
             if s["Effect"] == "Allow" and "Condition" in s
         ]
-        assert granted and all(principals == readers for principals in granted)
+        assert readers in granted and monitors in granted
+        assert all(principals in (readers, monitors) for principals in granted)
 
 
 def test_the_local_stack_creates_no_aws_resources_and_runs_its_own_storage(stacks):

@@ -1,12 +1,14 @@
 """Each environment's model reader reads registered models of the shared registry bucket, and nothing else;
-no principal of an environment's account writes or deletes there; the registry's writers add, never delete.
+its monitor job reads registered models and the runs' datasets, and nothing else; no principal of an
+environment's account writes or deletes there; the registry's writers add, never delete.
 
 What this reads: the stacks as `pulumi up` would declare them, under Pulumi's mocks (the session's
 `registry_stack` and `stacks`, from environments/shared/registry.yaml and environments/*.yaml). The
-identity side is each environment stack's model-reader role (its name and role policy, built from the
-registry's bucket and key ARNs its StackReference returns) and, in the registry's account, its job
-writer and CI's gate and retrain role policies. The resource side is the `BucketPolicy` and the KMS
-`Key` policy the registry stack declares, naming the environments' accounts from its settings.
+identity side is each environment stack's model-reader and monitor roles (their names and role
+policies, built from the registry's bucket and key ARNs its StackReference returns) and, in the
+registry's account, its job writer and CI's gate and retrain role policies. The resource side is the
+`BucketPolicy` and the KMS `Key` policy the registry stack declares, naming the environments'
+accounts from its settings.
 
 Requests are decided by `iam_evaluation.is_allowed`, AWS's rule: an explicit Deny anywhere wins,
 and across accounts both the caller's policy and the bucket's (or key's) must allow.
@@ -14,14 +16,19 @@ and across accounts both the caller's policy and the bucket's (or key's) must al
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
+from modelops.registry.register import DATASET_ARTIFACTS
 from modelops_infra.backends.aws_storage import registry_bucket_name
-from modelops_infra.manifests.iam import model_reader_role_arn
+from modelops_infra.manifests.iam import artifact_bucket_policy, model_monitor_role_arn, model_reader_role_arn
 from modelops_infra.settings import load_registry_settings
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import AWS_STACKS
@@ -251,3 +258,277 @@ def test_either_side_alone_keeps_a_reader_to_registered_models(readers, registry
     assert not is_allowed(
         _s3(reader.arn, "s3:ListBucket", None, prefix="1/"), identity=[ADMIN], resource=bucket
     )
+
+
+# --- The monitor jobs: registered models and the runs' datasets --------------------------------------
+RUN = "0123456789abcdef0123456789abcdef"
+# Where `modelops register` stores a version's data with its run (register.DATASET_ARTIFACTS).
+DATASET_KEYS = tuple(f"1/{RUN}/artifacts/{path}" for path in DATASET_ARTIFACTS.values())
+# The same run's other artifacts, and keys that only look like its datasets: none is the monitor's.
+RUN_ARTIFACTS = (
+    f"1/{RUN}/artifacts/model.pkl",
+    f"1/{RUN}/artifacts/metrics.json",
+    f"1/{RUN}/artifacts/datasets",
+    f"1/{RUN}/artifacts/datasets-old/training.parquet",
+    f"1/{RUN}/artifacts/other/datasets.parquet",
+    f"1/{RUN}/datasets/training.parquet",
+)
+# What MLflow's S3 client lists with (`S3ArtifactRepository.list_artifacts`: always a trailing slash):
+# the model's folder and a subfolder, the run's `datasets/`, and a dataset file, which a download
+# first probes as a folder. test_the_monitor_is_allowed_every_request_mlflow_sends records them.
+MONITOR_LISTINGS = (
+    "1/models/m-abc/artifacts/",
+    "1/models/m-abc/artifacts/metadata/",
+    f"1/{RUN}/artifacts/datasets/",
+    f"{DATASET_KEYS[0]}/",
+)
+FORBIDDEN_LISTINGS = (
+    None,
+    "",
+    "1/",
+    "1/models/",
+    f"1/{RUN}/",
+    f"1/{RUN}/artifacts",
+    f"1/{RUN}/artifacts/",
+    f"1/{RUN}/artifacts/datasets",  # would list `datasets-old/` too
+    f"1/{RUN}/artifacts/model.pkl/",
+    "payloads/",
+)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    environment: str
+    arn: str  # from the role name the stack declares and the environment's account
+    policies: tuple[str, ...]  # every role policy the stack declares for it (registry's bucket, payloads)
+
+
+@pytest.fixture(scope="module")
+def monitors(stacks: dict[str, StackUnderTest]) -> dict[str, Monitor]:
+    found = {}
+    for environment, account in ENVIRONMENT_ACCOUNTS.items():
+        stack = stacks[environment]
+        name = _inputs(stack, "aws:iam/role:Role", "monitor-role")["name"]
+        policies = tuple(
+            _inputs(stack, "aws:iam/rolePolicy:RolePolicy", policy)["policy"]
+            for policy in ("monitor-role", "monitor-payloads")
+        )
+        found[environment] = Monitor(environment, f"arn:aws:iam::{account}:role/{name}", policies)
+    return found
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_the_declared_monitor_is_the_role_the_registry_names_with_the_policies_read_here(
+    stacks, monitors, environment
+):
+    assert monitors[environment].arn == model_monitor_role_arn(ENVIRONMENT_ACCOUNTS[environment], environment)
+    # Every policy the stack attaches to the role is one the fixture reads (the mocks' id is
+    # `<name>-id`): a third, unread here, would be unchecked.
+    stack = stacks[environment]
+    attached = [
+        p.name
+        for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.inputs["role"] == "monitor-role-id"
+    ]
+    assert sorted(attached) == ["monitor-payloads", "monitor-role"]
+    managed = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not [a for a in managed if a.inputs["role"] == "monitor-role-id"]
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_each_monitor_reads_a_registered_model_and_its_runs_datasets_through_s3_and_its_key(
+    monitors, registry_side, environment
+):
+    bucket, key = registry_side
+    monitor = monitors[environment]
+    for object_key in (MODEL_KEY, *DATASET_KEYS):
+        for action in ("s3:GetObject", "s3:GetObjectVersion"):
+            request = _s3(monitor.arn, action, object_key)
+            assert is_allowed(request, identity=list(monitor.policies), resource=bucket), object_key
+    for prefix in MONITOR_LISTINGS:
+        listing = _s3(monitor.arn, "s3:ListBucket", None, prefix=prefix)
+        assert is_allowed(listing, identity=list(monitor.policies), resource=bucket), prefix
+    assert is_allowed(_decrypt(monitor.arn), identity=list(monitor.policies), resource=key)
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_each_monitor_reads_nothing_else(monitors, registry_side, environment):
+    bucket, key = registry_side
+    monitor = monitors[environment]
+    for identity in (list(monitor.policies), [ADMIN]):
+        for object_key in (*RUN_ARTIFACTS, *OTHER_KEYS):
+            for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAcl", "s3:GetObjectTagging"):
+                request = _s3(monitor.arn, action, object_key)
+                assert not is_allowed(request, identity=identity, resource=bucket), (object_key, action)
+        for prefix in FORBIDDEN_LISTINGS:
+            listing = _s3(monitor.arn, "s3:ListBucket", None, prefix=prefix)
+            assert not is_allowed(listing, identity=identity, resource=bucket), prefix
+        for action in ("s3:ListBucketVersions", "s3:GetBucketPolicy", "s3:GetBucketAcl"):
+            assert not is_allowed(_s3(monitor.arn, action, None), identity=identity, resource=bucket), action
+    plain = _s3(monitor.arn, "s3:GetObject", DATASET_KEYS[0], **{"aws:SecureTransport": "false"})
+    assert not is_allowed(plain, identity=list(monitor.policies), resource=bucket)
+    # The key: decrypt only, only through S3 in the bucket's region, even if its account grants kms:*.
+    for identity in (list(monitor.policies), [ADMIN]):
+        assert not is_allowed(_decrypt(monitor.arn, via=None), identity=identity, resource=key)
+        elsewhere = _decrypt(monitor.arn, via="s3.us-east-1.amazonaws.com")
+        assert not is_allowed(elsewhere, identity=identity, resource=key)
+        for action in ("kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:PutKeyPolicy"):
+            assert not is_allowed(_decrypt(monitor.arn, action), identity=identity, resource=key), action
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_a_monitor_writes_and_deletes_nothing_whatever_its_own_account_grants(
+    monitors, registry_side, environment
+):
+    bucket, _ = registry_side
+    monitor = monitors[environment]
+    for identity in (list(monitor.policies), [ADMIN]):
+        for object_key in (MODEL_KEY, *DATASET_KEYS, *RUN_ARTIFACTS, *OTHER_KEYS):
+            for action in WRITES:
+                request = _s3(monitor.arn, action, object_key)
+                assert not is_allowed(request, identity=identity, resource=bucket), (object_key, action)
+
+
+def test_a_monitor_in_an_account_the_registry_does_not_list_gets_nothing(monitors, registry_side):
+    bucket, key = registry_side
+    for environment, monitor in monitors.items():
+        impostor = model_monitor_role_arn(ELSEWHERE, environment)  # same name, unlisted account
+        for identity in (list(monitor.policies), [ADMIN]):
+            for object_key in (MODEL_KEY, *DATASET_KEYS):
+                request = _s3(impostor, "s3:GetObject", object_key)
+                assert not is_allowed(request, identity=identity, resource=bucket), object_key
+            for prefix in MONITOR_LISTINGS:
+                listing = _s3(impostor, "s3:ListBucket", None, prefix=prefix)
+                assert not is_allowed(listing, identity=identity, resource=bucket), prefix
+            assert not is_allowed(_decrypt(impostor), identity=identity, resource=key)
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_model_readers_still_read_no_dataset(readers, registry_side, environment):
+    """The monitors' grant is theirs alone: model pods read registered models and nothing more."""
+    bucket, _ = registry_side
+    reader = readers[environment]
+    for identity in ([reader.policy], [ADMIN]):
+        for object_key in DATASET_KEYS:
+            for action in ("s3:GetObject", "s3:GetObjectVersion"):
+                request = _s3(reader.arn, action, object_key)
+                assert not is_allowed(request, identity=identity, resource=bucket), (object_key, action)
+        for prefix in MONITOR_LISTINGS[2:]:
+            listing = _s3(reader.arn, "s3:ListBucket", None, prefix=prefix)
+            assert not is_allowed(listing, identity=identity, resource=bucket), prefix
+
+
+@pytest.mark.parametrize("environment", AWS_STACKS)
+def test_either_side_alone_keeps_a_monitor_to_models_and_datasets(monitors, registry_side, environment):
+    bucket, _ = registry_side
+    monitor = monitors[environment]
+    everything = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": monitor.arn},
+                    "Action": "s3:*",
+                    "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+                }
+            ]
+        }
+    )
+    open_bucket = Resource(BUCKET_ARN, REGISTRY_ACCOUNT, everything)
+    identity = list(monitor.policies)
+    assert is_allowed(
+        _s3(monitor.arn, "s3:GetObject", DATASET_KEYS[0]), identity=identity, resource=open_bucket
+    )
+    for object_key in RUN_ARTIFACTS:
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            request = _s3(monitor.arn, action, object_key)
+            assert not is_allowed(request, identity=identity, resource=open_bucket), (object_key, action)
+    assert not is_allowed(
+        _s3(monitor.arn, "s3:ListBucket", None, prefix=f"1/{RUN}/"), identity=identity, resource=open_bucket
+    )
+    # And the other way round: the registry's policy against a monitor granted everything at home.
+    assert is_allowed(_s3(monitor.arn, "s3:GetObject", DATASET_KEYS[0]), identity=[ADMIN], resource=bucket)
+    assert not is_allowed(
+        _s3(monitor.arn, "s3:GetObject", RUN_ARTIFACTS[0]), identity=[ADMIN], resource=bucket
+    )
+
+
+def test_a_role_named_both_model_reader_and_monitor_is_refused():
+    role = model_reader_role_arn(ENVIRONMENT_ACCOUNTS["dev"], "dev")
+    with pytest.raises(ValueError, match="model reader and monitor"):
+        artifact_bucket_policy(BUCKET, readers=[role], monitors=[role])
+
+
+def _as_requests(principal: str, recorded: list[dict[str, str]]) -> list[Request]:
+    """The IAM requests S3 authorizes for what the client sent (path-style: /<bucket>/<key>)."""
+    found = []
+    for sent in recorded:
+        bucket, _, key = sent["path"].lstrip("/").partition("/")
+        query = parse_qs(sent["query"], keep_blank_values=True)
+        assert bucket == BUCKET, sent
+        if sent["method"] == "GET" and not key and query.get("list-type") == ["2"]:
+            found.append(_s3(principal, "s3:ListBucket", None, prefix=query.get("prefix", [None])[0]))
+        elif sent["method"] in ("GET", "HEAD") and key and set(query) <= {"versionId"}:
+            action = "s3:GetObjectVersion" if "versionId" in query else "s3:GetObject"
+            found.append(_s3(principal, action, key))
+        else:
+            pytest.fail(f"a request this test cannot map to an IAM action: {sent}")
+    return found
+
+
+def test_the_monitor_is_allowed_every_request_mlflow_sends_and_a_model_reader_its_datasets_none(
+    recording_s3, german_credit, monkeypatch, tmp_path: Path, monitors, readers, registry_side
+):
+    """The monitor's own code (`load_reference`: fetch_version, then load_run_dataset) against an S3
+    API on loopback that records every request; each is then decided under the declared policies."""
+    import boto3
+    import mlflow
+
+    from modelops.config import load_model_policy
+    from modelops.monitoring.reference import load_reference
+    from tests.conftest import register_demo_model
+
+    endpoint, recorded = recording_s3
+    for variable, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "MLFLOW_S3_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(variable, value)
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    # moto's state is the process's: another test of the session may have made it.
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # The experiment's artifact root as the registry's server sets it, `s3://<bucket>/<experiment id>`.
+    name = f"monitor-reads-{uuid.uuid4().hex[:8]}"
+    mlflow.MlflowClient().create_experiment(f"modelops/{name}", artifact_location=f"s3://{BUCKET}/41")
+    version = register_demo_model("champion", german_credit, name=name)
+    recorded.clear()
+
+    policy = load_model_policy("credit-risk", root=REPO_ROOT)
+    assert policy.data.reference == "run:training"  # so the monitor reads the run's training data
+    reference = load_reference(name, version, policy=policy, root=REPO_ROOT, scratch=tmp_path)
+    assert len(reference.features) == len(german_credit.training)
+
+    bucket, _ = registry_side
+    for environment, monitor in monitors.items():
+        requests = _as_requests(monitor.arn, recorded)
+        keys = {r.resource.removeprefix(f"{BUCKET_ARN}/") for r in requests if r.action == "s3:GetObject"}
+        # Not vacuous: the model's files and the training data were read, and both were listed.
+        assert any(k.startswith("41/models/m-") and k.endswith("/MLmodel") for k in keys), keys
+        assert any(k.endswith(f"/artifacts/{DATASET_ARTIFACTS['training']}") for k in keys), keys
+        prefixes = {r.context.get("s3:prefix") for r in requests if r.action == "s3:ListBucket"}
+        assert any(p and p.endswith("/artifacts/datasets/") for p in prefixes), prefixes
+        for request in requests:
+            assert is_allowed(request, identity=list(monitor.policies), resource=bucket), (
+                environment,
+                request,
+            )
+        # A model pod's role, sending the same: the dataset requests are refused.
+        reader = readers[environment]
+        for request in _as_requests(reader.arn, recorded):
+            allowed = is_allowed(request, identity=[reader.policy], resource=bucket)
+            about_datasets = "/artifacts/datasets" in request.resource + request.context.get("s3:prefix", "")
+            assert allowed is not about_datasets, request

@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from modelops_infra import layout as L
 from modelops_infra.backends.aws_storage import payload_bucket_name
 from modelops_infra.backends.local_access import JOB_SECRET
+from modelops_infra.manifests.iam import model_monitor_role_name
 from modelops_infra.manifests.model_monitor import (
     LOGIN_SECRET,
     MONITOR_APP,
@@ -147,16 +148,35 @@ def test_the_monitor_logs_in_to_mlflow_as_its_own_read_only_user(stacks, registr
 def test_on_aws_the_monitors_role_may_list_and_get_in_the_two_buckets_and_nothing_else(stacks, name):
     stack = stacks[name]
     (role,) = [r for r in stack.of_type("aws:iam/role:Role") if r.name == "monitor-role"]
+    # The name the registry's bucket and key policies grant (tests/infra/test_registry_access.py).
+    assert role.inputs["name"] == model_monitor_role_name(name) == f"modelops-{name}-model-monitor"
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert trust["aws:RequestTag/eks-cluster-name"] == f"modelops-{name}"
     assert trust["aws:RequestTag/kubernetes-namespace"] == L.JOBS_NAMESPACE
     assert trust["aws:RequestTag/kubernetes-service-account"] == [SERVICE_ACCOUNT]
     (policy,) = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "monitor-role"]
-    statements = json.loads(policy.inputs["policy"])["Statement"]
-    actions = {action for s in statements for action in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
-    # The registry's whole bucket, read-only: the versions' artifacts under <experiment id>/.
-    assert sorted(s["Resource"] for s in statements) == sorted([BUCKET, f"{BUCKET}/*", KEY])
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert {action for s in statements.values() for action in s["Action"]} == {
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "kms:Decrypt",
+    }
+    # The registry's bucket: registered models and the runs' datasets, listed under those only.
+    assert statements["ReadModelsAndDatasets"]["Resource"] == [
+        f"{BUCKET}/*/models/m-*/artifacts/*",
+        f"{BUCKET}/*/*/artifacts/datasets/*",
+    ]
+    assert statements["ListModelsAndDatasets"]["Resource"] == BUCKET
+    assert statements["ListModelsAndDatasets"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["*/models/m-*/artifacts/*", "*/*/artifacts/datasets/*"]}
+    }
+    # Its key, to decrypt through S3 only.
+    assert statements["DecryptThroughS3"]["Resource"] == KEY
+    assert statements["DecryptThroughS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    }
+    assert set(statements) == {"ReadModelsAndDatasets", "ListModelsAndDatasets", "DecryptThroughS3"}
     # And the environment's own payload bucket, read-only.
     (payloads,) = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "monitor-payloads"]
     statements = json.loads(payloads.inputs["policy"])["Statement"]

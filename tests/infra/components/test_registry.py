@@ -8,23 +8,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import urllib.error
-from collections.abc import Iterator
 
 import boto3
 import pyarrow as pa
 import pytest
 from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
-from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
 
 from modelops.payloads.store import Store, store_location
 from modelops_infra import layout as L
 from modelops_infra import versions
 from modelops_infra.backends import backend
 from modelops_infra.backends.aws_storage import ARTIFACT_RETENTION_DAYS, registry_bucket_name
-from modelops_infra.manifests.iam import model_reader_role_arn
+from modelops_infra.manifests.iam import model_monitor_role_arn, model_reader_role_arn
 from modelops_infra.settings import load_registry_settings
 from modelops_policies import artifact_rules
 from tests.infra.conftest import AWS_STACKS
@@ -81,7 +77,7 @@ def test_the_artifact_bucket_is_versioned_and_locked_in_governance_mode(registry
     assert ARTIFACT_RETENTION_DAYS >= 365
 
 
-def test_the_bucket_policy_is_tls_only_denies_every_delete_and_lets_the_readers_only_read(
+def test_the_bucket_policy_is_tls_only_denies_every_delete_and_lets_readers_and_monitors_only_read(
     registry_stack, repo_root
 ):
     bucket = registry_bucket_name()
@@ -103,17 +99,33 @@ def test_the_bucket_policy_is_tls_only_denies_every_delete_and_lets_the_readers_
         "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
-    # Every Allow is for the environments' model readers, and only reads.
-    readers = sorted(
-        model_reader_role_arn(r.account_id, r.environment)
-        for r in load_registry_settings(root=repo_root).settings.readers
-    )
+    # Every Allow is for the environments' model readers or monitors, and only reads; the runs'
+    # datasets only for the monitors.
+    listed = load_registry_settings(root=repo_root).settings.readers
+    readers = sorted(model_reader_role_arn(r.account_id, r.environment) for r in listed)
+    monitors = sorted(model_monitor_role_arn(r.account_id, r.environment) for r in listed)
     allows = [s for s in statements.values() if s["Effect"] == "Allow"]
-    assert allows
+    assert {allow["Sid"] for allow in allows} == {
+        "ReadRegisteredModels",
+        "ListRegisteredModels",
+        "MonitorsReadModelsAndDatasets",
+        "MonitorsListModelsAndDatasets",
+    }
     for allow in allows:
-        assert allow["Condition"]["StringEquals"]["aws:PrincipalArn"] == readers
+        granted = allow["Condition"]["StringEquals"]["aws:PrincipalArn"]
+        assert granted == (monitors if allow["Sid"].startswith("Monitors") else readers)
         actions = allow["Action"] if isinstance(allow["Action"], list) else [allow["Action"]]
         assert set(actions) <= {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}
+        if granted == readers:
+            assert "datasets" not in json.dumps(allow)
+    assert statements["MonitorsReadModelsAndDatasets"]["Resource"] == [
+        f"arn:aws:s3:::{bucket}/*/models/m-*/artifacts/*",
+        f"arn:aws:s3:::{bucket}/*/*/artifacts/datasets/*",
+    ]
+    for kind, granted in (("Readers", readers), ("Monitors", monitors)):
+        denied = statements[f"Deny{kind}AnythingElse"]
+        assert denied["Condition"]["StringEquals"]["aws:PrincipalArn"] == granted
+        assert denied["NotAction"] == ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]
 
 
 def test_the_mlflow_server_only_lists_and_reads_its_bucket(registry_stack):
@@ -130,7 +142,9 @@ def test_the_mlflow_server_only_lists_and_reads_its_bucket(registry_stack):
     ]
 
 
-def test_the_bucket_is_encrypted_with_its_own_key_which_readers_may_only_decrypt(registry_stack, repo_root):
+def test_the_bucket_is_encrypted_with_its_own_key_which_readers_and_monitors_may_only_decrypt(
+    registry_stack, repo_root
+):
     (key,) = [k for k in registry_stack.of_type("aws:kms/key:Key") if k.name == "registry-artifacts"]
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
@@ -138,14 +152,22 @@ def test_the_bucket_is_encrypted_with_its_own_key_which_readers_may_only_decrypt
     assert statements["OwningAccountAdministers"]["Principal"] == {
         "AWS": f"arn:aws:iam::{registry.account_id}:root"
     }
-    readers = sorted(model_reader_role_arn(r.account_id, r.environment) for r in registry.readers)
-    decrypt = statements["ReadersDecryptThroughS3"]
-    assert decrypt["Condition"]["StringEquals"] == {
-        "aws:PrincipalArn": readers,
-        "kms:ViaService": f"s3.{registry.aws.region}.amazonaws.com",
+    for sid, role_arn in (
+        ("ReadersDecryptThroughS3", model_reader_role_arn),
+        ("MonitorsDecryptThroughS3", model_monitor_role_arn),
+    ):
+        decrypt = statements[sid]
+        assert decrypt["Condition"]["StringEquals"] == {
+            "aws:PrincipalArn": sorted(role_arn(r.account_id, r.environment) for r in registry.readers),
+            "kms:ViaService": f"s3.{registry.aws.region}.amazonaws.com",
+        }
+        assert decrypt["Action"] == "kms:Decrypt"
+    # No one else.
+    assert set(statements) == {
+        "OwningAccountAdministers",
+        "ReadersDecryptThroughS3",
+        "MonitorsDecryptThroughS3",
     }
-    assert decrypt["Action"] == "kms:Decrypt"
-    assert set(statements) == {"OwningAccountAdministers", "ReadersDecryptThroughS3"}  # no one else
     (encryption,) = registry_stack.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
@@ -211,36 +233,6 @@ def test_the_rules_catch_an_environment_that_drops_the_payload_buckets_exemption
         for d in stacks["prod"].resources
     ]
     assert violations(artifact_rules.artifact_buckets_immutable, from_declared(declared, name="prod"))
-
-
-@pytest.fixture()
-def recording_s3() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """moto's S3 API on loopback, recording each request's headers (S3 itself is not reachable here)."""
-    requests: list[dict[str, str]] = []
-    app = DomainDispatcherApplication(create_backend_app)
-
-    def recorder(environ, start_response):
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        if environ.get("CONTENT_LENGTH"):
-            headers["content-length"] = environ["CONTENT_LENGTH"]
-        requests.append(
-            {
-                "method": environ["REQUEST_METHOD"],
-                "path": environ["PATH_INFO"],
-                "query": environ["QUERY_STRING"],
-            }
-            | headers
-        )
-        return app(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", requests
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def _carries_a_checksum(request: dict[str, str]) -> bool:
