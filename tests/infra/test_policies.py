@@ -415,3 +415,136 @@ def test_the_stacks_model_reader_passes_and_with_a_writers_policy_is_caught(stac
     assert not violations(artifact_rules.model_reader_never_writes, linked(policy.inputs["policy"]))
     writes = iam.artifact_access_policy(REGISTRY_BUCKET, write=True)
     assert violations(artifact_rules.model_reader_never_writes, linked(writes))
+
+
+# --- The monitors' reads of the runs' datasets (artifact_rules) -----------------------------------
+DATASETS = f"{REGISTRY_BUCKET}/{iam.RUN_DATASET_PREFIX}/*"
+MONITORS = [iam.model_monitor_role_arn(f"21000000000{i}", env) for i, env in enumerate(("dev", "prod"))]
+READERS = [iam.model_reader_role_arn(f"21000000000{i}", env) for i, env in enumerate(("dev", "prod"))]
+MONITOR = iam.model_monitor_role_name("prod")
+
+
+def test_the_pack_and_the_policies_name_run_datasets_and_monitors_alike():
+    assert artifact_rules.RUN_DATASET_PREFIX == iam.RUN_DATASET_PREFIX
+    assert list(artifact_rules.MONITOR_OBJECT_PREFIXES) == iam.MONITOR_OBJECT_PREFIXES
+    assert list(artifact_rules.MONITOR_LIST_PREFIXES) == iam.MONITOR_LIST_PREFIXES
+    for environment in STACKS:
+        assert artifact_rules.MONITOR_ROLE_NAME.fullmatch(iam.model_monitor_role_name(environment))
+        assert not artifact_rules.MONITOR_ROLE_NAME.fullmatch(iam.model_reader_role_name(environment))
+        assert not artifact_rules.READER_ROLE_NAME.fullmatch(iam.model_monitor_role_name(environment))
+
+
+def _monitor_grant(**statement: Any) -> dict[str, Any]:
+    base = {
+        "Effect": "Allow",
+        "Principal": ENV_ACCOUNT,
+        "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+        "Resource": [REGISTERED, DATASETS],
+        "Condition": {"StringEquals": {"aws:PrincipalArn": MONITORS}},
+    }
+    merged = {key: value for key, value in {**base, **statement}.items() if value is not None}
+    return {"policy": json.dumps({"Statement": [merged]})}
+
+
+def _monitor_listing(prefixes: Any, *, principals: Any = MONITORS) -> dict[str, Any]:
+    return _monitor_grant(
+        Action=["s3:ListBucket"],
+        Resource=REGISTRY_BUCKET,
+        Condition={"StringEquals": {"aws:PrincipalArn": principals}, "StringLike": {"s3:prefix": prefixes}},
+    )
+
+
+GOOD_MONITOR_GRANTS = {
+    "the-registry-policy": {"policy": iam.artifact_bucket_policy("b", readers=READERS, monitors=MONITORS)},
+    "narrowed-to-monitors": _monitor_grant(),
+    "monitor-roles-as-principal": _monitor_grant(Principal={"AWS": MONITORS}, Condition=None),
+    "listing-models-and-datasets": _monitor_listing(iam.MONITOR_LIST_PREFIXES),
+}
+
+
+@pytest.mark.parametrize("props", GOOD_MONITOR_GRANTS.values(), ids=GOOD_MONITOR_GRANTS.keys())
+def test_the_monitors_dataset_grant_passes(props):
+    check = artifact_rules.bucket_policy_grants_registered_reads_only
+    assert not _violations(check, _args(BUCKET_POLICY, props))
+
+
+BAD_MONITOR_GRANTS = {
+    "datasets-to-the-readers": _monitor_grant(Condition={"StringEquals": {"aws:PrincipalArn": READERS}}),
+    "datasets-to-readers-and-monitors": _monitor_grant(
+        Condition={"StringEquals": {"aws:PrincipalArn": [*READERS, *MONITORS]}}
+    ),
+    "datasets-to-an-account": _monitor_grant(Condition=None),
+    "datasets-to-a-pattern": _monitor_grant(
+        Condition={
+            "StringEquals": {"aws:PrincipalArn": ["arn:aws:iam::210000000001:role/modelops-*-model-monitor"]}
+        }
+    ),
+    "datasets-narrowed-by-like": _monitor_grant(Condition={"StringLike": {"aws:PrincipalArn": MONITORS}}),
+    "datasets-to-another-role": _monitor_grant(
+        Condition={
+            "StringEquals": {"aws:PrincipalArn": ["arn:aws:iam::210000000001:role/modelops-dev-deploy"]}
+        }
+    ),
+    "monitor-every-key": _monitor_grant(Resource=f"{REGISTRY_BUCKET}/*"),
+    "monitor-everything": _monitor_grant(Resource="*"),
+    "monitor-run-artifacts": _monitor_grant(Resource=[REGISTERED, f"{REGISTRY_BUCKET}/*/*/artifacts/*"]),
+    "monitor-datasets-and-neighbours": _monitor_grant(Resource=f"{REGISTRY_BUCKET}/*/*/artifacts/datasets*"),
+    "monitor-put-datasets": _monitor_grant(Action=["s3:GetObject", "s3:PutObject"]),
+    "monitor-get-wildcard": _monitor_grant(Action=["s3:Get*"]),
+    "monitor-lists-run-artifacts": _monitor_listing(["*/*/artifacts/*"]),
+    "monitor-lists-anything": _monitor_listing(["*"]),
+    "monitor-lists-datasets-without-slash": _monitor_listing([iam.RUN_DATASET_PREFIX]),
+    "reader-lists-datasets": _monitor_listing(iam.MONITOR_LIST_PREFIXES, principals=READERS),
+}
+
+
+@pytest.mark.parametrize("props", BAD_MONITOR_GRANTS.values(), ids=BAD_MONITOR_GRANTS.keys())
+def test_a_dataset_grant_wider_than_the_monitors_is_caught(props):
+    assert _violations(artifact_rules.bucket_policy_grants_registered_reads_only, _args(BUCKET_POLICY, props))
+
+
+PAYLOADS = "arn:aws:s3:::modelops-prod-payloads"
+BAD_MONITORS = {
+    "writer-policy": _reader_stack(iam.artifact_access_policy(REGISTRY_BUCKET, write=True), name=MONITOR),
+    "put-on-datasets": _reader_stack(
+        json.dumps({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": DATASETS}]}),
+        name=MONITOR,
+    ),
+    "s3-star": _reader_stack(_allow("s3:*"), name=MONITOR),
+    "delete-wildcard": _reader_stack(_allow("s3:GetObject", "s3:Delete*"), name=MONITOR),
+    "writes-its-payloads": _reader_stack(iam.artifact_access_policy(PAYLOADS, write=True), name=MONITOR),
+    "inline-delete": _reader_stack(inline=_allow("s3:DeleteObjectVersion"), name=MONITOR),
+    "managed-attachment": _reader_stack(iam.model_monitor_policy(REGISTRY_BUCKET), name=MONITOR, attach=True),
+}
+
+
+@pytest.mark.parametrize("args", BAD_MONITORS.values(), ids=BAD_MONITORS.keys())
+def test_a_monitor_role_that_can_write_or_delete_is_caught(args):
+    assert violations(artifact_rules.model_reader_never_writes, args)
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_stacks_monitor_passes_and_with_a_writers_policy_is_caught(stacks, name):
+    """The monitor role and both its role policies as the stack declares them, linked as the engine
+    links `role=role.id` (see the model reader's test above)."""
+    (role,) = [
+        r for r in stacks[name].of_type(ROLE) if r.inputs.get("name") == iam.model_monitor_role_name(name)
+    ]
+    policies = [p for p in stacks[name].of_type(ROLE_POLICY) if p.inputs["role"] == f"{role.name}-id"]
+    assert len(policies) == 2  # the registry's bucket and the payloads
+    declared_role = policy_resource(ROLE, role.name, role.inputs)
+
+    def linked(documents: list[str]) -> Any:
+        attached = [
+            policy_resource(ROLE_POLICY, p.name, {**p.inputs, "policy": d}, depends={"role": [declared_role]})
+            for p, d in zip(policies, documents, strict=True)
+        ]
+        return stack([declared_role, *attached], name=name)
+
+    assert not violations(
+        artifact_rules.model_reader_never_writes, linked([p.inputs["policy"] for p in policies])
+    )
+    writes = iam.artifact_access_policy(PAYLOADS, write=True)
+    assert violations(
+        artifact_rules.model_reader_never_writes, linked([policies[0].inputs["policy"], writes])
+    )
