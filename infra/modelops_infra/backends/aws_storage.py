@@ -3,9 +3,10 @@ reads, its KMS key, the server's IRSA role on it; and each environment stack's o
 
 The registry bucket is `registry_bucket_name()` in every environment: a release pins the same
 `s3://` URI from dev to prod. Environments read it cross-account: its bucket policy and its
-customer-managed key's policy name each environment's model-reader and monitor roles (an AWS-managed `aws/s3`
-key cannot be shared across accounts). What the payload sink writes is the environment's own data
-and goes to `payload_bucket_name(<env>)` in the environment's account, never to the locked bucket.
+customer-managed key's policy name each environment's model-reader and monitor roles (an
+AWS-managed `aws/s3` key cannot be shared across accounts). What the payload sink writes is the
+environment's own data and goes to `payload_bucket_name(<env>)` in the environment's account, never
+to the locked bucket.
 
 Registered artifacts are immutable after the gate by two means, chosen over a deny on "registered
 prefixes" alone: MLflow lays artifacts out by experiment, run and model id, so no static policy
