@@ -70,8 +70,13 @@ def recording_s3() -> Iterator[tuple[str, list[dict[str, str]]]]:
     server = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_port}"
     try:
-        yield f"http://127.0.0.1:{server.server_port}", requests
+        yield endpoint, requests
     finally:
+        # moto keeps its buckets in the process, not the server: the next test starts empty.
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(reset, timeout=10) as response:
+            assert response.status == 200
         server.shutdown()
         thread.join(timeout=10)

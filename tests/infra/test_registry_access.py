@@ -16,7 +16,6 @@ and across accounts both the caller's policy and the bucket's (or key's) must al
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -498,9 +497,7 @@ def test_the_monitor_is_allowed_every_request_mlflow_sends_and_a_model_reader_it
     }.items():
         monkeypatch.setenv(variable, value)
     s3 = boto3.client("s3", endpoint_url=endpoint)
-    # moto's state is the process's: another test of the session may have made it.
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     # The experiment's artifact root as the registry's server sets it, `s3://<bucket>/<experiment id>`.
     name = f"monitor-reads-{uuid.uuid4().hex[:8]}"
     mlflow.MlflowClient().create_experiment(f"modelops/{name}", artifact_location=f"s3://{BUCKET}/41")
