@@ -27,7 +27,12 @@ import pytest
 
 from modelops.registry.register import DATASET_ARTIFACTS
 from modelops_infra.backends.aws_storage import registry_bucket_name
-from modelops_infra.manifests.iam import artifact_bucket_policy, model_monitor_role_arn, model_reader_role_arn
+from modelops_infra.manifests.iam import (
+    artifact_bucket_policy,
+    model_monitor_role_arn,
+    model_reader_role_arn,
+    registry_key_policy,
+)
 from modelops_infra.settings import load_registry_settings
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import AWS_STACKS
@@ -450,6 +455,22 @@ def test_either_side_alone_keeps_a_monitor_to_models_and_datasets(monitors, regi
     assert not is_allowed(
         _s3(monitor.arn, "s3:GetObject", RUN_ARTIFACTS[0]), identity=[ADMIN], resource=bucket
     )
+
+
+@pytest.mark.parametrize(
+    "monitor",
+    [
+        f"arn:aws:iam::{ELSEWHERE}:root",
+        f"arn:aws:iam::{ELSEWHERE}:role/modelops-*-model-monitor",
+        f"arn:aws:iam::{ELSEWHERE}:user/modelops-dev-model-monitor",
+        f"arn:aws:sts::{ELSEWHERE}:assumed-role/modelops-dev-model-monitor/session",
+    ],
+)
+def test_a_monitor_that_is_not_exactly_one_role_is_refused(monitor):
+    with pytest.raises(ValueError, match="exact ARN of one IAM role"):
+        artifact_bucket_policy(BUCKET, monitors=[monitor])
+    with pytest.raises(ValueError, match="exact ARN of one IAM role"):
+        registry_key_policy(account_id=REGISTRY_ACCOUNT, readers=[], monitors=[monitor])
 
 
 def test_a_role_named_both_model_reader_and_monitor_is_refused():
