@@ -125,8 +125,8 @@ def test_the_route_reaches_the_service_the_registry_declares_and_no_other(declar
     (service,) = [
         s.inputs
         for s in stacks["prod"].of_type("kubernetes:core/v1:Service")
-        if s.inputs["metadata"]
-        == {**s.inputs["metadata"], "name": L.MLFLOW_APP, "namespace": L.MLFLOW_NAMESPACE}
+        if (s.inputs["metadata"]["namespace"], s.inputs["metadata"]["name"])
+        == (L.MLFLOW_NAMESPACE, L.MLFLOW_APP)
     ]
     assert _route_reaches(route, service)
     # The check fails for a route to anything else: another Service, port or namespace.

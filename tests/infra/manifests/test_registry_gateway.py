@@ -98,7 +98,7 @@ def test_other_bad_sections_are_refused(changes):
 
 def test_a_hostname_and_issuer_are_required():
     with pytest.raises(ValueError):
-        RegistryIngressSettings(allowed_cidrs=[OFFICE])  # type: ignore[call-arg]
+        RegistryIngressSettings(allowed_cidrs=[OFFICE])
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging", "registry", ""])
