@@ -14,7 +14,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from modelops_infra.manifests.network_policies import registry_gateway_policies
-from modelops_infra.manifests.registry_gateway import public_allowed_hosts, registry_gateway_manifests
+from modelops_infra.manifests.registry_gateway import (
+    public_allowed_hosts,
+    public_allowed_origins,
+    registry_gateway_manifests,
+)
 from modelops_infra.settings import RegistryIngressSettings
 
 
@@ -28,6 +32,7 @@ class RegistryGatewayArgs:
 class RegistryGateway(pulumi.ComponentResource):
     url: str  # what people and the environment clusters' jobs set as MLFLOW_TRACKING_URI
     allowed_hosts: list[str]  # to add to MLflow's --allowed-hosts
+    allowed_origins: list[str]  # to pass as MLflow's --cors-allowed-origins
 
     def __init__(
         self, name: str, args: RegistryGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -58,4 +63,5 @@ class RegistryGateway(pulumi.ComponentResource):
             )
         self.url = f"https://{args.ingress.hostname}"
         self.allowed_hosts = public_allowed_hosts(args.ingress.hostname)
+        self.allowed_origins = public_allowed_origins(args.ingress.hostname)
         self.register_outputs({"url": self.url})

@@ -20,7 +20,9 @@ Objects (Envoy Gateway v1.7, Gateway API v1.4, cert-manager v1.18; fields checke
 - `SecurityPolicy` `mlflow-allow-list`, targeting that route: default Deny, one Allow rule for the
   configured client networks. A route-level policy is the most specific one Envoy Gateway applies,
   so no Gateway-level policy can loosen it.
-People then authenticate to MLflow itself (`--app-name basic-auth`); the Gateway adds no login.
+People then authenticate to MLflow itself (`--app-name basic-auth`); the Gateway adds no login. MLflow
+must also answer to the hostname: `public_allowed_hosts()` joins its `--allowed-hosts`, and
+`public_allowed_origins()` is its `--cors-allowed-origins`, without which its UI could read but not change.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def public_allowed_hosts(hostname: str) -> list[str]:
     """Host headers MLflow must also answer to once it is reached at `hostname` (its `--allowed-hosts`
     compares exactly: clients send the name alone on 443, some add the port)."""
     return [hostname, f"{hostname}:{L.HTTPS_PORT}"]
+
+
+def public_allowed_origins(hostname: str) -> list[str]:
+    """The browser origin MLflow's `--cors-allowed-origins` must list once its UI is served at `hostname`:
+    a browser sends `Origin` with every POST, same-origin included, and MLflow refuses a state-changing
+    API call from an origin it does not list (only localhost is listed by default)."""
+    return [f"https://{hostname}"]
 
 
 def _metadata(name: str, namespace: str) -> Manifest:

@@ -102,6 +102,7 @@ def test_every_object_is_declared_on_the_given_provider_and_admitted(declared):
             assert admission_problems(obj) == [], obj["kind"]
     assert component.url == f"https://{HOST}"
     assert component.allowed_hosts == G.public_allowed_hosts(HOST)
+    assert component.allowed_origins == [f"https://{HOST}"]
 
 
 def _route_reaches(route: dict[str, Any], service: dict[str, Any]) -> bool:

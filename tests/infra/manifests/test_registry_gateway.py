@@ -235,6 +235,17 @@ def test_mlflow_answers_to_the_public_hostname_and_still_to_nothing_else():
         assert not is_allowed_host_header(hosts, other), other
 
 
+def test_people_can_change_things_from_mlflows_ui_at_the_hostname_and_no_other_site_can():
+    """MLflow's own cross-origin check: a browser's POST carries `Origin`, same-origin included."""
+    from mlflow.server.security_utils import should_block_cors_request
+
+    origins = G.public_allowed_origins(HOST)
+    assert should_block_cors_request(f"https://{HOST}", "POST", None)  # without the flag, refused
+    assert not should_block_cors_request(f"https://{HOST}", "POST", origins)
+    for other in (f"http://{HOST}", "https://evil.example.com", f"https://{HOST}.evil.example.com"):
+        assert should_block_cors_request(other, "POST", origins), other
+
+
 # --- the allow-list: default deny, only the networks given ---
 
 
