@@ -54,6 +54,7 @@ OWNING_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
 OWNING_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
 # The EKS cloud controller's Service annotation for a Classic Load Balancer's PROXY protocol (v1).
 PROXY_PROTOCOL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol"
+HSTS = "max-age=31536000"  # a year; the name is never served over plain HTTP
 
 
 def proxy_pod_labels() -> dict[str, str]:
@@ -189,7 +190,17 @@ def route(hostname: str) -> Manifest:
                 {
                     "backendRefs": [
                         {"group": "", "kind": "Service", "name": L.MLFLOW_APP, "port": L.MLFLOW_PORT}
-                    ]
+                    ],
+                    # A browser that has been here once never tries the name over plain HTTP, where a
+                    # look-alike could collect the basic-auth password it would send.
+                    "filters": [
+                        {
+                            "type": "ResponseHeaderModifier",
+                            "responseHeaderModifier": {
+                                "set": [{"name": "Strict-Transport-Security", "value": HSTS}]
+                            },
+                        }
+                    ],
                 }
             ],
         },

@@ -192,7 +192,13 @@ def test_the_route_sends_the_hostname_to_mlflows_service_and_port_on_the_https_l
     assert route["metadata"]["namespace"] == L.MLFLOW_NAMESPACE
     assert route["spec"]["hostnames"] == [HOST]
     [rule] = route["spec"]["rules"]
-    assert "filters" not in rule and "matches" not in rule  # every path, unmodified
+    assert "matches" not in rule  # every path
+    # Requests pass unmodified; responses gain HSTS only.
+    [hsts] = rule["filters"]
+    assert hsts["type"] == "ResponseHeaderModifier"
+    assert hsts["responseHeaderModifier"] == {
+        "set": [{"name": "Strict-Transport-Security", "value": "max-age=31536000"}]
+    }
     [backend] = rule["backendRefs"]
     assert backend == {"group": "", "kind": "Service", "name": L.MLFLOW_APP, "port": L.MLFLOW_PORT}
     [parent] = route["spec"]["parentRefs"]
