@@ -415,3 +415,243 @@ def test_the_stacks_model_reader_passes_and_with_a_writers_policy_is_caught(stac
     assert not violations(artifact_rules.model_reader_never_writes, linked(policy.inputs["policy"]))
     writes = iam.artifact_access_policy(REGISTRY_BUCKET, write=True)
     assert violations(artifact_rules.model_reader_never_writes, linked(writes))
+
+
+# --- the registry's exposure: MLflow over TLS, behind an allow-list (registry_exposure_rules) ---
+
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+
+
+def _allow_list(*cidrs: str, default: str = "Deny", target: dict[str, Any] | None = None) -> dict[str, Any]:
+    rule = {"name": "clients", "action": "Allow", "principal": {"clientCIDRs": list(cidrs)}}
+    return {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": {"name": "mlflow-allow-list", "namespace": "mlflow"},
+        "spec": {
+            "targetRefs": [
+                target or {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "mlflow"}
+            ],
+            "authorization": {"defaultAction": default, "rules": [rule]},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [["0.0.0.0/0"], ["203.0.113.0/24", "::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["::ffff:0:0/96"], ["x"]],
+)
+def test_a_security_policy_allowing_the_internet_is_caught(cidrs):
+    from modelops_policies import registry_exposure_rules
+
+    check = registry_exposure_rules.security_policy_allow_list_narrow
+    assert _violations(check, _args(SECURITY_POLICY, _allow_list(*cidrs)))
+    assert not _violations(check, _args(SECURITY_POLICY, _allow_list("203.0.113.0/24", "198.51.100.7/32")))
+
+
+def _gateway(*listeners: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "registry", "namespace": "envoy-gateway-system"},
+        "spec": {"gatewayClassName": "envoy", "listeners": list(listeners)},
+    }
+
+
+HTTPS_LISTENER = {
+    "name": "https",
+    "protocol": "HTTPS",
+    "port": 443,
+    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "registry-tls"}]},
+}
+
+
+def _route_to(backend: dict[str, Any], *, kind: str = "HTTPRoute", parent: dict[str, Any] | None = None):
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": "mlflow", "namespace": "mlflow"},
+        "spec": {
+            "parentRefs": [parent or {"name": "registry", "namespace": "envoy-gateway-system"}],
+            "rules": [{"backendRefs": [backend]}],
+        },
+    }
+
+
+MLFLOW_BACKEND = {"name": "mlflow", "port": 5000}
+
+
+def _exposure(*resources: tuple[str, dict[str, Any]]) -> list[str]:
+    from modelops_policies import registry_exposure_rules
+    from tests.policies.stack_args import resource, stack, violations
+
+    declared = [
+        resource(f"kubernetes:{props['apiVersion']}:{props['kind']}", f"r{i}", props)
+        for i, (_, props) in enumerate(resources)
+    ]
+    args = stack(declared)
+    return [
+        *violations(registry_exposure_rules.mlflow_routes_use_tls, args),
+        *violations(registry_exposure_rules.mlflow_routes_allow_listed, args),
+    ]
+
+
+def _good() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("gateway", _gateway(HTTPS_LISTENER)),
+        ("route", _route_to(MLFLOW_BACKEND)),
+        ("policy", _allow_list("203.0.113.0/24")),
+    ]
+
+
+def test_mlflow_over_https_behind_an_allow_list_passes():
+    assert _exposure(*_good()) == []
+
+
+def _without(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, props) for name, props in _good() if props["kind"] != kind]
+
+
+EXPOSED = {
+    "plain HTTP listener": [
+        ("gateway", _gateway(HTTPS_LISTENER, {"name": "http", "protocol": "HTTP", "port": 80})),
+        *_without("Gateway"),
+    ],
+    "HTTPS passing TLS through": [
+        ("gateway", _gateway({**HTTPS_LISTENER, "tls": {"mode": "Passthrough"}})),
+        *_without("Gateway"),
+    ],
+    "HTTPS without a certificate": [
+        ("gateway", _gateway({**HTTPS_LISTENER, "tls": {"mode": "Terminate"}})),
+        *_without("Gateway"),
+    ],
+    "a Gateway the stack does not declare": _without("Gateway"),
+    "a TCPRoute to MLflow": [
+        *_without("HTTPRoute"),
+        ("route", _route_to(MLFLOW_BACKEND, kind="TCPRoute")),
+    ],
+    "MLflow named from another namespace": [
+        *_without("HTTPRoute"),
+        (
+            "route",
+            {
+                **_route_to({**MLFLOW_BACKEND, "namespace": "mlflow"}),
+                "metadata": {"name": "mlflow", "namespace": "mlflow"},
+            },
+        ),
+        (
+            "other",
+            {
+                **_route_to({**MLFLOW_BACKEND, "namespace": "mlflow"}),
+                "metadata": {"name": "side", "namespace": "argocd"},
+            },
+        ),
+    ],
+    "MLflow as a request mirror": [
+        *_good(),
+        (
+            "mirror",
+            {
+                **_route_to({"name": "argocd-server", "port": 80}),
+                "metadata": {"name": "mirror", "namespace": "argocd"},
+                "spec": {
+                    "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
+                    "rules": [
+                        {
+                            "backendRefs": [{"name": "argocd-server", "port": 80}],
+                            "filters": [
+                                {
+                                    "type": "RequestMirror",
+                                    "requestMirror": {
+                                        "backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                },
+            },
+        ),
+    ],
+    "no SecurityPolicy": _without("SecurityPolicy"),
+    "a policy on another route": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            _allow_list(
+                "203.0.113.0/24",
+                target={"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "other"},
+            ),
+        ),
+    ],
+    "a policy on one rule only": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            _allow_list(
+                "203.0.113.0/24",
+                target={
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "name": "mlflow",
+                    "sectionName": "r",
+                },
+            ),
+        ),
+    ],
+    "default Allow": [
+        *_without("SecurityPolicy"),
+        ("policy", _allow_list("203.0.113.0/24", default="Allow")),
+    ],
+    "the world allowed": [*_without("SecurityPolicy"), ("policy", _allow_list("0.0.0.0/0"))],
+    "a JWT instead of networks": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            {
+                **_allow_list("203.0.113.0/24"),
+                "spec": {
+                    "targetRefs": [
+                        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "mlflow"}
+                    ],
+                    "authorization": {
+                        "defaultAction": "Deny",
+                        "rules": [
+                            {"action": "Allow", "principal": {"jwt": {"provider": "p", "scopes": ["read"]}}}
+                        ],
+                    },
+                },
+            },
+        ),
+    ],
+    "a looser policy on the Gateway beside the route's": [
+        *_good(),
+        (
+            "loose",
+            {
+                **_allow_list(
+                    "0.0.0.0/0",
+                    target={"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "registry"},
+                ),
+                "metadata": {"name": "loose", "namespace": "envoy-gateway-system"},
+            },
+        ),
+    ],
+    "a policy picking targets by label": [
+        *_good(),
+        (
+            "selector",
+            {
+                "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+                "kind": "SecurityPolicy",
+                "metadata": {"name": "by-label", "namespace": "mlflow"},
+                "spec": {"targetSelectors": [{"kind": "HTTPRoute", "matchLabels": {"app": "mlflow"}}]},
+            },
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPOSED))
+def test_mlflow_exposed_without_tls_or_an_allow_list_is_caught(case):
+    assert _exposure(*EXPOSED[case]), case

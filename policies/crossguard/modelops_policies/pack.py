@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from modelops_policies import artifact_rules, aws_rules, ci_trust_rules, kubernetes_rules, network_rules
+from modelops_policies import (
+    artifact_rules,
+    aws_rules,
+    ci_trust_rules,
+    kubernetes_rules,
+    network_rules,
+    registry_exposure_rules,
+)
 
 ADVISORY_STACKS = ("dev", "local")
 
@@ -83,6 +90,11 @@ _RULES = [
         "Bucket policies grant nothing beyond reading and listing registered model prefixes.",
         artifact_rules.bucket_policy_grants_registered_reads_only,
     ),
+    (
+        "security-policy-allow-list-narrow",
+        "Envoy Gateway SecurityPolicies allow client networks, never 0.0.0.0/0 or a share of the internet.",
+        registry_exposure_rules.security_policy_allow_list_narrow,
+    ),
 ]
 
 # Rules about what a stack lacks: a resource alone cannot show a missing add-on or bucket policy.
@@ -106,6 +118,16 @@ _STACK_RULES = [
         "model-reader-never-writes",
         "Model readers' roles cannot write or delete in S3.",
         artifact_rules.model_reader_never_writes,
+    ),
+    (
+        "mlflow-routes-use-tls",
+        "Routes to MLflow are HTTPRoutes on Gateway listeners that terminate TLS.",
+        registry_exposure_rules.mlflow_routes_use_tls,
+    ),
+    (
+        "mlflow-routes-allow-listed",
+        "Routes to MLflow are guarded by SecurityPolicy allow-lists (default deny) and nothing looser.",
+        registry_exposure_rules.mlflow_routes_allow_listed,
     ),
 ]
 
