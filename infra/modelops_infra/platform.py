@@ -12,6 +12,7 @@ from modelops.errors import InputError
 from modelops_infra import layout as L
 from modelops_infra.backends.aws_storage import artifact_bucket_name
 from modelops_infra.backends.local_access import ENDPOINT_HOST, JOB_SECRET
+from modelops_infra.boundary import bound_stack
 from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
 from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
@@ -80,6 +81,7 @@ def build(settings: Settings, *, bootstrap_dir: Path, models_dir: Path) -> Platf
 def _on_aws(
     settings: Settings, platform: AwsPlatformSettings, *, models: list[ModelAccount], bootstrap_dir: Path
 ) -> Platform:
+    bound_stack(settings.name)  # first: every role declared after it carries the boundary
     network = Network("network", NetworkArgs(settings.name, platform.aws, platform.network))
     cluster = Cluster(
         "cluster",

@@ -58,14 +58,32 @@ def _outputs(args: MockResourceArgs) -> dict[str, Any]:
 class RecordingMocks(Mocks):
     def __init__(self) -> None:
         self.declared: list[Declared] = []
+        self.transforms: list[Any] = []
+
+    def register_transform(self, transform: Any) -> None:
+        # Pulumi's mock monitor records stack transforms without running them; the engine runs
+        # each on every resource registered after it, so these mocks do too (synchronous ones).
+        self.transforms.append(transform)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.declared.append(Declared(args.typ, args.name, reveal(dict(args.inputs))))
+        inputs = dict(args.inputs)
+        for transform in self.transforms:
+            result = transform(
+                pulumi.ResourceTransformArgs(
+                    bool(args.custom), args.typ, args.name, inputs, pulumi.ResourceOptions()
+                )
+            )
+            if result is not None:
+                inputs = dict(result.props)
+        args.inputs = inputs
+        self.declared.append(Declared(args.typ, args.name, reveal(inputs)))
         return f"{args.name}-id", _outputs(args)
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}, None
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, []
         return {}, None
 
 
