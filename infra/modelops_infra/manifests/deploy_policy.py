@@ -407,7 +407,8 @@ def _ec2_statements(environment: str, parts: Sequence[Part]) -> list[Statement]:
             "TagEc2OnCreate",
             ["ec2:CreateTags"],
             new,
-            Condition={"StringEquals": {"ec2:CreateAction": sorted(creates)}},
+            # The API's name, without the service prefix.
+            Condition={"StringEquals": {"ec2:CreateAction": sorted(a.removeprefix("ec2:") for a in creates)}},
         ),
         # Creating inside (a subnet in a VPC), changing and deleting: the stack's resources only.
         _statement(
