@@ -149,7 +149,7 @@ class CiAccess(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         environment, parts = args.environment, args.deploy_parts
         read = aws.iam.Policy(
-            f"{name}-preview",
+            f"{name}-preview-policy",
             name=read_policy_name(environment),
             path=DEPLOY_POLICY_PATH,
             description=f"pulumi preview of modelops-{environment}: reads, nothing else",
@@ -160,7 +160,7 @@ class CiAccess(pulumi.ComponentResource):
         protected = pulumi.Output.all(deploy.arn, preview.arn)
         for index in range(deploy_policy_count(environment, parts)):
             policy = aws.iam.Policy(
-                f"{name}-deploy-{index}",
+                f"{name}-deploy-policy-{index}",
                 name=deploy_policy_name(environment, index),
                 path=DEPLOY_POLICY_PATH,
                 description=f"pulumi up of modelops-{environment}, part {index}",

@@ -153,8 +153,8 @@ def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(
     managed = {n: a["policyArn"] for n, a in attachments.items() if n.startswith("ci-")}
     # preview and deploy get the stack's own policies (test_deploy_access.py), no AWS managed one.
     assert managed == {
-        "ci-preview": f"arn:aws:iam::{ACCOUNT}:ci-preview",
-        **{f"ci-deploy-{i}": f"arn:aws:iam::{ACCOUNT}:ci-deploy-{i}" for i in range(len(managed) - 1)},
+        "ci-preview": f"arn:aws:iam::{ACCOUNT}:ci-preview-policy",
+        **{f"ci-deploy-{i}": f"arn:aws:iam::{ACCOUNT}:ci-deploy-policy-{i}" for i in range(len(managed) - 1)},
     }
 
 
@@ -299,10 +299,10 @@ def test_deploy_and_preview_get_the_policies_built_for_the_stacks_parts(stacks, 
     roles = {r.name: r for r in stack.of_type("aws:iam/role:Role")}
     protected = [f"arn:aws:iam::{ACCOUNT}:ci-deploy", f"arn:aws:iam::{ACCOUNT}:ci-preview"]
     expected = deploy_policy_documents(name, ENVIRONMENT_PARTS, protected_roles=protected)
-    declared = _policy_documents(stack, "ci-deploy-")
-    assert [declared[f"ci-deploy-{i}"] for i in range(len(expected))] == expected
+    declared = _policy_documents(stack, "ci-deploy-policy-")
+    assert [declared[f"ci-deploy-policy-{i}"] for i in range(len(expected))] == expected
     assert len(declared) == len(expected)
-    (read,) = _policy_documents(stack, "ci-preview").values()
+    (read,) = _policy_documents(stack, "ci-preview-policy").values()
     assert read == read_policy_document(name, ENVIRONMENT_PARTS)
     paths = {p.inputs["path"] for p in stack.of_type("aws:iam/policy:Policy") if p.name.startswith("ci-")}
     assert paths == {DEPLOY_POLICY_PATH}
@@ -315,7 +315,7 @@ def test_deploy_and_preview_get_the_policies_built_for_the_stacks_parts(stacks, 
 def test_the_deploy_role_may_create_each_role_the_stack_declares_and_nothing_stronger(stacks, name):
     """Evaluated: each role as declared (boundary, tags) and each managed policy it attaches."""
     stack = stacks[name]
-    deploy = list(_policy_documents(stack, "ci-deploy-").values())
+    deploy = list(_policy_documents(stack, "ci-deploy-policy-").values())
     context = {"aws:PrincipalAccount": ACCOUNT}
     roles = {r.name: r.inputs for r in stack.of_type("aws:iam/role:Role")}
     admin_owned = {"ci-deploy", "ci-preview"}  # bootstrap: created by an administrator
