@@ -288,3 +288,13 @@ def test_the_boundary_lets_through_what_the_platforms_roles_are_granted(stacks):
                     ):
                         assert _bounded(action, resource) == "allow", (policy.name, action)
     assert "iam:CreateRole" not in BOUNDARY_ALLOWED
+
+
+@pytest.mark.parametrize("parts", [ENVIRONMENT_PARTS, REGISTRY_PARTS])
+def test_preview_which_carries_the_boundary_can_still_read_everything_its_policy_grants(parts):
+    read = read_policy_document("dev", parts)
+    for statement in json.loads(read)["Statement"]:
+        resource = statement["Resource"].replace("*", "x")
+        for action in statement["Action"]:
+            request = Request(action, resource, {"aws:PrincipalAccount": ACCOUNT})
+            assert evaluate([read], request, boundary=boundary_document()) == "allow", action
