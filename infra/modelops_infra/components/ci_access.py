@@ -74,7 +74,8 @@ class CiAccessArgs:
     bucket_arn: pulumi.Input[str]  # the MLflow artifact bucket
     logins: dict[str, MlflowLogin]  # "gate" and "retrain"
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
-    deploy_parts: tuple[Part, ...] = ENVIRONMENT_PARTS  # what the stack creates, so deploy may
+    # What the stack creates: the deploy role may change that and nothing else (deploy_policy.Part).
+    deploy_parts: tuple[Part, ...] = ENVIRONMENT_PARTS
 
 
 def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
@@ -164,11 +165,7 @@ class CiAccess(pulumi.ComponentResource):
                 name=deploy_policy_name(environment, index),
                 path=DEPLOY_POLICY_PATH,
                 description=f"pulumi up of modelops-{environment}, part {index}",
-                policy=protected.apply(
-                    lambda arns, index=index: deploy_policy_documents(
-                        environment, parts, protected_roles=arns
-                    )[index]
-                ),
+                policy=protected.apply(partial(_deploy_policy, environment, parts, index=index)),
                 opts=child,
             )
             aws.iam.RolePolicyAttachment(
@@ -192,6 +189,11 @@ class CiAccess(pulumi.ComponentResource):
         )
         aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=document, opts=child)
         return secret.arn
+
+
+def _deploy_policy(environment: str, parts: tuple[Part, ...], arns: list[str], *, index: int) -> str:
+    # What `Output.all` resolves to: the deploy and preview roles' ARNs, which it may not touch.
+    return deploy_policy_documents(environment, parts, protected_roles=arns)[index]
 
 
 def _login_policy(arns: list[Any], *, write: bool) -> str:

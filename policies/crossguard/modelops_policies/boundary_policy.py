@@ -8,6 +8,7 @@ condition, the IAM changes that would let a bounded role make a stronger one or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from modelops_policies.artifact_rules import _as_list, _covers, _statements
@@ -37,5 +38,5 @@ def missing_denies(policy: Any) -> list[str]:
     return [a for a in REQUIRED_DENIES if not any(_covers(s.get("Action"), a) for s in outright)]
 
 
-def is_permissions_boundary(props: dict[str, Any]) -> bool:
+def is_permissions_boundary(props: Mapping[str, Any]) -> bool:
     return props.get("path") == BOUNDARY_PATH and not missing_denies(props.get("policy"))

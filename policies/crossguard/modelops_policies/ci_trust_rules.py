@@ -16,6 +16,7 @@ never attached as a grant (`boundaries-deny-iam-administration`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -147,7 +148,7 @@ def github_roles_not_administrators(args: StackValidationArgs, report: ReportVio
             report("A role GitHub Actions assumes must not be allowed '*', '*:*' or 'iam:*'.", role.urn)
 
 
-def _is_deploy_role(props: dict[str, Any]) -> bool:
+def _is_deploy_role(props: Mapping[str, Any]) -> bool:
     """The one role that creates the bounded roles: main's infra workflow in a GitHub environment."""
     statements = _statements(props.get("assumeRolePolicy"))
     if len(statements) != 1:
