@@ -16,6 +16,14 @@ is the stack's, by one of three scopes, chosen per service by what AWS can check
 It may never change its own role, the `preview` role, any policy under `/modelops/` (its own and the
 boundary) or any role's boundary: those are changed by an administrator (the bootstrap `pulumi up`).
 
+No adoption: the deploy role may tag only what already carries the stack's tag, or an EC2 resource in
+the call that creates it (`ec2:CreateAction`, the one service that names the create call). Were
+tagging allowed on `aws:RequestTag` alone, it could tag any untagged role of the account as the
+stack's and then rewrite its trust. Where AWS authorizes tags given at creation through the tagging
+action (IAM roles and OIDC providers, KMS, Secrets Manager, RDS subnet groups), a `pulumi up` that
+creates such a resource is therefore refused and run by an administrator: today only the bootstrap
+creates them (new models add Pod Identity associations, not roles).
+
 Adding a resource type to a component: add its read actions to the part's `_READS`, its write
 actions to the part's statements (scoped as above), and run the tests (size, no wildcard, evaluation).
 """
@@ -472,7 +480,7 @@ def _cluster_statements(environment: str) -> list[Statement]:
         # CreateKey names no key: the request's tag is the only scope AWS offers.
         _statement(
             "CreateTaggedKeys",
-            ["kms:CreateKey", "kms:TagResource"],
+            ["kms:CreateKey"],
             "*",
             Condition=_condition("aws:RequestTag", environment),
         ),
@@ -495,7 +503,7 @@ def _cluster_statements(environment: str) -> list[Statement]:
         # The clusters' IRSA issuers only; GitHub's provider belongs to the administrator.
         _statement(
             "CreateTaggedClusterIssuers",
-            ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"],
+            ["iam:CreateOpenIDConnectProvider"],
             oidc,
             Condition=_condition("aws:RequestTag", environment),
         ),
@@ -536,7 +544,7 @@ def _database_statements(environment: str) -> list[Statement]:
         # The subnet group's name is generated: scoped by tag.
         _statement(
             "CreateTaggedSubnetGroups",
-            ["rds:AddTagsToResource", "rds:CreateDBSubnetGroup"],
+            ["rds:CreateDBSubnetGroup"],
             "arn:aws:rds:*:*:subgrp:*",
             Condition=_condition("aws:RequestTag", environment),
         ),
@@ -582,7 +590,7 @@ def _secret_statements(environment: str) -> list[Statement]:
     return [
         _statement(
             "CreateTaggedSecrets",
-            ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+            ["secretsmanager:CreateSecret"],
             secrets,
             Condition=_condition("aws:RequestTag", environment),
         ),

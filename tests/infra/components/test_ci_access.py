@@ -313,7 +313,9 @@ def test_deploy_and_preview_get_the_policies_built_for_the_stacks_parts(stacks, 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
 def test_the_deploy_role_may_create_each_role_the_stack_declares_and_nothing_stronger(stacks, name):
-    """Evaluated: each role as declared (boundary, tags) and each managed policy it attaches."""
+    """Evaluated: iam:CreateRole for each role as declared (boundary, tags) and each managed policy
+    it attaches. (Where AWS also authorizes the tags through iam:TagRole, creating a role is an
+    administrator's run: manifests/deploy_policy.py, "No adoption".)"""
     stack = stacks[name]
     deploy = list(_policy_documents(stack, "ci-deploy-policy-").values())
     context = {"aws:PrincipalAccount": ACCOUNT}

@@ -298,3 +298,22 @@ def test_preview_which_carries_the_boundary_can_still_read_everything_its_policy
         for action in statement["Action"]:
             request = Request(action, resource, {"aws:PrincipalAccount": ACCOUNT})
             assert evaluate([read], request, boundary=boundary_document()) == "allow", action
+
+
+def test_nothing_untagged_is_adopted_by_tagging_it_as_the_stacks():
+    """Tag, then manage: the way around every tag condition. Only EC2's create calls may tag."""
+    request_tag = {f"aws:RequestTag/{TAG_KEY}": "dev"}
+    for action, resource in (
+        ("iam:TagRole", f"arn:aws:iam::{ACCOUNT}:role/Admin"),
+        (
+            "iam:TagOpenIDConnectProvider",
+            f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.x.amazonaws.com/id/1",
+        ),
+        ("kms:TagResource", "arn:aws:kms:eu-west-1:123456789012:key/other"),
+        ("secretsmanager:TagResource", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbC"),
+        ("rds:AddTagsToResource", "arn:aws:rds:eu-west-1:123456789012:subgrp:other"),
+        ("ec2:CreateTags", "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-other"),
+    ):
+        assert _decide(action, resource, **request_tag) == "implicit-deny", action
+        owned = {f"aws:ResourceTag/{TAG_KEY}": "dev", **request_tag}
+        assert _decide(action, resource, **owned) == "allow", action
