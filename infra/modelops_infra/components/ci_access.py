@@ -37,10 +37,9 @@ import pulumi
 import pulumi_aws as aws
 
 from modelops_infra.boundary import UNBOUNDED_TAG, UNBOUNDED_VALUE
+from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS, Part
 from modelops_infra.manifests.deploy_policy import (
     DEPLOY_POLICY_PATH,
-    ENVIRONMENT_PARTS,
-    Part,
     deploy_policy_count,
     deploy_policy_documents,
     deploy_policy_name,

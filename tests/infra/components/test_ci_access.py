@@ -8,9 +8,9 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.components.ci_access import MAIN_WORKFLOWS
+from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS
 from modelops_infra.manifests.deploy_policy import (
     DEPLOY_POLICY_PATH,
-    ENVIRONMENT_PARTS,
     TAG_KEY,
     boundary_policy_arn,
     deploy_policy_documents,

@@ -10,14 +10,16 @@ import json
 
 import pytest
 
-from modelops_infra.manifests.deploy_policy import (
+from modelops_infra.manifests.deploy_actions import (
     ATTACHABLE_POLICIES,
-    BOUNDARY_ALLOWED,
     ENVIRONMENT_PARTS,
-    MAX_POLICY_CHARS,
     REGISTRY_PARTS,
-    TAG_KEY,
     Part,
+)
+from modelops_infra.manifests.deploy_policy import (
+    BOUNDARY_ALLOWED,
+    MAX_POLICY_CHARS,
+    TAG_KEY,
     boundary_document,
     boundary_policy_arn,
     deploy_policy_count,
