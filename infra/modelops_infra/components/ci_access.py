@@ -40,6 +40,7 @@ from modelops_infra.boundary import UNBOUNDED_TAG, UNBOUNDED_VALUE
 from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS, Part
 from modelops_infra.manifests.deploy_policy import (
     DEPLOY_POLICY_PATH,
+    StateBackend,
     deploy_policy_count,
     deploy_policy_documents,
     deploy_policy_name,
@@ -75,6 +76,8 @@ class CiAccessArgs:
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
     # What the stack creates: the deploy role may change that and nothing else (deploy_policy.Part).
     deploy_parts: tuple[Part, ...] = ENVIRONMENT_PARTS
+    # Pulumi's state, when an S3 bucket: preview and deploy reach this stack's files in it.
+    state_backend: StateBackend | None = None
 
 
 def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
@@ -153,18 +156,20 @@ class CiAccess(pulumi.ComponentResource):
             name=read_policy_name(environment),
             path=DEPLOY_POLICY_PATH,
             description=f"pulumi preview of modelops-{environment}: reads, nothing else",
-            policy=read_policy_document(environment, parts),
+            policy=read_policy_document(environment, parts, state=args.state_backend),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(f"{name}-preview", role=preview.name, policy_arn=read.arn, opts=child)
         protected = pulumi.Output.all(deploy.arn, preview.arn)
-        for index in range(deploy_policy_count(environment, parts)):
+        for index in range(deploy_policy_count(environment, parts, state=args.state_backend)):
             policy = aws.iam.Policy(
                 f"{name}-deploy-policy-{index}",
                 name=deploy_policy_name(environment, index),
                 path=DEPLOY_POLICY_PATH,
                 description=f"pulumi up of modelops-{environment}, part {index}",
-                policy=protected.apply(partial(_deploy_policy, environment, parts, index=index)),
+                policy=protected.apply(
+                    partial(_deploy_policy, environment, parts, index=index, state=args.state_backend)
+                ),
                 opts=child,
             )
             aws.iam.RolePolicyAttachment(
@@ -190,9 +195,11 @@ class CiAccess(pulumi.ComponentResource):
         return secret.arn
 
 
-def _deploy_policy(environment: str, parts: tuple[Part, ...], arns: list[str], *, index: int) -> str:
+def _deploy_policy(
+    environment: str, parts: tuple[Part, ...], arns: list[str], *, index: int, state: StateBackend | None
+) -> str:
     # What `Output.all` resolves to: the deploy and preview roles' ARNs, which it may not touch.
-    return deploy_policy_documents(environment, parts, protected_roles=arns)[index]
+    return deploy_policy_documents(environment, parts, protected_roles=arns, state=state)[index]
 
 
 def _login_policy(arns: list[Any], *, write: bool) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from modelops_infra.manifests.deploy_actions import (
@@ -89,7 +90,53 @@ def read_policy_name(environment: str) -> str:
     return f"modelops-{environment}-read"
 
 
-def read_statements(environment: str, parts: Sequence[Part]) -> list[Statement]:
+@dataclass(frozen=True)
+class StateBackend:
+    """Pulumi's self-managed state (`PULUMI_BACKEND_URL=s3://<bucket>`), when it is S3.
+
+    The roles reach their own stack's files only (Pulumi's layout: `.pulumi/stacks/<project>/<stack>.json`
+    and per-stack folders of history, backups and locks), so one stack's role cannot rewrite
+    another's state in a shared bucket. A bucket in another account must also grant them in its policy.
+    """
+
+    bucket: str
+    project: str
+    kms_key_arn: str | None = None  # the `awskms://` secrets provider's key, if any
+
+    def objects(self, environment: str, *folders: str) -> list[str]:
+        root = f"arn:aws:s3:::{self.bucket}/.pulumi"
+        stack = [f"{root}/stacks/{self.project}/{environment}.json*"] if "stacks" in folders else []
+        return stack + [f"{root}/{f}/{self.project}/{environment}/*" for f in folders if f != "stacks"]
+
+
+def _state_statements(environment: str, state: StateBackend, *, write: bool) -> list[Statement]:
+    bucket = f"arn:aws:s3:::{state.bucket}"
+    statements = [
+        _statement("ListPulumiState", ["s3:ListBucket"], bucket),
+        _statement(
+            "ReadPulumiState",
+            ["s3:GetObject"],
+            [
+                f"{bucket}/.pulumi/meta.yaml",
+                *state.objects(environment, "stacks", "history", "backups", "locks"),
+            ],
+        ),
+        # A preview takes the stack's lock too; an update also writes the state and its history.
+        _statement(
+            "WritePulumiState",
+            ["s3:DeleteObject", "s3:PutObject"],
+            state.objects(environment, *(("stacks", "history", "backups", "locks") if write else ("locks",))),
+        ),
+    ]
+    if state.kms_key_arn:
+        key_actions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        statements.append(_statement("PulumiSecretsKey", key_actions, state.kms_key_arn))
+    return statements
+
+
+def read_statements(
+    environment: str, parts: Sequence[Part], *, state: StateBackend | None = None
+) -> list[Statement]:
     """What `pulumi preview` and a refresh read: the parts' resource types, nothing's data."""
     actions = {a for part in parts for a in READS[part]} | set(IAM_READS)
     statements = [_statement("ReadStackResourceTypes", actions, "*")]
@@ -97,6 +144,8 @@ def read_statements(environment: str, parts: Sequence[Part]) -> list[Statement]:
         statements.append(
             _statement("ReadStackBuckets", BUCKET_READS, f"arn:aws:s3:::modelops-{environment}-*")
         )
+    if state is not None:
+        statements += _state_statements(environment, state, write=False)
     return statements
 
 
@@ -388,7 +437,11 @@ def _secret_statements(environment: str) -> list[Statement]:
 
 
 def deploy_statements(
-    environment: str, parts: Sequence[Part], *, protected_roles: Sequence[str]
+    environment: str,
+    parts: Sequence[Part],
+    *,
+    protected_roles: Sequence[str],
+    state: StateBackend | None = None,
 ) -> list[Statement]:
     """Every statement of the deploy role; `protected_roles` are the ARNs of the deploy and preview roles."""
     if not parts:
@@ -396,6 +449,8 @@ def deploy_statements(
     if not protected_roles:
         raise ValueError("the deploy role's own role must be protected from it")
     statements = read_statements(environment, parts) + _iam_statements(environment, parts, protected_roles)
+    if state is not None:
+        statements += _state_statements(environment, state, write=True)
     statements += _ec2_statements(environment, parts)
     builders = {
         Part.CLUSTER: _cluster_statements,
@@ -443,13 +498,21 @@ def documents(statements: Sequence[Statement], *, limit: int = MAX_POLICY_CHARS)
 _LONGEST_ROLE_ARN = len("arn:aws:iam::123456789012:role/") + 64
 
 
-def deploy_policy_count(environment: str, parts: Sequence[Part], *, protected_roles: int = 2) -> int:
+def deploy_policy_count(
+    environment: str, parts: Sequence[Part], *, protected_roles: int = 2, state: StateBackend | None = None
+) -> int:
     """How many managed policies the deploy role gets; known before any role ARN is."""
-    return len(deploy_policy_documents(environment, parts, protected_roles=["?"] * protected_roles))
+    return len(
+        deploy_policy_documents(environment, parts, protected_roles=["?"] * protected_roles, state=state)
+    )
 
 
 def deploy_policy_documents(
-    environment: str, parts: Sequence[Part], *, protected_roles: Sequence[str]
+    environment: str,
+    parts: Sequence[Part],
+    *,
+    protected_roles: Sequence[str],
+    state: StateBackend | None = None,
 ) -> list[str]:
     """The deploy role's managed policies, as JSON; at most MAX_DEPLOY_POLICIES of them.
 
@@ -460,7 +523,7 @@ def deploy_policy_documents(
     placeholders = [
         f"arn:placeholder:{index}:".ljust(_LONGEST_ROLE_ARN, "x") for index in range(len(protected_roles))
     ]
-    packed = documents(deploy_statements(environment, parts, protected_roles=placeholders))
+    packed = documents(deploy_statements(environment, parts, protected_roles=placeholders, state=state))
     if len(packed) > MAX_DEPLOY_POLICIES:
         raise ValueError(
             f"the deploy role would need {len(packed)} managed policies, above {MAX_DEPLOY_POLICIES}"
@@ -471,9 +534,11 @@ def deploy_policy_documents(
     return texts
 
 
-def read_policy_document(environment: str, parts: Sequence[Part]) -> str:
-    """The preview role's one policy: the deploy role's reads, nothing else."""
-    (document,) = documents(read_statements(environment, parts))
+def read_policy_document(
+    environment: str, parts: Sequence[Part], *, state: StateBackend | None = None
+) -> str:
+    """The preview role's one policy: the deploy role's reads (and the state's lock), nothing else."""
+    (document,) = documents(read_statements(environment, parts, state=state))
     return json.dumps(document)
 
 

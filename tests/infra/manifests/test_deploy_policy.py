@@ -20,6 +20,7 @@ from modelops_infra.manifests.deploy_policy import (
     BOUNDARY_ALLOWED,
     MAX_POLICY_CHARS,
     TAG_KEY,
+    StateBackend,
     boundary_document,
     boundary_policy_arn,
     deploy_policy_count,
@@ -319,3 +320,28 @@ def test_nothing_untagged_is_adopted_by_tagging_it_as_the_stacks():
         assert _decide(action, resource, **request_tag) == "implicit-deny", action
         owned = {f"aws:ResourceTag/{TAG_KEY}": "dev", **request_tag}
         assert _decide(action, resource, **owned) == "allow", action
+
+
+STATE = StateBackend(
+    "modelops-pulumi-state", "modelops-platform", kms_key_arn="arn:aws:kms:eu-west-1:1:key/state"
+)
+
+
+def test_each_stacks_roles_reach_their_own_pulumi_state_only():
+    deploy = deploy_policy_documents("dev", ENVIRONMENT_PARTS, protected_roles=[DEPLOY, PREVIEW], state=STATE)
+    preview = [read_policy_document("dev", ENVIRONMENT_PARTS, state=STATE)]
+    root = "arn:aws:s3:::modelops-pulumi-state/.pulumi"
+    mine, prods = f"{root}/stacks/modelops-platform/dev.json", f"{root}/stacks/modelops-platform/prod.json"
+    for documents_ in (deploy, preview):
+        assert _decide("s3:GetObject", mine, documents=documents_) == "allow"
+        assert _decide("s3:GetObject", prods, documents=documents_) == "implicit-deny"
+        lock = f"{root}/locks/modelops-platform/dev/1.json"
+        assert _decide("s3:PutObject", lock, documents=documents_) == "allow"
+    assert _decide("s3:PutObject", mine, documents=deploy) == "allow"
+    assert _decide("s3:PutObject", prods, documents=deploy) == "implicit-deny"  # a shared bucket
+    assert _decide("s3:PutObject", mine, documents=preview) == "implicit-deny"  # preview writes no state
+    assert _decide("kms:Encrypt", STATE.kms_key_arn, documents=deploy) == "allow"
+    assert _decide("kms:Encrypt", STATE.kms_key_arn, documents=preview) == "implicit-deny"
+    # Without a state backend named, no S3 object access at all.
+    assert _decide("s3:GetObject", mine) == "implicit-deny"
+    assert deploy_policy_count("dev", ENVIRONMENT_PARTS, state=STATE) == len(deploy)
