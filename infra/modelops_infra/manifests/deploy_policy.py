@@ -569,6 +569,7 @@ BOUNDARY_ALLOWED = (
     "logs:List*",
     "rds:Describe*",
     "rds:List*",
+    "s3:DeleteObject",  # preview releasing its lock in Pulumi's state; artifact buckets deny it anyway
     "s3:Get*",
     "s3:List*",
     "s3:PutObject",

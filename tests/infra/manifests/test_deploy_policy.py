@@ -39,6 +39,11 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/cluster-nodes-1234567"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
+STATE = StateBackend(
+    "modelops-pulumi-state", "modelops-platform", kms_key_arn="arn:aws:kms:eu-west-1:1:key/state"
+)
+
+
 def _deploy(parts=ENVIRONMENT_PARTS, environment="dev"):
     return deploy_policy_documents(environment, parts, protected_roles=[DEPLOY, PREVIEW])
 
@@ -295,12 +300,15 @@ def test_the_boundary_lets_through_what_the_platforms_roles_are_granted(stacks):
 
 @pytest.mark.parametrize("parts", [ENVIRONMENT_PARTS, REGISTRY_PARTS])
 def test_preview_which_carries_the_boundary_can_still_read_everything_its_policy_grants(parts):
-    read = read_policy_document("dev", parts)
+    read = read_policy_document("dev", parts, state=STATE)
     for statement in json.loads(read)["Statement"]:
-        resource = statement["Resource"].replace("*", "x")
-        for action in statement["Action"]:
-            request = Request(action, resource, {"aws:PrincipalAccount": ACCOUNT})
-            assert evaluate([read], request, boundary=boundary_document()) == "allow", action
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for resource in (r.replace("*", "x") for r in resources):
+            for action in statement["Action"]:
+                request = Request(action, resource, {"aws:PrincipalAccount": ACCOUNT})
+                assert evaluate([read], request, boundary=boundary_document()) == "allow", action
 
 
 def test_nothing_untagged_is_adopted_by_tagging_it_as_the_stacks():
@@ -320,11 +328,6 @@ def test_nothing_untagged_is_adopted_by_tagging_it_as_the_stacks():
         assert _decide(action, resource, **request_tag) == "implicit-deny", action
         owned = {f"aws:ResourceTag/{TAG_KEY}": "dev", **request_tag}
         assert _decide(action, resource, **owned) == "allow", action
-
-
-STATE = StateBackend(
-    "modelops-pulumi-state", "modelops-platform", kms_key_arn="arn:aws:kms:eu-west-1:1:key/state"
-)
 
 
 def test_each_stacks_roles_reach_their_own_pulumi_state_only():
