@@ -19,6 +19,7 @@ from modelops.errors import InputError
 from modelops_infra import layout as L
 from modelops_infra.backends.aws_storage import payload_bucket_name, registry_bucket_name
 from modelops_infra.backends.local_access import ENDPOINT_HOST, JOB_SECRET
+from modelops_infra.boundary import bound_stack
 from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
 from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
@@ -52,6 +53,7 @@ from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
+from modelops_infra.manifests.deploy_actions import REGISTRY_PARTS
 from modelops_infra.manifests.iam import model_reader_role_arn
 from modelops_infra.manifests.model_monitor import (
     MonitorJob,
@@ -168,6 +170,7 @@ def build(
 def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
     """The shared registry: MLflow, RDS, the locked artifact bucket and its key, the job-writer role,
     CI's roles (gate and retrain with their MLflow logins), on a cluster of its own."""
+    bound_stack(stack.name)  # first: every role declared after it carries the boundary
     settings = stack.settings
     network = Network("network", NetworkArgs(stack.name, settings.aws, settings.network))
     cluster = Cluster("cluster", ClusterArgs(stack.name, settings.cluster, network.private_subnet_ids, False))
@@ -238,6 +241,7 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             logins=logins,
             kms_key_arn=registry.kms_key_arn,
             kinds=REGISTRY_CI_ROLES,
+            deploy_parts=REGISTRY_PARTS,
         ),
     )
     return RegistryPlatform(security, registry, cluster, ci, artifacts, gateway)
@@ -251,6 +255,7 @@ def _writers(registry: RegistrySettings) -> Grantee | None:
 def _on_aws(
     settings: Settings, platform: AwsPlatformSettings, *, models: list[ModelAccount], bootstrap_dir: Path
 ) -> Platform:
+    bound_stack(settings.name)  # first: every role declared after it carries the boundary
     network = Network("network", NetworkArgs(settings.name, platform.aws, platform.network))
     cluster = Cluster(
         "cluster",

@@ -56,6 +56,11 @@ _RULES = [
         ci_trust_rules.github_trust_pins_main_workflow,
     ),
     (
+        "roles-carry-permissions-boundary",
+        "Every IAM role carries the stack's permissions boundary; only the deploy role goes without.",
+        ci_trust_rules.roles_carry_permissions_boundary,
+    ),
+    (
         "trust-without-wildcards",
         "Role trust policies name principals, actions and condition values exactly.",
         aws_rules.trust_without_wildcards,
@@ -108,6 +113,16 @@ _STACK_RULES = [
         "artifact-buckets-immutable",
         "Buckets holding model artifacts are versioned, Object-Locked, TLS-only and deny deletes.",
         artifact_rules.artifact_buckets_immutable,
+    ),
+    (
+        "github-roles-not-administrators",
+        "No role GitHub Actions assumes holds AdministratorAccess or a '*' grant.",
+        ci_trust_rules.github_roles_not_administrators,
+    ),
+    (
+        "boundaries-deny-iam-administration",
+        "Roles' boundaries are the stack's, deny IAM administration and are never attached as grants.",
+        ci_trust_rules.boundaries_are_the_stacks_and_deny_iam,
     ),
     (
         "mlflow-server-reads-only",
