@@ -184,7 +184,9 @@ def test_keys_and_secrets_are_created_tagged_and_changed_when_tagged():
     tagged = {f"aws:ResourceTag/{TAG_KEY}": "registry"}
     assert _decide("secretsmanager:GetSecretValue", secret, documents=registry, **tagged) == "allow"
     assert _decide("secretsmanager:GetSecretValue", secret, documents=registry) == "implicit-deny"
-    assert _decide("secretsmanager:GetSecretValue", secret, **{f"aws:ResourceTag/{TAG_KEY}": "dev"}) != "allow"
+    assert (
+        _decide("secretsmanager:GetSecretValue", secret, **{f"aws:ResourceTag/{TAG_KEY}": "dev"}) != "allow"
+    )
 
 
 def test_the_registry_and_an_environment_differ_by_their_parts():
