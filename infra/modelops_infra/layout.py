@@ -41,6 +41,7 @@ MINIO_SETUP_APP = "minio-setup"
 POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
 POD_IDENTITY_AGENT_PORT = 80
 GATEWAY_NAME = "models"
+GATEWAY_CLASS = "envoy"  # Envoy Gateway's, installed by components/ingress.py
 ARTIFACT_BUCKET_LOCAL = "modelops-local-mlflow-artifacts"  # what gitops/ overlays for local pin
 
 # Pod labels the gitops InferenceServices carry; the PodMonitor turns them into the

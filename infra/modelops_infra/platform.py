@@ -19,10 +19,12 @@ from modelops.errors import InputError
 from modelops_infra import layout as L
 from modelops_infra.backends.aws_storage import payload_bucket_name, registry_bucket_name
 from modelops_infra.backends.local_access import ENDPOINT_HOST, JOB_SECRET
+from modelops_infra.boundary import bound_stack
 from modelops_infra.components.artifact_access import ArtifactAccess, ArtifactAccessArgs, Grantee
 from modelops_infra.components.ci_access import CiAccess, CiAccessArgs, MlflowLogin
 from modelops_infra.components.cluster import Cluster, ClusterArgs, cluster_name
 from modelops_infra.components.gitops import GitOps, GitOpsArgs
+from modelops_infra.components.ingress import Ingress
 from modelops_infra.components.monitor_identity import (
     MONITOR_USER,
     MonitorIdentity,
@@ -45,11 +47,13 @@ from modelops_infra.components.registry import (
     shared_registry,
     writer_namespaces,
 )
+from modelops_infra.components.registry_gateway import RegistryGateway, RegistryGatewayArgs
 from modelops_infra.components.registry_users import CI_USERS, ServiceUser
 from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
 from modelops_infra.manifests.alert_routing import DispatchTarget
+from modelops_infra.manifests.deploy_actions import REGISTRY_PARTS
 from modelops_infra.manifests.iam import model_monitor_role_arn, model_reader_role_arn
 from modelops_infra.manifests.model_monitor import (
     MonitorJob,
@@ -88,6 +92,8 @@ class Platform:
     ci: CiAccess | None
     artifacts: ArtifactAccess | None  # the model-reader role (AWS only)
     monitor: MonitorIdentity | None  # the monitor job's identity; None where no model is served
+    # Where the cluster's traffic leaves from (AWS): the registry's allow-list must name each.
+    nat_public_ips: list[pulumi.Output[str]] | None = None
 
     def outputs(self) -> dict[str, Any]:
         found: dict[str, Any] = {"mlflow_url": self.registry.url}
@@ -100,6 +106,8 @@ class Platform:
             found["ci_role_arns"] = self.ci.role_arns  # preview, deploy
         if self.artifacts is not None:
             found["artifact_role_arns"] = self.artifacts.role_arns  # model-reader
+        if self.nat_public_ips is not None:
+            found["nat_public_ips"] = self.nat_public_ips
         return found
 
 
@@ -112,6 +120,7 @@ class RegistryPlatform:
     cluster: Cluster
     ci: CiAccess
     artifacts: ArtifactAccess  # the job-writer role
+    gateway: RegistryGateway  # MLflow over TLS, behind the allow-list: what environments call
 
     def outputs(self) -> dict[str, Any]:
         key_arn = self.registry.kms_key_arn
@@ -121,9 +130,8 @@ class RegistryPlatform:
             OUTPUT_BUCKET_NAME: registry_bucket_name(),
             OUTPUT_BUCKET_ARN: self.registry.bucket_arn,
             OUTPUT_KEY_ARN: key_arn,
-            # INTEGRATOR: in-cluster until the registry's Gateway (TLS) publishes its host; then the
-            # Gateway's https:// URL, the one address environment clusters can reach.
-            OUTPUT_URL: self.registry.url,
+            # The Gateway's https:// URL: the one address people and the environment clusters reach.
+            OUTPUT_URL: self.gateway.url,
             OUTPUT_MONITOR_PASSWORD: pulumi.Output.secret(
                 self.registry.service_passwords[MONITOR_USER.username]
             ),
@@ -162,6 +170,7 @@ def build(
 def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
     """The shared registry: MLflow, RDS, the locked artifact bucket and its key, the job-writer role,
     CI's roles (gate and retrain with their MLflow logins), on a cluster of its own."""
+    bound_stack(stack.name)  # first: every role declared after it carries the boundary
     settings = stack.settings
     network = Network("network", NetworkArgs(stack.name, settings.aws, settings.network))
     cluster = Cluster("cluster", ClusterArgs(stack.name, settings.cluster, network.private_subnet_ids, False))
@@ -174,6 +183,9 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
     readers = tuple(model_reader_role_arn(r.account_id, r.environment) for r in settings.readers)
     # Each environment's monitor job reads its live versions' models and the runs' training data.
     monitors = tuple(model_monitor_role_arn(r.account_id, r.environment) for r in settings.readers)
+    # Loading the file required it (settings.require_ingress_allow_list): the registry serves prod.
+    ingress_settings = settings.registry_ingress
+    assert ingress_settings is not None
     registry = Registry(
         "registry",
         RegistryArgs(
@@ -193,8 +205,17 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             account_id=settings.account_id,
             readers=readers,
             monitors=monitors,
+            public_hostname=ingress_settings.hostname,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security]),
+    )
+    ingress = Ingress(
+        "ingress", opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security])
+    )
+    gateway = RegistryGateway(
+        "registry-gateway",
+        RegistryGatewayArgs(ingress_settings, network.plan.public),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security, ingress, registry]),
     )
     artifacts = ArtifactAccess(
         "artifacts",
@@ -223,9 +244,10 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             logins=logins,
             kms_key_arn=registry.kms_key_arn,
             kinds=REGISTRY_CI_ROLES,
+            deploy_parts=REGISTRY_PARTS,
         ),
     )
-    return RegistryPlatform(security, registry, cluster, ci, artifacts)
+    return RegistryPlatform(security, registry, cluster, ci, artifacts, gateway)
 
 
 def _writers(registry: RegistrySettings) -> Grantee | None:
@@ -236,6 +258,7 @@ def _writers(registry: RegistrySettings) -> Grantee | None:
 def _on_aws(
     settings: Settings, platform: AwsPlatformSettings, *, models: list[ModelAccount], bootstrap_dir: Path
 ) -> Platform:
+    bound_stack(settings.name)  # first: every role declared after it carries the boundary
     network = Network("network", NetworkArgs(settings.name, platform.aws, platform.network))
     cluster = Cluster(
         "cluster",
@@ -308,21 +331,33 @@ def _on_aws(
         dispatch=DispatchTarget(settings.github_repository, settings.name, tuple(m.model for m in models)),
         sink=sink,
         backend=peers,
-        # INTEGRATOR: the registry's URL is its Gateway's TLS host once that exists; the monitor's and
-        # rollout's egress to it (manifests/model_monitor.py, rollout_job.py) still name the in-cluster
-        # MLflow pods, which environment clusters no longer run.
+        # The registry stack's Gateway (https://, allow-listed by this cluster's NAT addresses); the
+        # rollout round reaches it through its HTTPS egress, the monitor through its own (below).
         mlflow_uri=registry.url,
         monitor=_monitor_plan(
             settings,
             models,
             identity=monitor,
             # EKS puts the API server's endpoints in the cluster's (private) subnets.
-            network=MonitorNetwork(api_server_peers(network.plan.private), (L.HTTPS_PORT,), peers),
+            network=MonitorNetwork(
+                api_server_peers(network.plan.private), (L.HTTPS_PORT,), peers, mlflow_in_cluster=False
+            ),
             store_env=(("AWS_REGION", platform.aws.region),),
             store_secret=None,
         ),
     )
-    return Platform(security, registry, monitoring, serving, gitops, cluster, ci, artifacts, monitor)
+    return Platform(
+        security,
+        registry,
+        monitoring,
+        serving,
+        gitops,
+        cluster,
+        ci,
+        artifacts,
+        monitor,
+        network.nat_public_ips,
+    )
 
 
 def _on_kubernetes(

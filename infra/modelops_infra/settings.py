@@ -309,6 +309,51 @@ def load_settings(name: str, *, root: Path | None = None) -> Settings:
 _GITHUB_SLUG = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
 
+_HOSTNAME = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+# Names that resolve inside a cluster or a LAN only: a certificate for them proves nothing to a person.
+_PRIVATE_SUFFIXES = (".local", ".internal", ".cluster.local", ".svc", ".localhost")
+# Stacks where the registry may stay unexposed without saying so; every other name is held to prod's rule.
+_INGRESS_OPTIONAL = ("dev", "local")
+
+
+class RegistryIngressSettings(_Strict):
+    """The registry's public address: a Gateway with an HTTPS listener only, a certificate from
+    `issuer`, and an allow-list of client networks that Envoy enforces (default deny) and the load
+    balancer's security group repeats.
+
+    `allowed_cidrs` names the organisation's networks (office or VPN egress) and the NAT gateway
+    addresses of every environment cluster whose jobs call the registry. IPv4 only: the load balancer
+    EKS's cloud controller creates for the Gateway (a Classic Load Balancer) takes IPv4 clients only.
+    """
+
+    hostname: str = Field(max_length=253, pattern=_HOSTNAME)
+    issuer: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+    allowed_cidrs: list[str] = Field(min_length=1)
+
+    @field_validator("hostname")
+    @classmethod
+    def _public_name(cls, value: str) -> str:
+        if value.endswith(_PRIVATE_SUFFIXES):
+            raise ValueError(f"{value} is not a public DNS name; people reach the registry by one")
+        return value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _an_allow_list(cls, value: list[str]) -> list[str]:
+        from modelops.allow_lists import allow_list_problems
+
+        problems = allow_list_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        for cidr in value:
+            if ipaddress.ip_network(cidr).version != 4:
+                raise ValueError(f"{cidr}: the registry's load balancer takes IPv4 clients only")
+        if len(set(value)) != len(value):
+            raise ValueError("allowed_cidrs lists a network twice")
+        return value
+
+
 class RegistryReader(_Strict):
     """An environment that reads the registry: its name and the AWS account its stack runs in.
 
@@ -334,6 +379,8 @@ class RegistryStackSettings(_Strict):
     registry: RegistrySettings
     ci: CiSettings
     readers: list[RegistryReader] = Field(min_length=1)
+    # Where people and the environments' jobs reach MLflow over TLS; required (require_ingress_allow_list).
+    registry_ingress: RegistryIngressSettings | None = None
 
     @model_validator(mode="after")
     def _one_account_per_reader(self) -> RegistryStackSettings:
@@ -379,6 +426,10 @@ def load_registry_settings(*, root: Path | None = None) -> RegistryStack:
     base = root if root is not None else environments_dir().parent
     path = base / REGISTRY_SETTINGS
     stack = RegistryStack(validate_file(RegistryStackSettings, read_yaml(path), path), path)
+    # The registry serves prod: never without its TLS address and allow-list.
+    require_ingress_allow_list(
+        REGISTRY_STACK, stack.settings.registry_ingress, source=path, field="registry_ingress"
+    )
     on_aws = {}
     for candidate in sorted(environments_dir(base).glob("*.yaml")):
         settings = load_settings(candidate.stem, root=base)
@@ -413,3 +464,27 @@ def load_stack_settings(stack: str, *, settings_file: str | None, root: Path) ->
             f"reads a settings file, {REGISTRY_SETTINGS}"
         )
     return load_registry_settings(root=root)
+
+
+# --- the registry's ingress: people (and the environment clusters' jobs) reaching MLflow over TLS ---
+
+
+def require_ingress_allow_list(
+    environment_name: str,
+    ingress: RegistryIngressSettings | None,
+    *,
+    source: Path | str,
+    field: str = "platform.registry_ingress",
+) -> RegistryIngressSettings | None:
+    """The ingress a stack that serves the registry may build, or None: build no Gateway.
+
+    In every stack but dev and local (an unknown name counts as prod) the section is required, so
+    the registry is never exposed without the allow-list the section carries; `RegistryIngressSettings`
+    itself refuses an empty or world-wide list. Raises InputError naming the file and field.
+    """
+    if ingress is None and environment_name not in _INGRESS_OPTIONAL:
+        raise InputError(
+            f"{source}: field '{field}': stack {environment_name or '(unnamed)'} serves the registry, "
+            "so it needs hostname, issuer and allowed_cidrs (the networks that may reach it)"
+        )
+    return ingress

@@ -76,20 +76,39 @@ class RecordingMocks(Mocks):
     def __init__(self, references: dict[str, dict[str, Any]] | None = None) -> None:
         self.declared: list[Declared] = []
         self.references = references or {}  # stack name -> its outputs
+        self.transforms: list[Any] = []
+
+    def register_transform(self, transform: Any) -> None:
+        # Pulumi's mock monitor records stack transforms without running them; the engine runs
+        # each on every resource registered after it, so these mocks do too (synchronous ones).
+        self.transforms.append(transform)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.declared.append(Declared(args.typ, args.name, reveal(dict(args.inputs))))
         if args.typ == STACK_REFERENCE:
+            self.declared.append(Declared(args.typ, args.name, reveal(dict(args.inputs))))
             stack = args.inputs["name"]
             if stack not in self.references:
                 raise KeyError(f"no stack {stack} to reference (known: {sorted(self.references)})")
             return stack, {"name": stack, "outputs": self.references[stack], "secretOutputNames": []}
+        inputs = dict(args.inputs)
+        for transform in self.transforms:
+            result = transform(
+                pulumi.ResourceTransformArgs(
+                    bool(args.custom), args.typ, args.name, inputs, pulumi.ResourceOptions()
+                )
+            )
+            if result is not None:
+                inputs = dict(result.props)
+        args.inputs = inputs
+        self.declared.append(Declared(args.typ, args.name, reveal(inputs)))
         return f"{args.name}-id", _outputs(args)
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
-            return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}, None
-        return {}, None
+            return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, []
+        return {}, []
 
 
 @dataclass

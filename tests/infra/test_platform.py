@@ -33,7 +33,7 @@ from tests.infra.conftest import AWS_STACKS
 from tests.infra.harness import STACK_REFERENCE, Declared, StackUnderTest, build_stack
 
 # MonitorIdentity: every stack serves credit-risk (gitops/models), so each runs its monitor.
-ENVIRONMENT = {"Monitoring", "Serving", "GitOps", "Security", "PayloadSink", "MonitorIdentity"}
+ENVIRONMENT = {"Monitoring", "Serving", "Ingress", "GitOps", "Security", "PayloadSink", "MonitorIdentity"}
 ON_AWS = {"Network", "Cluster", "CiAccess", "ArtifactAccess"}
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # What writes, deletes or unlocks an object: no environment principal may hold any on the registry's bucket.
@@ -70,6 +70,8 @@ def test_the_registry_stack_has_mlflow_its_database_the_locked_bucket_and_cis_ro
         "Registry",
         "ArtifactAccess",
         "CiAccess",
+        "Ingress",
+        "RegistryGateway",
     }
     assert len(_mlflow(registry_stack)) == 1
     assert len(registry_stack.of_type("aws:rds/instance:Instance")) == 1

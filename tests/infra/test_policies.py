@@ -7,13 +7,23 @@ wildcard rules in the first test; the second feeds each rule a resource it must 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs
 
-from modelops_policies import POLICIES, aws_rules, enforcement_for, kubernetes_rules
+from modelops_infra.manifests.deploy_policy import boundary_document
+from modelops_policies import (
+    POLICIES,
+    STACK_POLICIES,
+    aws_rules,
+    ci_trust_rules,
+    enforcement_for,
+    kubernetes_rules,
+)
 from tests.infra.conftest import STACKS
+from tests.policies.stack_args import from_declared, violations
 
 
 def _args(type_: str, props: dict[str, Any], *, stack: str = "prod") -> ResourceValidationArgs:
@@ -212,6 +222,79 @@ BAD += [
 ]
 
 
+# --- least privilege (ci_trust_rules): GitHub roles are not administrators; roles are bounded ----
+
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/modelops/boundary/modelops-prod-boundary"
+REPO = "example-org/modelops-platform"
+
+
+def _github_trust(sub: str, refs: list[str]) -> str:
+    equals = {f"{issuer}:sub": sub, f"{issuer}:aud": "sts.amazonaws.com", f"{issuer}:job_workflow_ref": refs}
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{issuer}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": equals},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+DEPLOY_TRUST = _github_trust(
+    f"repo:{REPO}:environment:prod", [f"{REPO}/.github/workflows/infra.yml@refs/heads/main"]
+)
+UNBOUNDED = {ci_trust_rules.UNBOUNDED_TAG: ci_trust_rules.UNBOUNDED_VALUE}
+BAD += [
+    # A role without a boundary, or with one that is not the stack's.
+    (ci_trust_rules.roles_carry_permissions_boundary, ROLE, _service_trust({"Action": POD_IDENTITY})),
+    (
+        ci_trust_rules.roles_carry_permissions_boundary,
+        ROLE,
+        {
+            **_service_trust({"Action": POD_IDENTITY}),
+            "permissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess",
+        },
+    ),
+    (
+        ci_trust_rules.roles_carry_permissions_boundary,
+        ROLE,
+        {
+            **_service_trust({"Action": POD_IDENTITY}),
+            "permissionsBoundary": BOUNDARY_ARN.replace("prod", "dev"),
+        },
+    ),
+    # The deploy role's exemption claimed by another role: a workload, or another workflow's role.
+    (
+        ci_trust_rules.roles_carry_permissions_boundary,
+        ROLE,
+        {**_service_trust({"Action": POD_IDENTITY}), "tags": UNBOUNDED},
+    ),
+    (
+        ci_trust_rules.roles_carry_permissions_boundary,
+        ROLE,
+        {
+            "assumeRolePolicy": _github_trust(
+                f"repo:{REPO}:environment:prod",
+                [
+                    f"{REPO}/.github/workflows/infra.yml@refs/heads/main",
+                    f"{REPO}/.github/workflows/x.yml@refs/heads/main",
+                ],
+            ),
+            "tags": UNBOUNDED,
+        },
+    ),
+    (ci_trust_rules.roles_carry_permissions_boundary, ROLE, {"assumeRolePolicy": DEPLOY_TRUST}),  # unmarked
+    # The wildcard rule's exemption for a boundary, claimed by a policy that does not deny IAM.
+    (
+        aws_rules.role_policy_without_wildcard_actions,
+        "aws:iam/policy:Policy",
+        {
+            "path": "/modelops/boundary/",
+            "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}),
+        },
+    ),
+]
+
+
 def test_pinned_pod_identity_trust_and_listed_actions_pass():
     trust = _service_trust({"Action": POD_IDENTITY, "Condition": {"StringEquals": PINNED_TAGS}})
     for check in (aws_rules.trust_without_wildcards, aws_rules.pod_identity_trust_pinned):
@@ -261,10 +344,10 @@ def test_the_pack_is_mandatory_in_prod_and_fails_closed():
 
 # --- Cross-account reads of the registry bucket (artifact_rules) ---------------------------------
 from modelops_infra.manifests import iam  # noqa: E402
-from modelops_policies import STACK_POLICIES, artifact_rules  # noqa: E402
+from modelops_policies import artifact_rules  # noqa: E402
 from tests.infra.conftest import AWS_STACKS  # noqa: E402
 from tests.policies.stack_args import resource as policy_resource  # noqa: E402
-from tests.policies.stack_args import stack, violations  # noqa: E402
+from tests.policies.stack_args import stack  # noqa: E402
 
 REGISTRY_BUCKET = "arn:aws:s3:::modelops-registry-mlflow-artifacts"
 REGISTERED = f"{REGISTRY_BUCKET}/{iam.REGISTERED_MODEL_PREFIX}/*"
@@ -548,3 +631,316 @@ def test_the_stacks_monitor_passes_and_with_a_writers_policy_is_caught(stacks, n
     assert violations(
         artifact_rules.model_reader_never_writes, linked([policies[0].inputs["policy"], writes])
     )
+
+
+# --- the registry's exposure: MLflow over TLS, behind an allow-list (registry_exposure_rules) ---
+
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+
+
+def _allow_list(*cidrs: str, default: str = "Deny", target: dict[str, Any] | None = None) -> dict[str, Any]:
+    rule = {"name": "clients", "action": "Allow", "principal": {"clientCIDRs": list(cidrs)}}
+    return {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": {"name": "mlflow-allow-list", "namespace": "mlflow"},
+        "spec": {
+            "targetRefs": [
+                target or {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "mlflow"}
+            ],
+            "authorization": {"defaultAction": default, "rules": [rule]},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [["0.0.0.0/0"], ["203.0.113.0/24", "::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["::ffff:0:0/96"], ["x"]],
+)
+def test_a_security_policy_allowing_the_internet_is_caught(cidrs):
+    from modelops_policies import registry_exposure_rules
+
+    check = registry_exposure_rules.security_policy_allow_list_narrow
+    assert _violations(check, _args(SECURITY_POLICY, _allow_list(*cidrs)))
+    assert not _violations(check, _args(SECURITY_POLICY, _allow_list("203.0.113.0/24", "198.51.100.7/32")))
+
+
+def _gateway(*listeners: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "registry", "namespace": "envoy-gateway-system"},
+        "spec": {"gatewayClassName": "envoy", "listeners": list(listeners)},
+    }
+
+
+HTTPS_LISTENER = {
+    "name": "https",
+    "protocol": "HTTPS",
+    "port": 443,
+    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "registry-tls"}]},
+}
+
+
+def _route_to(backend: dict[str, Any], *, kind: str = "HTTPRoute", parent: dict[str, Any] | None = None):
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": "mlflow", "namespace": "mlflow"},
+        "spec": {
+            "parentRefs": [parent or {"name": "registry", "namespace": "envoy-gateway-system"}],
+            "rules": [{"backendRefs": [backend]}],
+        },
+    }
+
+
+MLFLOW_BACKEND = {"name": "mlflow", "port": 5000}
+
+
+def _exposure(*resources: tuple[str, dict[str, Any]]) -> list[str]:
+    from modelops_policies import registry_exposure_rules
+    from tests.policies.stack_args import resource, stack, violations
+
+    declared = [
+        resource(f"kubernetes:{props['apiVersion']}:{props['kind']}", f"r{i}", props)
+        for i, (_, props) in enumerate(resources)
+    ]
+    args = stack(declared)
+    return [
+        *violations(registry_exposure_rules.mlflow_routes_use_tls, args),
+        *violations(registry_exposure_rules.mlflow_routes_allow_listed, args),
+    ]
+
+
+def _good() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("gateway", _gateway(HTTPS_LISTENER)),
+        ("route", _route_to(MLFLOW_BACKEND)),
+        ("policy", _allow_list("203.0.113.0/24")),
+    ]
+
+
+def test_mlflow_over_https_behind_an_allow_list_passes():
+    assert _exposure(*_good()) == []
+
+
+def _without(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, props) for name, props in _good() if props["kind"] != kind]
+
+
+EXPOSED = {
+    "plain HTTP listener": [
+        ("gateway", _gateway(HTTPS_LISTENER, {"name": "http", "protocol": "HTTP", "port": 80})),
+        *_without("Gateway"),
+    ],
+    "HTTPS passing TLS through": [
+        ("gateway", _gateway({**HTTPS_LISTENER, "tls": {"mode": "Passthrough"}})),
+        *_without("Gateway"),
+    ],
+    "HTTPS without a certificate": [
+        ("gateway", _gateway({**HTTPS_LISTENER, "tls": {"mode": "Terminate"}})),
+        *_without("Gateway"),
+    ],
+    "a Gateway the stack does not declare": _without("Gateway"),
+    "a TCPRoute to MLflow": [
+        *_without("HTTPRoute"),
+        ("route", _route_to(MLFLOW_BACKEND, kind="TCPRoute")),
+    ],
+    "MLflow named from another namespace": [
+        *_without("HTTPRoute"),
+        (
+            "route",
+            {
+                **_route_to({**MLFLOW_BACKEND, "namespace": "mlflow"}),
+                "metadata": {"name": "mlflow", "namespace": "mlflow"},
+            },
+        ),
+        (
+            "other",
+            {
+                **_route_to({**MLFLOW_BACKEND, "namespace": "mlflow"}),
+                "metadata": {"name": "side", "namespace": "argocd"},
+            },
+        ),
+    ],
+    "MLflow as a request mirror": [
+        *_good(),
+        (
+            "mirror",
+            {
+                **_route_to({"name": "argocd-server", "port": 80}),
+                "metadata": {"name": "mirror", "namespace": "argocd"},
+                "spec": {
+                    "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
+                    "rules": [
+                        {
+                            "backendRefs": [{"name": "argocd-server", "port": 80}],
+                            "filters": [
+                                {
+                                    "type": "RequestMirror",
+                                    "requestMirror": {
+                                        "backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                },
+            },
+        ),
+    ],
+    "no SecurityPolicy": _without("SecurityPolicy"),
+    "a policy on another route": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            _allow_list(
+                "203.0.113.0/24",
+                target={"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "other"},
+            ),
+        ),
+    ],
+    "a policy on one rule only": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            _allow_list(
+                "203.0.113.0/24",
+                target={
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "name": "mlflow",
+                    "sectionName": "r",
+                },
+            ),
+        ),
+    ],
+    "default Allow": [
+        *_without("SecurityPolicy"),
+        ("policy", _allow_list("203.0.113.0/24", default="Allow")),
+    ],
+    "the world allowed": [*_without("SecurityPolicy"), ("policy", _allow_list("0.0.0.0/0"))],
+    "a JWT instead of networks": [
+        *_without("SecurityPolicy"),
+        (
+            "policy",
+            {
+                **_allow_list("203.0.113.0/24"),
+                "spec": {
+                    "targetRefs": [
+                        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "mlflow"}
+                    ],
+                    "authorization": {
+                        "defaultAction": "Deny",
+                        "rules": [
+                            {"action": "Allow", "principal": {"jwt": {"provider": "p", "scopes": ["read"]}}}
+                        ],
+                    },
+                },
+            },
+        ),
+    ],
+    "a looser policy on the Gateway beside the route's": [
+        *_good(),
+        (
+            "loose",
+            {
+                **_allow_list(
+                    "0.0.0.0/0",
+                    target={"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "registry"},
+                ),
+                "metadata": {"name": "loose", "namespace": "envoy-gateway-system"},
+            },
+        ),
+    ],
+    "a policy picking targets by label": [
+        *_good(),
+        (
+            "selector",
+            {
+                "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+                "kind": "SecurityPolicy",
+                "metadata": {"name": "by-label", "namespace": "mlflow"},
+                "spec": {"targetSelectors": [{"kind": "HTTPRoute", "matchLabels": {"app": "mlflow"}}]},
+            },
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPOSED))
+def test_mlflow_exposed_without_tls_or_an_allow_list_is_caught(case):
+    assert _exposure(*EXPOSED[case]), case
+
+
+def test_the_deploy_role_alone_goes_without_a_boundary_and_the_real_boundary_passes():
+    deploy = {"assumeRolePolicy": DEPLOY_TRUST, "tags": UNBOUNDED}
+    assert not _violations(ci_trust_rules.roles_carry_permissions_boundary, _args(ROLE, deploy))
+    bounded = {**_service_trust({"Action": POD_IDENTITY}), "permissionsBoundary": BOUNDARY_ARN}
+    assert not _violations(ci_trust_rules.roles_carry_permissions_boundary, _args(ROLE, bounded))
+    boundary = {"path": "/modelops/boundary/", "policy": boundary_document()}
+    assert not _violations(
+        aws_rules.role_policy_without_wildcard_actions, _args("aws:iam/policy:Policy", boundary)
+    )
+
+
+def _stack_violations(check, declared, name):
+    return violations(check, from_declared(declared, name=name))
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_least_privilege_stack_rules_hold_for_every_stack(stacks, name):
+    for check in (
+        ci_trust_rules.github_roles_not_administrators,
+        ci_trust_rules.boundaries_are_the_stacks_and_deny_iam,
+    ):
+        assert _stack_violations(check, stacks[name].resources, name) == []
+
+
+def _swap(declared, name, **inputs):
+    return [replace(d, inputs={**d.inputs, **inputs}) if d.name == name else d for d in declared]
+
+
+def test_a_github_role_with_administrator_access_is_caught(stacks):
+    declared = stacks["prod"].resources
+    attachment = next(
+        d for d in declared if d.name == "ci-preview" and d.type.endswith("RolePolicyAttachment")
+    )
+    admin = _swap(declared, attachment.name, policyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    found = _stack_violations(ci_trust_rules.github_roles_not_administrators, admin, "prod")
+    assert found == ["A role GitHub Actions assumes must not hold an administrator managed policy."]
+    # The same through its own customer policy allowing '*:*', or a managed ARN on the role itself.
+    everything = json.dumps({"Statement": [{"Effect": "Allow", "Action": "*:*", "Resource": "*"}]})
+    star = _swap(declared, "ci-deploy-policy-0", policy=everything)
+    assert _stack_violations(ci_trust_rules.github_roles_not_administrators, star, "prod")
+    inline = _swap(declared, "ci-preview", managedPolicyArns=["arn:aws:iam::aws:policy/IAMFullAccess"])
+    assert _stack_violations(ci_trust_rules.github_roles_not_administrators, inline, "prod")
+
+
+def test_a_boundary_that_lets_iam_through_or_is_granted_is_caught(stacks):
+    declared = stacks["prod"].resources
+    weak = json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    found = _stack_violations(
+        ci_trust_rules.boundaries_are_the_stacks_and_deny_iam,
+        _swap(declared, "permissions-boundary", policy=weak),
+        "prod",
+    )
+    assert found and all("must deny" in f for f in found)
+    # Roles naming a boundary the stack does not create.
+    elsewhere = [d for d in declared if d.name != "permissions-boundary"]
+    assert _stack_violations(ci_trust_rules.boundaries_are_the_stacks_and_deny_iam, elsewhere, "prod")
+    # The boundary attached to a role as a grant (its per-service allows would then grant).
+    granted = [
+        replace(d, inputs={**d.inputs, "policyArn": "arn:aws:iam::123456789012:permissions-boundary"})
+        if d.type.endswith("RolePolicyAttachment") and d.name == "ci-preview"
+        else d
+        for d in declared
+    ]
+    found = _stack_violations(ci_trust_rules.boundaries_are_the_stacks_and_deny_iam, granted, "prod")
+    assert found == ["A permissions boundary must never be attached as a grant."]
+
+
+def test_the_least_privilege_rules_are_in_the_pack():
+    assert "roles-carry-permissions-boundary" in {p.name for p in POLICIES}
+    stack_rules = {p.name for p in STACK_POLICIES}
+    assert {"github-roles-not-administrators", "boundaries-deny-iam-administration"} <= stack_rules

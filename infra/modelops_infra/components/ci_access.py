@@ -2,10 +2,16 @@
 
 | role | `sub` it trusts | may |
 | --- | --- | --- |
-| preview | `repo:ORG/REPO:pull_request` | read the account (`pulumi preview`) |
-| deploy | `repo:ORG/REPO:environment:<env>` | administer it (`pulumi up`, behind the environment) |
+| preview | `repo:ORG/REPO:pull_request` | read the stack's resource types (`pulumi preview`) |
+| deploy | `repo:ORG/REPO:environment:<env>` | change the stack's resources only (`pulumi up`) |
 | gate | `repo:ORG/REPO:pull_request` | read the artifact bucket and the gate's MLflow login |
 | retrain | `repo:ORG/REPO:environment:registry` | read and add artifacts, read the retrain MLflow login |
+
+deploy's and preview's policies are built by `manifests/deploy_policy.py` from the parts the stack
+creates (`CiAccessArgs.deploy_parts`); deploy carries no permissions boundary (it creates the bounded
+roles) and may change neither its own role, nor preview's, nor any policy under `/modelops/`: a
+change to them is applied by an administrator. Every other role carries the stack's boundary
+(`boundary.py`).
 
 `job_workflow_ref` they trust: deploy, infra.yml on main; retrain, record.yml, retrain.yml and
 rollout.yml on main (MAIN_WORKFLOWS).
@@ -30,14 +36,24 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from modelops_infra.boundary import UNBOUNDED_TAG, UNBOUNDED_VALUE
+from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS, Part
+from modelops_infra.manifests.deploy_policy import (
+    DEPLOY_POLICY_PATH,
+    StateBackend,
+    deploy_policy_count,
+    deploy_policy_documents,
+    deploy_policy_name,
+    read_policy_document,
+    read_policy_name,
+)
 from modelops_infra.manifests.iam import artifact_access_policy, web_identity_trust
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 # The GitHub environment of the jobs that write to the registry (retrain, record).
 RETRAIN_ENVIRONMENT = "registry"
-# Previews read; deploys run `pulumi up`, which creates IAM roles, hence administrator rights,
-# guarded by the environment's required reviewers on GitHub.
-MANAGED = {"preview": "ReadOnlyAccess", "deploy": "AdministratorAccess"}
+# The roles whose policies are the stack's own (manifests/deploy_policy.py), not an MLflow login's.
+STACK_ROLES = ("preview", "deploy")
 WRITERS = ("retrain",)
 # The workflow files, on main, whose jobs assume each role that acts on main.
 MAIN_WORKFLOWS = {"deploy": ("infra.yml",), "retrain": ("record.yml", "retrain.yml", "rollout.yml")}
@@ -60,6 +76,10 @@ class CiAccessArgs:
     kms_key_arn: pulumi.Input[str] | None = None  # only for a customer-managed bucket key
     # Which roles this stack creates: gate and retrain only where the registry is (platform.py).
     kinds: tuple[str, ...] = ("preview", "deploy", "gate", "retrain")
+    # What the stack creates: the deploy role may change that and nothing else (deploy_policy.Part).
+    deploy_parts: tuple[Part, ...] = ENVIRONMENT_PARTS
+    # Pulumi's state, when an S3 bucket: preview and deploy reach this stack's files in it.
+    state_backend: StateBackend | None = None
 
 
 def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
@@ -97,10 +117,11 @@ class CiAccess(pulumi.ComponentResource):
             provider_arn = aws.iam.get_open_id_connect_provider_output(url=f"https://{GITHUB_ISSUER}").arn
         self.role_arns = {}
         self.secret_arns = {}
+        roles: dict[str, aws.iam.Role] = {}
         for kind, subject in subjects(args.repository, args.environment).items():
             if kind not in args.kinds:
                 continue
-            role = aws.iam.Role(
+            roles[kind] = role = aws.iam.Role(
                 f"{name}-{kind}",
                 assume_role_policy=provider_arn.apply(
                     partial(
@@ -112,16 +133,12 @@ class CiAccess(pulumi.ComponentResource):
                     )
                 ),
                 max_session_duration=3600,
+                # deploy creates the bounded roles, so it cannot carry the boundary (boundary.py).
+                tags={UNBOUNDED_TAG: UNBOUNDED_VALUE} if kind == "deploy" else None,
                 opts=child,
             )
             self.role_arns[kind] = role.arn
-            if kind in MANAGED:
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{kind}",
-                    role=role.name,
-                    policy_arn=f"arn:aws:iam::aws:policy/{MANAGED[kind]}",
-                    opts=child,
-                )
+            if kind in STACK_ROLES:
                 continue
             secret_arn = self._login_secret(f"{name}-{kind}", args.logins[kind])
             self.secret_arns[kind] = secret_arn
@@ -129,7 +146,39 @@ class CiAccess(pulumi.ComponentResource):
                 partial(_login_policy, write=kind in WRITERS)
             )
             aws.iam.RolePolicy(f"{name}-{kind}", role=role.id, policy=policy, opts=child)
+        self._stack_policies(name, args, roles["preview"], roles["deploy"])
         self.register_outputs({"role_arns": self.role_arns, "secret_arns": self.secret_arns})
+
+    def _stack_policies(
+        self, name: str, args: CiAccessArgs, preview: aws.iam.Role, deploy: aws.iam.Role
+    ) -> None:
+        """preview reads what the stack declares; deploy also changes it (manifests/deploy_policy.py)."""
+        child = pulumi.ResourceOptions(parent=self)
+        environment, parts = args.environment, args.deploy_parts
+        read = aws.iam.Policy(
+            f"{name}-preview-policy",
+            name=read_policy_name(environment),
+            path=DEPLOY_POLICY_PATH,
+            description=f"pulumi preview of modelops-{environment}: reads, nothing else",
+            policy=read_policy_document(environment, parts, state=args.state_backend),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-preview", role=preview.name, policy_arn=read.arn, opts=child)
+        protected = pulumi.Output.all(deploy.arn, preview.arn)
+        for index in range(deploy_policy_count(environment, parts, state=args.state_backend)):
+            policy = aws.iam.Policy(
+                f"{name}-deploy-policy-{index}",
+                name=deploy_policy_name(environment, index),
+                path=DEPLOY_POLICY_PATH,
+                description=f"pulumi up of modelops-{environment}, part {index}",
+                policy=protected.apply(
+                    partial(_deploy_policy, environment, parts, index=index, state=args.state_backend)
+                ),
+                opts=child,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-deploy-{index}", role=deploy.name, policy_arn=policy.arn, opts=child
+            )
 
     def _login_secret(self, name: str, login: MlflowLogin) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
@@ -148,6 +197,13 @@ class CiAccess(pulumi.ComponentResource):
         )
         aws.secretsmanager.SecretVersion(name, secret_id=secret.id, secret_string=document, opts=child)
         return secret.arn
+
+
+def _deploy_policy(
+    environment: str, parts: tuple[Part, ...], arns: list[str], *, index: int, state: StateBackend | None
+) -> str:
+    # What `Output.all` resolves to: the deploy and preview roles' ARNs, which it may not touch.
+    return deploy_policy_documents(environment, parts, protected_roles=arns, state=state)[index]
 
 
 def _login_policy(arns: list[Any], *, write: bool) -> str:

@@ -27,6 +27,7 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: list[pulumi.Output[str]]
     data_subnet_ids: list[pulumi.Output[str]]
+    nat_public_ips: list[pulumi.Output[str]]
     plan: SubnetPlan
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -81,8 +82,10 @@ class Network(pulumi.ComponentResource):
 
         nat_count = 1 if args.network.nat_gateways == "one" else len(zones)
         nats = []
+        eips = []
         for i in range(nat_count):
             eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags, opts=child)
+            eips.append(eip)
             nats.append(
                 aws.ec2.NatGateway(
                     f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public[i].id, tags=tags, opts=child
@@ -133,6 +136,8 @@ class Network(pulumi.ComponentResource):
             )
 
         self.vpc_id = vpc.id
+        # The addresses the cluster's egress leaves from: the registry's allow-list names them.
+        self.nat_public_ips = [eip.public_ip for eip in eips]
         self.private_subnet_ids = [s.id for s in private]
         self.data_subnet_ids = [s.id for s in data]
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})

@@ -20,6 +20,7 @@ from modelops_infra.backends.aws_storage import aws_backend
 from modelops_infra.backends.backend import SERVICE_ACCOUNT, Backend
 from modelops_infra.backends.local_storage import local_backend
 from modelops_infra.components.registry_users import ADMIN_USERNAME, ServiceUser, service_users_job
+from modelops_infra.manifests.registry_gateway import public_allowed_hosts, public_allowed_origins
 from modelops_infra.manifests.workloads import (
     IMAGE_DIGEST_SKIP,
     checkov_skips,
@@ -54,20 +55,30 @@ class RegistryArgs:
     account_id: str | None = None
     readers: tuple[str, ...] = ()
     monitors: tuple[str, ...] = ()
+    # The registry Gateway's hostname (components/registry_gateway.py), which MLflow must also
+    # answer to; None where MLflow is reached in-cluster only.
+    public_hostname: str | None = None
 
 
-def allowed_hosts() -> list[str]:
-    """Host headers MLflow answers to (DNS-rebinding protection): its in-cluster names only."""
+def in_cluster_hosts() -> list[str]:
+    """MLflow's in-cluster names, with and without its port."""
     base = [L.MLFLOW_APP, f"{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}"]
     base += [f"{base[1]}.svc", f"{base[1]}.svc.cluster.local"]
     return [*base, *(f"{host}:{L.MLFLOW_PORT}" for host in base)]
 
 
-def server_args(artifact_root: str) -> list[str]:
+def allowed_hosts(public_hostname: str | None = None) -> list[str]:
+    """Host headers MLflow answers to (DNS-rebinding protection): its in-cluster names, and the
+    Gateway's hostname where the registry has one."""
+    public = public_allowed_hosts(public_hostname) if public_hostname else []
+    return [*in_cluster_hosts(), *public]
+
+
+def server_args(artifact_root: str, *, public_hostname: str | None = None) -> list[str]:
     # A direct artifact root, not the server's artifact proxy: a registered version's location is
     # then the s3:// path itself, which is what a release pins and what KServe's storage
     # initializer reads. The proxy would hand out mlflow-artifacts:/ URIs that KServe cannot.
-    return [
+    args = [
         "server",
         "--host=0.0.0.0",
         f"--port={L.MLFLOW_PORT}",
@@ -75,8 +86,12 @@ def server_args(artifact_root: str) -> list[str]:
         f"--default-artifact-root={artifact_root}",
         "--no-serve-artifacts",
         "--app-name=basic-auth",
-        f"--allowed-hosts={','.join(allowed_hosts())}",
+        f"--allowed-hosts={','.join(allowed_hosts(public_hostname))}",
     ]
+    if public_hostname:
+        # A browser sends Origin on the UI's own POSTs; MLflow refuses origins it was not given.
+        args.append(f"--cors-allowed-origins={','.join(public_allowed_origins(public_hostname))}")
+    return args
 
 
 def writer_namespaces(settings: RegistrySettings) -> list[str]:
@@ -126,7 +141,9 @@ class Registry(pulumi.ComponentResource):
             pulumi.Output.from_input(backend.kms_key_arn) if backend.kms_key_arn is not None else None
         )
         self.url = f"http://{L.MLFLOW_APP}.{L.MLFLOW_NAMESPACE}.svc.cluster.local:{L.MLFLOW_PORT}"
-        admin, server = self._server(name, args.settings, backend, args.image)
+        admin, server = self._server(
+            name, args.settings, backend, args.image, public_hostname=args.public_hostname
+        )
         # The identity jobs run as to log to MLflow; AWS grants it the bucket through Pod Identity.
         for namespace in writers:
             k8s.core.v1.ServiceAccount(
@@ -153,7 +170,13 @@ class Registry(pulumi.ComponentResource):
         self.register_outputs({"url": self.url})
 
     def _server(
-        self, name: str, settings: RegistrySettings, backend: Backend, image: str
+        self,
+        name: str,
+        settings: RegistrySettings,
+        backend: Backend,
+        image: str,
+        *,
+        public_hostname: str | None,
     ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
         child = pulumi.ResourceOptions(parent=self)
         admin = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=child)
@@ -191,7 +214,7 @@ class Registry(pulumi.ComponentResource):
             "httpGet": {
                 "path": "/health",
                 "port": L.MLFLOW_PORT,
-                "httpHeaders": [{"name": "Host", "value": allowed_hosts()[-1]}],
+                "httpHeaders": [{"name": "Host", "value": in_cluster_hosts()[-1]}],
             },
             "periodSeconds": 10,
         }
@@ -229,7 +252,9 @@ class Registry(pulumi.ComponentResource):
                                 "image": image,
                                 "imagePullPolicy": "Always",
                                 "command": ["mlflow"],
-                                "args": server_args_output(backend.artifacts_destination),
+                                "args": server_args_output(
+                                    backend.artifacts_destination, public_hostname=public_hostname
+                                ),
                                 "env": env,
                                 "ports": [{"name": "http", "containerPort": L.MLFLOW_PORT}],
                                 "securityContext": container_security_context(),
@@ -270,8 +295,12 @@ class Registry(pulumi.ComponentResource):
         return admin.result, [deployment, service]
 
 
-def server_args_output(destination: pulumi.Input[str]) -> pulumi.Output[list[str]]:
-    return pulumi.Output.from_input(destination).apply(server_args)
+def server_args_output(
+    destination: pulumi.Input[str], *, public_hostname: str | None = None
+) -> pulumi.Output[list[str]]:
+    return pulumi.Output.from_input(destination).apply(
+        lambda root: server_args(root, public_hostname=public_hostname)
+    )
 
 
 def _from_secret(variable: str, key: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""cert-manager, Envoy Gateway with the Gateway the model HTTPRoutes attach to, and KServe."""
+"""The Gateway the model HTTPRoutes attach to (on ingress.py's Envoy Gateway), and KServe."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from modelops_infra import layout as L
 from modelops_infra.components.helm import release
+from modelops_infra.components.ingress import GATEWAY_CLASS, Ingress
 from modelops_infra.manifests.serving_runtime import cluster_serving_runtime
 from modelops_infra.manifests.storage_initializer import (
     admission_policy,
@@ -17,9 +18,7 @@ from modelops_infra.manifests.storage_initializer import (
     cluster_storage_container,
 )
 from modelops_infra.manifests.workloads import container_security_context
-from modelops_infra.versions import CERT_MANAGER, ENVOY_GATEWAY, KSERVE, KSERVE_CRD
-
-GATEWAY_CLASS = "envoy"
+from modelops_infra.versions import KSERVE, KSERVE_CRD
 
 
 @dataclass(frozen=True)
@@ -67,31 +66,12 @@ class Serving(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelops:platform:Serving", name, None, opts)
-        cert_manager = release(
-            f"{name}-cert-manager",
-            CERT_MANAGER,
-            release_name="cert-manager",
-            namespace=L.CERT_MANAGER_NAMESPACE,
-            values={"crds": {"enabled": True}},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # The Envoy Gateway chart also installs the Gateway API CRDs.
-        envoy = release(
-            f"{name}-envoy-gateway",
-            ENVOY_GATEWAY,
-            release_name="envoy-gateway",
-            namespace=L.GATEWAY_NAMESPACE,
-            values={},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        after_envoy = pulumi.ResourceOptions(parent=self, depends_on=[envoy])
-        gateway_class = k8s.apiextensions.CustomResource(
-            f"{name}-gatewayclass",
-            api_version="gateway.networking.k8s.io/v1",
-            kind="GatewayClass",
-            metadata={"name": GATEWAY_CLASS},
-            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
-            opts=after_envoy,
+        # Named as before it moved into Ingress, so the models' objects keep their names.
+        ingress = Ingress(name, opts=pulumi.ResourceOptions(parent=self))
+        cert_manager, envoy, gateway_class = (
+            ingress.cert_manager,
+            ingress.envoy_gateway,
+            ingress.gateway_class,
         )
         k8s.apiextensions.CustomResource(
             f"{name}-gateway",

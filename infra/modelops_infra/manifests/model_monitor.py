@@ -74,6 +74,21 @@ class MonitorNetwork:
     api_server: tuple[Manifest, ...]
     api_server_ports: tuple[int, ...]
     backend: BackendPeers
+    # False where MLflow is the shared registry's, reached at its public TLS address (AWS
+    # environments): then the monitor leaves the VPC on 443, and no in-cluster MLflow admits it.
+    mlflow_in_cluster: bool = True
+
+
+# Outside the VPC, any private network and link-local addresses (the node's metadata service and
+# agents): where the registry's Gateway (its load balancer) answers.
+PUBLIC_INTERNET = [
+    {
+        "ipBlock": {
+            "cidr": "0.0.0.0/0",
+            "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+        }
+    }
+]
 
 
 @dataclass(frozen=True)
@@ -346,20 +361,28 @@ def monitor_network_policies(job: MonitorJob) -> list[Manifest]:
     agent for its credentials) and the Pushgateway; MLflow admits them whatever the namespace's own
     client list says. DNS comes with every namespace (network_policies.py)."""
     network = job.network
+    mlflow = (
+        {"to": [_pods(L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP})], "ports": _tcp(L.MLFLOW_PORT)}
+        if network.mlflow_in_cluster
+        else {"to": PUBLIC_INTERNET, "ports": _tcp(L.HTTPS_PORT)}
+    )
     egress = [
         {"to": list(network.api_server), "ports": _tcp(*network.api_server_ports)},
-        {"to": [_pods(L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP})], "ports": _tcp(L.MLFLOW_PORT)},
+        mlflow,
         {"to": network.backend.object_store, "ports": _tcp(network.backend.object_store_port)},
         {"to": [_pods(L.MONITORING_NAMESPACE, {"app": PUSHGATEWAY})], "ports": _tcp(PUSHGATEWAY_PORT)},
     ]
     if network.backend.credential_agent:
         egress.append({"to": network.backend.credential_agent, "ports": _tcp(L.POD_IDENTITY_AGENT_PORT)})
     monitor_pods = {"matchLabels": {"app": MONITOR_APP}}
+    own = {
+        "metadata": {"name": "monitor-egress", "namespace": L.JOBS_NAMESPACE},
+        "spec": {"podSelector": monitor_pods, "policyTypes": ["Egress"], "egress": egress},
+    }
+    if not network.mlflow_in_cluster:
+        return [own]
     return [
-        {
-            "metadata": {"name": "monitor-egress", "namespace": L.JOBS_NAMESPACE},
-            "spec": {"podSelector": monitor_pods, "policyTypes": ["Egress"], "egress": egress},
-        },
+        own,
         {
             "metadata": {"name": "mlflow-from-monitor", "namespace": L.MLFLOW_NAMESPACE},
             "spec": {

@@ -243,3 +243,41 @@ def network_policies(
             )
         )
     return policies
+
+
+def registry_gateway_policies(load_balancer_cidrs: tuple[str, ...]) -> list[Manifest]:
+    """The registry Gateway's path: its load balancer to its Envoy pods, those pods to MLflow.
+
+    `load_balancer_cidrs` are the public subnets the load balancer's nodes live in. The Gateway's
+    Service keeps client connections unmasqueraded (externalTrafficPolicy Local), so the proxy sees the
+    load balancer's own address; admitting only those subnets means no pod can reach the proxy and
+    hand it a PROXY header naming an allowed client. Additive to `network_policies()`: the registry
+    stack's namespaces already deny everything else.
+    """
+    from modelops_infra.manifests.registry_gateway import GATEWAY_HTTPS_PROXY_PORT, proxy_pod_labels
+
+    if not load_balancer_cidrs:
+        raise ValueError("the registry gateway needs the load balancer's subnets; none would admit anyone")
+    proxies = proxy_pod_labels()
+    mlflow = {"app": L.MLFLOW_APP}
+    from_load_balancer = [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs]
+    return [
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-registry-from-load-balancer",
+            pods=proxies,
+            ingress=[{"from": from_load_balancer, "ports": _ports(GATEWAY_HTTPS_PROXY_PORT)}],
+        ),
+        _policy(
+            L.GATEWAY_NAMESPACE,
+            "allow-registry-to-mlflow",
+            pods=proxies,
+            egress=[{"to": [_pods(L.MLFLOW_NAMESPACE, mlflow)], "ports": _ports(L.MLFLOW_PORT)}],
+        ),
+        _policy(
+            L.MLFLOW_NAMESPACE,
+            "allow-from-registry-gateway",
+            pods=mlflow,
+            ingress=[{"from": [_pods(L.GATEWAY_NAMESPACE, proxies)], "ports": _ports(L.MLFLOW_PORT)}],
+        ),
+    ]

@@ -12,6 +12,8 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from modelops_policies.boundary_policy import is_permissions_boundary
+
 ADMIN_PORTS = (22, 3389, 5432, 3306, 6443)
 OPEN = ("0.0.0.0/0", "::/0")
 # Stacks where a (CIDR-restricted) public EKS endpoint is tolerated.
@@ -209,6 +211,8 @@ def role_policy_without_wildcard_actions(args: ResourceValidationArgs, report: R
     """Inline and customer policies list the actions they allow; `s3:*` or `*` is never least privilege."""
     if args.resource_type not in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
         return
+    if args.resource_type == "aws:iam/policy:Policy" and is_permissions_boundary(args.props):
+        return  # a cap, not a grant: boundary_policy.py
     for statement in _statements(args.props.get("policy")):
         if statement.get("Effect", "Allow") != "Allow":
             continue

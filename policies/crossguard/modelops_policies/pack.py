@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from modelops_policies import artifact_rules, aws_rules, ci_trust_rules, kubernetes_rules, network_rules
+from modelops_policies import (
+    artifact_rules,
+    aws_rules,
+    ci_trust_rules,
+    kubernetes_rules,
+    network_rules,
+    registry_exposure_rules,
+)
 
 ADVISORY_STACKS = ("dev", "local")
 
@@ -49,6 +56,11 @@ _RULES = [
         ci_trust_rules.github_trust_pins_main_workflow,
     ),
     (
+        "roles-carry-permissions-boundary",
+        "Every IAM role carries the stack's permissions boundary; only the deploy role goes without.",
+        ci_trust_rules.roles_carry_permissions_boundary,
+    ),
+    (
         "trust-without-wildcards",
         "Role trust policies name principals, actions and condition values exactly.",
         aws_rules.trust_without_wildcards,
@@ -83,6 +95,11 @@ _RULES = [
         "Bucket policies grant only reading and listing registered models (and run datasets, to monitors).",
         artifact_rules.bucket_policy_grants_registered_reads_only,
     ),
+    (
+        "security-policy-allow-list-narrow",
+        "Envoy Gateway SecurityPolicies allow client networks, never 0.0.0.0/0 or a share of the internet.",
+        registry_exposure_rules.security_policy_allow_list_narrow,
+    ),
 ]
 
 # Rules about what a stack lacks: a resource alone cannot show a missing add-on or bucket policy.
@@ -98,6 +115,16 @@ _STACK_RULES = [
         artifact_rules.artifact_buckets_immutable,
     ),
     (
+        "github-roles-not-administrators",
+        "No role GitHub Actions assumes holds AdministratorAccess or a '*' grant.",
+        ci_trust_rules.github_roles_not_administrators,
+    ),
+    (
+        "boundaries-deny-iam-administration",
+        "Roles' boundaries are the stack's, deny IAM administration and are never attached as grants.",
+        ci_trust_rules.boundaries_are_the_stacks_and_deny_iam,
+    ),
+    (
         "mlflow-server-reads-only",
         "The MLflow server's role cannot write or delete objects.",
         artifact_rules.mlflow_server_reads_only,
@@ -106,6 +133,16 @@ _STACK_RULES = [
         "model-reader-never-writes",
         "Model readers' and monitors' roles cannot write or delete in S3.",
         artifact_rules.model_reader_never_writes,
+    ),
+    (
+        "mlflow-routes-use-tls",
+        "Routes to MLflow are HTTPRoutes on Gateway listeners that terminate TLS.",
+        registry_exposure_rules.mlflow_routes_use_tls,
+    ),
+    (
+        "mlflow-routes-allow-listed",
+        "Routes to MLflow are guarded by SecurityPolicy allow-lists (default deny) and nothing looser.",
+        registry_exposure_rules.mlflow_routes_allow_listed,
     ),
 ]
 

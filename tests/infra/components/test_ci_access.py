@@ -8,11 +8,21 @@ import pytest
 
 from modelops_infra import layout as L
 from modelops_infra.components.ci_access import MAIN_WORKFLOWS
+from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS
+from modelops_infra.manifests.deploy_policy import (
+    DEPLOY_POLICY_PATH,
+    TAG_KEY,
+    boundary_policy_arn,
+    deploy_policy_documents,
+    read_policy_document,
+)
 from modelops_infra.settings import load_registry_settings, load_settings
 from modelops_infra.versions import mlflow_server_image
 from tests.conftest import REPO_ROOT
 from tests.github.workflow_runner import load_workflow
 from tests.infra.conftest import AWS_STACKS
+from tests.infra.harness import ACCOUNT
+from tests.infra.iam_boundary_evaluation import Request, evaluate
 
 ISSUER = "token.actions.githubusercontent.com"
 # The registry stack holds the roles that need the registry (gate, retrain); every stack its own
@@ -161,8 +171,12 @@ def test_the_gate_reads_artifacts_and_its_login_and_retrain_also_adds_artifacts(
         login("retrain"),
     ]
     attachments = _by_name(every_stack[name], "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    managed = {n: a["policyArn"].rsplit("/", 1)[-1] for n, a in attachments.items() if n.startswith("ci-")}
-    assert managed == {"ci-preview": "ReadOnlyAccess", "ci-deploy": "AdministratorAccess"}
+    managed = {n: a["policyArn"] for n, a in attachments.items() if n.startswith("ci-")}
+    # preview and deploy get the stack's own policies (test_deploy_access.py), no AWS managed one.
+    assert managed == {
+        "ci-preview": f"arn:aws:iam::{ACCOUNT}:ci-preview-policy",
+        **{f"ci-deploy-{i}": f"arn:aws:iam::{ACCOUNT}:ci-deploy-policy-{i}" for i in range(len(managed) - 1)},
+    }
 
 
 @pytest.mark.parametrize("name", ["registry"])
@@ -261,3 +275,94 @@ def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environm
     if name == "registry":
         expected += [f"repo:{repository}:pull_request", f"repo:{repository}:environment:registry"]
     assert subjects == sorted(expected)
+
+
+# --- least privilege: the deploy and preview roles (manifests/deploy_policy.py) --------------------
+
+ADMIN_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+
+
+def _policy_documents(stack, prefix):
+    return {
+        p.name: p.inputs["policy"]
+        for p in stack.of_type("aws:iam/policy:Policy")
+        if p.name.startswith(prefix)
+    }
+
+
+@pytest.mark.parametrize("name", ["local", *AWS_STACKS])
+def test_no_role_of_any_stack_holds_an_administrator_policy(stacks, name):
+    stack = stacks[name]
+    attached = [
+        a.inputs["policyArn"] for a in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    ]
+    attached += [
+        arn for r in stack.of_type("aws:iam/role:Role") for arn in r.inputs.get("managedPolicyArns") or []
+    ]
+    assert not [arn for arn in attached if arn.rsplit("/", 1)[-1] in ADMIN_POLICIES]
+    # Nor an inline or customer policy that allows everything.
+    documents = [p.inputs["policy"] for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")]
+    documents += list(_policy_documents(stack, "").values())
+    for document in documents:
+        for statement in json.loads(document)["Statement"]:
+            if statement["Effect"] == "Allow":
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert "*" not in actions and "*:*" not in actions and "iam:*" not in actions
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_deploy_and_preview_get_the_policies_built_for_the_stacks_parts(stacks, name):
+    stack = stacks[name]
+    roles = {r.name: r for r in stack.of_type("aws:iam/role:Role")}
+    protected = [f"arn:aws:iam::{ACCOUNT}:ci-deploy", f"arn:aws:iam::{ACCOUNT}:ci-preview"]
+    expected = deploy_policy_documents(name, ENVIRONMENT_PARTS, protected_roles=protected)
+    declared = _policy_documents(stack, "ci-deploy-policy-")
+    assert [declared[f"ci-deploy-policy-{i}"] for i in range(len(expected))] == expected
+    assert len(declared) == len(expected)
+    (read,) = _policy_documents(stack, "ci-preview-policy").values()
+    assert read == read_policy_document(name, ENVIRONMENT_PARTS)
+    paths = {p.inputs["path"] for p in stack.of_type("aws:iam/policy:Policy") if p.name.startswith("ci-")}
+    assert paths == {DEPLOY_POLICY_PATH}
+    # deploy creates the bounded roles, so it alone is unbounded; preview is bounded like the rest.
+    assert "permissionsBoundary" not in roles["ci-deploy"].inputs
+    assert roles["ci-preview"].inputs["permissionsBoundary"] == boundary_policy_arn(ACCOUNT, name)
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_deploy_role_may_create_each_role_the_stack_declares_and_nothing_stronger(stacks, name):
+    """Evaluated: iam:CreateRole for each role as declared (boundary, tags) and each managed policy
+    it attaches. (Where AWS also authorizes the tags through iam:TagRole, creating a role is an
+    administrator's run: manifests/deploy_policy.py, "No adoption".)"""
+    stack = stacks[name]
+    deploy = list(_policy_documents(stack, "ci-deploy-policy-").values())
+    context = {"aws:PrincipalAccount": ACCOUNT}
+    roles = {r.name: r.inputs for r in stack.of_type("aws:iam/role:Role")}
+    admin_owned = {"ci-deploy", "ci-preview"}  # bootstrap: created by an administrator
+    for role_name, role in roles.items():
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}-1234567"
+        request_tags = {f"aws:RequestTag/{k}": v for k, v in (role.get("tags") or {}).items()}
+        create = Request("iam:CreateRole", arn, {**context, **request_tags})
+        if "permissionsBoundary" in role:
+            create.context["iam:PermissionsBoundary"] = role["permissionsBoundary"]
+        expected = "implicit-deny" if role_name == "ci-deploy" else "allow"
+        if role_name not in admin_owned:
+            assert evaluate(deploy, create) == expected, role_name
+        # The same role without its boundary, or with AdministratorAccess: refused.
+        bare = Request("iam:CreateRole", arn, {**context, **request_tags})
+        assert evaluate(deploy, bare) != "allow", role_name
+    for attachment in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        role_name = attachment.inputs["role"]
+        if role_name in admin_owned:
+            continue
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}-1234567"
+        bounded = {
+            **context,
+            "iam:PermissionsBoundary": roles[role_name]["permissionsBoundary"],
+            f"aws:ResourceTag/{TAG_KEY}": name,
+        }
+        policy = {"iam:PolicyARN": attachment.inputs["policyArn"]}
+        assert evaluate(deploy, Request("iam:AttachRolePolicy", arn, {**bounded, **policy})) == "allow"
+        admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
+        assert evaluate(deploy, Request("iam:AttachRolePolicy", arn, {**bounded, **admin})) != "allow"

@@ -261,15 +261,28 @@ def test_nca_on_aws_the_monitor_reaches_the_api_server_mlflow_s3_its_credentials
     require(nca_main is not None, "network-config-analyzer (nca)")
     egress, pairs = _egress_of_the_monitor(stacks["prod"], tmp_path)
     pods = {dst: _ports(c) for dst, c in egress.items() if "/" in dst}
+    # The registry's MLflow is reached at its public TLS address (below). The `mlflow/mlflow` pair is
+    # the jobs namespace's client allow (registry.client_namespaces) towards a namespace in which an
+    # environment's cluster runs no MLflow pod.
     assert pods == {"kube-system/coredns": {53}, "mlflow/mlflow": {5000}, "monitoring/pushgateway": {9091}}
     # Only the monitor pushes: another job of the namespace may not.
     assert (f"{L.JOBS_NAMESPACE}/other-job", "monitoring/pushgateway") not in pairs
     vpc = ipaddress.ip_network(load_settings("prod", root=repo_root).platform.network.vpc_cidr)
+    private = [
+        ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
+    ]
     agent = L.POD_IDENTITY_AGENT_CIDR.removesuffix("/32")
     outside = {dst: _ports(c) for dst, c in egress.items() if "/" not in dst}
     assert outside.pop(agent) == {80}
-    # The API server (the cluster's subnets) and S3's endpoint, both inside the VPC, on 443 only.
+    # The API server and S3's endpoint inside the VPC, and the registry's Gateway on the internet
+    # (no private network but the VPC's own), all on 443 only.
+    public = 0
     for addresses, ports in outside.items():
         low, _, high = addresses.partition("-")
-        assert ipaddress.ip_address(low) in vpc and ipaddress.ip_address(high or low) in vpc, addresses
+        first, last = ipaddress.ip_address(low), ipaddress.ip_address(high or low)
+        inside = first in vpc and last in vpc
+        if not inside:
+            assert not any(first in n or last in n for n in private), addresses
+            public += 1
         assert ports == {443}, addresses
+    assert public, "the monitor cannot reach the registry's public address"
