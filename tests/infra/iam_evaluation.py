@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -163,7 +163,7 @@ def _literal(expected: str, context: Mapping[str, ContextValue]) -> str:
     return "".join(char for char, _ in _substitute(expected, context))
 
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[str, str, Mapping[str, ContextValue]], bool]] = {
     "StringEquals": lambda expected, actual, ctx: actual == _literal(expected, ctx),
     "StringLike": lambda expected, actual, ctx: string_like(expected, actual, context=ctx),
     # ArnEquals and ArnLike behave alike: both take wildcards, segment by segment.
