@@ -118,13 +118,12 @@ def _s3(
     principal: str, action: str, key: str | None, *, prefix: str | None = None, **context: str
 ) -> Request:
     resource = BUCKET_ARN if key is None else f"{BUCKET_ARN}/{key}"
-    return Request(
-        principal, action, resource, {**({"s3:prefix": prefix} if prefix is not None else {}), **context}
-    )
+    prefixed = {"s3:prefix": prefix} if prefix is not None else {}
+    return Request(action, resource, {**prefixed, **context}, principal=principal)
 
 
 def _decrypt(principal: str, action: str = "kms:Decrypt", *, via: str | None = f"s3.{REGION}.amazonaws.com"):
-    return Request(principal, action, KEY_ARN, {"kms:ViaService": via} if via else {})
+    return Request(action, KEY_ARN, {"kms:ViaService": via} if via else {}, principal=principal)
 
 
 @pytest.mark.parametrize("environment", AWS_STACKS)

@@ -22,7 +22,7 @@ from tests.conftest import REPO_ROOT
 from tests.github.workflow_runner import load_workflow
 from tests.infra.conftest import AWS_STACKS
 from tests.infra.harness import ACCOUNT
-from tests.infra.iam_boundary_evaluation import Request, evaluate
+from tests.infra.iam_evaluation import Request, decide
 
 ISSUER = "token.actions.githubusercontent.com"
 # The registry stack holds the roles that need the registry (gate, retrain); every stack its own
@@ -343,15 +343,16 @@ def test_the_deploy_role_may_create_each_role_the_stack_declares_and_nothing_str
     for role_name, role in roles.items():
         arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}-1234567"
         request_tags = {f"aws:RequestTag/{k}": v for k, v in (role.get("tags") or {}).items()}
-        create = Request("iam:CreateRole", arn, {**context, **request_tags})
-        if "permissionsBoundary" in role:
-            create.context["iam:PermissionsBoundary"] = role["permissionsBoundary"]
+        declared = (
+            {"iam:PermissionsBoundary": role["permissionsBoundary"]} if "permissionsBoundary" in role else {}
+        )
+        create = Request("iam:CreateRole", arn, {**context, **request_tags, **declared})
         expected = "implicit-deny" if role_name == "ci-deploy" else "allow"
         if role_name not in admin_owned:
-            assert evaluate(deploy, create) == expected, role_name
+            assert decide(create, identity=deploy) == expected, role_name
         # The same role without its boundary, or with AdministratorAccess: refused.
         bare = Request("iam:CreateRole", arn, {**context, **request_tags})
-        assert evaluate(deploy, bare) != "allow", role_name
+        assert decide(bare, identity=deploy) != "allow", role_name
     for attachment in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         role_name = attachment.inputs["role"]
         if role_name in admin_owned:
@@ -363,6 +364,6 @@ def test_the_deploy_role_may_create_each_role_the_stack_declares_and_nothing_str
             f"aws:ResourceTag/{TAG_KEY}": name,
         }
         policy = {"iam:PolicyARN": attachment.inputs["policyArn"]}
-        assert evaluate(deploy, Request("iam:AttachRolePolicy", arn, {**bounded, **policy})) == "allow"
+        assert decide(Request("iam:AttachRolePolicy", arn, {**bounded, **policy}), identity=deploy) == "allow"
         admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
-        assert evaluate(deploy, Request("iam:AttachRolePolicy", arn, {**bounded, **admin})) != "allow"
+        assert decide(Request("iam:AttachRolePolicy", arn, {**bounded, **admin}), identity=deploy) != "allow"

@@ -29,7 +29,7 @@ from modelops_infra.manifests.deploy_policy import (
     policy_chars,
     read_policy_document,
 )
-from tests.infra.iam_boundary_evaluation import Request, evaluate
+from tests.infra.iam_evaluation import Request, decide
 
 ACCOUNT = "123456789012"
 DEPLOY = f"arn:aws:iam::{ACCOUNT}:role/ci-deploy-a1b2c3d"
@@ -50,7 +50,7 @@ def _deploy(parts=ENVIRONMENT_PARTS, environment="dev"):
 
 def _decide(action, resource, documents=None, **context):
     context = {"aws:PrincipalAccount": ACCOUNT, **context}
-    return evaluate(documents or _deploy(), Request(action, resource, context))
+    return decide(Request(action, resource, context), identity=documents or _deploy())
 
 
 def _ours(**context):
@@ -90,9 +90,9 @@ def test_policies_go_only_on_roles_that_carry_the_boundary():
 
 def test_no_boundary_is_ever_lifted_or_replaced():
     for action in ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"):
-        assert _decide(action, ROLE, **_ours()) == "deny"
+        assert _decide(action, ROLE, **_ours()) == "explicit-deny"
     for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"):
-        assert _decide(action, BOUNDARY, **_ours()) == "deny"
+        assert _decide(action, BOUNDARY, **_ours()) == "explicit-deny"
 
 
 def test_the_deploy_role_cannot_touch_its_own_role_nor_previews():
@@ -107,13 +107,13 @@ def test_the_deploy_role_cannot_touch_its_own_role_nor_previews():
             "iam:UntagRole",
         ):
             context = _ours(**{"iam:PolicyARN": ADMIN})
-            assert _decide(action, role, **context) == "deny", (action, role)
+            assert _decide(action, role, **context) == "explicit-deny", (action, role)
 
 
 def test_the_deploy_policies_themselves_are_closed_to_it():
     own = f"arn:aws:iam::{ACCOUNT}:policy/modelops/deploy/modelops-dev-deploy-0"
     for action in ("iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"):
-        assert _decide(action, own) == "deny"
+        assert _decide(action, own) == "explicit-deny"
     assert _decide("iam:CreatePolicy", f"arn:aws:iam::{ACCOUNT}:policy/mine") == "implicit-deny"
 
 
@@ -126,7 +126,10 @@ def test_only_the_stacks_roles_are_passed_and_only_to_eks():
         assert _decide("iam:PassRole", ROLE, **ours, **{"iam:PassedToService": service}) == "implicit-deny"
     prod = {f"aws:ResourceTag/{TAG_KEY}": "prod", "iam:PassedToService": "eks.amazonaws.com"}
     assert _decide("iam:PassRole", ROLE, **prod) == "implicit-deny"
-    assert _decide("iam:PassRole", DEPLOY, **ours, **{"iam:PassedToService": "eks.amazonaws.com"}) == "deny"
+    assert (
+        _decide("iam:PassRole", DEPLOY, **ours, **{"iam:PassedToService": "eks.amazonaws.com"})
+        == "explicit-deny"
+    )
 
 
 def test_trust_of_a_role_is_changed_only_on_the_stacks_roles():
@@ -256,7 +259,7 @@ def test_the_split_does_not_depend_on_the_real_role_arns():
 def _bounded(action, resource="*", **context):
     """A role the deploy role made, with the boundary and the worst grant it could put on it."""
     grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    return evaluate([grant], Request(action, resource, context), boundary=boundary_document())
+    return decide(Request(action, resource, context), identity=[grant], boundary=boundary_document())
 
 
 def test_a_bounded_role_with_an_admin_grant_still_cannot_administer_iam():
@@ -272,7 +275,7 @@ def test_a_bounded_role_with_an_admin_grant_still_cannot_administer_iam():
         "iam:CreateUser",
         "iam:CreateAccessKey",
     ):
-        assert _bounded(action) == "deny", action
+        assert _bounded(action) == "explicit-deny", action
     for action in (
         "organizations:LeaveOrganization",
         "cloudtrail:StopLogging",
@@ -312,7 +315,7 @@ def test_preview_which_carries_the_boundary_can_still_read_everything_its_policy
         for resource in (r.replace("*", "x") for r in resources):
             for action in statement["Action"]:
                 request = Request(action, resource, {"aws:PrincipalAccount": ACCOUNT})
-                assert evaluate([read], request, boundary=boundary_document()) == "allow", action
+                assert decide(request, identity=[read], boundary=boundary_document()) == "allow", action
 
 
 def test_nothing_untagged_is_adopted_by_tagging_it_as_the_stacks():
