@@ -143,6 +143,8 @@ def _api(state: Path, args: list[str], body: object) -> int | str:
     elif method == "PUT" and parts[3:] == ["branches", "main", "protection"]:
         api["protection"] = body
         answer = body
+    elif method == "PUT" and parts[3:] == ["actions", "oidc", "customization", "sub"]:
+        api["oidc_subject"] = body
     elif "secrets" in parts and method in ("GET", "DELETE"):  # repository's or an environment's
         where = parts[4] if parts[3] == "environments" else "repository"
         names = api.setdefault("secrets", {}).setdefault(where, [])

@@ -80,7 +80,9 @@ def test_the_script_makes_exactly_these_requests(github):
             ("GET", f"{base}/deployment-branch-policies?per_page=100", None),
             ("POST", f"{base}/deployment-branch-policies", {"name": "main", "type": "branch"}),
         ]
+    oidc_subject = {"use_default": False, "include_claim_keys": ["repo", "context", "job_workflow_ref"]}
     expected += [
+        ("PUT", f"/repos/{REPO}/actions/oidc/customization/sub", oidc_subject),
         ("GET", f"/repos/{REPO}/environments/registry/secrets/PROMOTION_APP_PRIVATE_KEY", None),
         ("GET", f"/repos/{REPO}/actions/secrets/PROMOTION_APP_PRIVATE_KEY", None),
     ]
@@ -90,6 +92,7 @@ def test_the_script_makes_exactly_these_requests(github):
         name: ["main"] for name in ENVIRONMENTS
     }
     assert "branch protection on main: requires 'validate and gate'" in done.stdout
+    assert state["oidc_subject"] == oidc_subject
 
 
 def test_a_second_run_changes_nothing(github):

@@ -10,7 +10,12 @@ With standard `gh api` calls (run it as a repository administrator, `gh auth log
 - the environments dev, staging, prod and registry, each deployable from main only (a custom
   branch policy naming main, and nothing else), prod with the required reviewers given;
 - the pull-request app's key (PROMOTION_APP_PRIVATE_KEY) a secret of `registry` only: a repository
-  secret of that name is deleted once registry holds its own, and refused (exit 2) until it does.
+  secret of that name is deleted once registry holds its own, and refused (exit 2) until it does;
+- the OIDC token's `sub` claim made of `repo`, `context` and `job_workflow_ref`
+  (`repo:ORG/REPO:environment:prod:job_workflow_ref:ORG/REPO/.github/workflows/infra.yml@refs/heads/main`),
+  since AWS reads no other GitHub claim in a trust policy: the CI roles (infra/ ci_access.py) pin the
+  workflow file and ref through `sub` alone. Apply it before the first `pulumi up` of a stack whose
+  roles pin it, or no job can assume them.
 
 Every call sets the whole state, so a second run changes nothing. A missing argument or a refused
 call exits 2 with one line naming it.
@@ -44,6 +49,8 @@ GATE_WORKFLOW = Path(".github/workflows/promotion-gate.yml")
 GATE_JOB = "gate"
 APP_KEY = "PROMOTION_APP_PRIVATE_KEY"
 APP_KEY_ENVIRONMENT = "registry"
+# The claims GitHub joins into `sub`, in this order; infra/ builds the subjects its roles trust to match.
+OIDC_SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
 ATTEMPTS = 3
 TIMEOUT_SECONDS = 60
 
@@ -139,8 +146,14 @@ def apply(api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: st
     done.append(
         f"environment {REVIEWED}: required reviewers {', '.join(r.kind + ':' + r.name for r in reviewers)}"
     )
+    api("PUT", f"/repos/{repository}/actions/oidc/customization/sub", oidc_subject_body())
+    done.append(f"OIDC subject claim: {':'.join(OIDC_SUBJECT_CLAIMS)}")
     done.append(keep_app_key_in_environment(api, repository))
     return done
+
+
+def oidc_subject_body() -> dict[str, Any]:
+    return {"use_default": False, "include_claim_keys": list(OIDC_SUBJECT_CLAIMS)}
 
 
 def keep_app_key_in_environment(api: Api, repository: str) -> str:
