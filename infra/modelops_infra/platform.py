@@ -27,6 +27,7 @@ from modelops_infra.components.network import Network, NetworkArgs
 from modelops_infra.components.payload_sink import PayloadSink, PayloadSinkArgs, SinkOnAws, store_uri
 from modelops_infra.components.registry import AwsPlacement, Registry, RegistryArgs, writer_namespaces
 from modelops_infra.components.registry_users import CI_USERS, ServiceUser
+from modelops_infra.components.runners import Runners, RunnersArgs
 from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
@@ -39,7 +40,7 @@ from modelops_infra.manifests.model_monitor import (
 )
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
 from modelops_infra.manifests.rollout_job import RolloutJob
-from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, Settings
+from modelops_infra.settings import AwsPlatformSettings, LocalPlatformSettings, RunnerSettings, Settings
 from modelops_infra.versions import mlflow_server_image, modelops_image, serving_runtime_image
 
 
@@ -124,6 +125,18 @@ def _on_aws(
             bucket_arn=registry.bucket_arn,
             logins=logins,
         ),
+    )
+    runners = RunnerSettings()  # platform.runners once AwsPlatformSettings carries the section
+    Runners(
+        "runners",
+        RunnersArgs(
+            settings.name,
+            settings.github_repository,
+            runners.min_runners,
+            runners.max_runners,
+            in_cluster=((L.MLFLOW_NAMESPACE, L.MLFLOW_PORT),),  # the registry, where this cluster runs it
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.provider),
     )
     sink = SinkOnAws(
         cluster_name(settings.name),

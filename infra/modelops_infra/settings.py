@@ -267,3 +267,17 @@ def load_settings(name: str, *, root: Path | None = None) -> Settings:
     if settings.on_aws:
         settings.github_repository  # noqa: B018 - fail at load time, not halfway through a preview
     return settings
+
+
+class RunnerSettings(_Strict):
+    """The stack's self-hosted CI runner scale set (components/runners.py): how many runners wait idle
+    and how many may run at once. Each runner takes one job and is deleted after it."""
+
+    min_runners: int = Field(0, ge=0)
+    max_runners: int = Field(4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RunnerSettings:
+        if self.min_runners > self.max_runners:
+            raise ValueError("min_runners must not exceed max_runners")
+        return self

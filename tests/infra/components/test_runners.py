@@ -1,0 +1,189 @@
+"""The self-hosted CI runners: pinned charts, one job per unprivileged pod, no rights, narrow egress."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from pydantic import ValidationError
+
+from modelops_infra import layout as L
+from modelops_infra.manifests import runners as R
+from modelops_infra.settings import RunnerSettings, load_settings
+from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET, RUNNER_IMAGE
+from tests.infra.conftest import AWS_STACKS
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_VERSION = "1.33.0"
+
+
+def _releases(stack) -> dict[str, dict[str, Any]]:
+    return {
+        r.inputs["chart"]: r.inputs for r in stack.of_type(RELEASE) if "actions-runner" in r.inputs["chart"]
+    }
+
+
+def _scale_set(stack) -> dict[str, Any]:
+    return _releases(stack)[ARC_RUNNER_SCALE_SET.chart]
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every (dotted key, leaf) of a values tree, lists indexed."""
+    if isinstance(value, dict):
+        return [pair for key, inner in value.items() for pair in _walk(inner, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [pair for index, inner in enumerate(value) for pair in _walk(inner, f"{path}[{index}]")]
+    return [(path, value)]
+
+
+def _objects(stack, kind: str, namespace: str) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in stack.kubernetes_objects()
+        if o["kind"] == kind and o["metadata"].get("namespace", o["metadata"]["name"]) == namespace
+    ]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_every_aws_stack_installs_the_pinned_controller_and_its_own_scale_set(stacks, name):
+    releases = _releases(stacks[name])
+    assert set(releases) == {ARC_CONTROLLER.chart, ARC_RUNNER_SCALE_SET.chart}
+    controller, scale_set = releases[ARC_CONTROLLER.chart], releases[ARC_RUNNER_SCALE_SET.chart]
+    # One version for both: the controller reconciles the scale set's CRDs.
+    assert (
+        controller["version"]
+        == scale_set["version"]
+        == ARC_CONTROLLER.version
+        == ARC_RUNNER_SCALE_SET.version
+    )
+    assert (controller["namespace"], scale_set["namespace"]) == ("arc-systems", "arc-runners")
+    assert scale_set["name"] == f"modelops-{name}"
+    values = scale_set["values"]
+    assert values["runnerScaleSetName"] == values["runnerGroup"] == f"modelops-{name}"
+    assert controller["values"]["flags"]["watchSingleNamespace"] == "arc-runners"
+    assert values["controllerServiceAccount"] == {
+        "namespace": "arc-systems",
+        "name": controller["values"]["serviceAccount"]["name"],
+    }
+
+
+def test_the_local_stack_has_no_runners(stacks):
+    assert _releases(stacks["local"]) == {}
+    assert not [
+        o for o in stacks["local"].kubernetes_objects() if "arc-" in o["metadata"].get("namespace", "")
+    ]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_runners_register_with_the_organisation_using_the_app_secret_by_name(stacks, repo_root, name):
+    values = _scale_set(stacks[name])["values"]
+    repository = load_settings(name, root=repo_root).github_repository
+    assert values["githubConfigUrl"] == f"https://github.com/{repository.split('/')[0]}"
+    # A name, not a mapping: the chart reads the pre-created Secret; no credential is in the state.
+    assert values["githubConfigSecret"] == "arc-github-app"
+    leaves = _walk(values)
+    assert not [path for path, _ in leaves if "github_app" in path or "github_token" in path]
+    assert not [v for _, v in leaves if isinstance(v, str) and "PRIVATE KEY" in v]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_runners_are_unprivileged_one_job_pods_without_docker(stacks, name):
+    values = _scale_set(stacks[name])["values"]
+    leaves = _walk(values)
+    assert "containerMode" not in values  # neither dind (privileged) nor kubernetes (API rights)
+    assert not [v for _, v in leaves if isinstance(v, str) and R.DIND in v.lower()]
+    assert not [p for p, v in leaves if p.endswith(".privileged") and v is not False]
+    assert not [p for p, v in leaves if p.endswith("allowPrivilegeEscalation") and v is not False]
+    keys = {key for path, _ in leaves for key in re.split(r"[.\[\]]", path)}
+    assert not keys & set(R.PERSISTENT_RUNNER_KEYS)
+    spec = values["template"]["spec"]
+    (runner,) = spec["containers"]
+    assert runner["image"] == RUNNER_IMAGE and not RUNNER_IMAGE.endswith(":latest")
+    assert runner["command"] == ["/home/runner/run.sh"]  # the JIT runner: one job, then the pod goes
+    assert runner["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert runner["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert set(runner["resources"]) == {"requests", "limits"} and runner["resources"]["limits"]["memory"]
+    # The template is a Pod the API server accepts (the chart adds restartPolicy and labels).
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runner"}, "spec": spec}
+    kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_min_and_max_runners_come_from_the_settings(stacks, name):
+    values = _scale_set(stacks[name])["values"]
+    defaults = RunnerSettings()
+    assert (values["minRunners"], values["maxRunners"]) == (defaults.min_runners, defaults.max_runners)
+
+
+def test_runner_settings_are_strict():
+    assert RunnerSettings(min_runners=1, max_runners=1).max_runners == 1
+    for bad in ({"min_runners": 3, "max_runners": 2}, {"min_runners": -1}, {"max_runners": 0}, {"idle": 1}):
+        with pytest.raises(ValidationError):
+            RunnerSettings(**bad)
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_the_runner_account_has_no_token_and_no_binding(stacks, name):
+    stack = stacks[name]
+    spec = _scale_set(stack)["values"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "arc-runner" and spec["automountServiceAccountToken"] is False
+    (account,) = [
+        a for a in _objects(stack, "ServiceAccount", "arc-runners") if a["metadata"]["name"] == "arc-runner"
+    ]
+    assert account["automountServiceAccountToken"] is False
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        for binding in (o for o in stack.kubernetes_objects() if o["kind"] == kind):
+            subjects = binding.get("subjects") or []
+            assert not [s for s in subjects if s.get("name") == "arc-runner"], binding["metadata"]
+    # No Pod Identity association names the runners: they assume the CI roles through GitHub's OIDC.
+    for association in stack.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+        assert association.inputs.get("namespace") not in ("arc-runners", "arc-systems")
+
+
+def _egress(policy: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
+    return [
+        (peer, port["port"])
+        for rule in policy["spec"]["egress"]
+        for peer in rule["to"]
+        for port in rule["ports"]
+    ]
+
+
+@pytest.mark.parametrize("name", AWS_STACKS)
+def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_the_registry_only(stacks, name):
+    stack = stacks[name]
+    for namespace in ("arc-runners", "arc-systems"):
+        (ns,) = [
+            o
+            for o in stack.kubernetes_objects()
+            if o["kind"] == "Namespace" and o["metadata"]["name"] == namespace
+        ]
+        assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+        (policy,) = _objects(stack, "NetworkPolicy", namespace)
+        assert policy["spec"]["podSelector"] == {} and policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        assert policy["spec"]["ingress"] == []  # nothing connects to a runner or the controller
+        egress = _egress(policy)
+        # Every rule names a port: the instance metadata service and the Pod Identity agent (port 80)
+        # are out of reach, and nothing reaches the data tier's database.
+        assert all(rule.get("ports") for rule in policy["spec"]["egress"])
+        assert {port for _, port in egress} <= {L.DNS_PORT, L.HTTPS_PORT, L.MLFLOW_PORT}
+        assert 80 not in {port for _, port in egress} and L.POSTGRES_PORT not in {port for _, port in egress}
+        anywhere = [port for peer, port in egress if peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0"]
+        assert anywhere == [L.HTTPS_PORT]
+        dns = [peer for peer, port in egress if port == L.DNS_PORT]
+        assert dns and all(peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}} for peer in dns)
+    (runners,) = _objects(stack, "NetworkPolicy", "arc-runners")
+    mlflow = [peer for peer, port in _egress(runners) if port == L.MLFLOW_PORT]
+    assert mlflow == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": L.MLFLOW_NAMESPACE}}}
+    ]
+    (controller,) = _objects(stack, "NetworkPolicy", "arc-systems")
+    assert L.MLFLOW_PORT not in {port for _, port in _egress(controller)}
+
+
+def test_the_scale_set_name_is_the_label_workflows_use():
+    assert R.scale_set_name("registry") == "modelops-registry"
+    assert R.github_config_url("example-org/modelops-platform") == "https://github.com/example-org"
