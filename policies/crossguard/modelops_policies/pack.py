@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from modelops_policies import artifact_rules, aws_rules, ci_trust_rules, kubernetes_rules, network_rules
+from modelops_policies import (
+    artifact_rules,
+    aws_rules,
+    ci_trust_rules,
+    kubernetes_rules,
+    network_rules,
+    runner_rules,
+)
 
 ADVISORY_STACKS = ("dev", "local")
 
@@ -77,6 +84,11 @@ _RULES = [
         "bucket-policy-tls-only",
         "Bucket policies deny every S3 action without TLS.",
         artifact_rules.bucket_policy_tls_only,
+    ),
+    (
+        "ci-runners-unprivileged",
+        "Self-hosted runner scale sets pin their chart and run no privileged or Docker-in-Docker container.",
+        runner_rules.runner_scale_set_hardened,
     ),
 ]
 
