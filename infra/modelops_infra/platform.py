@@ -134,9 +134,8 @@ def _on_aws(
             settings.github_repository,
             runners.min_runners,
             runners.max_runners,
-            in_cluster=((L.MLFLOW_NAMESPACE, L.MLFLOW_PORT),),  # the registry, where this cluster runs it
         ),
-        opts=pulumi.ResourceOptions(provider=cluster.provider),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security]),
     )
     sink = SinkOnAws(
         cluster_name(settings.name),

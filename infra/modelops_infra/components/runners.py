@@ -23,8 +23,8 @@ class RunnersArgs:
     repository: str  # ORG/REPO the runners serve
     min_runners: int
     max_runners: int
-    # In-cluster services the runners may call, as (namespace, port): MLflow where the cluster runs it.
-    in_cluster: tuple[tuple[str, int], ...] = ()
+    # In-cluster services the runners' jobs call, each admitting them.
+    in_cluster: tuple[R.InClusterService, ...] = R.CLUSTER_SERVICES
 
 
 class Runners(pulumi.ComponentResource):
@@ -46,7 +46,9 @@ class Runners(pulumi.ComponentResource):
                 f"{name}-{meta['namespace']}-{meta['name']}",
                 metadata=meta,
                 spec=policy["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[spaces[meta["namespace"]]]),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[spaces[meta["namespace"]]] if meta["namespace"] in spaces else []
+                ),
             )
         account = R.runner_service_account()
         service_account = k8s.core.v1.ServiceAccount(

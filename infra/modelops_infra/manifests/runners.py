@@ -26,9 +26,11 @@ Why the runners are safe to keep next to the registry:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from modelops_infra import layout as L
+from modelops_infra.manifests.rollout_job import PROMETHEUS_POD, PROMETHEUS_PORT
 from modelops_infra.versions import RUNNER_IMAGE
 
 Manifest = dict[str, Any]
@@ -204,17 +206,58 @@ def _policy(namespace: str, egress: list[Manifest]) -> Manifest:
     }
 
 
-def network_policies(in_cluster: tuple[tuple[str, int], ...]) -> list[Manifest]:
-    """Runners: DNS, 443, and the in-cluster services named in `in_cluster` ((namespace, port): the
-    registry's MLflow in the registry cluster). The controller and listeners: DNS and 443 only."""
+@dataclass(frozen=True)
+class InClusterService:
+    """A service inside the runners' cluster that jobs call: its pods and port."""
+
+    name: str  # names the policy admitting the runners (`<name>-from-runners`)
+    namespace: str
+    pods: dict[str, str]
+    port: int
+
+
+# What jobs on these runners call inside the cluster: the registry (gate, record, retrain, where the
+# cluster runs MLflow) and the cluster's Prometheus (rollout). A service a cluster lacks matches no pod.
+CLUSTER_SERVICES = (
+    InClusterService("mlflow", L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP}, L.MLFLOW_PORT),
+    InClusterService("prometheus", L.MONITORING_NAMESPACE, PROMETHEUS_POD, PROMETHEUS_PORT),
+)
+
+
+def _runner_pods() -> Manifest:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": RUNNER_NAMESPACE}}}
+
+
+def network_policies(in_cluster: tuple[InClusterService, ...]) -> list[Manifest]:
+    """Runners: DNS, 443, and the in-cluster services named (the registry's MLflow, the cluster's
+    Prometheus), each of which admits them on its port. The controller and listeners: DNS and 443."""
     services = [
         {
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}],
-            "ports": [{"protocol": "TCP", "port": port}],
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": service.namespace}},
+                    "podSelector": {"matchLabels": service.pods},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": service.port}],
         }
-        for namespace, port in in_cluster
+        for service in in_cluster
+    ]
+    admissions = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": f"{service.name}-from-runners", "namespace": service.namespace},
+            "spec": {
+                "podSelector": {"matchLabels": service.pods},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_runner_pods()], "ports": [{"protocol": "TCP", "port": service.port}]}],
+            },
+        }
+        for service in in_cluster
     ]
     return [
         _policy(CONTROLLER_NAMESPACE, [_dns(), _https()]),
         _policy(RUNNER_NAMESPACE, [_dns(), _https(), *services]),
+        *admissions,
     ]

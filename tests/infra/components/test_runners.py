@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from modelops_infra import layout as L
 from modelops_infra.manifests import runners as R
+from modelops_infra.manifests.rollout_job import PROMETHEUS_POD, PROMETHEUS_PORT
 from modelops_infra.settings import RunnerSettings, load_settings
 from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET, RUNNER_IMAGE
 from tests.conftest import REPO_ROOT
@@ -156,7 +157,7 @@ def _egress(policy: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
-def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_the_registry_only(stacks, name):
+def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_named_services_only(stacks, name):
     stack = stacks[name]
     for namespace in ("arc-runners", "arc-systems"):
         (ns,) = [
@@ -170,21 +171,50 @@ def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_the_registry_on
         assert policy["spec"]["ingress"] == []  # nothing connects to a runner or the controller
         egress = _egress(policy)
         # Every rule names a port: the instance metadata service and the Pod Identity agent (port 80)
-        # are out of reach, and nothing reaches the data tier's database.
+        # are out of reach, and so is the data tier's database.
         assert all(rule.get("ports") for rule in policy["spec"]["egress"])
-        assert {port for _, port in egress} <= {L.DNS_PORT, L.HTTPS_PORT, L.MLFLOW_PORT}
-        assert 80 not in {port for _, port in egress} and L.POSTGRES_PORT not in {port for _, port in egress}
-        anywhere = [port for peer, port in egress if peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0"]
-        assert anywhere == [L.HTTPS_PORT]
+        ports = {port for _, port in egress}
+        assert ports <= {L.DNS_PORT, L.HTTPS_PORT, L.MLFLOW_PORT, PROMETHEUS_PORT}
+        assert 80 not in ports and L.POSTGRES_PORT not in ports
+        anywhere = [port for peer, port in egress if "ipBlock" in peer]
+        assert anywhere == [L.HTTPS_PORT] and all(
+            p["ipBlock"] == {"cidr": "0.0.0.0/0"} for p, _ in egress if "ipBlock" in p
+        )
         dns = [peer for peer, port in egress if port == L.DNS_PORT]
         assert dns and all(peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}} for peer in dns)
     (runners,) = _objects(stack, "NetworkPolicy", "arc-runners")
-    mlflow = [peer for peer, port in _egress(runners) if port == L.MLFLOW_PORT]
-    assert mlflow == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": L.MLFLOW_NAMESPACE}}}
-    ]
+    inside = {port: peer for peer, port in _egress(runners) if port in (L.MLFLOW_PORT, PROMETHEUS_PORT)}
+    assert inside == {
+        L.MLFLOW_PORT: {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": L.MLFLOW_NAMESPACE}},
+            "podSelector": {"matchLabels": {"app": L.MLFLOW_APP}},
+        },
+        PROMETHEUS_PORT: {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": L.MONITORING_NAMESPACE}},
+            "podSelector": {"matchLabels": PROMETHEUS_POD},
+        },
+    }
     (controller,) = _objects(stack, "NetworkPolicy", "arc-systems")
-    assert L.MLFLOW_PORT not in {port for _, port in _egress(controller)}
+    assert {port for _, port in _egress(controller)} == {L.DNS_PORT, L.HTTPS_PORT}
+    # Each service admits the runners on its port alone (its namespace denies by default).
+    for namespace, pods, port in (
+        (L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP}, L.MLFLOW_PORT),
+        (L.MONITORING_NAMESPACE, PROMETHEUS_POD, PROMETHEUS_PORT),
+    ):
+        (admits,) = [
+            p
+            for p in _objects(stack, "NetworkPolicy", namespace)
+            if p["metadata"]["name"].endswith("-from-runners")
+        ]
+        assert admits["spec"]["podSelector"] == {"matchLabels": pods}
+        assert admits["spec"]["ingress"] == [
+            {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "arc-runners"}}}
+                ],
+                "ports": [{"protocol": "TCP", "port": port}],
+            }
+        ]
 
 
 def test_the_scale_set_name_is_the_label_workflows_use():
