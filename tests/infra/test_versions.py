@@ -69,5 +69,5 @@ def test_the_runner_charts_and_image_are_pinned_at_githubs_published_locations()
     )
     # Released together: the controller serves the scale set chart's CRDs of the same version.
     assert versions.ARC_CONTROLLER.version == versions.ARC_RUNNER_SCALE_SET.version == "0.14.2"
-    assert versions.RUNNER_IMAGE == f"ghcr.io/actions/actions-runner:{versions.RUNNER_VERSION}"
+    assert f"ghcr.io/actions/actions-runner:{versions.RUNNER_VERSION}" == versions.RUNNER_IMAGE
     assert re.fullmatch(r"\d+\.\d+\.\d+", versions.RUNNER_VERSION)
