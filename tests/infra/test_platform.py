@@ -16,7 +16,7 @@ def test_the_stack_has_every_platform_part(stacks, name):
     kinds = {
         r.type.rsplit(":", 1)[-1] for r in stacks[name].resources if r.type.startswith("modelops:platform:")
     }
-    aws_only = {"Network", "Cluster", "CiAccess", "ArtifactAccess"}
+    aws_only = {"Network", "Cluster", "CiAccess", "ArtifactAccess", "Runners"}
     expected = COMPONENTS | (aws_only if name != "local" else set())
     assert kinds == expected
 
