@@ -196,14 +196,21 @@ def _https() -> Manifest:
     return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": L.HTTPS_PORT}]}
 
 
-def _policy(namespace: str, egress: list[Manifest]) -> Manifest:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "runners-egress-only", "namespace": namespace},
-        # Every pod of the namespace; no ingress rule, so nothing may connect to a runner.
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": egress},
-    }
+def _policies(namespace: str, egress: list[Manifest]) -> list[Manifest]:
+    """Deny everything, like every namespace the platform owns; then let every pod out to `egress`.
+    No policy admits anything in: nothing may connect to a runner, a listener or the controller."""
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"podSelector": {}, "policyTypes": types, **rules},
+        }
+        for name, types, rules in (
+            ("default-deny", ["Ingress", "Egress"], {"ingress": [], "egress": []}),
+            ("allow-egress", ["Egress"], {"egress": egress}),
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -257,7 +264,7 @@ def network_policies(in_cluster: tuple[InClusterService, ...]) -> list[Manifest]
         for service in in_cluster
     ]
     return [
-        _policy(CONTROLLER_NAMESPACE, [_dns(), _https()]),
-        _policy(RUNNER_NAMESPACE, [_dns(), _https(), *services]),
+        *_policies(CONTROLLER_NAMESPACE, [_dns(), _https()]),
+        *_policies(RUNNER_NAMESPACE, [_dns(), _https(), *services]),
         *admissions,
     ]

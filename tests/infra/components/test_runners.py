@@ -166,9 +166,13 @@ def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_named_services_
             if o["kind"] == "Namespace" and o["metadata"]["name"] == namespace
         ]
         assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-        (policy,) = _objects(stack, "NetworkPolicy", namespace)
-        assert policy["spec"]["podSelector"] == {} and policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-        assert policy["spec"]["ingress"] == []  # nothing connects to a runner or the controller
+        policies = {p["metadata"]["name"]: p for p in _objects(stack, "NetworkPolicy", namespace)}
+        assert set(policies) == {"default-deny", "allow-egress"}
+        deny = policies["default-deny"]["spec"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+        policy = policies["allow-egress"]
+        # Nothing admits ingress: nothing connects to a runner or the controller.
+        assert policy["spec"]["podSelector"] == {} and policy["spec"]["policyTypes"] == ["Egress"]
         egress = _egress(policy)
         # Every rule names a port: the instance metadata service and the Pod Identity agent (port 80)
         # are out of reach, and so is the data tier's database.
@@ -182,7 +186,9 @@ def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_named_services_
         )
         dns = [peer for peer, port in egress if port == L.DNS_PORT]
         assert dns and all(peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}} for peer in dns)
-    (runners,) = _objects(stack, "NetworkPolicy", "arc-runners")
+    (runners,) = [
+        p for p in _objects(stack, "NetworkPolicy", "arc-runners") if p["metadata"]["name"] == "allow-egress"
+    ]
     inside = {port: peer for peer, port in _egress(runners) if port in (L.MLFLOW_PORT, PROMETHEUS_PORT)}
     assert inside == {
         L.MLFLOW_PORT: {
@@ -194,7 +200,9 @@ def test_runner_namespaces_admit_nothing_and_reach_dns_https_and_named_services_
             "podSelector": {"matchLabels": PROMETHEUS_POD},
         },
     }
-    (controller,) = _objects(stack, "NetworkPolicy", "arc-systems")
+    (controller,) = [
+        p for p in _objects(stack, "NetworkPolicy", "arc-systems") if p["metadata"]["name"] == "allow-egress"
+    ]
     assert {port for _, port in _egress(controller)} == {L.DNS_PORT, L.HTTPS_PORT}
     # Each service admits the runners on its port alone (its namespace denies by default).
     for namespace, pods, port in (
