@@ -49,6 +49,7 @@ from modelops_infra.components.registry import (
 )
 from modelops_infra.components.registry_gateway import RegistryGateway, RegistryGatewayArgs
 from modelops_infra.components.registry_users import CI_USERS, ServiceUser
+from modelops_infra.components.runners import Runners, RunnersArgs
 from modelops_infra.components.security import Security, SecurityArgs
 from modelops_infra.components.serving import Serving, ServingArgs
 from modelops_infra.gitops_models import ModelAccount, model_accounts
@@ -63,11 +64,13 @@ from modelops_infra.manifests.model_monitor import (
 )
 from modelops_infra.manifests.network_policies import BackendPeers, aws_backend_peers, local_backend_peers
 from modelops_infra.manifests.rollout_job import RolloutJob
+from modelops_infra.manifests.runners import MLFLOW_SERVICE, PROMETHEUS_SERVICE, InClusterService
 from modelops_infra.settings import (
     AwsPlatformSettings,
     LocalPlatformSettings,
     RegistrySettings,
     RegistryStack,
+    RunnerSettings,
     Settings,
 )
 from modelops_infra.versions import mlflow_server_image, modelops_image, serving_runtime_image
@@ -247,7 +250,24 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             deploy_parts=REGISTRY_PARTS,
         ),
     )
+    _runners(stack.name, stack.github_repository, settings.runners, cluster, security, MLFLOW_SERVICE)
     return RegistryPlatform(security, registry, cluster, ci, artifacts, gateway)
+
+
+def _runners(
+    stack: str,
+    repository: str,
+    runners: RunnerSettings,
+    cluster: Cluster,
+    security: Security,
+    calls: InClusterService,
+) -> Runners:
+    """The stack's CI runners (in its VPC), admitted by the one in-cluster service their jobs call."""
+    return Runners(
+        "runners",
+        RunnersArgs(stack, repository, runners.min_runners, runners.max_runners, in_cluster=(calls,)),
+        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[security]),
+    )
 
 
 def _writers(registry: RegistrySettings) -> Grantee | None:
@@ -299,6 +319,9 @@ def _on_aws(
             logins={},
             kinds=ENVIRONMENT_CI_ROLES,
         ),
+    )
+    _runners(
+        settings.name, settings.github_repository, platform.runners, cluster, security, PROMETHEUS_SERVICE
     )
     sink = SinkOnAws(
         cluster_name(settings.name),

@@ -173,6 +173,20 @@ class CiSettings(_Strict):
     create_oidc_provider: bool = True
 
 
+class RunnerSettings(_Strict):
+    """The stack's self-hosted CI runner scale set (components/runners.py): how many runners wait idle
+    and how many may run at once. Each runner takes one job and is deleted after it."""
+
+    min_runners: int = Field(0, ge=0)
+    max_runners: int = Field(4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RunnerSettings:
+        if self.min_runners > self.max_runners:
+            raise ValueError("min_runners must not exceed max_runners")
+        return self
+
+
 _AWS_SECTIONS = ("aws", "network", "cluster", "ci")
 
 
@@ -192,6 +206,7 @@ class AwsPlatformSettings(_PlatformCommon):
     network: NetworkSettings
     cluster: ClusterSettings
     ci: CiSettings
+    runners: RunnerSettings = Field(default_factory=RunnerSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -378,6 +393,7 @@ class RegistryStackSettings(_Strict):
     cluster: ClusterSettings
     registry: RegistrySettings
     ci: CiSettings
+    runners: RunnerSettings = Field(default_factory=RunnerSettings)
     readers: list[RegistryReader] = Field(min_length=1)
     # Where people and the environments' jobs reach MLflow over TLS; required (require_ingress_allow_list).
     registry_ingress: RegistryIngressSettings | None = None

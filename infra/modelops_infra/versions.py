@@ -79,3 +79,16 @@ MODELOPS_VERSION = "0.1.0"
 def modelops_image(repository: str) -> str:
     """The payload sink's image, as CI publishes it into this repository's GHCR."""
     return f"ghcr.io/{repository.lower()}/modelops:v{MODELOPS_VERSION}"
+
+
+# GitHub's actions-runner-controller in runner scale set mode (components/runners.py): the controller
+# and the scale set are released together and must carry the same version.
+ARC_CONTROLLER = Chart(
+    "oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set-controller", "0.14.2"
+)
+ARC_RUNNER_SCALE_SET = Chart(
+    "oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set", "0.14.2"
+)
+# The runner each job's pod runs: actions/runner's release, never `latest` (the chart's default).
+RUNNER_VERSION = "2.335.1"
+RUNNER_IMAGE = f"ghcr.io/actions/actions-runner:{RUNNER_VERSION}"

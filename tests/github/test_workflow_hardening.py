@@ -19,7 +19,10 @@ from tests.tools import require, require_command
 
 GITHUB = REPO_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-EXPECTED = {"ci", "promotion-gate", "record", "infra", "policy", "retrain", "rollback", "rollout", "images"}
+EXPECTED = {
+    "ci", "promotion-gate", "record", "infra", "infra-preview", "policy", "retrain", "rollback", "rollout",
+    "images",
+}  # fmt: skip
 
 
 def workflow(name: str) -> dict:
@@ -99,8 +102,9 @@ def test_the_rules_catch_a_workflow_that_breaks_each_of_them(tmp_path: Path):
 
 def test_the_promotion_gate_runs_reviewed_code_on_every_pull_request():
     gate = workflow("promotion-gate")
-    # Every pull request: a required check a `paths:` filter skips stays pending forever.
-    assert gate["on"] == {"pull_request": None}
+    # Every pull request: a required check a `paths:` filter skips stays pending forever. Main's
+    # workflow file (pull_request_target): the job runs inside the registry's network.
+    assert gate["on"] == {"pull_request_target": None}
     job = gate["jobs"]["gate"]
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     steps = job["steps"]
@@ -169,11 +173,17 @@ def test_record_and_infra_start_from_their_progress_tags_and_move_them_last():
 
 
 def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod():
-    infra = workflow("infra")
-    assert {"pull_request", "push"} == set(infra["on"])
-    jobs = infra["jobs"]
-    preview = " ".join(step.get("run", "") for step in jobs["preview"]["steps"])
+    # Two files: a pull request can rewrite the workflow it triggers, so the deploys (inside each
+    # VPC) live in a file no pull request triggers.
+    previews, infra = workflow("infra-preview"), workflow("infra")
+    assert set(previews["on"]) == {"pull_request"} and set(infra["on"]) == {"push"}
+    assert infra["on"]["push"]["branches"] == ["main"]
+    assert previews["on"]["pull_request"]["paths"] == infra["on"]["push"]["paths"]
+    assert previews["env"] == infra["env"]
+    preview = " ".join(step.get("run", "") for step in previews["jobs"]["preview"]["steps"])
     assert "pulumi preview" in preview and "--policy-pack" in preview
+    assert not [name for name in previews["jobs"] if name.startswith("up-")]
+    jobs = infra["jobs"]
     assert [jobs[f"up-{env}"]["environment"] for env in ("dev", "staging", "prod")] == [
         "dev",
         "staging",
@@ -188,7 +198,11 @@ def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod(
 def test_the_pulumi_cli_is_the_version_of_the_locked_sdk():
     lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
     sdk = next(package["version"] for package in lock["package"] if package["name"] == "pulumi")
-    assert workflow("infra")["env"]["PULUMI_VERSION"] == sdk
+    assert (
+        workflow("infra")["env"]["PULUMI_VERSION"]
+        == workflow("infra-preview")["env"]["PULUMI_VERSION"]
+        == sdk
+    )
 
 
 def test_the_policy_workflow_runs_the_pinned_scanners():

@@ -34,7 +34,7 @@ from tests.infra.harness import STACK_REFERENCE, Declared, StackUnderTest, build
 
 # MonitorIdentity: every stack serves credit-risk (gitops/models), so each runs its monitor.
 ENVIRONMENT = {"Monitoring", "Serving", "Ingress", "GitOps", "Security", "PayloadSink", "MonitorIdentity"}
-ON_AWS = {"Network", "Cluster", "CiAccess", "ArtifactAccess"}
+ON_AWS = {"Network", "Cluster", "CiAccess", "ArtifactAccess", "Runners"}
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 # What writes, deletes or unlocks an object: no environment principal may hold any on the registry's bucket.
 OBJECT_CHANGES = artifact_rules.OBJECT_WRITE_ACTIONS
@@ -72,6 +72,7 @@ def test_the_registry_stack_has_mlflow_its_database_the_locked_bucket_and_cis_ro
         "CiAccess",
         "Ingress",
         "RegistryGateway",
+        "Runners",
     }
     assert len(_mlflow(registry_stack)) == 1
     assert len(registry_stack.of_type("aws:rds/instance:Instance")) == 1

@@ -21,6 +21,7 @@ from modelops_policies import (
     ci_trust_rules,
     enforcement_for,
     kubernetes_rules,
+    runner_rules,
 )
 from tests.infra.conftest import STACKS
 from tests.policies.stack_args import from_declared, violations
@@ -944,3 +945,86 @@ def test_the_least_privilege_rules_are_in_the_pack():
     assert "roles-carry-permissions-boundary" in {p.name for p in POLICIES}
     stack_rules = {p.name for p in STACK_POLICIES}
     assert {"github-roles-not-administrators", "boundaries-deny-iam-administration"} <= stack_rules
+
+
+# --- self-hosted runners (runner_rules.py) -------------------------------------------------------
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+_SCALE_SET = "oci://ghcr.io/actions/actions-runner-controller-charts/gha-runner-scale-set"
+_RUNNER_POD = {
+    "spec": {"containers": [{"name": "runner", "image": "ghcr.io/actions/actions-runner:2.335.1"}]}
+}
+BAD_RUNNERS = [
+    ("unpinned", RELEASE, {"chart": _SCALE_SET, "values": {"template": _RUNNER_POD}}),
+    ("a range", RELEASE, {"chart": "gha-runner-scale-set", "version": "~0.14", "values": {}}),
+    (
+        "unpinned controller",
+        RELEASE,
+        {"chart": f"{_SCALE_SET}-controller", "version": "latest", "values": {}},
+    ),
+    (
+        "dind",
+        RELEASE,
+        {"chart": _SCALE_SET, "version": "0.14.2", "values": {"containerMode": {"type": "dind"}}},
+    ),
+    (
+        "a dind sidecar",
+        RELEASE,
+        {
+            "chart": _SCALE_SET,
+            "version": "0.14.2",
+            "values": {"template": {"spec": {"initContainers": [{"name": "d", "image": "docker:28-dind"}]}}},
+        },
+    ),
+    (
+        "privileged",
+        RELEASE,
+        {
+            "chart": _SCALE_SET,
+            "version": "0.14.2",
+            "values": {
+                "template": {
+                    "spec": {"containers": [{"name": "runner", "securityContext": {"privileged": True}}]}
+                }
+            },
+        },
+    ),
+    (
+        "escalation",
+        RELEASE,
+        {
+            "chart": _SCALE_SET,
+            "version": "0.14.2",
+            "values": {
+                "template": {
+                    "spec": {"containers": [{"securityContext": {"allowPrivilegeEscalation": True}}]}
+                }
+            },
+        },
+    ),
+    (
+        "values it cannot read",
+        RELEASE,
+        {"chart": _SCALE_SET, "version": "0.14.2", "valueYamlFiles": ["v.yaml"]},
+    ),
+    (
+        "the scale set without the chart",
+        "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet",
+        {"spec": {"template": {"spec": {"containers": [{"securityContext": {"privileged": "true"}}]}}}},
+    ),
+    ("legacy ARC", "kubernetes:actions.summerwind.dev/v1alpha1:RunnerDeployment", {"spec": {}}),
+]
+
+
+@pytest.mark.parametrize(("type_", "props"), [b[1:] for b in BAD_RUNNERS], ids=[b[0] for b in BAD_RUNNERS])
+def test_a_privileged_dind_or_unpinned_runner_scale_set_is_caught(type_, props):
+    assert _violations(runner_rules.runner_scale_set_hardened, _args(type_, props, stack="prod"))
+
+
+def test_a_pinned_unprivileged_scale_set_and_other_charts_pass():
+    hardened = {"containers": [{"securityContext": {"privileged": False, "allowPrivilegeEscalation": False}}]}
+    good = {"chart": _SCALE_SET, "version": "0.14.2", "values": {"template": {"spec": hardened}}}
+    assert not _violations(runner_rules.runner_scale_set_hardened, _args(RELEASE, good))
+    # Not a runner: another chart's privileged values are other rules' business.
+    other = {"chart": "argo-cd", "version": "9.5.4", "values": {"x": {"privileged": True}}}
+    assert not _violations(runner_rules.runner_scale_set_hardened, _args(RELEASE, other))

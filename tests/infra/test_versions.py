@@ -55,3 +55,19 @@ def test_charts_are_pinned_to_exact_versions_at_their_published_locations():
         versions.ARGO_CD,
     ]
     assert {c.chart: (c.version, c.repo) for c in pinned} == charts
+
+
+def test_the_runner_charts_and_image_are_pinned_at_githubs_published_locations():
+    registry = "oci://ghcr.io/actions/actions-runner-controller-charts"
+    assert (versions.ARC_CONTROLLER.chart, versions.ARC_CONTROLLER.repo) == (
+        f"{registry}/gha-runner-scale-set-controller",
+        None,
+    )
+    assert (versions.ARC_RUNNER_SCALE_SET.chart, versions.ARC_RUNNER_SCALE_SET.repo) == (
+        f"{registry}/gha-runner-scale-set",
+        None,
+    )
+    # Released together: the controller serves the scale set chart's CRDs of the same version.
+    assert versions.ARC_CONTROLLER.version == versions.ARC_RUNNER_SCALE_SET.version == "0.14.2"
+    assert f"ghcr.io/actions/actions-runner:{versions.RUNNER_VERSION}" == versions.RUNNER_IMAGE
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions.RUNNER_VERSION)

@@ -11,6 +11,7 @@ from modelops_policies import (
     kubernetes_rules,
     network_rules,
     registry_exposure_rules,
+    runner_rules,
 )
 
 ADVISORY_STACKS = ("dev", "local")
@@ -99,6 +100,11 @@ _RULES = [
         "security-policy-allow-list-narrow",
         "Envoy Gateway SecurityPolicies allow client networks, never 0.0.0.0/0 or a share of the internet.",
         registry_exposure_rules.security_policy_allow_list_narrow,
+    ),
+    (
+        "ci-runners-unprivileged",
+        "Self-hosted runner scale sets pin their chart and run no privileged or Docker-in-Docker container.",
+        runner_rules.runner_scale_set_hardened,
     ),
 ]
 

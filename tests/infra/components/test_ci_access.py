@@ -127,7 +127,8 @@ def test_the_workflows_that_assume_a_main_role_are_exactly_the_ones_it_trusts():
                 ), (kind, file)
     for kind in ("gate", "preview"):  # the read-only roles: their jobs run on pull requests
         for file, jobs in _jobs_assuming(ROLE_VARIABLES[kind][0]).items():
-            assert "pull_request" in _workflow(file)["on"], (kind, file)
+            # The gate: pull_request_target (main's workflow, on the registry's runners).
+            assert {"pull_request", "pull_request_target"} & set(_workflow(file)["on"]), (kind, file)
             assert all("environment" not in job for job in jobs), (kind, file)
 
 
