@@ -36,8 +36,8 @@ def test_every_role_but_deploy_carries_the_stacks_boundary(every_stack, name):
     (deploy,) = unbounded
     assert deploy.inputs["tags"][UNBOUNDED_TAG] == UNBOUNDED_VALUE
     (statement,) = json.loads(deploy.inputs["assumeRolePolicy"])["Statement"]
-    refs = statement["Condition"]["StringEquals"][f"{ISSUER}:job_workflow_ref"]
-    assert [ref.split("/.github/workflows/")[-1] for ref in refs] == ["infra.yml@refs/heads/main"]
+    subject = statement["Condition"]["StringEquals"][f"{ISSUER}:sub"]
+    assert subject.split("/.github/workflows/")[-1] == "infra.yml@refs/heads/main"
     expected = boundary_policy_arn(ACCOUNT, name)
     assert {r.inputs["permissionsBoundary"] for r in roles if r not in unbounded} == {expected}
 

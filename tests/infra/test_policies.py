@@ -229,8 +229,12 @@ BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/modelops/boundary/modelops-prod
 REPO = "example-org/modelops-platform"
 
 
-def _github_trust(sub: str, refs: list[str]) -> str:
-    equals = {f"{issuer}:sub": sub, f"{issuer}:aud": "sts.amazonaws.com", f"{issuer}:job_workflow_ref": refs}
+def _github_trust(context: str, files: list[str]) -> str:
+    """A GitHub role's trust as ci_access writes it: the workflow files at main, through `sub`."""
+    subs = [
+        f"repo:{REPO}:{context}:job_workflow_ref:{REPO}/.github/workflows/{f}@refs/heads/main" for f in files
+    ]
+    equals = {f"{issuer}:sub": subs[0] if len(subs) == 1 else subs, f"{issuer}:aud": "sts.amazonaws.com"}
     statement = {
         "Effect": "Allow",
         "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{issuer}"},
@@ -240,9 +244,7 @@ def _github_trust(sub: str, refs: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-DEPLOY_TRUST = _github_trust(
-    f"repo:{REPO}:environment:prod", [f"{REPO}/.github/workflows/infra.yml@refs/heads/main"]
-)
+DEPLOY_TRUST = _github_trust("environment:prod", ["infra.yml"])
 UNBOUNDED = {ci_trust_rules.UNBOUNDED_TAG: ci_trust_rules.UNBOUNDED_VALUE}
 BAD += [
     # A role without a boundary, or with one that is not the stack's.
@@ -273,13 +275,7 @@ BAD += [
         ci_trust_rules.roles_carry_permissions_boundary,
         ROLE,
         {
-            "assumeRolePolicy": _github_trust(
-                f"repo:{REPO}:environment:prod",
-                [
-                    f"{REPO}/.github/workflows/infra.yml@refs/heads/main",
-                    f"{REPO}/.github/workflows/x.yml@refs/heads/main",
-                ],
-            ),
+            "assumeRolePolicy": _github_trust("environment:prod", ["infra.yml", "x.yml"]),
             "tags": UNBOUNDED,
         },
     ),

@@ -1,4 +1,4 @@
-"""The CrossGuard rule that a role GitHub Actions assumes on main pins the environment AND main's workflow.
+"""The CrossGuard rule that a role GitHub Actions assumes pins, through `sub`, the workflow file and its ref.
 
 Every mocked stack's roles go through it in tests/infra/test_policies.py (the whole pack); here it
 meets the trusts someone getting around it would write.
@@ -17,7 +17,6 @@ from modelops_policies.ci_trust_rules import github_trust_pins_main_workflow
 
 ISSUER = "token.actions.githubusercontent.com"
 REPO = "example-org/modelops-platform"
-INFRA_ON_MAIN = f"{REPO}/.github/workflows/infra.yml@refs/heads/main"
 
 
 def _violations(conditions: dict[str, Any], *, action: str = "sts:AssumeRoleWithWebIdentity") -> list[str]:
@@ -49,11 +48,19 @@ def _violations(conditions: dict[str, Any], *, action: str = "sts:AssumeRoleWith
     return found
 
 
-def _github(sub: str, refs: Any = None) -> dict[str, Any]:
-    equals: dict[str, Any] = {f"{ISSUER}:sub": sub, f"{ISSUER}:aud": "sts.amazonaws.com"}
+def _sub(context: str, file: str = "infra.yml", ref: str = "refs/heads/main", *, repo: str = REPO) -> str:
+    return f"repo:{REPO}:{context}:job_workflow_ref:{repo}/.github/workflows/{file}@{ref}"
+
+
+def _github(sub: Any = None, *, like: Any = None, refs: Any = None) -> dict[str, Any]:
+    conditions: dict[str, Any] = {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}
+    if sub is not None:
+        conditions["StringEquals"][f"{ISSUER}:sub"] = sub
+    if like is not None:
+        conditions["StringLike"] = {f"{ISSUER}:sub": like}
     if refs is not None:
-        equals[f"{ISSUER}:job_workflow_ref"] = refs
-    return {"StringEquals": equals}
+        conditions["StringEquals"][f"{ISSUER}:job_workflow_ref"] = refs
+    return conditions
 
 
 def test_the_rule_is_in_the_pack():
@@ -63,45 +70,47 @@ def test_the_rule_is_in_the_pack():
 @pytest.mark.parametrize(
     "conditions",
     [
-        _github(f"repo:{REPO}:environment:prod", [INFRA_ON_MAIN]),
-        _github(
-            f"repo:{REPO}:environment:registry",
-            [
-                f"{REPO}/.github/workflows/record.yml@refs/heads/main",
-                f"{REPO}/.github/workflows/retrain.yml@refs/heads/main",
-            ],
-        ),
-        _github(f"repo:{REPO}:ref:refs/heads/main", INFRA_ON_MAIN),  # a single value, not a list
-        _github(f"repo:{REPO}:pull_request"),  # read-only pull-request roles: sub alone
+        _github(_sub("environment:prod")),
+        _github([_sub("environment:registry", "record.yml"), _sub("environment:registry", "retrain.yml")]),
+        _github(_sub("ref:refs/heads/main")),
+        _github(_sub("pull_request", "promotion-gate.yml")),  # pull_request_target: main's file
+        _github(like=_sub("pull_request", "infra-preview.yml", "refs/pull/*/merge")),
         {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": "system:serviceaccount:a:b"}},  # IRSA
     ],
-    ids=["environment", "several-workflows", "main-ref", "pull-request", "irsa"],
+    ids=["environment", "several-workflows", "main-ref", "pull-request-target", "pull-request", "irsa"],
 )
-def test_trusts_that_pin_the_environment_and_mains_workflow_pass(conditions):
+def test_trusts_that_pin_the_workflow_file_and_its_ref_pass(conditions):
     assert _violations(conditions) == []
 
 
 @pytest.mark.parametrize(
     ("conditions", "message"),
     [
-        # The deploy role as it was: any workflow file naming the environment got administrator rights.
-        (_github(f"repo:{REPO}:environment:prod"), "not sub alone"),
-        (_github(f"repo:{REPO}:environment:prod", []), "not sub alone"),
-        (_github(f"repo:{REPO}:environment:prod", [f"{REPO}/.github/workflows/infra.yml@refs/heads/dev"]),
-         "at refs/heads/main"),
-        (_github(f"repo:{REPO}:environment:prod", [f"{REPO}/.github/workflows/infra.yml@refs/pull/7/merge"]),
-         "at refs/heads/main"),
-        (_github(f"repo:{REPO}:environment:prod", ["other/fork/.github/workflows/infra.yml@refs/heads/main"]),
-         "at refs/heads/main"),
-        (_github(f"repo:{REPO}:environment:prod", [INFRA_ON_MAIN, f"{REPO}/x.yml@refs/heads/main"]),
-         "at refs/heads/main"),
-        (_github(f"repo:{REPO}:ref:refs/heads/feature", [INFRA_ON_MAIN]), "not 'ref:refs/heads/feature'"),
-        (_github(f"repo:{REPO}:workflow_dispatch", [INFRA_ON_MAIN]), "an environment or refs/heads/main"),
-        (_github("repo:example-org/*:environment:prod", [INFRA_ON_MAIN]), "must pin sub"),
+        # The default sub names no workflow file: any file naming the environment would get the role.
+        (_github(f"repo:{REPO}:environment:prod"), "is not repo:ORG/REPO"),
+        (_github(f"repo:{REPO}:pull_request"), "is not repo:ORG/REPO"),
+        # The claim AWS never reads: the role could not be assumed at all.
+        (_github(_sub("environment:prod"), refs=[f"{REPO}/.github/workflows/infra.yml@refs/heads/main"]),
+         "does not read job_workflow_ref"),
+        (_github(_sub("environment:prod", ref="refs/heads/dev")), "at refs/heads/main only"),
+        (_github(_sub("environment:prod", ref="refs/pull/7/merge")), "at refs/heads/main only"),
+        (_github(_sub("environment:prod", repo="other/fork")), "another repository's workflow file"),
+        (_github([_sub("environment:prod"), f"repo:{REPO}:environment:prod"]), "is not repo:ORG/REPO"),
+        (_github(_sub("ref:refs/heads/feature")), "is not repo:ORG/REPO"),
+        (_github(_sub("workflow_dispatch")), "is not repo:ORG/REPO"),
+        (_github(like=_sub("environment:prod", ref="refs/pull/*/merge")), "only for pull_request jobs"),
+        (_github(_sub("pull_request", "infra-preview.yml", "refs/pull/*/merge")), "matched with StringLike"),
+        (_github(like=_sub("pull_request", "*.yml", "refs/pull/*/merge")), "is not repo:ORG/REPO"),
+        (_github(like=_sub("environment:*")), "is not repo:ORG/REPO"),
+        (_github(like=_sub("pull_request", "infra-preview.yml", "refs/*")), "other than the pull request"),
+        (_github(like=_sub("environment:prod")), "match it with StringEquals"),
+        (_github("repo:example-org/*:environment:prod"), "is not repo:ORG/REPO"),
         ({"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}, "must pin sub"),
     ],
-    ids=["sub-alone", "empty-refs", "other-branch", "pull-ref", "other-repository", "one-bad-of-two",
-         "feature-ref-sub", "event-sub", "wildcard-sub", "no-sub"],
+    ids=["default-environment-sub", "default-pull-request-sub", "unread-claim", "other-branch", "pull-ref",
+         "other-repository", "one-bad-of-two", "feature-ref", "event-sub", "pull-pattern-in-environment",
+         "pattern-as-exact", "any-file", "any-environment", "any-ref", "exact-as-pattern", "wildcard-repo",
+         "no-sub"],
 )  # fmt: skip
 def test_a_trust_that_gets_around_it_is_caught(conditions, message):
     violations = _violations(conditions)
@@ -111,3 +120,12 @@ def test_a_trust_that_gets_around_it_is_caught(conditions, message):
 
 def test_a_role_for_another_action_is_not_its_concern():
     assert _violations(_github(f"repo:{REPO}:environment:prod"), action="sts:AssumeRole") == []
+
+
+def test_the_subjects_infra_builds_are_the_ones_the_rule_accepts():
+    from modelops_infra.components.ci_access import subjects
+    from modelops_policies.github_subjects import subject_problem
+
+    for kind in ("preview", "deploy", "gate", "retrain"):
+        for value in subjects(REPO, kind, "prod"):
+            assert subject_problem(value, pattern="*" in value) is None, value

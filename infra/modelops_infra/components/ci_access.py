@@ -1,26 +1,28 @@
 """GitHub Actions' OIDC provider and the roles workflows assume: pinned to this repository.
 
-| role | `sub` it trusts | may |
-| --- | --- | --- |
-| preview | `repo:ORG/REPO:pull_request` | read the stack's resource types (`pulumi preview`) |
-| deploy | `repo:ORG/REPO:environment:<env>` | change the stack's resources only (`pulumi up`) |
-| gate | `repo:ORG/REPO:pull_request` | read the artifact bucket and the gate's MLflow login |
-| retrain | `repo:ORG/REPO:environment:registry` | read and add artifacts, read the retrain MLflow login |
+`sub` is `repo:ORG/REPO:<context>:job_workflow_ref:ORG/REPO/.github/workflows/<file>@<ref>`: the
+repository settings script (`python -m modelops.github.repository_settings`) makes GitHub put the
+workflow file and its ref into `sub`, because AWS reads no other GitHub claim in a trust policy (a
+condition on `job_workflow_ref` itself would never be met). Each role trusts (TRUSTED_JOBS):
+
+- preview: `pull_request`, infra-preview.yml at `refs/pull/*/merge`; reads the stack's resource
+  types (`pulumi preview`);
+- deploy: `environment:<stack>`, infra.yml at main; changes the stack's resources only (`pulumi up`);
+- gate: `pull_request`, promotion-gate.yml at main (it runs on `pull_request_target`: main's file);
+  reads the artifact bucket and the gate's MLflow login;
+- retrain: `environment:registry`, record.yml, retrain.yml and rollout.yml at main; reads and adds
+  artifacts, reads the retrain MLflow login.
+
+So a job from another workflow file, or the same file on another branch, gets nothing even inside
+the environment (whose deployment branches are main only). The preview role's jobs run the pull
+request's merge ref, whose number is the one wildcard a trust may hold (`StringLike`); everything
+else is matched exactly.
 
 deploy's and preview's policies are built by `manifests/deploy_policy.py` from the parts the stack
 creates (`CiAccessArgs.deploy_parts`); deploy carries no permissions boundary (it creates the bounded
 roles) and may change neither its own role, nor preview's, nor any policy under `/modelops/`: a
 change to them is applied by an administrator. Every other role carries the stack's boundary
 (`boundary.py`).
-
-`job_workflow_ref` they trust: deploy, infra.yml on main; retrain, record.yml, retrain.yml and
-rollout.yml on main (MAIN_WORKFLOWS).
-
-The roles that act on main pin both claims: the environment (whose deployment branches are main
-only: `python -m modelops.github.repository_settings`) and the workflow file at main, so a job
-from another workflow, or the same file on another branch, gets nothing even inside the
-environment. The pull-request roles only read; their jobs run the pull request's merge ref
-(`refs/pull/<n>/merge`), which no exact value can name, so they pin `sub` alone.
 
 The two MLflow logins are Secrets Manager secrets holding `{"username", "password"}`; the same
 passwords are given to MLflow by the registry's `mlflow-users` Job.
@@ -55,9 +57,30 @@ RETRAIN_ENVIRONMENT = "registry"
 # The roles whose policies are the stack's own (manifests/deploy_policy.py), not an MLflow login's.
 STACK_ROLES = ("preview", "deploy")
 WRITERS = ("retrain",)
-# The workflow files, on main, whose jobs assume each role that acts on main.
-MAIN_WORKFLOWS = {"deploy": ("infra.yml",), "retrain": ("record.yml", "retrain.yml", "rollout.yml")}
 MAIN_REF = "refs/heads/main"
+PULL_REQUEST_REF = "refs/pull/*/merge"  # a pull_request job's ref; the number is the wildcard
+
+
+@dataclass(frozen=True)
+class TrustedJobs:
+    """Which jobs may assume a role: their OIDC context, workflow files and the ref they run."""
+
+    context: str  # "pull_request" or "environment:<name>"
+    workflows: tuple[str, ...]
+    ref: str
+
+
+def trusted_jobs(kind: str, environment: str) -> TrustedJobs:
+    """The jobs each role trusts (the module docstring's table)."""
+    return {
+        "preview": TrustedJobs("pull_request", ("infra-preview.yml",), PULL_REQUEST_REF),
+        # pull_request_target runs main's file (the pull request is only read): its ref is main.
+        "gate": TrustedJobs("pull_request", ("promotion-gate.yml",), MAIN_REF),
+        "deploy": TrustedJobs(f"environment:{environment}", ("infra.yml",), MAIN_REF),
+        "retrain": TrustedJobs(
+            f"environment:{RETRAIN_ENVIRONMENT}", ("record.yml", "retrain.yml", "rollout.yml"), MAIN_REF
+        ),
+    }[kind]
 
 
 @dataclass(frozen=True)
@@ -82,19 +105,13 @@ class CiAccessArgs:
     state_backend: StateBackend | None = None
 
 
-def workflow_refs(repository: str, kind: str) -> tuple[str, ...]:
-    """The `job_workflow_ref` claims a role trusts: `ORG/REPO/.github/workflows/<file>@refs/heads/main`."""
-    return tuple(f"{repository}/.github/workflows/{file}@{MAIN_REF}" for file in MAIN_WORKFLOWS.get(kind, ()))
-
-
-def subjects(repository: str, environment: str) -> dict[str, str]:
-    """Exact `sub` claims, by role: pull requests, the protected environments."""
-    return {
-        "preview": f"repo:{repository}:pull_request",
-        "deploy": f"repo:{repository}:environment:{environment}",
-        "gate": f"repo:{repository}:pull_request",
-        "retrain": f"repo:{repository}:environment:{RETRAIN_ENVIRONMENT}",
-    }
+def subjects(repository: str, kind: str, environment: str) -> tuple[str, ...]:
+    """The `sub` claims a role trusts, one per workflow file (repository_settings.OIDC_SUBJECT_CLAIMS)."""
+    jobs = trusted_jobs(kind, environment)
+    return tuple(
+        f"repo:{repository}:{jobs.context}:job_workflow_ref:{repository}/.github/workflows/{file}@{jobs.ref}"
+        for file in jobs.workflows
+    )
 
 
 class CiAccess(pulumi.ComponentResource):
@@ -118,7 +135,7 @@ class CiAccess(pulumi.ComponentResource):
         self.role_arns = {}
         self.secret_arns = {}
         roles: dict[str, aws.iam.Role] = {}
-        for kind, subject in subjects(args.repository, args.environment).items():
+        for kind in ("preview", "deploy", "gate", "retrain"):
             if kind not in args.kinds:
                 continue
             roles[kind] = role = aws.iam.Role(
@@ -127,9 +144,8 @@ class CiAccess(pulumi.ComponentResource):
                     partial(
                         web_identity_trust,
                         issuer_host=GITHUB_ISSUER,
-                        subject=subject,
+                        subject=subjects(args.repository, kind, args.environment),
                         audience="sts.amazonaws.com",
-                        workflow_refs=workflow_refs(args.repository, kind),
                     )
                 ),
                 max_session_duration=3600,

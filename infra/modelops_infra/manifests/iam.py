@@ -397,19 +397,26 @@ def _registry_read_policy(
 def web_identity_trust(
     provider_arn: str,
     issuer_host: str,
-    subject: str,
+    subject: str | Sequence[str],
     audience: str,
-    *,
-    workflow_refs: tuple[str, ...] = (),
 ) -> str:
-    """`StringEquals` on `sub`, `aud` and (GitHub) `job_workflow_ref`: `StringLike` would let wildcards in.
+    """`StringEquals` on `aud`, and on `sub` for exact subjects: `StringLike` would let wildcards in.
 
-    `workflow_refs` lists the workflow files, at the ref they must run from, whose jobs may assume
-    the role; a list in `StringEquals` matches any one of them.
+    `subject` is one subject or several (a list in a condition matches any one of them). A subject
+    with `*` is a pattern, matched with `StringLike`: only GitHub's pull-request subjects, whose
+    number is the one wildcard their trust may hold (CrossGuard's github_subjects.py checks it).
+    Exact subjects and patterns are not mixed in one role: one statement ANDs its operators.
     """
-    equals: dict[str, str | list[str]] = {f"{issuer_host}:sub": subject, f"{issuer_host}:aud": audience}
-    if workflow_refs:
-        equals[f"{issuer_host}:job_workflow_ref"] = sorted(workflow_refs)
+    subjects = sorted([subject] if isinstance(subject, str) else subject)
+    patterns = [s for s in subjects if "*" in s or "?" in s]
+    if patterns and len(patterns) != len(subjects):
+        raise ValueError("a role trusts exact subjects or patterns, not both")
+    claim = subjects[0] if len(subjects) == 1 else subjects
+    conditions: dict[str, dict[str, str | list[str]]] = {"StringEquals": {f"{issuer_host}:aud": audience}}
+    if patterns:
+        conditions["StringLike"] = {f"{issuer_host}:sub": claim}
+    else:
+        conditions["StringEquals"][f"{issuer_host}:sub"] = claim
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -418,7 +425,7 @@ def web_identity_trust(
                     "Effect": "Allow",
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {"StringEquals": equals},
+                    "Condition": conditions,
                 }
             ],
         }

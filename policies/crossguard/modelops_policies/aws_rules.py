@@ -13,6 +13,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from modelops_policies.boundary_policy import is_permissions_boundary
+from modelops_policies.github_subjects import GITHUB_ISSUER, is_pull_request_pattern
 
 ADMIN_PORTS = (22, 3389, 5432, 3306, 6443)
 OPEN = ("0.0.0.0/0", "::/0")
@@ -145,18 +146,34 @@ def _web_identity_statements(policy: Any) -> list[dict[str, Any]]:
     return [s for s in _statements(policy) if "sts:AssumeRoleWithWebIdentity" in str(s.get("Action"))]
 
 
+def _pull_request_subjects(operator: str, pairs: Any) -> bool:
+    """`StringLike` on GitHub's `sub` alone, every value a pull request job's subject whose only
+    wildcard is the pull request's number (github_subjects.py): the one pattern a trust may hold."""
+    if operator != "StringLike" or not isinstance(pairs, dict) or set(pairs) != {f"{GITHUB_ISSUER}:sub"}:
+        return False
+    values = _as_list(pairs[f"{GITHUB_ISSUER}:sub"])
+    return bool(values) and all(isinstance(v, str) and is_pull_request_pattern(v) for v in values)
+
+
 def oidc_trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != "aws:iam/role:Role":
         return
     for statement in _web_identity_statements(args.props.get("assumeRolePolicy")):
         conditions = statement.get("Condition") or {}
-        if set(conditions) - {"StringEquals"}:
+        like = conditions.get("StringLike")
+        extra = (
+            set(conditions)
+            - {"StringEquals"}
+            - ({"StringLike"} if _pull_request_subjects("StringLike", like) else set())
+        )
+        if extra:
             report(
-                f"OIDC trust may use StringEquals only, found {sorted(set(conditions) - {'StringEquals'})}.",
+                f"OIDC trust may use StringEquals only (StringLike only for pull requests' subjects), "
+                f"found {sorted(extra)}.",
                 None,
             )
         equals = conditions.get("StringEquals") or {}
-        keys = {key.rsplit(":", 1)[-1] for key in equals}
+        keys = {key.rsplit(":", 1)[-1] for key in [*equals, *(like or {})]}
         if not {"sub", "aud"} <= keys:
             report("OIDC trust must pin both the sub and aud claims.", None)
         values = [v for value in equals.values() for v in (value if isinstance(value, list) else [value])]
@@ -180,6 +197,8 @@ def trust_without_wildcards(args: ResourceValidationArgs, report: ReportViolatio
         if _has_wildcard(statement.get("Action")):
             report("Role trust must list its actions, never a wildcard.", None)
         for operator, pairs in (statement.get("Condition") or {}).items():
+            if _pull_request_subjects(operator, pairs):
+                continue  # the pull request's number, the one wildcard allowed (github_subjects.py)
             if "Like" in operator:
                 report(f"Role trust conditions must match exactly, found {operator}.", None)
             if any(_has_wildcard(value) for value in (pairs or {}).values()):

@@ -1,10 +1,11 @@
 """Rules for the roles GitHub Actions assumes: what a workflow must be to get credentials.
 
-A GitHub environment's `sub` alone lets any workflow file of the repository that names the
-environment assume the role, from any branch the environment admits. A role that acts on main
-therefore also pins `job_workflow_ref` to workflow files at `refs/heads/main`. Pull-request roles
-only read and run the pull request's merge ref, which no exact value can name: they are left to
-`oidc-trust-no-wildcards` (exact `sub` and `aud`).
+A GitHub environment alone lets any workflow file of the repository that names the environment
+assume its role, from any branch the environment admits. So every role pins, through `sub`, the
+workflow file and the ref its jobs run (github_subjects.py: AWS reads no other GitHub claim, and a
+condition on the `job_workflow_ref` key would never be met). Roles that act on main trust files at
+`refs/heads/main` exactly; pull-request roles only read, and trust their file at the pull request's
+merge ref, the one wildcard allowed.
 
 Least privilege: no GitHub-trusted role holds an administrator managed policy or a `*` grant
 (`github-roles-not-administrators`); every role carries the stack's permissions boundary, the deploy
@@ -23,14 +24,22 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from modelops_policies.aws_rules import _stack, _statements
 from modelops_policies.boundary_policy import BOUNDARY_PATH, missing_denies
-
-GITHUB_ISSUER = "token.actions.githubusercontent.com"
-_SUBJECT = re.compile(r"^repo:(?P<repository>[\w.-]+/[\w.-]+):(?P<context>.+)$")
-_ON_MAIN = ("environment:", "ref:refs/heads/main")
+from modelops_policies.github_subjects import GITHUB_ISSUER, MAIN_REF, SUBJECT, subject_problem
 
 
-def _main_workflow(repository: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(repository)}/\.github/workflows/[\w.-]+\.ya?ml@refs/heads/main$")
+def _github_subjects(statement: Mapping[str, Any]) -> list[tuple[str, bool]] | None:
+    """The `sub` values a web-identity statement trusts, each with whether it is a pattern; None when
+    the statement names no claim of GitHub's issuer (another issuer: a cluster's IRSA)."""
+    conditions = statement.get("Condition") or {}
+    keys = [k for pairs in conditions.values() if isinstance(pairs, dict) for k in pairs]
+    if not any(str(k).startswith(f"{GITHUB_ISSUER}:") for k in keys):
+        return None
+    found = []
+    for operator, pattern in (("StringEquals", False), ("StringLike", True)):
+        values = (conditions.get(operator) or {}).get(f"{GITHUB_ISSUER}:sub")
+        for value in values if isinstance(values, list) else [values] if values is not None else []:
+            found.append((str(value), pattern))
+    return found
 
 
 def github_trust_pins_main_workflow(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -39,29 +48,27 @@ def github_trust_pins_main_workflow(args: ResourceValidationArgs, report: Report
     for statement in _statements(args.props.get("assumeRolePolicy")):
         if "sts:AssumeRoleWithWebIdentity" not in str(statement.get("Action")):
             continue
-        equals = (statement.get("Condition") or {}).get("StringEquals") or {}
-        if not any(key.startswith(f"{GITHUB_ISSUER}:") for key in equals):
-            continue  # another issuer (a cluster's IRSA): not GitHub's
-        subject = _SUBJECT.match(str(equals.get(f"{GITHUB_ISSUER}:sub", "")))
-        if subject is None:
-            report("GitHub trust must pin sub to one repository's environment, ref or pull requests.", None)
+        subjects = _github_subjects(statement)
+        if subjects is None:
             continue
-        context = subject.group("context")
-        if context == "pull_request":
-            continue  # read-only roles; see the module's docstring
-        if not context.startswith(_ON_MAIN):
-            report(f"GitHub trust must pin sub to an environment or refs/heads/main, not {context!r}.", None)
-        refs = equals.get(f"{GITHUB_ISSUER}:job_workflow_ref")
-        refs = refs if isinstance(refs, list) else [refs] if refs else []
-        pattern = _main_workflow(subject.group("repository"))
-        if not refs:
-            report("GitHub trust must pin job_workflow_ref to main's workflow files, not sub alone.", None)
-        elif not all(isinstance(ref, str) and pattern.match(ref) for ref in refs):
+        unread = [
+            k
+            for pairs in (statement.get("Condition") or {}).values()
+            if isinstance(pairs, dict)
+            for k in pairs
+            if k == f"{GITHUB_ISSUER}:job_workflow_ref"
+        ]
+        if unread:
             report(
-                "GitHub trust's job_workflow_ref must name this repository's workflow files at "
-                "refs/heads/main.",
+                "AWS does not read job_workflow_ref in a trust policy (the role could never be assumed): "
+                "pin the workflow file through sub (repository_settings customizes it).",
                 None,
             )
+        if not subjects:
+            report("GitHub trust must pin sub to this repository's workflow files.", None)
+        for value, pattern in subjects:
+            if problem := subject_problem(value, pattern=pattern):
+                report(f"GitHub trust: {problem}.", None)
 
 
 # --- least privilege: what a GitHub-trusted role may hold, and the boundary on every other role ---
@@ -153,14 +160,17 @@ def _is_deploy_role(props: Mapping[str, Any]) -> bool:
     statements = _statements(props.get("assumeRolePolicy"))
     if len(statements) != 1:
         return False
-    equals = (statements[0].get("Condition") or {}).get("StringEquals") or {}
-    subject = _SUBJECT.match(str(equals.get(f"{GITHUB_ISSUER}:sub", "")))
-    refs = equals.get(f"{GITHUB_ISSUER}:job_workflow_ref")
-    refs = refs if isinstance(refs, list) else [refs]
-    if subject is None or not subject.group("context").startswith("environment:"):
+    subjects = _github_subjects(statements[0]) or []
+    if len(subjects) != 1 or subjects[0][1]:
         return False
-    expected = f"{subject.group('repository')}/.github/workflows/{DEPLOY_WORKFLOW}@refs/heads/main"
-    return refs == [expected]
+    match = SUBJECT.match(subjects[0][0])
+    return (
+        match is not None
+        and match["context"].startswith("environment:")
+        and match["file"] == DEPLOY_WORKFLOW
+        and match["ref"] == MAIN_REF
+        and match["workflow_repository"] == match["repository"]
+    )
 
 
 def roles_carry_permissions_boundary(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from modelops_infra import layout as L
-from modelops_infra.components.ci_access import MAIN_WORKFLOWS
+from modelops_infra.components.ci_access import PULL_REQUEST_REF, trusted_jobs
 from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS
 from modelops_infra.manifests.deploy_policy import (
     DEPLOY_POLICY_PATH,
@@ -45,18 +45,28 @@ def _repository(name, root):
     return settings.github_repository
 
 
+def _sub(repository: str, context: str, file: str, ref: str = "refs/heads/main") -> str:
+    """The subject GitHub issues once repository_settings customizes it (repo, context, job_workflow_ref)."""
+    return f"repo:{repository}:{context}:job_workflow_ref:{repository}/.github/workflows/{file}@{ref}"
+
+
 @pytest.mark.parametrize("name", CI_STACKS)
-def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(every_stack, repo_root, name):
+def test_each_ci_role_trusts_its_workflow_files_at_their_ref_and_nothing_else(every_stack, repo_root, name):
     repository = _repository(name, repo_root)
     roles = _by_name(every_stack[name], "aws:iam/role:Role")
+    # Written out, not derived from ci_access: the table of its docstring, checked.
     expected = {
-        "ci-preview": f"repo:{repository}:pull_request",
-        "ci-deploy": f"repo:{repository}:environment:{name}",
+        "ci-preview": [_sub(repository, "pull_request", "infra-preview.yml", "refs/pull/*/merge")],
+        "ci-deploy": [_sub(repository, f"environment:{name}", "infra.yml")],
     }
     if name == "registry":
         expected |= {
-            "ci-gate": f"repo:{repository}:pull_request",
-            "ci-retrain": f"repo:{repository}:environment:registry",
+            # pull_request_target: the gate's file and ref are main's, whatever the pull request holds.
+            "ci-gate": [_sub(repository, "pull_request", "promotion-gate.yml")],
+            "ci-retrain": [
+                _sub(repository, "environment:registry", file)
+                for file in ("record.yml", "retrain.yml", "rollout.yml")
+            ],
         }
     assert {n for n in roles if n.startswith("ci-")} == set(expected)
     federated = {
@@ -68,24 +78,23 @@ def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(every_stack,
     assert len(federated) == 1  # one GitHub provider for every CI role
     (provider,) = federated
     assert provider is not None and "github" in provider
-    on_main = {
-        "ci-deploy": [f"{repository}/.github/workflows/infra.yml@refs/heads/main"],
-        "ci-retrain": [
-            f"{repository}/.github/workflows/{file}@refs/heads/main"
-            for file in ("record.yml", "retrain.yml", "rollout.yml")
-        ],
-    }
-    for role, subject in expected.items():
+    for role, subjects in expected.items():
         (statement,) = _statements(roles[role])
-        pinned = {f"{ISSUER}:sub": subject, f"{ISSUER}:aud": "sts.amazonaws.com"}
-        if role in on_main:  # acts on main: the environment AND main's workflow file
-            pinned[f"{ISSUER}:job_workflow_ref"] = on_main[role]
+        claim = subjects[0] if len(subjects) == 1 else subjects
+        # Exact, except the pull request's number in the preview's ref: the one StringLike.
+        conditions: dict = {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}
+        if role == "ci-preview":
+            conditions["StringLike"] = {f"{ISSUER}:sub": claim}
+        else:
+            conditions["StringEquals"][f"{ISSUER}:sub"] = claim
         assert statement == {
             "Effect": "Allow",
             "Principal": {"Federated": provider},
             "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": pinned},
+            "Condition": conditions,
         }, role
+        # No condition on the job_workflow_ref key: AWS never reads it, so no token would match.
+        assert f"{ISSUER}:job_workflow_ref" not in json.dumps(statement), role
 
 
 # The repository variable each role's ARN is given to workflows in, and the GitHub environment
@@ -111,25 +120,28 @@ def _jobs_assuming(variable: str) -> dict[str, list[dict]]:
     return found
 
 
-def test_the_workflows_that_assume_a_main_role_are_exactly_the_ones_it_trusts():
-    # A workflow that starts assuming the registry's role without being added to its trust would
-    # fail at run time; one that stopped using it but is still trusted is a door left open.
-    for kind, files in MAIN_WORKFLOWS.items():
-        variable, environment = ROLE_VARIABLES[kind]
+def test_the_workflows_that_assume_a_role_are_exactly_the_ones_it_trusts():
+    # A workflow that starts assuming a role without being added to its trust would fail at run
+    # time; one that stopped using it but is still trusted is a door left open.
+    for kind, (variable, environment) in ROLE_VARIABLES.items():
+        jobs_of = trusted_jobs(kind, "prod")
         users = _jobs_assuming(variable)
-        assert sorted(users) == sorted(files), kind
+        assert sorted(users) == sorted(jobs_of.workflows), kind
         for file, jobs in users.items():
-            on_pull_requests = "pull_request" in _workflow(file)["on"]
+            triggers = _workflow(file)["on"]
+            if jobs_of.context == "pull_request":
+                # The read-only roles: preview runs the pull request's merge ref (pull_request), the
+                # gate main's file (pull_request_target); neither runs in an environment.
+                event = "pull_request" if jobs_of.ref == PULL_REQUEST_REF else "pull_request_target"
+                assert event in triggers, (kind, file)
+                assert all("environment" not in job for job in jobs), (kind, file)
+                continue
+            on_pull_requests = "pull_request" in triggers or "pull_request_target" in triggers
             for job in jobs:  # never on a pull request (the trust's main ref would refuse it anyway)
                 assert not on_pull_requests or "github.event_name == 'push'" in job["if"], (kind, file)
                 assert job.get("environment") == environment or (
                     environment is None and job.get("environment") in CI_STACKS
                 ), (kind, file)
-    for kind in ("gate", "preview"):  # the read-only roles: their jobs run on pull requests
-        for file, jobs in _jobs_assuming(ROLE_VARIABLES[kind][0]).items():
-            # The gate: pull_request_target (main's workflow, on the registry's runners).
-            assert {"pull_request", "pull_request_target"} & set(_workflow(file)["on"]), (kind, file)
-            assert all("environment" not in job for job in jobs), (kind, file)
 
 
 @pytest.mark.parametrize("name", ["registry"])
@@ -270,12 +282,19 @@ def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environm
     github = [
         s for t in trusts for s in t["Statement"] if "token.actions" in json.dumps(s.get("Condition", {}))
     ]
-    subjects = sorted(s["Condition"]["StringEquals"][f"{ISSUER}:sub"] for s in github)
+    contexts = sorted(
+        {
+            value.split(":job_workflow_ref:")[0]
+            for s in github
+            for pairs in s["Condition"].values()
+            for value in (lambda v: v if isinstance(v, list) else [v])(pairs.get(f"{ISSUER}:sub", []))
+        }
+    )
     # preview (and gate) on pull requests; deploy in the stack's environment; retrain in `registry`.
-    expected = [f"repo:{repository}:pull_request", f"repo:{repository}:environment:{name}"]
+    expected = {f"repo:{repository}:pull_request", f"repo:{repository}:environment:{name}"}
     if name == "registry":
-        expected += [f"repo:{repository}:pull_request", f"repo:{repository}:environment:registry"]
-    assert subjects == sorted(expected)
+        expected |= {f"repo:{repository}:environment:registry"}
+    assert contexts == sorted(expected)
 
 
 # --- least privilege: the deploy and preview roles (manifests/deploy_policy.py) --------------------
