@@ -91,4 +91,17 @@ ARC_RUNNER_SCALE_SET = Chart(
 )
 # The runner each job's pod runs: actions/runner's release, never `latest` (the chart's default).
 RUNNER_VERSION = "2.335.1"
-RUNNER_IMAGE = f"ghcr.io/actions/actions-runner:{RUNNER_VERSION}"
+# GitHub's image, which infra/images/ci-runner builds on (the images workflow passes RUNNER_VERSION).
+RUNNER_BASE_IMAGE = f"ghcr.io/actions/actions-runner:{RUNNER_VERSION}"
+CI_RUNNER_DOCKERFILE = Path(__file__).resolve().parents[1] / "images" / "ci-runner" / "Dockerfile"
+
+
+def ci_runner_image(repository: str, *, dockerfile: Path = CI_RUNNER_DOCKERFILE) -> str:
+    """The runner image CI builds from infra/images/ci-runner into this repository's GHCR.
+
+    The base image lacks what the self-hosted jobs call (make, uv, Python, kubectl, gh, aws). Tagged
+    with the runner's version and the Dockerfile's content hash: a change to any pinned tool is a
+    new tag. images.yml computes the tag with this function.
+    """
+    digest = hashlib.sha256(dockerfile.read_bytes()).hexdigest()[:12]
+    return f"ghcr.io/{repository.lower()}/ci-runner:{RUNNER_VERSION}-{digest}"

@@ -69,5 +69,19 @@ def test_the_runner_charts_and_image_are_pinned_at_githubs_published_locations()
     )
     # Released together: the controller serves the scale set chart's CRDs of the same version.
     assert versions.ARC_CONTROLLER.version == versions.ARC_RUNNER_SCALE_SET.version == "0.14.2"
-    assert f"ghcr.io/actions/actions-runner:{versions.RUNNER_VERSION}" == versions.RUNNER_IMAGE
+    assert f"ghcr.io/actions/actions-runner:{versions.RUNNER_VERSION}" == versions.RUNNER_BASE_IMAGE
     assert re.fullmatch(r"\d+\.\d+\.\d+", versions.RUNNER_VERSION)
+
+
+def test_the_runner_image_is_built_here_and_its_tag_follows_its_dockerfile(tmp_path):
+    image = versions.ci_runner_image("Example-Org/ModelOps-Platform")
+    assert re.fullmatch(
+        rf"ghcr\.io/example-org/modelops-platform/ci-runner:{re.escape(versions.RUNNER_VERSION)}-[0-9a-f]{{12}}",
+        image,
+    )
+    # Any change to the Dockerfile (a tool's pin) is a new tag; the same file, the same tag.
+    copy = tmp_path / "Dockerfile"
+    copy.write_bytes(versions.CI_RUNNER_DOCKERFILE.read_bytes())
+    assert versions.ci_runner_image("Example-Org/ModelOps-Platform", dockerfile=copy) == image
+    copy.write_text(copy.read_text().replace("GH_VERSION=", "GH_VERSION=9"))
+    assert versions.ci_runner_image("Example-Org/ModelOps-Platform", dockerfile=copy) != image

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from modelops_infra.components.helm import release
 from modelops_infra.manifests import runners as R
-from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET
+from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET, ci_runner_image
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Runners(pulumi.ComponentResource):
                 repository=args.repository,
                 min_runners=args.min_runners,
                 max_runners=args.max_runners,
+                image=ci_runner_image(args.repository),  # GitHub's image lacks the jobs' tools
             ),
             # The chart binds the controller's service account, so the controller comes first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[controller, service_account]),

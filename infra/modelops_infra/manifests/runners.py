@@ -31,7 +31,6 @@ from typing import Any
 
 from modelops_infra import layout as L
 from modelops_infra.manifests.rollout_job import PROMETHEUS_POD, PROMETHEUS_PORT
-from modelops_infra.versions import RUNNER_IMAGE
 
 Manifest = dict[str, Any]
 
@@ -46,7 +45,7 @@ RUNNER_SERVICE_ACCOUNT = "arc-runner"
 #     --from-file=github_app_private_key=<app>.private-key.pem
 GITHUB_APP_SECRET = "arc-github-app"
 GITHUB_APP_SECRET_KEYS = ("github_app_id", "github_app_installation_id", "github_app_private_key")
-# The `runner` user and group of ghcr.io/actions/actions-runner.
+# The `runner` user and group of ghcr.io/actions/actions-runner, which infra/images/ci-runner keeps.
 RUNNER_UID = 1001
 # The controller's image is distroless, `nonroot`.
 CONTROLLER_UID = 65532
@@ -112,9 +111,12 @@ def controller_values() -> Manifest:
 
 
 def scale_set_values(
-    *, stack: str, repository: str, min_runners: int, max_runners: int, image: str = RUNNER_IMAGE
+    *, stack: str, repository: str, min_runners: int, max_runners: int, image: str
 ) -> Manifest:
-    """gha-runner-scale-set: one job per pod, no container mode, no API rights, restricted."""
+    """gha-runner-scale-set: one job per pod, no container mode, no API rights, restricted.
+
+    `image` is the repository's own runner image (versions.ci_runner_image): GitHub's lacks the
+    tools the jobs call."""
     name = scale_set_name(stack)
     listener_container = {"name": "listener", "securityContext": _restricted_container(CONTROLLER_UID)}
     return {

@@ -13,7 +13,7 @@ from modelops_infra import layout as L
 from modelops_infra.manifests import runners as R
 from modelops_infra.manifests.rollout_job import PROMETHEUS_POD, PROMETHEUS_PORT
 from modelops_infra.settings import RunnerSettings, load_settings
-from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET, RUNNER_IMAGE
+from modelops_infra.versions import ARC_CONTROLLER, ARC_RUNNER_SCALE_SET, RUNNER_BASE_IMAGE, ci_runner_image
 from tests.conftest import REPO_ROOT
 from tests.github import hardening
 from tests.github.workflow_runner import load_workflow
@@ -93,7 +93,7 @@ def test_runners_register_with_the_organisation_using_the_app_secret_by_name(sta
 
 
 @pytest.mark.parametrize("name", AWS_STACKS)
-def test_runners_are_unprivileged_one_job_pods_without_docker(stacks, name):
+def test_runners_are_unprivileged_one_job_pods_without_docker(stacks, name, repo_root):
     values = _scale_set(stacks[name])["values"]
     leaves = _walk(values)
     assert "containerMode" not in values  # neither dind (privileged) nor kubernetes (API rights)
@@ -104,7 +104,10 @@ def test_runners_are_unprivileged_one_job_pods_without_docker(stacks, name):
     assert not keys & set(R.PERSISTENT_RUNNER_KEYS)
     spec = values["template"]["spec"]
     (runner,) = spec["containers"]
-    assert runner["image"] == RUNNER_IMAGE and not RUNNER_IMAGE.endswith(":latest")
+    # The repository's own image, with the jobs' tools (infra/images/ci-runner), not GitHub's bare one.
+    repository = load_settings(name, root=repo_root).github_repository
+    assert runner["image"] == ci_runner_image(repository) != RUNNER_BASE_IMAGE
+    assert runner["image"].startswith(f"ghcr.io/{repository.lower()}/ci-runner:")
     assert runner["command"] == ["/home/runner/run.sh"]  # the JIT runner: one job, then the pod goes
     assert runner["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert runner["securityContext"]["runAsNonRoot"] is True
