@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -199,14 +200,15 @@ def _is_mlflow_server_trust(policy: Any) -> bool:
     return False
 
 
-def _writes(policy: Any) -> list[str]:
+def _writes(policy: Any, actions: Sequence[str] = OBJECT_WRITE_ACTIONS) -> list[str]:
+    """Which of `actions` an Allow of `policy` grants (a NotAction Allow counts as granting them)."""
     found = []
     for statement in _statements(policy):
         if statement.get("Effect", "Allow") != "Allow":
             continue
         if "NotAction" in statement:
             found.append("NotAction")
-        found += [a for a in OBJECT_WRITE_ACTIONS if _covers(statement.get("Action"), a)]
+        found += [a for a in actions if _covers(statement.get("Action"), a)]
     return found
 
 
@@ -347,17 +349,6 @@ def bucket_policy_grants_registered_reads_only(args: ResourceValidationArgs, rep
             )
 
 
-def _s3_writes(policy: Any) -> list[str]:
-    found = []
-    for statement in _statements(policy):
-        if statement.get("Effect", "Allow") != "Allow":
-            continue
-        if "NotAction" in statement:
-            found.append("NotAction")
-        found += [a for a in S3_WRITE_ACTIONS if _covers(statement.get("Action"), a)]
-    return found
-
-
 def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation) -> None:
     """A model reader's or monitor's role (named as the registry's policies name them) allows no S3
     write or delete, on any bucket: neither writes anything (the monitor pushes its results to the
@@ -377,7 +368,7 @@ def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation
             if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
         ]
         for document in documents:
-            if found := _s3_writes(document):
+            if found := _writes(document, S3_WRITE_ACTIONS):
                 report(
                     f"Role {name} reads models and must not write or delete in S3; it allows {found}.",
                     role.urn,
