@@ -63,8 +63,10 @@ def _with_registry_config(root: Path, text: str | None) -> Path:
 
 def test_a_registry_config_naming_another_settings_file_is_refused(tmp_path):
     assert not has_registry(_with_registry_config(tmp_path / "none", None))  # no registry stack yet
-    for text in ("config:\n  modelops:settings: environments/dev.yaml\n", "config: {}\n", "- a list\n"):
-        root = _with_registry_config(tmp_path / str(hash(text)), text)
+    for number, text in enumerate(
+        ("config:\n  modelops:settings: environments/dev.yaml\n", "config: {}\n", "- a list\n")
+    ):
+        root = _with_registry_config(tmp_path / f"case{number}", text)
         with pytest.raises(InputError, match=r"Pulumi.registry.yaml: field 'config.modelops:settings'"):
             has_registry(root)
 
