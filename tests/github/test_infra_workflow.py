@@ -6,8 +6,10 @@ stack whose `pulumi up` failed must be deployed again by the next run.
 
 Local equivalents: checkout is a clone of a fixture origin; the install puts this interpreter on
 PATH; `pulumi` and `gh` are stand-ins on PATH that record their calls (the `pulumi up` and
-tag-moving steps run their own `run:` text). The jobs' `if:` (which up-<stack> jobs run) is read
-from the stacks job's output here, as GitHub would.
+tag-moving steps run their own `run:` text). The jobs run in an order their `needs:` allow (ties
+broken by name, which would put up-dev before up-registry), and each job's own `if:` is evaluated
+as GitHub does at job level: the `needs` context of its direct needs, `failure()` true when any
+job before it (however far back) failed, `success()` when all of them succeeded.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.github.local_steps import REPOSITORY, assume_role, checkout_from, runner_env
-from tests.github.workflow_runner import JobRun, StepContext, WorkflowJob, load_workflow
+from tests.github.workflow_runner import JobRun, StepContext, WorkflowJob, evaluate, load_workflow
 from tests.gitops.conftest import git, init_repository
 
 INFRA = REPO_ROOT / ".github" / "workflows" / "infra.yml"
-STACKS = ["dev", "staging", "prod"]
+LADDER = ["dev", "staging", "prod"]
+STACKS = ["registry", *LADDER]
 
 
 @pytest.fixture()
@@ -35,6 +38,8 @@ def origin(tmp_path: Path) -> Path:
     root = tmp_path / "origin"
     for part in ("environments", "policies"):
         shutil.copytree(REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "infra").mkdir()
+    shutil.copy2(REPO_ROOT / "infra" / "Pulumi.registry.yaml", root / "infra")  # the registry stack exists
     init_repository(root, "The platform")
     return root
 
@@ -108,17 +113,72 @@ class Runs:
         ).run()
 
     def push_run(self, *, before: str, sha: str) -> tuple[list[str], dict[str, bool]]:
-        """The stacks job, then each up-<stack> job its output selects, in order, until one fails."""
+        """The stacks job, then every up-<stack> job whose own `if:` says it runs, in `needs:` order."""
+        workflow = load_workflow(INFRA)
         stacks_run = self.job("stacks", before=before, sha=sha)
         assert stacks_run.succeeded, [(s.name, s.output[-2000:]) for s in stacks_run.steps]
-        stacks = json.loads(stacks_run.outputs["stacks"])
+        results = {"stacks": ("success", stacks_run.outputs)}
         deployed: dict[str, bool] = {}
-        for stack in STACKS:
-            if stack in stacks and all(
-                deployed.values()
-            ):  # `!failure()`: a failed stack stops the later ones
-                deployed[stack] = self.job(f"up-{stack}", before=before, sha=sha).succeeded
-        return stacks, deployed
+        for name in needs_order(workflow["jobs"]):
+            if name == "stacks":
+                continue
+            if not job_runs(workflow["jobs"], name, results):
+                results[name] = ("skipped", {})
+                continue
+            succeeded = self.job(name, before=before, sha=sha).succeeded
+            results[name] = ("success" if succeeded else "failure", {})
+            deployed[name.removeprefix("up-")] = succeeded
+        return json.loads(stacks_run.outputs["stacks"]), deployed
+
+
+def _needs(job: dict) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def needs_order(jobs: dict) -> list[str]:
+    """A run order GitHub could pick: a job after all it needs, ties by name (up-dev before up-registry)."""
+    done: list[str] = []
+    while len(done) < len(jobs):
+        ready = sorted(n for n in jobs if n not in done and set(_needs(jobs[n])) <= set(done))
+        assert ready, f"a cycle in needs: {sorted(set(jobs) - set(done))}"
+        done.append(ready[0])
+    return done
+
+
+def _ancestors(jobs: dict, name: str) -> set[str]:
+    direct = set(_needs(jobs[name]))
+    return direct.union(*(_ancestors(jobs, n) for n in direct))
+
+
+def job_runs(jobs: dict, name: str, results: dict[str, tuple[str, dict]]) -> bool:
+    """A job's `if:` as GitHub evaluates it (default `success()`; without a status function,
+    `success() && (...)`), over the results of the jobs before it."""
+    before = [results[n][0] for n in _ancestors(jobs, name)]
+    status = {
+        "success()": all(r == "success" for r in before),
+        "failure()": "failure" in before,
+        "cancelled()": False,
+        "always()": True,
+    }
+    needs = {n: {"result": results[n][0], "outputs": results[n][1]} for n in _needs(jobs[name])}
+
+    def lookup(reference: str) -> object:
+        if reference in status:
+            return status[reference]
+        root, _, rest = reference.partition(".")
+        assert root == "needs", f"{name}: the test knows no context {root!r}"
+        value: object = needs
+        for part in rest.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    condition = str(jobs[name].get("if", "")).strip()
+    if condition.startswith("${{") and condition.endswith("}}"):
+        condition = condition[3:-2]
+    if condition and not any(f in condition for f in status):
+        condition = f"success() && ({condition})"
+    return bool(evaluate(condition or "success()", lookup))
 
 
 def _tag(origin: Path, stack: str) -> str:
@@ -144,14 +204,15 @@ def test_a_cancelled_run_skips_no_stack(origin, runs, pulumi_bin):
     _push(origin, "environments/dev.yaml", "# first push\n")  # its run is cancelled
     before, second = _push(origin, "environments/staging.yaml", "# second push\n")
     stacks, deployed = runs.push_run(before=before, sha=second)
-    # From the push's `before` alone, only staging would have been deployed.
-    assert stacks == ["dev", "staging"]
-    assert deployed == {"dev": True, "staging": True}
-    assert _ups(calls) == ["dev", "staging"]
-    assert (_tag(origin, "dev"), _tag(origin, "staging"), _tag(origin, "prod")) == (second, second, start)
-    # A third push touching nothing of theirs deploys nothing again.
+    # From the push's `before` alone, dev would have been left out. The registry reads every
+    # environment file, so it is deployed too, first.
+    assert stacks == ["registry", "dev", "staging"]
+    assert deployed == {"registry": True, "dev": True, "staging": True}
+    assert _ups(calls) == ["registry", "dev", "staging"]
+    assert [_tag(origin, s) for s in STACKS] == [second, second, second, start]
+    # A third push touching nothing of theirs deploys nothing of theirs again.
     before, third = _push(origin, "environments/prod.yaml", "# third push\n")
-    assert runs.push_run(before=before, sha=third) == (["prod"], {"prod": True})
+    assert runs.push_run(before=before, sha=third) == (["registry", "prod"], {"registry": True, "prod": True})
 
 
 def test_a_failed_deploy_is_not_marked_and_the_next_run_deploys_it_and_the_stacks_after_it(
@@ -167,17 +228,94 @@ def test_a_failed_deploy_is_not_marked_and_the_next_run_deploys_it_and_the_stack
     git(origin, "commit", "--quiet", "-m", "The project's pins")
     head = git(origin, "rev-parse", "main").strip()
     (tmp_path / "failing-staging").write_text("")
-    assert runs.push_run(before=before, sha=head) == (STACKS, {"dev": True, "staging": False})
-    assert (_tag(origin, "dev"), _tag(origin, "staging"), _tag(origin, "prod")) == (head, start, start)
+    expected = {"registry": True, "dev": True, "staging": False}
+    assert runs.push_run(before=before, sha=head) == (STACKS, expected)
+    assert [_tag(origin, s) for s in STACKS] == [head, head, start, start]
     (tmp_path / "failing-staging").unlink()
     before, after = _push(origin, "environments/dev.yaml", "# y\n")
-    # dev for its own change; staging and prod for the pins their failed run never deployed.
+    # dev (and the registry) for its own change; staging and prod for the pins never deployed.
     assert runs.push_run(before=before, sha=after) == (STACKS, {s: True for s in STACKS})
     assert {_tag(origin, s) for s in STACKS} == {after}
-    assert _ups(calls) == ["dev", "staging", "dev", "staging", "prod"]
+    assert _ups(calls) == ["registry", "dev", "staging", "registry", "dev", "staging", "prod"]
+
+
+def test_a_registry_change_deploys_the_registry_then_every_environment_reading_it(origin, runs, pulumi_bin):
+    _, calls = pulumi_bin
+    start = git(origin, "rev-parse", "main").strip()
+    for stack in STACKS:
+        git(origin, "tag", f"deployed/{stack}", start)
+    before, head = _push(origin, "environments/shared/registry.yaml", "# a setting\n")
+    assert runs.push_run(before=before, sha=head) == (STACKS, {s: True for s in STACKS})
+    # In needs: order with ties by name, up-dev would go first if it did not wait for the registry.
+    assert _ups(calls) == STACKS
+    assert {_tag(origin, s) for s in STACKS} == {head}
+
+
+def test_a_failed_registry_deploys_no_environment_and_the_next_run_deploys_them_all(
+    origin, runs, pulumi_bin, tmp_path
+):
+    _, calls = pulumi_bin
+    start = git(origin, "rev-parse", "main").strip()
+    for stack in STACKS:
+        git(origin, "tag", f"deployed/{stack}", start)
+    before, head = _push(origin, "environments/shared/registry.yaml", "# a setting\n")
+    (tmp_path / "failing-registry").write_text("")
+    assert runs.push_run(before=before, sha=head) == (STACKS, {"registry": False})
+    assert {_tag(origin, s) for s in STACKS} == {start}
+    (tmp_path / "failing-registry").unlink()
+    assert runs.push_run(before=before, sha=head) == (STACKS, {s: True for s in STACKS})  # a re-run
+    assert _ups(calls) == ["registry", *STACKS]
+
+
+def test_an_environment_deploys_when_the_registry_is_skipped_as_unaffected(
+    origin, runs, pulumi_bin, tmp_path
+):
+    _, calls = pulumi_bin
+    start = git(origin, "rev-parse", "main").strip()
+    for stack in STACKS:
+        git(origin, "tag", f"deployed/{stack}", start)
+    before, head = _push(origin, "environments/dev.yaml", "# x\n")
+    (tmp_path / "failing-dev").write_text("")
+    assert runs.push_run(before=before, sha=head) == (["registry", "dev"], {"registry": True, "dev": False})
+    (tmp_path / "failing-dev").unlink()
+    # The re-run: the registry's tag is at head (nothing to deploy), dev's is not.
+    assert runs.push_run(before=before, sha=head) == (["dev"], {"dev": True})
+    assert _ups(calls) == ["registry", "dev", "dev"]
+    assert [_tag(origin, s) for s in STACKS] == [head, head, start, start]
+
+
+def test_every_environment_waits_for_the_registry_in_its_vpc_and_its_environment():
+    jobs = load_workflow(INFRA)["jobs"]
+    registry = jobs["up-registry"]
+    assert (registry["runs-on"], registry["environment"], _needs(registry)) == (
+        "modelops-registry",
+        "registry",
+        ["stacks"],
+    )
+    for stack in LADDER:
+        assert "up-registry" in _needs(jobs[f"up-{stack}"]), stack
+    assert needs_order(jobs) == ["stacks", *(f"up-{s}" for s in STACKS)]
+    # The registry's job is its environment's twin: same steps, stack name aside.
+    as_dev = json.dumps(registry).replace("registry", "dev").replace("the dev's", "dev's")
+    dev = jobs["up-dev"]
+    for key in ("permissions", "steps", "timeout-minutes"):
+        assert json.loads(as_dev)[key] == dev[key], key
+
+
+def test_the_job_conditions_are_evaluated_not_assumed():
+    # The rules job_runs applies, on the workflow's own conditions: what makes these tests honest.
+    jobs = load_workflow(INFRA)["jobs"]
+    stacks = ("success", {"stacks": '["dev"]'})
+    assert job_runs(jobs, "up-dev", {"stacks": stacks, "up-registry": ("skipped", {})})
+    assert not job_runs(jobs, "up-dev", {"stacks": stacks, "up-registry": ("failure", {})})
+    assert not job_runs(jobs, "up-registry", {"stacks": stacks})
+    failed_far_back = {"stacks": stacks, "up-registry": ("failure", {}), "up-dev": ("skipped", {})}
+    assert not job_runs(
+        jobs, "up-staging", failed_far_back | {"stacks": ("success", {"stacks": '["staging"]'})}
+    )
 
 
 def test_before_the_tags_exist_a_push_is_compared_from_its_before(origin, runs):
     before, head = _push(origin, "environments/prod.yaml", "# z\n")
-    assert runs.push_run(before=before, sha=head) == (["prod"], {"prod": True})
+    assert runs.push_run(before=before, sha=head) == (["registry", "prod"], {"registry": True, "prod": True})
     assert _tag(origin, "prod") == head

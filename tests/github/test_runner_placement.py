@@ -24,6 +24,7 @@ INSIDE = {
     ("record", "record"): {"modelops-registry"},
     ("retrain", "retrain"): {"modelops-registry"},
     ("rollout", "advance"): {"modelops-prod"},  # each canary environment's own cluster (matrix)
+    ("infra", "up-registry"): {"modelops-registry"},
     ("infra", "up-dev"): {"modelops-dev"},
     ("infra", "up-staging"): {"modelops-staging"},
     ("infra", "up-prod"): {"modelops-prod"},
@@ -43,7 +44,7 @@ def test_exactly_the_jobs_that_need_the_network_run_inside_it():
 
 def test_each_deploy_runs_in_its_own_stacks_vpc_and_each_rollout_in_its_environments():
     infra = WORKFLOWS["infra"]["jobs"]
-    for stack in ("dev", "staging", "prod"):
+    for stack in ("registry", "dev", "staging", "prod"):
         assert hardening.self_hosted_labels(infra[f"up-{stack}"]) == {f"modelops-{stack}"}
     advance = WORKFLOWS["rollout"]["jobs"]["advance"]
     environments = advance["strategy"]["matrix"]["environment"]

@@ -172,7 +172,7 @@ def test_record_and_infra_start_from_their_progress_tags_and_move_them_last():
                 assert step.get("id") == "affected", step
 
 
-def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod():
+def test_infra_previews_on_pull_requests_and_deploys_the_registry_then_dev_then_staging_then_prod():
     # Two files: a pull request can rewrite the workflow it triggers, so the deploys (inside each
     # VPC) live in a file no pull request triggers.
     previews, infra = workflow("infra-preview"), workflow("infra")
@@ -184,13 +184,11 @@ def test_infra_previews_on_pull_requests_and_deploys_dev_then_staging_then_prod(
     assert "pulumi preview" in preview and "--policy-pack" in preview
     assert not [name for name in previews["jobs"] if name.startswith("up-")]
     jobs = infra["jobs"]
-    assert [jobs[f"up-{env}"]["environment"] for env in ("dev", "staging", "prod")] == [
-        "dev",
-        "staging",
-        "prod",
-    ]
+    stacks = ("registry", "dev", "staging", "prod")
+    assert [jobs[f"up-{stack}"]["environment"] for stack in stacks] == list(stacks)
     assert "up-dev" in jobs["up-staging"]["needs"] and "up-staging" in jobs["up-prod"]["needs"]
-    for env in ("dev", "staging", "prod"):
+    assert all("up-registry" in jobs[f"up-{env}"]["needs"] for env in stacks[1:])
+    for env in stacks:
         up = " ".join(step.get("run", "") for step in jobs[f"up-{env}"]["steps"])
         assert f"pulumi up --cwd infra --stack {env}" in up and "--policy-pack" in up
 

@@ -10,6 +10,7 @@ workflows use; anything else is an error too.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -29,7 +30,7 @@ def load_workflow(path: Path) -> dict[str, Any]:
 # --- expressions -------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\))"
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
     r"|(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))"
 )
 _STATUS_FUNCTIONS = ("success()", "failure()", "always()", "cancelled()")
@@ -96,7 +97,28 @@ class _Parser:
         if self.peek() == ("op", "(") and self.tokens[self.position + 1] == ("op", ")"):
             self.position += 2
             return self.lookup(text + "()")
+        if self.peek() == ("op", "("):
+            self.take()
+            arguments = [self.expression()]
+            while self.peek() == ("op", ","):
+                self.take()
+                arguments.append(self.expression())
+            if self.take() != ("op", ")"):
+                raise UnsupportedWorkflow(f"unbalanced parentheses after {text}")
+            if text.lower() not in _FUNCTIONS:
+                raise UnsupportedWorkflow(f"unknown function {text}()")
+            return _FUNCTIONS[text.lower()](*arguments)
         return self.lookup(text)
+
+
+def _contains(search: Any, item: Any) -> bool:
+    # GitHub: an array holds an equal element (loosely compared); a string holds a substring, ignoring case.
+    if isinstance(search, list):
+        return any(_loose(element) == _loose(item) for element in search)
+    return str(_loose(item)) in str(_loose(search))
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"contains": _contains, "fromjson": json.loads}
 
 
 def _loose(value: Any) -> Any:
