@@ -1024,3 +1024,35 @@ def test_a_pinned_unprivileged_scale_set_and_other_charts_pass():
     # Not a runner: another chart's privileged values are other rules' business.
     other = {"chart": "argo-cd", "version": "9.5.4", "values": {"x": {"privileged": True}}}
     assert not _violations(runner_rules.runner_scale_set_hardened, _args(RELEASE, other))
+
+
+# --- model artifacts in the registry stack's bucket only (artifact_rules) ---------------------------
+
+
+@pytest.mark.parametrize("name", ["registry", *STACKS])
+def test_only_the_registry_stack_declares_an_artifact_bucket(every_stack, name):
+    assert (
+        _stack_violations(
+            artifact_rules.artifact_buckets_in_the_registry_only, every_stack[name].resources, name
+        )
+        == []
+    )
+
+
+def test_an_environment_that_declares_an_artifact_bucket_of_its_own_is_caught(every_stack):
+    """An environment keeping its own locked bucket (as each once had): its overlays could pin bytes
+    that no other rung reads. The registry's very bucket, declared in prod, is caught the same."""
+    (bucket,) = [d for d in every_stack["registry"].resources if d.type == artifact_rules.BUCKET]
+    own = replace(bucket, inputs={**bucket.inputs, "bucket": "modelops-prod-mlflow-artifacts"})
+    for declared in ([*every_stack["prod"].resources, own], [*every_stack["prod"].resources, bucket]):
+        found = _stack_violations(artifact_rules.artifact_buckets_in_the_registry_only, declared, "prod")
+        assert len(found) == 1 and "live in the registry stack's bucket" in found[0], found
+    # A payload bucket that says it holds no model artifacts is no artifact bucket.
+    payloads = [d for d in every_stack["prod"].resources if d.type == artifact_rules.BUCKET]
+    assert payloads and all(d.inputs["tags"][artifact_rules.EXEMPT_TAG] == "false" for d in payloads)
+    untagged = replace(payloads[0], inputs={**payloads[0].inputs, "tags": {}})
+    assert _stack_violations(
+        artifact_rules.artifact_buckets_in_the_registry_only,
+        [d for d in every_stack["prod"].resources if d is not payloads[0]] + [untagged],
+        "prod",
+    )

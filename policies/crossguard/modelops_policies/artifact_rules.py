@@ -11,6 +11,7 @@ server, which serves no artifacts (`--no-serve-artifacts`), may not write or del
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
@@ -183,6 +184,26 @@ def artifact_buckets_immutable(args: StackValidationArgs, report: ReportViolatio
                 f"{', '.join(DELETE_ACTIONS)} to everyone.",
                 bucket.urn,
             )
+
+
+# The one stack whose bucket holds model artifacts on AWS (infra: settings.REGISTRY_STACK).
+REGISTRY_STACK = "registry"
+
+
+def artifact_buckets_in_the_registry_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Model artifacts live in the registry stack's bucket alone: an environment's stack that declared
+    one of its own would let its overlays pin bytes no other rung can read, and a promotion would no
+    longer move the same artifact up the ladder. Buckets tagged as holding none (payloads) are fine."""
+    stack = str(args.get_config().get("stack") or os.environ.get("PULUMI_STACK", ""))
+    if stack == REGISTRY_STACK:
+        return
+    for bucket in (r for r in args.resources if r.resource_type == BUCKET and not _exempt(r)):
+        label = bucket.props.get("bucket", bucket.name)
+        report(
+            f"Bucket '{label}' would hold model artifacts in stack {stack or '(unnamed)'}: they live in "
+            f"the {REGISTRY_STACK} stack's bucket, which every environment reads.",
+            bucket.urn,
+        )
 
 
 def _is_mlflow_server_trust(policy: Any) -> bool:

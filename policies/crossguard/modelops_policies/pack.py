@@ -121,6 +121,11 @@ _STACK_RULES = [
         artifact_rules.artifact_buckets_immutable,
     ),
     (
+        "artifact-buckets-in-registry-only",
+        "Only the registry stack declares a bucket holding model artifacts; environments read it.",
+        artifact_rules.artifact_buckets_in_the_registry_only,
+    ),
+    (
         "github-roles-not-administrators",
         "No role GitHub Actions assumes holds AdministratorAccess or a '*' grant.",
         ci_trust_rules.github_roles_not_administrators,
