@@ -143,6 +143,10 @@ def _api(state: Path, args: list[str], body: object) -> int | str:
     elif method == "PUT" and parts[3:] == ["branches", "main", "protection"]:
         api["protection"] = body
         answer = body
+    elif method == "POST" and parts[3:4] == ["statuses"] and len(parts) == 5:
+        assert isinstance(body, dict)
+        api.setdefault("statuses", {}).setdefault(parts[4], []).append(body)
+        answer = {"state": body.get("state"), "context": body.get("context")}
     elif method == "PUT" and parts[3:] == ["actions", "oidc", "customization", "sub"]:
         api["oidc_subject"] = body
     elif "secrets" in parts and method in ("GET", "DELETE"):  # repository's or an environment's

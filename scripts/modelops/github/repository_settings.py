@@ -47,6 +47,7 @@ PROTECTED_BRANCH = "main"
 GITHUB_ACTIONS_APP_ID = 15368
 GATE_WORKFLOW = Path(".github/workflows/promotion-gate.yml")
 GATE_JOB = "gate"
+VERDICT_JOB = "verdict"  # sets the required status on the pull request's head commit
 APP_KEY = "PROMOTION_APP_PRIVATE_KEY"
 APP_KEY_ENVIRONMENT = "registry"
 # The claims GitHub joins into `sub`, in this order; infra/ builds the subjects its roles trust to match.
@@ -73,13 +74,22 @@ def parse_reviewer(text: str) -> Reviewer:
 
 
 def gate_check_name(root: Path) -> str:
-    """The promotion gate's check, as GitHub names it: its job's `name:` (the job's id without one)."""
+    """The promotion gate's required context: the status its `verdict` job sets on the pull request's
+    head commit (`STATUS_CONTEXT`), which is also the gate job's name."""
     path = root / GATE_WORKFLOW
     try:
-        job = YAML(typ="safe").load(path.read_text())["jobs"][GATE_JOB]
+        jobs = YAML(typ="safe").load(path.read_text())["jobs"]
+        context = str(jobs[VERDICT_JOB]["env"]["STATUS_CONTEXT"])
+        name = str(jobs[GATE_JOB].get("name") or GATE_JOB)
     except (OSError, KeyError, TypeError) as error:
-        raise InputError(f"{path}: no job {GATE_JOB!r} to require ({error})") from error
-    return str(job.get("name") or GATE_JOB)
+        raise InputError(
+            f"{path}: no job {VERDICT_JOB!r} with env STATUS_CONTEXT to require ({error})"
+        ) from error
+    if context != name:
+        raise InputError(
+            f"{path}: the verdict's STATUS_CONTEXT {context!r} is not the gate job's name {name!r}"
+        )
+    return context
 
 
 def protection_body(check: str) -> dict[str, Any]:
