@@ -323,3 +323,33 @@ def test_a_release_that_only_passed_through_a_merged_branch_is_no_rollback(
         r.startswith(f"ladder: credit-risk v{demo_versions.better} cannot go to prod")
         for r in release["reasons"]
     ), release["reasons"]
+
+
+@pytest.mark.parametrize("where", [".gitattributes", f"{DEV}/.gitattributes"])
+def test_a_gitattributes_file_that_rewrites_what_the_gate_reads_is_refused(gitops_repo, tmp_path, where):
+    """`export-subst` makes `git archive` (what the gate reads) expand `$Format:...$` into a patch that
+    keeps v1's artifact, while a checkout (what Argo CD applies) keeps the comment and serves the
+    forged one: the gate must judge no tree with attributes, wherever the file sits."""
+    repo = gitops_repo
+    forged = pinned_uri(repo).rsplit("/models/", 1)[0] + "/models/m-" + "e" * 32 + "/artifacts"
+    kustomization = (repo.root / DEV / "kustomization.yaml").read_text()
+    patch = (
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: credit-risk\n"
+        f"spec:\n  predictor:\n    model:\n      storageUri: {forged}\n"
+        "# $Format:%x0a$\n"
+    )
+    commit_on_branch(
+        repo,
+        "attributes",
+        {
+            str(DEV / "scale.yaml"): patch,
+            str(DEV / "kustomization.yaml"): kustomization + "  - path: scale.yaml\n",
+            where: "scale.yaml export-subst\n"
+            if where != ".gitattributes"
+            else f"{DEV}/scale.yaml export-subst\n",
+        },
+        "a patch git archive would rewrite",
+    )
+    code, verdict = gate(repo, "attributes", tmp_path / "out")
+    assert code == 2 and not verdict.get("passed"), verdict
+    assert ".gitattributes" in json.dumps(verdict)

@@ -26,7 +26,16 @@ def extract(repo: Repo, revision: str, destination: Path, *, folders: tuple[str,
     """Write the files of `revision` under its top-level `folders` to `destination`; returns it.
 
     Only those folders: what else the repository holds cannot reach a render or a rule here.
+    A tree holding a `.gitattributes` anywhere is refused: `git archive` applies the attributes of the
+    tree it writes (`export-subst` rewrites a file's text, `export-ignore` drops it), a checkout does
+    not, so the gate would judge other bytes than Argo CD applies.
     """
+    attributes = attribute_files(repo, revision)
+    if attributes:
+        raise InputError(
+            f"{revision[:12]}: {attributes[0]}: a .gitattributes file makes `git archive` write other bytes "
+            "than a checkout (export-subst, export-ignore); the gate judges no tree that holds one"
+        )
     present = set(repo.git("ls-tree", "-z", "--name-only", revision).split("\0"))
     chosen = [folder for folder in folders if folder in present]
     destination.mkdir(parents=True, exist_ok=True)
@@ -50,6 +59,12 @@ def extract(repo: Repo, revision: str, destination: Path, *, folders: tuple[str,
         except tarfile.FilterError as error:
             raise InputError(f"{revision[:12]}: {error}") from None
     return destination
+
+
+def attribute_files(repo: Repo, revision: str) -> list[str]:
+    """Every `.gitattributes` in `revision`'s tree, at any depth."""
+    paths = repo.git("ls-tree", "-r", "-z", "--name-only", revision).split("\0")
+    return sorted(path for path in paths if path == ".gitattributes" or path.endswith("/.gitattributes"))
 
 
 @contextmanager
