@@ -221,6 +221,17 @@ def _is_mlflow_server_trust(policy: Any) -> bool:
     return False
 
 
+def _role_documents(role: PolicyResource, resources: list[PolicyResource]) -> list[Any]:
+    """The policy documents a role holds: its inline policies and the RolePolicies attached to it."""
+    documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
+    documents += [
+        r.props.get("policy")
+        for r in resources
+        if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
+    ]
+    return documents
+
+
 def _writes(policy: Any, actions: Sequence[str] = OBJECT_WRITE_ACTIONS) -> list[str]:
     """Which of `actions` an Allow of `policy` grants (a NotAction Allow counts as granting them)."""
     found = []
@@ -242,13 +253,7 @@ def mlflow_server_reads_only(args: StackValidationArgs, report: ReportViolation)
     for role in (r for r in resources if r.resource_type == ROLE):
         if not _is_mlflow_server_trust(role.props.get("assumeRolePolicy")):
             continue
-        documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
-        documents += [
-            r.props.get("policy")
-            for r in resources
-            if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
-        ]
-        for document in documents:
+        for document in _role_documents(role, resources):
             if found := _writes(document):
                 report(
                     f"The MLflow server's role must not write or delete objects; it allows {found}.", role.urn
@@ -382,13 +387,7 @@ def model_reader_never_writes(args: StackValidationArgs, report: ReportViolation
         name = str(role.props.get("name") or "")
         if not (READER_ROLE_NAME.fullmatch(name) or MONITOR_ROLE_NAME.fullmatch(name)):
             continue
-        documents = [p.get("policy") for p in role.props.get("inlinePolicies") or [] if isinstance(p, dict)]
-        documents += [
-            r.props.get("policy")
-            for r in resources
-            if r.resource_type == ROLE_POLICY and _points_at(r, "role", role, "name")
-        ]
-        for document in documents:
+        for document in _role_documents(role, resources):
             if found := _writes(document, S3_WRITE_ACTIONS):
                 report(
                     f"Role {name} reads models and must not write or delete in S3; it allows {found}.",
