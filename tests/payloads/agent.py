@@ -84,7 +84,8 @@ class Agent:
         try:
             self.connection.request("POST", path or self.path, body=body, headers=headers)
             response = self.connection.getresponse()
-            text = response.read().decode()
+            # An accepted event's reply has no body: the sink says what it did in a header.
+            text = response.read().decode() or response.getheader("payload-outcome", "")
         except (http.client.HTTPException, OSError):
             self.connection.close()  # a refused body closes the connection; the next call reconnects
             raise

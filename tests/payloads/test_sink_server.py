@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
@@ -68,6 +69,25 @@ def test_a_response_that_arrives_before_its_request_is_joined_all_the_same(sink)
     assert agent.send(RESPONSE, event_id, v2_response([1])).text == "held until its pair arrives"
     assert agent.send(REQUEST, event_id, v2_request({"age": [55]})).text == "paired"
     assert [(r["age"], r["_output.predict"]) for r in _rows_of(sink.store, event_id, count=1)] == [(55, 1)]
+
+
+def test_an_accepted_event_is_answered_in_its_head_alone_with_the_outcome_in_a_header(sink):
+    # The agent reads the status; an empty body lets the reply go out in one write (app._post).
+    event_id = _new_id()
+    connection = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=10)
+    try:
+        body = json.dumps(v2_response([1])).encode()
+        connection.request(
+            "POST", "/payloads/credit-risk/stable/3", body=body, headers=headers(RESPONSE, event_id)
+        )
+        response = connection.getresponse()
+        assert (response.status, response.read(), response.getheader("payload-outcome")) == (
+            200,
+            b"",
+            "held until its pair arrives",
+        )
+    finally:
+        connection.close()
 
 
 def test_redelivered_events_write_one_row_set_also_when_they_come_after_the_flush(sink):
