@@ -331,6 +331,25 @@ _PRIVATE_SUFFIXES = (".local", ".internal", ".cluster.local", ".svc", ".localhos
 _INGRESS_OPTIONAL = ("dev", "local")
 
 
+class ClientRateLimit(_Strict):
+    """How many requests one client address may make per `unit`, at each of the Gateway's proxies.
+
+    Envoy's local rate limit: a token bucket of `requests` tokens per address, refilled whole every
+    `unit`, so `requests` is also the burst. Counted per proxy (no shared counter without a Redis), so
+    a client spreading connections over the proxies gets up to `proxy_replicas` times as many. An
+    environment's jobs share their NAT gateway's address, and so one bucket. MLflow's client retries a
+    429 with backoff, so a throttled job slows down rather than fails.
+
+    The default, 50 a second, is above a UI page load's burst of calls and a training job's logging,
+    and bounds what one address (or a password guesser on it) can send MLflow. At most 10,000: Envoy
+    Gateway casts the count to 32 bits, and a bucket that large limits nothing.
+    """
+
+    requests: int = Field(50, ge=1, le=10_000)
+    # Second or Minute: an hour's or a day's bucket would let its whole allowance through at once.
+    unit: Literal["Second", "Minute"] = "Second"
+
+
 class RegistryIngressSettings(_Strict):
     """The registry's public address: a Gateway with an HTTPS listener only, a certificate from
     `issuer`, and an allow-list of client networks that Envoy enforces (default deny) and the load
@@ -339,12 +358,18 @@ class RegistryIngressSettings(_Strict):
     `allowed_cidrs` names the organisation's networks (office or VPN egress) and the NAT gateway
     addresses of every environment cluster whose jobs call the registry. IPv4 only: the load balancer
     EKS's cloud controller creates for the Gateway (a Classic Load Balancer) takes IPv4 clients only.
+
+    `proxy_replicas` Envoy pods serve the address, spread over zones and nodes, at most one of them
+    down at a time for a drain (at least two, so a drain never cuts MLflow off); `client_rate_limit`
+    is what each proxy lets one client address send.
     """
 
     hostname: str = Field(max_length=253, pattern=_HOSTNAME)
     issuer: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
     issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
     allowed_cidrs: list[str] = Field(min_length=1)
+    proxy_replicas: int = Field(2, ge=2)
+    client_rate_limit: ClientRateLimit = Field(default_factory=ClientRateLimit)
 
     @field_validator("hostname")
     @classmethod

@@ -1056,3 +1056,150 @@ def test_an_environment_that_declares_an_artifact_bucket_of_its_own_is_caught(ev
         [d for d in every_stack["prod"].resources if d is not payloads[0]] + [untagged],
         "prod",
     )
+
+
+# --- MLflow's administration kept off its routes (registry_exposure_rules.mlflow_admin_not_public) ---
+
+
+def _admin_violations(*routes: dict[str, Any]) -> list[str]:
+    from modelops_policies import registry_exposure_rules
+    from tests.policies.stack_args import resource, stack, violations
+
+    declared = [
+        resource(f"kubernetes:{props['apiVersion']}:{props['kind']}", f"r{i}", props)
+        for i, props in enumerate(routes)
+    ]
+    return violations(registry_exposure_rules.mlflow_admin_not_public, stack(declared))
+
+
+def _registry_route() -> dict[str, Any]:
+    from modelops_infra.manifests.registry_gateway import route
+
+    return route("mlflow.registry.example.com")
+
+
+def _with_rules(change) -> dict[str, Any]:
+    built = _registry_route()
+    built["spec"]["rules"] = change(built["spec"]["rules"])
+    return built
+
+
+def _forwarding(kind: str, value: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "extra",
+        "matches": [{"path": {"type": kind, "value": value}, **extra}],
+        "backendRefs": [{"name": "mlflow", "port": 5000}],
+    }
+
+
+def _admin_rule_with(**change: Any):
+    def apply(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**rule, **change} if rule["name"] == "mlflow-admin" else rule for rule in rules]
+
+    return apply
+
+
+ADMIN_EXPOSED = {
+    "every path to MLflow, no admin rule": lambda: _route_to(MLFLOW_BACKEND),
+    "the admin rule dropped": lambda: _with_rules(lambda rules: rules[1:]),
+    "the admin rule forwarding to MLflow too": lambda: _with_rules(
+        _admin_rule_with(backendRefs=[{"name": "mlflow", "port": 5000}])
+    ),
+    "the admin rule denying only with a header": lambda: _with_rules(
+        _admin_rule_with(
+            matches=[
+                {**m, "headers": [{"name": "x-deny", "value": "1"}]}
+                for m in _registry_route()["spec"]["rules"][0]["matches"]
+            ]
+        )
+    ),
+    "the admin rule missing /signup": lambda: _with_rules(
+        _admin_rule_with(
+            matches=[
+                m for m in _registry_route()["spec"]["rules"][0]["matches"] if m["path"]["value"] != "/signup"
+            ]
+        )
+    ),
+    "an admin path forwarded by exact match": lambda: _with_rules(
+        lambda rules: [*rules, _forwarding("Exact", "/api/2.0/mlflow/users/update-password")]
+    ),
+    "a prefix inside the admin area forwarded": lambda: _with_rules(
+        lambda rules: [*rules, _forwarding("PathPrefix", "/ajax-api/3.0/mlflow/roles/")]
+    ),
+    "a prefix as long as the admin rule's, with a method": lambda: _with_rules(
+        lambda rules: [*rules, _forwarding("PathPrefix", "/api/2.0/mlflow/users", method="PATCH")]
+    ),
+    "a regular expression forwarded": lambda: _with_rules(
+        lambda rules: [*rules, _forwarding("RegularExpression", "^/api/.*")]
+    ),
+    # Beside the registry's own route, which passes:
+    "a second route to MLflow with no admin rule": lambda: [
+        _registry_route(),
+        {
+            **_route_to({**MLFLOW_BACKEND, "namespace": "mlflow"}),
+            "metadata": {"name": "side", "namespace": "mlflow"},
+        },
+    ],
+    "MLflow as a mirror of a route with no admin rule": lambda: [
+        _registry_route(),
+        {
+            **_route_to({"name": "argocd-server", "port": 80}),
+            "metadata": {"name": "mirror", "namespace": "argocd"},
+            "spec": {
+                "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
+                "rules": [
+                    {
+                        "backendRefs": [{"name": "argocd-server", "port": 80}],
+                        "filters": [
+                            {
+                                "type": "RequestMirror",
+                                "requestMirror": {"backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}},
+                            }
+                        ],
+                    }
+                ],
+            },
+        },
+    ],
+}
+
+
+def test_the_registrys_route_keeps_mlflows_administration_off_and_other_services_are_not_judged():
+    assert _admin_violations(_registry_route()) == []
+    # A route to something else may cover every path: it reaches no MLflow.
+    assert _admin_violations(_route_to({"name": "argocd-server", "port": 80})) == []
+    # The signed-in person's own paths, forwarded exactly, are not administration.
+    extra = _forwarding("Exact", "/ajax-api/2.0/mlflow/users/current")
+    assert _admin_violations(_with_rules(lambda rules: [*rules, extra])) == []
+
+
+@pytest.mark.parametrize("case", sorted(ADMIN_EXPOSED))
+def test_a_route_forwarding_mlflows_administration_is_caught(case):
+    routes = ADMIN_EXPOSED[case]()
+    found = _admin_violations(*(routes if isinstance(routes, list) else [routes]))
+    assert found, case
+    assert all("to MLflow" in message for message in found), found
+
+
+def test_the_admin_rule_is_in_the_pack():
+    from modelops_policies import STACK_POLICIES
+
+    assert "mlflow-admin-not-public" in {p.name for p in STACK_POLICIES}
+
+
+def test_the_registry_stack_as_declared_keeps_mlflows_administration_off_its_route(registry_stack):
+    from modelops_policies import registry_exposure_rules
+
+    check = registry_exposure_rules.mlflow_admin_not_public
+    routes = registry_stack.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    assert len(routes) == 1  # the rule has something to judge
+    assert _stack_violations(check, registry_stack.resources, "registry") == []
+    # The same stack with the route's admin rule dropped is caught.
+    walked = []
+    for resource in registry_stack.resources:
+        if resource in routes:
+            inputs = json.loads(json.dumps(resource.inputs))
+            inputs["spec"]["rules"] = [r for r in inputs["spec"]["rules"] if r["name"] != "mlflow-admin"]
+            resource = replace(resource, inputs=inputs)
+        walked.append(resource)
+    assert _stack_violations(check, walked, "registry")

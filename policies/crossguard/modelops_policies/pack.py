@@ -155,6 +155,11 @@ _STACK_RULES = [
         "Routes to MLflow are guarded by SecurityPolicy allow-lists (default deny) and nothing looser.",
         registry_exposure_rules.mlflow_routes_allow_listed,
     ),
+    (
+        "mlflow-admin-not-public",
+        "Routes to MLflow forward none of its user, role and grant administration.",
+        registry_exposure_rules.mlflow_admin_not_public,
+    ),
 ]
 
 # Typed as PolicyPack takes them: a list of the base class.

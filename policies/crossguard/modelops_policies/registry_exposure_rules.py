@@ -1,6 +1,6 @@
 """MLflow is reached from outside its cluster over TLS, by allow-listed clients only.
 
-Three rules:
+Four rules:
 - `security_policy_allow_list_narrow` (resource level): no Envoy Gateway SecurityPolicy allows a
   client range that is not an allow-list (`0.0.0.0/0`, `::/0`, anything wider than the shared rule in
   `modelops.allow_lists` admits).
@@ -17,6 +17,11 @@ Three rules:
     Gateway levels, because Envoy Gateway lets the most specific policy replace the others, and any
     policy in those namespaces that picks its targets by label (`targetSelectors`), which the rule
     cannot resolve.
+- `mlflow_admin_not_public` (stack level): no route to MLflow forwards its user administration (the
+  paths of `modelops.mlflow_admin_paths`, judged by Gateway API's matching precedence there): each route
+  that covers them with a broad match must also hold a rule that matches them more specifically and
+  forwards to no MLflow. Judged per route: a denying rule in another route on the same listener is not
+  counted, though Envoy Gateway would merge them (fails closed).
 The route's backend is recognised by name: Service `mlflow` in namespace `mlflow` (a backendRef
 without a namespace is in the route's own). A route to MLflow under another Service name, or through
 an Envoy Gateway `Backend` naming its address, is not recognised; the platform creates neither.
@@ -31,6 +36,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from modelops.allow_lists import allow_list_problems
+from modelops.mlflow_admin_paths import admin_paths_forwarded
 
 # MLflow's Service (infra: layout.MLFLOW_APP, layout.MLFLOW_NAMESPACE).
 MLFLOW_SERVICE = "mlflow"
@@ -226,3 +232,15 @@ def mlflow_routes_allow_listed(args: StackValidationArgs, report: ReportViolatio
                     f"SecurityPolicy {'/'.join(_meta(policy.props))} applies to {where}, but {problem}.",
                     policy.urn,
                 )
+
+
+def mlflow_admin_not_public(args: StackValidationArgs, report: ReportViolation) -> None:
+    for route, _ in _mlflow_routes(args):
+        namespace, name = _meta(route.props)
+
+        def forwards(rule: Mapping[str, Any], namespace: str = namespace) -> bool:
+            return any(_is_mlflow(backend, namespace) for backend in _backend_refs({"rules": [rule]}))
+
+        rules = _list(_mapping(route.props.get("spec")).get("rules"))
+        for problem in admin_paths_forwarded(rules, forwards=forwards):
+            report(f"Route {namespace}/{name} to MLflow: {problem}.", route.urn)
