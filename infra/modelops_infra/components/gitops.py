@@ -26,7 +26,7 @@ class GitOpsArgs:
 
 
 def for_this_cluster(manifest: dict[str, Any], environment: str) -> dict[str, Any]:
-    """An ApplicationSet reading environments/*.yaml, narrowed to this stack's environment file.
+    """An ApplicationSet listing every environment file, narrowed to this stack's environment file.
 
     Each environment is its own cluster with its own Argo CD; left as committed, every cluster
     would generate the Applications of all environments, whose namespaces it does not have.
@@ -74,9 +74,14 @@ class GitOps(pulumi.ComponentResource):
             namespace=L.ARGOCD_NAMESPACE,
             values={
                 "dex": {"enabled": False},
-                # The repository this platform is defined in, registered declaratively.
+                # argocd-cmd-params-cm. By default a git files generator's `*` crosses `/`, so
+                # environments/*.yaml would read files in any subfolder too; the committed generator
+                # names each file (validate refuses a glob), and this makes a glob that slipped
+                # through match one folder level only.
                 "configs": {
-                    "repositories": {"modelops": {"url": args.repo_url, "type": "git", "name": "modelops"}}
+                    "params": {"applicationsetcontroller.enable.new.git.file.globbing": "true"},
+                    # The repository this platform is defined in, registered declaratively.
+                    "repositories": {"modelops": {"url": args.repo_url, "type": "git", "name": "modelops"}},
                 },
             },
             opts=pulumi.ResourceOptions(parent=self),

@@ -6,8 +6,10 @@ spec changed: a new release, a re-pinned artifact, another runtime, whatever fil
 overlay's release.yaml, another patch, the model's base or components, the environment's list).
 The champion is what the base serves on the stable track. What to judge (gitops/, environments/)
 comes from the head; how to judge it (policies/, the promotion thresholds) from the base, as
-merged and reviewed. A change that reaches none of gitops/, environments/ or policies/ has nothing
-to gate. Any error fails.
+merged and reviewed. The environments judged are those of the base and of the head: a pull request
+that deletes, moves or renames an environment's file still has that environment's releases gated,
+wherever its folder still renders. A change that reaches none of gitops/, environments/ or
+policies/ has nothing to gate. Any error fails.
 """
 
 from __future__ import annotations
@@ -109,12 +111,29 @@ def _check_policy_files(head_tree: Path, changed: list[str]) -> None:
             load_model_policy(Path(path).stem, root=head_tree)
 
 
-def render_environments(tree: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every environment of `tree` as kustomize renders it (environments/*.yaml lists them)."""
-    if not environments_dir(tree).is_dir():
-        return {}
-    folders = {env.name: tree / layout.environment_dir(env.name) for env in environments(tree)}
-    present = {name: folder for name, folder in folders.items() if folder.is_dir()}
+def environment_names(tree: Path) -> set[str]:
+    """The environments `tree` defines: its top-level environments/*.yaml."""
+    return {env.name for env in environments(tree)} if environments_dir(tree).is_dir() else set()
+
+
+def judged_environments(base_tree: Path, head_tree: Path) -> list[str]:
+    """The environments a pull request is judged in: every environment file at the base or the head.
+
+    Not the head's alone: a pull request chooses the head's files, and one that deletes, moves or
+    renames environments/prod.yaml would otherwise take prod's releases out of the gate while its
+    folder, still in gitops/, is what a cluster syncs (validation names the file the ApplicationSet
+    no longer finds). Such an environment is judged by the base's file, as every environment is."""
+    return sorted(environment_names(base_tree) | environment_names(head_tree))
+
+
+def render_environments(tree: Path, names: Iterable[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each environment `names` lists (by default the environments of `tree`) that has a folder in
+    `tree`, as kustomize renders it."""
+    folders = {
+        name: tree / layout.environment_dir(name)
+        for name in (environment_names(tree) if names is None else names)
+    }
+    present = {name: folder for name, folder in sorted(folders.items()) if folder.is_dir()}
     return {name: objects(documents) for name, documents in render_each(present)}
 
 
@@ -223,11 +242,15 @@ def gate_pull_request(
         replace_folder(head_tree, POLICIES, source=base_tree)
         validation, source = _validation(head_tree, validated, step)
         step("rendering the base")
+        # The base renders what it defines, what the clusters serve now; the head, every environment
+        # either side defines, so a release changed under a file the head dropped is still gated.
         base_rendered = render_environments(base_tree)
         head_rendered = {k: v for k, v in validation.rendered.items() if k != BOOTSTRAP}
-        if not head_rendered:  # a reused validation keeps findings, not objects
+        # A reused validation keeps findings, not objects; a validation renders the head's files only.
+        unrendered = [name for name in judged_environments(base_tree, head_tree) if name not in head_rendered]
+        if unrendered:
             step("rendering the head")
-            head_rendered = render_environments(head_tree)
+            head_rendered |= render_environments(head_tree, unrendered)
         base_served, head_served = _served(base_rendered), _served(head_rendered)
         judging = Judging(repo, base, base_tree, head_served, out, record=record, html=html, step=step)
         verdicts: list[ReleaseVerdict] = []

@@ -45,4 +45,17 @@ def test_each_cluster_generates_only_its_own_environment(repo_root):
     narrowed = for_this_cluster(application_set, "prod")
     files = [g["git"]["files"] for g in narrowed["spec"]["generators"]]
     assert files == [[{"path": "environments/prod.yaml"}]]
-    assert application_set["spec"]["generators"][0]["git"]["files"] == [{"path": "environments/*.yaml"}]
+    assert application_set["spec"]["generators"][0]["git"]["files"] == [
+        {"path": f"environments/{name}.yaml"} for name in ("local", "dev", "staging", "prod")
+    ]
+
+
+@pytest.mark.parametrize("name", ["local", "prod"])
+def test_argo_cds_git_file_globs_do_not_reach_into_subfolders(repo_root, name):
+    """Defence in depth behind the listed files: with Argo CD's default globbing, `*` crosses `/`."""
+    stack = build_stack(name, root=repo_root, bootstrap_dir=repo_root / "gitops" / "bootstrap")
+    [argocd] = [
+        r for r in stack.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"].endswith("argo-cd")
+    ]
+    params = argocd.inputs["values"]["configs"]["params"]
+    assert params["applicationsetcontroller.enable.new.git.file.globbing"] == "true"

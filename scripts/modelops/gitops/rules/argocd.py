@@ -18,6 +18,14 @@ APP_PROJECT = frozenset({"AppProject"})
 APPLICATIONS = frozenset({"Application", "ApplicationSet"})
 # Needs environments/*.yaml besides the objects: validate runs it, checkov cannot.
 AGREEMENT = "MODELOPS_ARGOCD_ENVIRONMENTS"
+# Argo CD's default globbing lets `*` cross `/`, so `environments/*.yaml` also reads files in any
+# subfolder; `?`, `[` and `{` are glob syntax too. The generator names each environment file instead.
+GLOB_CHARACTERS = frozenset("*?[{")
+
+
+def environment_file(name: str) -> str:
+    """The file an environment is defined in, as the ApplicationSet's files generator names it."""
+    return f"environments/{name}.yaml"
 
 
 def _no_wildcards(project: dict[str, Any]) -> list[str]:
@@ -170,6 +178,58 @@ RULES = (
 )
 
 
+def listed_environment_files(document: dict[str, Any], names: list[str]) -> list[tuple[str, str]]:
+    """(file, problem) for each way an ApplicationSet's git generators disagree with the environment
+    files `names` (the top-level environments/*.yaml): they must list exactly
+    `environments/<name>.yaml` for each, as plain paths.
+
+    What the generator reads is what Argo CD deploys, whatever the gate renders: a file it reads that
+    is no environment file (moved to a subfolder, a glob reaching one) deploys an environment no gate
+    judged, and an environment file it does not read is judged but never deployed."""
+    problems: list[tuple[str, str]] = []
+    expected = {environment_file(name) for name in names}
+    listed: set[str] = set()
+    for i, generator in enumerate(items(get(document, "spec", "generators"))):
+        git = get(generator, "git")
+        if git is None:
+            continue
+        where = f"generators[{i}].git"
+        if get(git, "directories") is not None:
+            problems.append((BOOTSTRAP, f"{where}.directories: list the environment files instead"))
+        for j, entry in enumerate(items(get(git, "files"))):
+            path = get(entry, "path")
+            if not isinstance(path, str) or set(mapping(entry)) != {"path"}:
+                problems.append(
+                    (BOOTSTRAP, f"{where}.files[{j}] must be just {{path: environments/<name>.yaml}}")
+                )
+            elif GLOB_CHARACTERS & set(path):
+                problems.append(
+                    (
+                        BOOTSTRAP,
+                        f"{where}.files[{j}].path {path} is a glob (Argo CD's reaches into subfolders): "
+                        "list each environments/<name>.yaml",
+                    )
+                )
+            elif path in expected:
+                listed.add(path)
+            elif path.startswith("environments/") and path.count("/") == 1 and path.endswith(".yaml"):
+                problems.append(
+                    (path, f"the ApplicationSet lists {path}, but there is no such environment file")
+                )
+            else:
+                problems.append(
+                    (
+                        BOOTSTRAP,
+                        f"{where}.files[{j}].path {path} is no environment file (environments/<name>.yaml)",
+                    )
+                )
+    problems += [
+        (path, f"the ApplicationSet does not list {path}: Argo CD would never deploy what the gate judges")
+        for path in sorted(expected - listed)
+    ]
+    return problems
+
+
 def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environment]) -> list[Finding]:
     """The Argo CD objects read the environments' repository and confine each to its destination."""
     findings: list[Finding] = []
@@ -200,6 +260,8 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
         if document.get("kind") != "ApplicationSet":
             continue
         subject = f"ApplicationSet/{name_of(document)}"
+        for where, problem in listed_environment_files(document, [e.name for e in environments]):
+            found(where, problem, subject)
         generators = items(get(document, "spec", "generators"))
         repos = {get(g, "git", "repoURL") for g in generators}
         revisions = {get(g, "git", "revision") for g in generators}
