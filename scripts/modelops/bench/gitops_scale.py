@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import sys
@@ -46,6 +47,7 @@ def build_repository(source: Path, target: Path, models: int, environments: list
             stale.unlink()
     shutil.copytree(source / "policies", target / "policies")
     shutil.copytree(source / "gitops" / "bootstrap", target / "gitops" / "bootstrap")
+    _list_only(target / "gitops" / "bootstrap" / "applicationset-models.yaml", environments)
     template = source / "gitops" / "models" / TEMPLATE
     names = [f"model-{index:03d}" for index in range(models)]
     for name in names:
@@ -62,6 +64,17 @@ def build_repository(source: Path, target: Path, models: int, environments: list
             + "\n".join(lines)
             + "\n"
         )
+
+
+def _list_only(applicationset: Path, environments: list[str]) -> None:
+    """The ApplicationSet's generator narrowed to the environment files kept (validation holds the
+    list to environments/*.yaml)."""
+    kept = {f"environments/{name}.yaml" for name in environments}
+    lines = applicationset.read_text().splitlines(keepends=True)
+    listed = re.compile(r"\s*- path: (environments/\S+\.yaml)\s*")
+    applicationset.write_text(
+        "".join(line for line in lines if (m := listed.fullmatch(line)) is None or m.group(1) in kept)
+    )
 
 
 def _cpu_seconds() -> float:
