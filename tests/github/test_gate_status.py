@@ -36,7 +36,8 @@ def _checkout_main(step: StepContext) -> None:
     # The status script of the workflow's own commit: never the base's (another branch, for a pull
     # request into it) nor the pull request's.
     assert step.inputs["ref"] == MAIN and step.inputs["persist-credentials"] == "false"
-    shutil.copytree(REPO_ROOT / ".github", step.workspace / ".github", dirs_exist_ok=True)
+    for part in (".github", "scripts/modelops/github"):  # the status and comment scripts
+        shutil.copytree(REPO_ROOT / part, step.workspace / part, dirs_exist_ok=True)
 
 
 def _gate_app_token(step: StepContext) -> None:
@@ -248,3 +249,27 @@ def test_the_status_script_refuses_what_is_not_a_commit(tmp_path, github):
     )  # fmt: skip
     assert done.returncode == 2 and "GH_TOKEN is not set" in done.stderr
     assert "statuses" not in github.api_state()
+
+
+def test_the_comment_job_runs_main_s_comment_script_never_the_base_s(tmp_path, recording_gh):
+    """For a pull request into a branch its author can push to, the base's script would run with a
+    token that writes pull requests; the comment job takes main's (this run's own commit)."""
+    _, recorded = recording_gh
+
+    def download(step: StepContext) -> None:
+        folder = step.workspace / step.inputs["path"]
+        folder.mkdir(parents=True)
+        (folder / "report.md").write_text("## ✅ Promotion gate: PASSED\n")
+
+    run = WorkflowJob(
+        load_workflow(WORKFLOW),
+        "comment",
+        tmp_path / "comment-job",
+        github=_github(),
+        actions={"actions/checkout": _checkout_main, "actions/download-artifact": download},
+        base_env={**os.environ, "PATH": os.environ["PATH"]},
+    ).run()
+    assert run.succeeded, [(s.name, s.outcome, s.output[-2000:]) for s in run.steps]
+    posted = recorded()[-1]
+    assert posted["args"][:4] == ["api", "--method", "POST", f"repos/{REPOSITORY}/issues/7/comments"]
+    assert "Promotion gate: PASSED" in posted["stdin"]
