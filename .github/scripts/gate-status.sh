@@ -3,14 +3,15 @@
 #
 # The gate runs on `pull_request_target` (main's workflow, on the registry's runners), and a check run
 # of such a workflow belongs to the base branch's commit, not to the pull request's head, which is what
-# branch protection judges. So this step, with the job's GITHUB_TOKEN (the GitHub Actions app, which
-# the required check is pinned to), sets the required context on the head commit: success only when
-# the gate job succeeded; failure when it failed, was cancelled or was skipped.
+# branch protection judges. So this step sets the required context on the head commit: success only
+# when the gate job succeeded; failure when it failed, was cancelled or was skipped. GH_TOKEN is the
+# gate App's installation token, the App branch protection pins the required check to: a status the
+# GitHub Actions app (any workflow's own token) sets under the same name does not count.
 #
 # Env: REPOSITORY (ORG/REPO), HEAD_SHA, GATE_RESULT (needs.gate.result), STATUS_CONTEXT, RUN_URL, GH_TOKEN.
 set -euo pipefail
 
-for name in REPOSITORY HEAD_SHA GATE_RESULT STATUS_CONTEXT RUN_URL; do
+for name in REPOSITORY HEAD_SHA GATE_RESULT STATUS_CONTEXT RUN_URL GH_TOKEN; do
   if [ -z "${!name:-}" ]; then
     echo "gate-status: $name is not set" >&2
     exit 2

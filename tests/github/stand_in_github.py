@@ -4,9 +4,10 @@ It keeps the pull requests it opened, lists the open ones, and can be made to fa
 the API sometimes does. Run as `python3 stand_in_github.py <state folder> <gh arguments...>`; every
 call is recorded with the token it was given.
 
-`gh api` answers the REST calls the repository settings use (teams, users, branch protection,
-environments and their deployment branch policies) from a state it keeps in `api.json`, records
-each request's method, path and body, and refuses with GitHub's 403 any path `refuse(...)` names.
+`gh api` answers the REST calls the repository settings and the gate's verdict use (teams, users,
+branch protection, environments with their deployment branch policies and variables, commit statuses)
+from a state it keeps in `api.json`, records each request's method, path and body, and refuses with
+GitHub's 403 any path `refuse(...)` names.
 """
 
 from __future__ import annotations
@@ -158,6 +159,25 @@ def _api(state: Path, args: list[str], body: object) -> int | str:
             names.remove(parts[-1])
         else:
             answer = {"name": parts[-1]}
+    elif parts[3:4] == ["environments"] and parts[5:6] == ["variables"]:
+        environment = parts[4]
+        if environment not in api.get("environments", {}):
+            return "gh: Not Found (HTTP 404)"
+        variables = api.setdefault("variables", {}).setdefault(environment, {})
+        if method == "GET" and len(parts) == 7:
+            if parts[6] not in variables:
+                return "gh: Not Found (HTTP 404)"
+            answer = {"name": parts[6], "value": variables[parts[6]]}
+        elif method == "POST" and len(parts) == 6:
+            assert isinstance(body, dict)
+            if body["name"] in variables:
+                return "gh: Already exists (HTTP 409)"
+            variables[body["name"]] = body["value"]
+        elif method == "PATCH" and len(parts) == 7 and parts[6] in variables:
+            assert isinstance(body, dict)
+            variables[parts[6]] = body["value"]
+        else:
+            return f"not stood in for: {method} {path}"
     elif parts[3:4] == ["environments"] and len(parts) == 5 and method == "PUT":
         api.setdefault("environments", {})[parts[4]] = body
         answer = {"name": parts[4]}

@@ -96,7 +96,8 @@ def run_comment_job(origin: Path, pull_request: dict, tmp_path: Path, artifacts:
 
 def _github_context(pull_request: dict) -> dict:
     return {
-        "event": {"pull_request": pull_request},
+        "event": {"action": "opened", "pull_request": pull_request},
+        "sha": pull_request["base"]["sha"],  # main's tip: the commit this run's workflow file comes from
         "repository": REPOSITORY,
         "run_id": "4242",
         "server_url": "https://github.com",

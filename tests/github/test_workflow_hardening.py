@@ -104,7 +104,8 @@ def test_the_promotion_gate_runs_reviewed_code_on_every_pull_request():
     gate = workflow("promotion-gate")
     # Every pull request: a required check a `paths:` filter skips stays pending forever. Main's
     # workflow file (pull_request_target): the job runs inside the registry's network.
-    assert gate["on"] == {"pull_request_target": None}
+    # Opened, pushed to, reopened, or edited (a retarget to main must be gated against main).
+    assert gate["on"] == {"pull_request_target": {"types": ["opened", "synchronize", "reopened", "edited"]}}
     job = gate["jobs"]["gate"]
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     steps = job["steps"]

@@ -17,6 +17,9 @@ from modelops_policies.ci_trust_rules import github_trust_pins_main_workflow
 
 ISSUER = "token.actions.githubusercontent.com"
 REPO = "example-org/modelops-platform"
+PREVIEW = "environment:infra-preview"  # the reviewed previews' context
+MERGE = "refs/pull/*/merge"
+MAIN_ONLY = "pull_request jobs at refs/heads/main only"
 
 
 def _violations(conditions: dict[str, Any], *, action: str = "sts:AssumeRoleWithWebIdentity") -> list[str]:
@@ -74,10 +77,11 @@ def test_the_rule_is_in_the_pack():
         _github([_sub("environment:registry", "record.yml"), _sub("environment:registry", "retrain.yml")]),
         _github(_sub("ref:refs/heads/main")),
         _github(_sub("pull_request", "promotion-gate.yml")),  # pull_request_target: main's file
-        _github(like=_sub("pull_request", "infra-preview.yml", "refs/pull/*/merge")),
+        # A pull request's own workflow file, once a reviewer let its run into infra-preview.
+        _github(like=_sub("environment:infra-preview", "infra-preview.yml", "refs/pull/*/merge")),
         {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/X:sub": "system:serviceaccount:a:b"}},  # IRSA
     ],
-    ids=["environment", "several-workflows", "main-ref", "pull-request-target", "pull-request", "irsa"],
+    ids=["environment", "several-workflows", "main-ref", "pull-request-target", "reviewed-preview", "irsa"],
 )
 def test_trusts_that_pin_the_workflow_file_and_its_ref_pass(conditions):
     assert _violations(conditions) == []
@@ -98,19 +102,33 @@ def test_trusts_that_pin_the_workflow_file_and_its_ref_pass(conditions):
         (_github([_sub("environment:prod"), f"repo:{REPO}:environment:prod"]), "is not repo:ORG/REPO"),
         (_github(_sub("ref:refs/heads/feature")), "is not repo:ORG/REPO"),
         (_github(_sub("workflow_dispatch")), "is not repo:ORG/REPO"),
-        (_github(like=_sub("environment:prod", ref="refs/pull/*/merge")), "only for pull_request jobs"),
-        (_github(_sub("pull_request", "infra-preview.yml", "refs/pull/*/merge")), "matched with StringLike"),
-        (_github(like=_sub("pull_request", "*.yml", "refs/pull/*/merge")), "is not repo:ORG/REPO"),
+        (_github(like=_sub("environment:prod", ref=MERGE)), f"only in {PREVIEW}"),
+        (
+            _github(_sub(PREVIEW, "infra-preview.yml", MERGE)),
+            "matched with StringLike",
+        ),
+        (_github(like=_sub(PREVIEW, "*.yml", MERGE)), "is not repo:ORG/REPO"),
         (_github(like=_sub("environment:*")), "is not repo:ORG/REPO"),
-        (_github(like=_sub("pull_request", "infra-preview.yml", "refs/*")), "other than the pull request"),
+        (
+            _github(like=_sub(PREVIEW, "infra-preview.yml", "refs/*")),
+            "other than the pull request",
+        ),
+        # Any pull request's own workflow file, unreviewed: its author rewrites the steps.
+        (_github(like=_sub("pull_request", "infra-preview.yml", MERGE)), f"only in {PREVIEW}"),
+        (_github(_sub("pull_request", "infra-preview.yml", "refs/pull/7/merge")), MAIN_ONLY),
+        # pull_request at another branch: that branch's copy of the file, which anyone with write pushes.
+        (_github(_sub("pull_request", "promotion-gate.yml", "refs/heads/release")), MAIN_ONLY),
+        # The reviewed environment is for pull requests' previews, not for a branch's files.
+        (_github(_sub(PREVIEW, "infra-preview.yml")), f"{PREVIEW} only at {MERGE}"),
         (_github(like=_sub("environment:prod")), "match it with StringEquals"),
         (_github("repo:example-org/*:environment:prod"), "is not repo:ORG/REPO"),
         ({"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}, "must pin sub"),
     ],
     ids=["default-environment-sub", "default-pull-request-sub", "unread-claim", "other-branch", "pull-ref",
          "other-repository", "one-bad-of-two", "feature-ref", "event-sub", "pull-pattern-in-environment",
-         "pattern-as-exact", "any-file", "any-environment", "any-ref", "exact-as-pattern", "wildcard-repo",
-         "no-sub"],
+         "pattern-as-exact", "any-file", "any-environment", "any-ref", "unreviewed-pull-request",
+         "unreviewed-pull-request-exact", "pull-request-at-another-branch", "preview-environment-at-main",
+         "exact-as-pattern", "wildcard-repo", "no-sub"],
 )  # fmt: skip
 def test_a_trust_that_gets_around_it_is_caught(conditions, message):
     violations = _violations(conditions)
@@ -129,3 +147,14 @@ def test_the_subjects_infra_builds_are_the_ones_the_rule_accepts():
     for kind in ("preview", "deploy", "gate", "retrain"):
         for value in subjects(REPO, kind, "prod"):
             assert subject_problem(value, pattern="*" in value) is None, value
+
+
+def test_infra_and_the_rule_name_the_same_refs_and_preview_environment():
+    """Two packages (the policy pack runs on its own): the names they share, held equal here."""
+    from modelops.github.repository_settings import PREVIEW_ENVIRONMENT
+    from modelops_infra.components import ci_access
+    from modelops_policies import github_subjects
+
+    assert ci_access.MAIN_REF == github_subjects.MAIN_REF
+    assert ci_access.PULL_REQUEST_REF == github_subjects.PULL_REQUEST_REF
+    assert ci_access.PREVIEW_ENVIRONMENT == github_subjects.PREVIEW_ENVIRONMENT == PREVIEW_ENVIRONMENT

@@ -5,8 +5,12 @@ repository settings script (`python -m modelops.github.repository_settings`) mak
 workflow file and its ref into `sub`, because AWS reads no other GitHub claim in a trust policy (a
 condition on `job_workflow_ref` itself would never be met). Each role trusts (TRUSTED_JOBS):
 
-- preview: `pull_request`, infra-preview.yml at `refs/pull/*/merge`; reads the stack's resource
-  types (`pulumi preview`);
+- preview: `environment:infra-preview`, infra-preview.yml at `refs/pull/*/merge`; reads the stack's
+  resource types and its state (`pulumi preview`). A `pull_request` run executes the pull request's own
+  copy of the workflow file, so the file name and ref alone pin nothing its author cannot rewrite: the
+  job must run in the `infra-preview` environment, whose required reviewers approve each run before
+  GitHub issues it a token with that context (an unreviewed job's context is `pull_request`, which
+  this role does not trust);
 - deploy: `environment:<stack>`, infra.yml at main; changes the stack's resources only (`pulumi up`);
 - gate: `pull_request`, promotion-gate.yml at main (it runs on `pull_request_target`: main's file);
   reads the artifact bucket and the gate's MLflow login;
@@ -16,7 +20,8 @@ condition on `job_workflow_ref` itself would never be met). Each role trusts (TR
 So a job from another workflow file, or the same file on another branch, gets nothing even inside
 the environment (whose deployment branches are main only). The preview role's jobs run the pull
 request's merge ref, whose number is the one wildcard a trust may hold (`StringLike`); everything
-else is matched exactly.
+else is matched exactly. None of these files may be a reusable workflow (`workflow_call`): a called
+workflow's `sub` names the called file, so any caller would receive it.
 
 deploy's and preview's policies are built by `manifests/deploy_policy.py` from the parts the stack
 creates (`CiAccessArgs.deploy_parts`); deploy carries no permissions boundary (it creates the bounded
@@ -38,6 +43,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from modelops.github.repository_settings import PREVIEW_ENVIRONMENT
 from modelops_infra.boundary import UNBOUNDED_TAG, UNBOUNDED_VALUE
 from modelops_infra.manifests.deploy_actions import ENVIRONMENT_PARTS, Part
 from modelops_infra.manifests.deploy_policy import (
@@ -73,7 +79,10 @@ class TrustedJobs:
 def trusted_jobs(kind: str, environment: str) -> TrustedJobs:
     """The jobs each role trusts (the module docstring's table)."""
     return {
-        "preview": TrustedJobs("pull_request", ("infra-preview.yml",), PULL_REQUEST_REF),
+        # The pull request's own file: trusted once a reviewer let the run into the environment.
+        "preview": TrustedJobs(
+            f"environment:{PREVIEW_ENVIRONMENT}", ("infra-preview.yml",), PULL_REQUEST_REF
+        ),
         # pull_request_target runs main's file (the pull request is only read): its ref is main.
         "gate": TrustedJobs("pull_request", ("promotion-gate.yml",), MAIN_REF),
         "deploy": TrustedJobs(f"environment:{environment}", ("infra.yml",), MAIN_REF),

@@ -37,10 +37,12 @@ def _pull_request_mode(
     from modelops.config import project_root
     from modelops.pipeline.pr_gate import gate_pull_request
     from modelops.registry import configure
+    from modelops.registry.tracking import refuse_registry_in_checkout
     from modelops.reports.pull_request import render_pull_request_report
 
     root = project_root()
     try:
+        refuse_registry_in_checkout(root)  # before MLflow is pointed at anything
         configure(root)
         with steps(enabled=not as_json) as step:
             verdict = gate_pull_request(

@@ -1,16 +1,23 @@
 """Apply the repository settings code cannot hold: `python -m modelops.github.repository_settings`.
 
-    python -m modelops.github.repository_settings --repository ORG/REPO \\
+    python -m modelops.github.repository_settings --repository ORG/REPO --gate-app-id 123456 \\
         --prod-reviewer team:platform-team [--prod-reviewer user:alice ...]
 
 With standard `gh api` calls (run it as a repository administrator, `gh auth login` first):
-- branch protection on main: pull requests only, the promotion gate's check required (from the
-  GitHub Actions app, so no other app or token can post a passing status of the same name),
-  code owners' review, no force pushes or deletions, administrators included;
-- the environments dev, staging, prod and registry, each deployable from main only (a custom
-  branch policy naming main, and nothing else), prod with the required reviewers given;
-- the pull-request app's key (PROMOTION_APP_PRIVATE_KEY) a secret of `registry` only: a repository
-  secret of that name is deleted once registry holds its own, and refused (exit 2) until it does;
+- branch protection on main: pull requests only, the promotion gate's check required from the gate's
+  own GitHub App (`--gate-app-id`; installed on the repository with "Commit statuses: write" alone),
+  code owners' review, no force pushes or deletions, administrators included. Not from the GitHub
+  Actions app: every workflow on every branch can get a token of that app with `statuses: write`;
+- the environments dev, staging, prod, registry and gate-verdict, each deployable from main only (a
+  custom branch policy naming main, and nothing else), prod with the required reviewers given;
+  gate-verdict holds the gate App's id (variable GATE_APP_ID, set here from `--gate-app-id`, so the
+  App that signs the status and the App the check is pinned to are one number) and its key;
+- the environment infra-preview, for previews of pull requests (which run the pull request's own
+  workflow file and Pulumi program): the same required reviewers, no self-review; any branch, since
+  a pull request's job runs at its merge ref. The preview roles trust this environment alone;
+- the app keys as secrets of their environments only (PROMOTION_APP_PRIVATE_KEY of `registry`,
+  GATE_APP_PRIVATE_KEY of `gate-verdict`): a repository secret of such a name is deleted once the
+  environment holds its own, and refused (exit 2) until it does;
 - the OIDC token's `sub` claim made of `repo`, `context` and `job_workflow_ref`
   (`repo:ORG/REPO:environment:prod:job_workflow_ref:ORG/REPO/.github/workflows/infra.yml@refs/heads/main`),
   since AWS reads no other GitHub claim in a trust policy: the CI roles (infra/ ci_access.py) pin the
@@ -38,18 +45,19 @@ from ruamel.yaml import YAML
 from modelops.config import project_root
 from modelops.errors import InputError
 
-ENVIRONMENTS = ("dev", "staging", "prod", "registry")
+GATE_ENVIRONMENT = "gate-verdict"  # the gate App's id and key: the only way to set the required status
+ENVIRONMENTS = ("dev", "staging", "prod", "registry", GATE_ENVIRONMENT)  # each deployable from main only
 REVIEWED = "prod"
+# Pull requests' previews: reviewed before the job gets the preview role (infra/ ci_access.py trusts
+# this environment's jobs alone), from any branch: a pull request's job runs at refs/pull/N/merge.
+PREVIEW_ENVIRONMENT = "infra-preview"
 DEPLOY_BRANCH = "main"
 PROTECTED_BRANCH = "main"
-# The GitHub Actions app: a required check pinned to it cannot be satisfied by a commit status
-# another app or a personal token posts under the same name.
-GITHUB_ACTIONS_APP_ID = 15368
 GATE_WORKFLOW = Path(".github/workflows/promotion-gate.yml")
-GATE_JOB = "gate"
 VERDICT_JOB = "verdict"  # sets the required status on the pull request's head commit
-APP_KEY = "PROMOTION_APP_PRIVATE_KEY"
-APP_KEY_ENVIRONMENT = "registry"
+GATE_APP_ID_VARIABLE = "GATE_APP_ID"  # read by the verdict job as vars.GATE_APP_ID
+# Each app's private key, and the one environment allowed to hold it.
+APP_KEYS = (("PROMOTION_APP_PRIVATE_KEY", "registry"), ("GATE_APP_PRIVATE_KEY", GATE_ENVIRONMENT))
 # The claims GitHub joins into `sub`, in this order; infra/ builds the subjects its roles trust to match.
 OIDC_SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
 ATTEMPTS = 3
@@ -75,28 +83,28 @@ def parse_reviewer(text: str) -> Reviewer:
 
 def gate_check_name(root: Path) -> str:
     """The promotion gate's required context: the status its `verdict` job sets on the pull request's
-    head commit (`STATUS_CONTEXT`), which is also the gate job's name."""
+    head commit (`STATUS_CONTEXT`). No job of the workflow bears that name: its check run would show
+    beside the status under the same name, from another app."""
     path = root / GATE_WORKFLOW
     try:
         jobs = YAML(typ="safe").load(path.read_text())["jobs"]
         context = str(jobs[VERDICT_JOB]["env"]["STATUS_CONTEXT"])
-        name = str(jobs[GATE_JOB].get("name") or GATE_JOB)
-    except (OSError, KeyError, TypeError) as error:
+        names = {str(job.get("name") or key) for key, job in jobs.items()}
+    except (OSError, KeyError, TypeError, AttributeError) as error:
         raise InputError(
             f"{path}: no job {VERDICT_JOB!r} with env STATUS_CONTEXT to require ({error})"
         ) from error
-    if context != name:
-        raise InputError(
-            f"{path}: the verdict's STATUS_CONTEXT {context!r} is not the gate job's name {name!r}"
-        )
+    if context in names:
+        raise InputError(f"{path}: a job is named {context!r}, the verdict's STATUS_CONTEXT")
     return context
 
 
-def protection_body(check: str) -> dict[str, Any]:
+def protection_body(check: str, *, app_id: int) -> dict[str, Any]:
+    """`app_id`: the gate's own App, the only one whose status of that name counts."""
     return {
         "required_status_checks": {
             "strict": True,
-            "checks": [{"context": check, "app_id": GITHUB_ACTIONS_APP_ID}],
+            "checks": [{"context": check, "app_id": app_id}],
         },
         "enforce_admins": True,
         "required_pull_request_reviews": {
@@ -113,10 +121,12 @@ def protection_body(check: str) -> dict[str, Any]:
     }
 
 
-def environment_body(reviewer_ids: Sequence[tuple[str, int]]) -> dict[str, Any]:
+def environment_body(reviewer_ids: Sequence[tuple[str, int]], *, main_only: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
         "wait_timer": 0,
-        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+        "deployment_branch_policy": (
+            {"protected_branches": False, "custom_branch_policies": True} if main_only else None
+        ),
     }
     if reviewer_ids:
         body["reviewers"] = [{"type": kind, "id": number} for kind, number in reviewer_ids]
@@ -126,10 +136,14 @@ def environment_body(reviewer_ids: Sequence[tuple[str, int]]) -> dict[str, Any]:
     return body
 
 
-def apply(api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: str) -> list[str]:
+def apply(
+    api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: str, gate_app_id: int
+) -> list[str]:
     """Apply every setting through `api`; returns what was done, one line each."""
     if not reviewers:
         raise InputError("--prod-reviewer: prod needs at least one required reviewer")
+    if gate_app_id <= 0:
+        raise InputError(f"--gate-app-id {gate_app_id}: the gate App's id, a positive number")
     owner = repository.split("/", 1)[0]
     reviewer_ids = []
     for reviewer in reviewers:
@@ -140,8 +154,9 @@ def apply(api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: st
             found = api("GET", f"/users/{reviewer.name}")
             reviewer_ids.append(("User", int(found["id"])))
     done = []
-    api("PUT", f"/repos/{repository}/branches/{PROTECTED_BRANCH}/protection", protection_body(check))
-    done.append(f"branch protection on {PROTECTED_BRANCH}: requires {check!r}")
+    protection = protection_body(check, app_id=gate_app_id)
+    api("PUT", f"/repos/{repository}/branches/{PROTECTED_BRANCH}/protection", protection)
+    done.append(f"branch protection on {PROTECTED_BRANCH}: requires {check!r} from app {gate_app_id}")
     for environment in ENVIRONMENTS:
         base = f"/repos/{repository}/environments/{environment}"
         api("PUT", base, environment_body(reviewer_ids if environment == REVIEWED else ()))
@@ -153,36 +168,55 @@ def apply(api: Api, repository: str, *, reviewers: Sequence[Reviewer], check: st
             if (policy.get("name"), policy.get("type", "branch")) != (DEPLOY_BRANCH, "branch"):
                 api("DELETE", f"{base}/deployment-branch-policies/{policy['id']}")
         done.append(f"environment {environment}: deployable from {DEPLOY_BRANCH} only")
+    named = ", ".join(r.kind + ":" + r.name for r in reviewers)
+    done.append(f"environment {REVIEWED}: required reviewers {named}")
+    api(
+        "PUT",
+        f"/repos/{repository}/environments/{PREVIEW_ENVIRONMENT}",
+        environment_body(reviewer_ids, main_only=False),
+    )
+    done.append(f"environment {PREVIEW_ENVIRONMENT}: required reviewers {named}, any branch")
     done.append(
-        f"environment {REVIEWED}: required reviewers {', '.join(r.kind + ':' + r.name for r in reviewers)}"
+        set_environment_variable(api, repository, GATE_ENVIRONMENT, GATE_APP_ID_VARIABLE, str(gate_app_id))
     )
     api("PUT", f"/repos/{repository}/actions/oidc/customization/sub", oidc_subject_body())
     done.append(f"OIDC subject claim: {':'.join(OIDC_SUBJECT_CLAIMS)}")
-    done.append(keep_app_key_in_environment(api, repository))
+    for key, environment in APP_KEYS:
+        done.append(keep_app_key_in_environment(api, repository, key=key, environment=environment))
     return done
+
+
+def set_environment_variable(api: Api, repository: str, environment: str, name: str, value: str) -> str:
+    """Create or correct one variable of an environment; an equal one is left alone."""
+    base = f"/repos/{repository}/environments/{environment}/variables"
+    found = api("GET", f"{base}/{name}", absent_ok=True)
+    if found is None:
+        api("POST", base, {"name": name, "value": value})
+    elif found.get("value") != value:
+        api("PATCH", f"{base}/{name}", {"name": name, "value": value})
+    return f"environment {environment}: variable {name}={value}"
 
 
 def oidc_subject_body() -> dict[str, Any]:
     return {"use_default": False, "include_claim_keys": list(OIDC_SUBJECT_CLAIMS)}
 
 
-def keep_app_key_in_environment(api: Api, repository: str) -> str:
-    """A repository secret reaches every workflow on every branch; registry's reaches main's jobs there."""
+def keep_app_key_in_environment(api: Api, repository: str, *, key: str, environment: str) -> str:
+    """A repository secret reaches every workflow on every branch; an environment's reaches main's jobs
+    there (its deployment branches are main only)."""
     in_environment = api(
-        "GET", f"/repos/{repository}/environments/{APP_KEY_ENVIRONMENT}/secrets/{APP_KEY}", absent_ok=True
+        "GET", f"/repos/{repository}/environments/{environment}/secrets/{key}", absent_ok=True
     )
-    in_repository = api("GET", f"/repos/{repository}/actions/secrets/{APP_KEY}", absent_ok=True)
-    set_it = f"gh secret set {APP_KEY} --env {APP_KEY_ENVIRONMENT} --repo {repository} < app-key.pem"
+    in_repository = api("GET", f"/repos/{repository}/actions/secrets/{key}", absent_ok=True)
+    set_it = f"gh secret set {key} --env {environment} --repo {repository} < app-key.pem"
     if in_repository is not None and in_environment is None:
-        raise InputError(
-            f"secret {APP_KEY}: a repository secret, not yet one of {APP_KEY_ENVIRONMENT}; {set_it}"
-        )
+        raise InputError(f"secret {key}: a repository secret, not yet one of {environment}; {set_it}")
     if in_repository is not None:
-        api("DELETE", f"/repos/{repository}/actions/secrets/{APP_KEY}")
-        return f"secret {APP_KEY}: deleted from the repository; {APP_KEY_ENVIRONMENT}'s own is the one read"
+        api("DELETE", f"/repos/{repository}/actions/secrets/{key}")
+        return f"secret {key}: deleted from the repository; {environment}'s own is the one read"
     if in_environment is None:
-        return f"secret {APP_KEY}: not set yet: {set_it}"
-    return f"secret {APP_KEY}: in {APP_KEY_ENVIRONMENT} only"
+        return f"secret {key}: not set yet: {set_it}"
+    return f"secret {key}: in {environment} only"
 
 
 def gh_api(method: str, path: str, body: dict[str, Any] | None = None, *, absent_ok: bool = False) -> Any:
@@ -229,11 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repository", required=True, help="ORG/REPO")
     parser.add_argument(
+        "--gate-app-id",
+        type=int,
+        required=True,
+        help="the id of the gate's GitHub App (its settings page), which alone sets the required status",
+    )
+    parser.add_argument(
         "--prod-reviewer",
         action="append",
         default=[],
         required=True,
-        help="team:<slug> or user:<login>; repeat for several",
+        help="team:<slug> or user:<login>, a required reviewer of prod and infra-preview; repeat for several",
     )
     args = parser.parse_args(argv)
     try:
@@ -241,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"--repository {args.repository!r}: write ORG/REPO")
         reviewers = [parse_reviewer(text) for text in args.prod_reviewer]
         for line in apply(
-            gh_api, args.repository, reviewers=reviewers, check=gate_check_name(project_root())
+            gh_api,
+            args.repository,
+            reviewers=reviewers,
+            check=gate_check_name(project_root()),
+            gate_app_id=args.gate_app_id,
         ):
             print(line)
     except InputError as error:

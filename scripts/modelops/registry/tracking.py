@@ -4,14 +4,19 @@ With `MLFLOW_TRACKING_URI` unset, the registry is embedded: SQLite and local
 artifacts under the git-ignored `.modelops/` folder of the repository. With it set,
 the same code talks to that server. Either way every HTTP call is bounded: MLflow's
 own defaults retry for about four minutes against a server that is down.
+
+A pull request's gate in CI refuses a registry that is a file of its checkout
+(`refuse_registry_in_checkout`): the pull request could commit it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from modelops.config.loader import project_root
+from modelops.errors import InputError
 
 # (variable, value): set only where the user has not chosen otherwise.
 _BOUNDED_DEFAULTS = (
@@ -42,7 +47,7 @@ def configure(root: Path | None = None) -> str:
     import mlflow
 
     _quiet_mlflow()
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or embedded_uri(root)
+    uri = tracking_uri(root, create=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI") or uri)
     return uri
@@ -60,10 +65,64 @@ def _quiet_mlflow() -> None:
         warnings.filterwarnings("ignore", module=r"mlflow\..*")
 
 
-def embedded_uri(root: Path | None = None) -> str:
+def tracking_uri(root: Path | None = None, *, create: bool = False) -> str:
+    """`MLFLOW_TRACKING_URI`, else the embedded registry's (its folder made when `create`)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or embedded_uri(root, create=create)
+
+
+def embedded_uri(root: Path | None = None, *, create: bool = True) -> str:
     folder = state_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def running_in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """`CI` (GitHub Actions and most CI services set it) or `GITHUB_ACTIONS` says true."""
+    environ = os.environ if environ is None else environ
+    return any(environ.get(name, "").lower() in ("true", "1") for name in ("CI", "GITHUB_ACTIONS"))
+
+
+def sqlite_file_inside(uri: str, folder: Path) -> bool:
+    """`uri` is a SQLite file under `folder`, as written or once symlinks are followed (a relative
+    path is read from the working folder, as SQLite opens it)."""
+    if not is_embedded(uri):
+        return False
+    from sqlalchemy.engine import make_url  # MLflow's own store reads the URI with it
+
+    database = make_url(uri).database
+    if not database or database == ":memory:":
+        return False
+    path = Path(os.path.abspath(database))
+    inside = Path(os.path.abspath(folder))
+    return any(
+        candidate.is_relative_to(base)
+        for candidate in (path, path.resolve())
+        for base in (inside, inside.resolve())
+    )
+
+
+def refuse_registry_in_checkout(root: Path) -> None:
+    """In CI, a pull request's gate reads the served registry: never a SQLite file under `root`, the
+    pull request's checkout, whose author could commit it (`.modelops/mlflow.db`, the embedded default)."""
+    if not running_in_ci():
+        return
+    chosen = tracking_uri(root)
+    for variable, uri in (
+        ("MLFLOW_TRACKING_URI", chosen),
+        ("MLFLOW_REGISTRY_URI", os.environ.get("MLFLOW_REGISTRY_URI")),
+    ):
+        if not uri or not sqlite_file_inside(uri, root):
+            continue
+        if not os.environ.get(variable):
+            raise InputError(
+                f"{variable} is not set: in CI the gate reads the served registry, not the embedded one at "
+                f"{uri}, a file of the pull request's checkout"
+            )
+        raise InputError(
+            f"{variable} names a SQLite file in the checkout ({uri}), which the pull request can commit: "
+            "in CI the gate reads the served registry"
+        )
 
 
 def is_embedded(uri: str) -> bool:

@@ -56,7 +56,10 @@ def test_each_ci_role_trusts_its_workflow_files_at_their_ref_and_nothing_else(ev
     roles = _by_name(every_stack[name], "aws:iam/role:Role")
     # Written out, not derived from ci_access: the table of its docstring, checked.
     expected = {
-        "ci-preview": [_sub(repository, "pull_request", "infra-preview.yml", "refs/pull/*/merge")],
+        # A pull request's own copy of infra-preview.yml runs: only once reviewed, in infra-preview.
+        "ci-preview": [
+            _sub(repository, "environment:infra-preview", "infra-preview.yml", "refs/pull/*/merge")
+        ],
         "ci-deploy": [_sub(repository, f"environment:{name}", "infra.yml")],
     }
     if name == "registry":
@@ -103,7 +106,7 @@ ROLE_VARIABLES = {
     "deploy": ("DEPLOY_ROLE_ARN", None),  # None: the stack's own environment
     "retrain": ("RETRAIN_ROLE_ARN", "registry"),
     "gate": ("GATE_ROLE_ARN", None),
-    "preview": ("PREVIEW_ROLE_ARNS", None),
+    "preview": ("PREVIEW_ROLE_ARNS", "infra-preview"),
 }
 
 
@@ -129,11 +132,15 @@ def test_the_workflows_that_assume_a_role_are_exactly_the_ones_it_trusts():
         assert sorted(users) == sorted(jobs_of.workflows), kind
         for file, jobs in users.items():
             triggers = _workflow(file)["on"]
+            if jobs_of.ref == PULL_REQUEST_REF:
+                # preview runs the pull request's own file at its merge ref: in the reviewed
+                # environment only, which its trust names.
+                assert "pull_request" in triggers and jobs_of.context == f"environment:{environment}"
+                assert all(job.get("environment") == environment for job in jobs), (kind, file)
+                continue
             if jobs_of.context == "pull_request":
-                # The read-only roles: preview runs the pull request's merge ref (pull_request), the
-                # gate main's file (pull_request_target); neither runs in an environment.
-                event = "pull_request" if jobs_of.ref == PULL_REQUEST_REF else "pull_request_target"
-                assert event in triggers, (kind, file)
+                # The gate: main's file (pull_request_target), in no environment.
+                assert "pull_request_target" in triggers, (kind, file)
                 assert all("environment" not in job for job in jobs), (kind, file)
                 continue
             on_pull_requests = "pull_request" in triggers or "pull_request_target" in triggers
@@ -142,6 +149,26 @@ def test_the_workflows_that_assume_a_role_are_exactly_the_ones_it_trusts():
                 assert job.get("environment") == environment or (
                     environment is None and job.get("environment") in CI_STACKS
                 ), (kind, file)
+
+
+# The trusted files that may be started by hand: rollout advances a canary on demand, with no inputs.
+DISPATCHED_BY_HAND = {"rollout.yml"}
+
+
+def test_no_trusted_workflow_hands_its_subject_to_a_caller_or_takes_inputs_from_a_dispatcher():
+    """A called workflow's `sub` names the called file: `workflow_call` would give any workflow that
+    calls it (a pull request's, a branch's) the role it trusts. `workflow_dispatch` runs a file at the
+    ref its dispatcher picks (the trust refuses any ref but main's) with inputs the dispatcher writes."""
+    files = {file for kind in ROLE_VARIABLES for file in trusted_jobs(kind, "prod").workflows}
+    assert files == {
+        "infra-preview.yml", "infra.yml", "promotion-gate.yml", "record.yml", "retrain.yml", "rollout.yml",
+    }  # fmt: skip
+    for file in sorted(files):
+        triggers = _workflow(file)["on"]
+        assert "workflow_call" not in triggers, file
+        if "workflow_dispatch" in triggers:
+            assert file in DISPATCHED_BY_HAND, file
+            assert not (triggers["workflow_dispatch"] or {}).get("inputs"), file
 
 
 @pytest.mark.parametrize("name", ["registry"])
@@ -290,10 +317,11 @@ def test_ci_roles_trust_this_repository_its_pull_requests_and_protected_environm
             for value in (lambda v: v if isinstance(v, list) else [v])(pairs.get(f"{ISSUER}:sub", []))
         }
     )
-    # preview (and gate) on pull requests; deploy in the stack's environment; retrain in `registry`.
-    expected = {f"repo:{repository}:pull_request", f"repo:{repository}:environment:{name}"}
+    # preview in the reviewed infra-preview; deploy in the stack's environment; in the registry stack,
+    # the gate on pull requests (main's file) and retrain in `registry`.
+    expected = {f"repo:{repository}:environment:infra-preview", f"repo:{repository}:environment:{name}"}
     if name == "registry":
-        expected |= {f"repo:{repository}:environment:registry"}
+        expected |= {f"repo:{repository}:pull_request", f"repo:{repository}:environment:registry"}
     assert contexts == sorted(expected)
 
 
