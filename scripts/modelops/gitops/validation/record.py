@@ -26,7 +26,7 @@ from typing import Any
 import modelops
 from modelops.gitops.rendering.render import kubectl
 from modelops.gitops.rules.finding import Finding
-from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
+from modelops.gitops.rules.render_inputs import before_rendering, links_under
 from modelops.gitops.validation.schemas import crd_schema_dir
 from modelops.gitops.validation.validate import Validation
 from modelops.reports.files import write_json_atomic
@@ -53,12 +53,14 @@ def _sources(root: Path) -> list[tuple[str, Path]]:
 def beyond_the_digest(root: Path) -> str | None:
     """Why validation could read something `inputs_digest` does not cover, or None."""
     for label, folder in _sources(root):
-        for path in _entries(folder):
-            if path.is_symlink():
-                return f"{label}/{path.relative_to(folder).as_posix()} is a symbolic link"
-    # A kustomization reading beyond gitops/ reads what the digest does not cover.
-    if leaving := references_leaving_gitops(root):
-        return f"{leaving[0].file} {leaving[0].message}"
+        if folder.is_symlink():
+            return f"{label} is a symbolic link"
+        if (link := next(links_under(folder), None)) is not None:
+            return f"{label}/{link.relative_to(folder).as_posix()} is a symbolic link"
+    # A kustomization reading beyond gitops/ reads what the digest does not cover (and validation
+    # refuses the tree without rendering it).
+    if refused := before_rendering(root):
+        return f"{refused[0].file}: {refused[0].message}"
     return None
 
 
