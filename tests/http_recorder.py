@@ -1,7 +1,8 @@
-"""A real HTTP server on a free port that answers every GET with a ConfigMap and records the path.
+"""A real HTTP server on a free port that answers every GET with a ConfigMap and records the path,
+and every connection made to it (git's own protocol connects without an HTTP request).
 
 What a test points a remote kustomize entry at to prove nothing fetched it: a render that reached
-the network would be a request here.
+the network would be a connection here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Recorder:
     host: str
     port: int
     requests: list[str] = field(default_factory=list)
+    connections: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -43,7 +45,12 @@ def recording_server(host: str = "127.0.0.1") -> Iterator[Recorder]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer((host, 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        def verify_request(self, request: object, client_address: object) -> bool:
+            recorder.connections.append(str(client_address))
+            return True
+
+    server = Server((host, 0), Handler)
     recorder = Recorder(host, server.server_address[1])
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

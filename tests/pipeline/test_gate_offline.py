@@ -103,7 +103,7 @@ def test_a_kustomization_reaching_the_network_is_refused_before_rendering(gitops
         files, links, named = attacks(server.url("/remote.yaml"), f"git::{server.url('/org/repo')}")[attack]
         commit_on_branch(gitops_repo, attack, files, links)
         result = gate(gitops_repo, attack, tmp_path)
-    assert server.requests == []
+    assert (server.requests, server.connections) == ([], [])
     findings = refused(result)
     assert named in [file for file, _ in findings]
     assert {rule for _, rule in findings} <= {"MODELOPS_KUSTOMIZE_PATHS", "MODELOPS_SYMLINKS"}
@@ -126,6 +126,6 @@ def test_a_base_the_gate_would_render_is_checked_too(gitops_repo, tmp_path):
         gitops_repo.git("commit", "--quiet", "-am", "Restore dev")
         gitops_repo.git("checkout", "--quiet", "main")
         result = gate(gitops_repo, "innocent", tmp_path, base="poisoned-base")
-    assert server.requests == []
+    assert (server.requests, server.connections) == ([], [])
     assert result.exit_code == 2
     assert f"{DEV}: symlinks are not allowed under gitops/" in " ".join(result.output.split())

@@ -43,7 +43,7 @@ def test_a_kustomization_the_check_cannot_read_is_not_rendered_by_validation(git
         text = path.read_text() + f"  - {server.url('/remote.yaml')}\n"
         path.write_bytes(text.encode("utf-16"))  # kustomize reads UTF-16 and would fetch it
         validation = validate(gitops_repo.root)
-    assert server.requests == []
+    assert (server.requests, server.connections) == ([], [])
     assert [(f.file, f.message) for f in validation.findings] == [
         (DEV, "is not UTF-8 text, which this check reads")
     ]
