@@ -69,8 +69,7 @@ NOT_PLAIN = "is not a plain relative path (a URL, a repository or an absolute pa
         # Not a remote to kustomize (it has no scheme), but no folder either: refused as absent.
         (
             "resources:\n  - gitlab.example.com/org/repo\n",
-            "resources: gitlab.example.com/org/repo is no file or folder under gitops/ "
-            "(kustomize would look for it as a repository)",
+            "resources: gitlab.example.com/org/repo is no file or folder under gitops/",
         ),
         ("resources:\n  - 127.0.0.1:1/org/repo//x\n", f"resources: 127.0.0.1:1/org/repo//x {NOT_PLAIN}"),
         (
@@ -181,7 +180,7 @@ def test_an_entry_must_name_what_its_field_reads(tmp_path):
         "resources:\n  - folder\n  - missing.yaml\n"
         "components:\n  - folder/cm.yaml\npatches:\n  - path: folder\n",
     )
-    absent = "under gitops/ (kustomize would look for it as a repository)"
+    absent = "under gitops/"
     assert [f.message for f in references_leaving_gitops(tmp_path) if f.file == OVERLAY] == [
         f"resources: missing.yaml is no file or folder {absent}",
         f"components: folder/cm.yaml is no folder {absent}",
@@ -203,3 +202,13 @@ def test_references_within_gitops_and_urls_in_inline_patches_are_fine(tmp_path):
 
 def test_the_repositorys_own_tree_reads_nothing_beyond_gitops(repo_root):
     assert references_leaving_gitops(repo_root) == []
+
+
+def test_a_path_through_a_link_is_a_finding_of_its_own(tmp_path):
+    local_kustomization(tmp_path, "gitops/real")
+    (tmp_path / "gitops/environments").mkdir(parents=True)
+    (tmp_path / "gitops/environments/linked").symlink_to("../real")
+    write(tmp_path, OVERLAY, "resources:\n  - ../linked\n")
+    assert [f.message for f in references_leaving_gitops(tmp_path)] == [
+        "resources: ../linked passes through a symbolic link"
+    ]

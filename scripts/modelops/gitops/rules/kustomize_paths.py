@@ -129,9 +129,7 @@ def field_problems(kustomization: Any) -> Iterator[str]:
             yield f"{field}: {REFUSED_FIELDS[field]}; a model is served from gitops/ alone"
         elif field not in KNOWN_FIELDS:
             yield f"{field!r} is not a field this check reads (kustomize matches names ignoring case)"
-    for field, allowed in [(f, keys) for f, keys in PATH_ENTRIES.items()] + [
-        (f, GENERATOR_KEYS) for f in GENERATORS
-    ]:
+    for field, allowed in {**PATH_ENTRIES, **dict.fromkeys(GENERATORS, GENERATOR_KEYS)}.items():
         for entry in _listed(kustomization, field):
             if not isinstance(entry, dict):
                 yield f"{field}: an entry is not a mapping"
@@ -152,14 +150,14 @@ def reference_problem(text: Any, *, folder: Path, gitops: Path, kind: str = EITH
     segments = text.removesuffix("/").split("/")
     if not text or text.startswith("/") or not all(_PLAIN_SEGMENT.fullmatch(s) for s in segments):
         return f"{text} is not a plain relative path (a URL, a repository or an absolute path is refused)"
-    if text.lower().startswith("github.com"):
+    if text.lower().startswith("github.com/"):
         return f"{text} is read by kustomize as a GitHub repository"
     target = Path(os.path.normpath(folder / text))
     if not target.is_relative_to(gitops):
         return f"reads {text}, outside gitops/"
     exists = target.is_dir() if kind == FOLDER else target.is_file() if kind == FILE else target.exists()
     if not exists:
-        return f"{text} is no {kind} under gitops/ (kustomize would look for it as a repository)"
+        return f"{text} is no {kind} under gitops/"
     if target.resolve() != target:
         return f"{text} passes through a symbolic link"
     return None
@@ -183,7 +181,10 @@ def references_leaving_gitops(root: Path) -> list[Finding]:
             continue  # a finding of its own (SYMLINKS)
         try:
             kustomization = yaml.load(path.read_bytes().decode("utf-8"), Loader=_StrictLoader)
-        except (OSError, UnicodeDecodeError):
+        except OSError as error:
+            findings.append(Finding(where, f"cannot be read ({error.strerror})", rule=LEAVING_GITOPS))
+            continue
+        except UnicodeDecodeError:
             findings.append(Finding(where, "is not UTF-8 text, which this check reads", rule=LEAVING_GITOPS))
             continue
         except yaml.YAMLError as error:
