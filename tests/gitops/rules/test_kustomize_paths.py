@@ -72,6 +72,8 @@ NOT_PLAIN = "is not a plain relative path (a URL, a repository or an absolute pa
             "resources: gitlab.example.com/org/repo is no file or folder under gitops/",
         ),
         ("resources:\n  - 127.0.0.1:1/org/repo//x\n", f"resources: 127.0.0.1:1/org/repo//x {NOT_PLAIN}"),
+        ("resources:\n  - ./x?ref=v1\n", f"resources: ./x?ref=v1 {NOT_PLAIN}"),
+        ("resources:\n  - ..\\..\\deploy\n", f"resources: ..\\..\\deploy {NOT_PLAIN}"),
         (
             "configMapGenerator:\n  - name: c\n    files: [k=../../../secret.txt]\n",
             "configMapGenerator.files: reads ../../../secret.txt, outside gitops/",
@@ -120,17 +122,21 @@ def test_a_reference_beyond_gitops_is_a_finding(tmp_path, entry, problem):
 
 
 @pytest.mark.parametrize(
-    "remote", ["github.com/org/repo", "GitHub.com/org/repo//x", "git@example.invalid/org/repo"]
+    ("remote", "problem"),
+    [
+        ("github.com/org/repo", "is read by kustomize as a GitHub repository"),
+        # Go lowers the dotted capital I to an i (Python to two characters): kustomize clones it.
+        ("G\u0130thub.com/org/repo", "is read by kustomize as a GitHub repository"),
+        ("GitHub.com/org/repo//x", NOT_PLAIN),
+        ("git@example.invalid/org/repo", NOT_PLAIN),
+    ],
 )
-def test_a_name_kustomize_clones_is_refused_even_when_the_folder_exists(tmp_path, remote):
+def test_a_name_kustomize_clones_is_refused_even_when_the_folder_exists(tmp_path, remote, problem):
     """kustomize parses these as repositories before it looks for a local folder of that name."""
     local_kustomization(tmp_path, f"gitops/environments/dev/{remote.replace('//', '/')}")
     write(tmp_path, OVERLAY, f"resources:\n  - {remote}\n")
     messages = [f.message for f in references_leaving_gitops(tmp_path) if f.file == OVERLAY]
-    assert messages in (
-        [f"resources: {remote} {NOT_PLAIN}"],
-        [f"resources: {remote} is read by kustomize as a GitHub repository"],
-    )
+    assert messages == [f"resources: {remote} {problem}"]
 
 
 @pytest.mark.parametrize(
@@ -190,10 +196,12 @@ def test_an_entry_must_name_what_its_field_reads(tmp_path):
 
 def test_references_within_gitops_and_urls_in_inline_patches_are_fine(tmp_path):
     local_kustomization(tmp_path, "gitops/models/m/base")
+    write(tmp_path, "gitops/models/m/overlays/dev/équipe et libellés.yaml", "- op: add\n")
     write(
         tmp_path,
         "gitops/models/m/overlays/dev/kustomization.yaml",
-        "resources:\n  - ../../base/\npatches:\n  - patch: |-\n      - op: add\n"
+        "resources:\n  - ../../base/\npatches:\n  - path: équipe et libellés.yaml\n  - patch: |-\n"
+        "      - op: add\n"
         "        path: /metadata/annotations/docs\n"
         "        value: https://example.org\n",
     )

@@ -67,9 +67,11 @@ REFUSED_FIELDS = {
 }
 KNOWN_FIELDS = set(PATH_LISTS) | set(PATH_ENTRIES) | set(GENERATORS) | PLAIN_FIELDS | set(REFUSED_FIELDS)
 
-# A path segment kustomize cannot read as part of a URL: no scheme or host (`:`), user (`@`),
-# query (`?`), or repository split (`//`, an empty segment).
-_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+# What kustomize reads as URL syntax in an entry: a scheme, host or port (`:`), a user (`@`), a
+# query (`?`); and what no plain relative path under gitops/ holds (a backslash, a control
+# character). A repository split (`//`) is an empty segment, refused apart. Spaces and letters
+# beyond ASCII are file names like any other.
+_NOT_IN_A_PATH = re.compile(r"[:@?\\\x00-\x1f\x7f]")
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -147,10 +149,10 @@ def reference_problem(text: Any, *, folder: Path, gitops: Path, kind: str = EITH
     `gitops` (None: it is). `gitops` must be resolved."""
     if not isinstance(text, str):
         return f"{text!r} is not a path"
-    segments = text.removesuffix("/").split("/")
-    if not text or text.startswith("/") or not all(_PLAIN_SEGMENT.fullmatch(s) for s in segments):
+    empty_segment = "" in text.removesuffix("/").split("/")
+    if not text or text.startswith("/") or empty_segment or _NOT_IN_A_PATH.search(text):
         return f"{text} is not a plain relative path (a URL, a repository or an absolute path is refused)"
-    if text.lower().startswith("github.com/"):
+    if _go_lower(text).startswith("github.com/"):
         return f"{text} is read by kustomize as a GitHub repository"
     target = Path(os.path.normpath(folder / text))
     if not target.is_relative_to(gitops):
@@ -161,6 +163,12 @@ def reference_problem(text: Any, *, folder: Path, gitops: Path, kind: str = EITH
     if target.resolve() != target:
         return f"{text} passes through a symbolic link"
     return None
+
+
+def _go_lower(text: str) -> str:
+    """`text` lowered one character for one, as Go's strings.ToLower does (kustomize compares hosts
+    so): Python lowers İ to two characters, Go to an i."""
+    return "".join(character.lower()[:1] for character in text)
 
 
 def kustomization_files(gitops: Path) -> Iterator[Path]:

@@ -10,7 +10,8 @@ file's bytes), the CRD schemas, this package's code (the rules) and
 kubectl's version. The
 gate reuses the record only when that digest is the same now. It validates again when the record
 is missing or unreadable, and whenever validation could read something the digest cannot cover:
-a symbolic link in those trees, or a kustomization naming a URL or a path outside gitops/.
+a symbolic link in those trees, or anything the check before rendering refuses (a kustomization
+naming a URL or a path outside gitops/, or one it cannot read): validation then renders nothing.
 """
 
 from __future__ import annotations
