@@ -232,7 +232,7 @@ def test_a_component_outside_gitops_is_refused_and_later_edits_to_it_are_still_j
     assert verdict["validation"]["findings"] == [
         {
             "file": prod,
-            "message": "reads ../../../deploy/tuning, outside gitops/",
+            "message": "components: reads ../../../deploy/tuning, outside gitops/",
             "object": "",
             "rule": "MODELOPS_KUSTOMIZE_PATHS",
         }
@@ -247,7 +247,7 @@ def test_a_component_outside_gitops_is_refused_and_later_edits_to_it_are_still_j
     assert verdict["validation"]["findings"] == [
         {
             "file": prod,
-            "message": "reads ../../../deploy/tuning, outside gitops/",
+            "message": "components: reads ../../../deploy/tuning, outside gitops/",
             "object": "",
             "rule": "MODELOPS_KUSTOMIZE_PATHS",
         }

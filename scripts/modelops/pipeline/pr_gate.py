@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from modelops.config.loader import environments_dir, load_model_policy
+from modelops.errors import InputError
 from modelops.gitops.releases.transitions import describe
 from modelops.gitops.rendering.documents import objects
 from modelops.gitops.rendering.render import render_each
@@ -28,7 +29,7 @@ from modelops.gitops.repository import layout
 from modelops.gitops.repository.gitrepo import Repo
 from modelops.gitops.repository.revision_tree import replace_folder, revision_trees
 from modelops.gitops.rules.argocd import BOOTSTRAP
-from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
+from modelops.gitops.rules.render_inputs import before_rendering
 from modelops.gitops.validation import record as validation_record
 from modelops.gitops.validation.validate import Validation, environments, validate
 from modelops.pipeline.release_gate import Judging, ReleaseVerdict, gate_release_change
@@ -230,7 +231,7 @@ def gate_pull_request(
     changed = repo.changed_paths(base, head, ".")
     folders = tuple(prefix.rstrip("/") for prefix in JUDGED)
     with revision_trees(repo, base, head, folders=folders) as (base_tree, head_tree):
-        leaving = references_leaving_gitops(head_tree)
+        leaving = before_rendering(head_tree)
         # Nothing the gate reads changed, and nothing under gitops/ reads beyond it: nothing to gate.
         if not any(path.startswith(JUDGED) for path in changed) and not leaving:
             return PullRequestVerdict(None, ())
@@ -238,6 +239,8 @@ def gate_pull_request(
             return PullRequestVerdict(
                 Validation(leaving, 0, rendered={}), (), "", other_changes(changed, set())
             )
+        if refused := before_rendering(base_tree):  # a pull request may target any branch as its base
+            raise InputError(f"the base {base[:12]}: {refused[0]}: the gate renders no such tree")
         _check_policy_files(head_tree, changed)
         replace_folder(head_tree, POLICIES, source=base_tree)
         validation, source = _validation(head_tree, validated, step)

@@ -135,7 +135,7 @@ def test_what_a_digest_cannot_cover_means_validating_again(gitops_repo, planted_
     assert PLANTED not in findings(result)
     assert {
         "file": "gitops/models/credit-risk/overlays/dev/kustomization.yaml",
-        "message": "reads ../../../../../shared-base, outside gitops/",
+        "message": "resources: reads ../../../../../shared-base, outside gitops/",
         "object": "",
         "rule": "MODELOPS_KUSTOMIZE_PATHS",
     } in findings(result)

@@ -30,6 +30,38 @@ from modelops.gitops.repository.layout import KUSTOMIZATION
 # 133 MB of memory instead of 82 MB.
 _GO_GC = "400"
 
+# Rendering reads files, never the network: the check before rendering (rules/render_inputs.py)
+# refuses a kustomization naming a URL or a repository, and should one slip past it the fetch
+# fails at once. kustomize's HTTP client takes its proxy from these variables (Go's rule), so an
+# http(s) URL goes to a port nothing listens on (port 0 cannot be connected to); Go does not proxy
+# localhost and loopback addresses, which the check alone keeps out. git (the clone of a remote
+# base) is allowed no protocol, reads no user or system configuration that could allow one back,
+# and asks for no credentials.
+_CLOSED_PROXY = "http://127.0.0.1:0"
+_NO_NETWORK = {
+    **{name: _CLOSED_PROXY for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")},
+    **{name: _CLOSED_PROXY for name in ("ALL_PROXY", "all_proxy")},
+    "NO_PROXY": "",
+    "no_proxy": "",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "protocol.allow",
+    "GIT_CONFIG_VALUE_0": "never",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_SSH_COMMAND": "false",
+}
+# What would let git past `protocol.allow=never`: GIT_ALLOW_PROTOCOL overrides it, and any
+# GIT_CONFIG_* (GIT_CONFIG_PARAMETERS is `git -c`) could set it back; those above replace them.
+_DROPPED = ("GIT_ALLOW_PROTOCOL",)
+
+
+def offline_environment(environment: dict[str, str]) -> dict[str, str]:
+    """`environment` for a kubectl that can fetch nothing (see _NO_NETWORK)."""
+    kept = {name: value for name, value in environment.items() if name not in _DROPPED}
+    kept = {name: value for name, value in kept.items() if not name.startswith("GIT_CONFIG_")}
+    return {"GOGC": _GO_GC, **kept, **_NO_NETWORK}
+
 
 def kubectl() -> str:
     path = shutil.which("kubectl")
@@ -40,7 +72,7 @@ def kubectl() -> str:
 
 def render(folder: Path, *, shown_as: Path | None = None) -> list[Document]:
     """The rendered objects, each with the text kustomize wrote for it (checkov reads that text)."""
-    environment = {"GOGC": _GO_GC, **os.environ}
+    environment = offline_environment(dict(os.environ))
     done = subprocess.run(
         [kubectl(), "kustomize", str(folder)], capture_output=True, text=True, timeout=300, env=environment
     )

@@ -10,7 +10,8 @@ file's bytes), the CRD schemas, this package's code (the rules) and
 kubectl's version. The
 gate reuses the record only when that digest is the same now. It validates again when the record
 is missing or unreadable, and whenever validation could read something the digest cannot cover:
-a symbolic link in those trees, or a kustomization naming a URL or a path outside gitops/.
+a symbolic link in those trees, or anything the check before rendering refuses (a kustomization
+naming a URL or a path outside gitops/, or one it cannot read): validation then renders nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import modelops
 from modelops.gitops.rendering.render import kubectl
 from modelops.gitops.rules.finding import Finding
-from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
+from modelops.gitops.rules.render_inputs import before_rendering, links_under
 from modelops.gitops.validation.schemas import crd_schema_dir
 from modelops.gitops.validation.validate import Validation
 from modelops.reports.files import write_json_atomic
@@ -53,12 +54,14 @@ def _sources(root: Path) -> list[tuple[str, Path]]:
 def beyond_the_digest(root: Path) -> str | None:
     """Why validation could read something `inputs_digest` does not cover, or None."""
     for label, folder in _sources(root):
-        for path in _entries(folder):
-            if path.is_symlink():
-                return f"{label}/{path.relative_to(folder).as_posix()} is a symbolic link"
-    # A kustomization reading beyond gitops/ reads what the digest does not cover.
-    if leaving := references_leaving_gitops(root):
-        return f"{leaving[0].file} {leaving[0].message}"
+        if folder.is_symlink():
+            return f"{label} is a symbolic link"
+        if (link := next(links_under(folder), None)) is not None:
+            return f"{label}/{link.relative_to(folder).as_posix()} is a symbolic link"
+    # A kustomization reading beyond gitops/ reads what the digest does not cover (and validation
+    # refuses the tree without rendering it).
+    if refused := before_rendering(root):
+        return f"{refused[0].file}: {refused[0].message}"
     return None
 
 

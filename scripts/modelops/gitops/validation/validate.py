@@ -22,14 +22,14 @@ from modelops.gitops.rules.argocd import BOOTSTRAP, check_bootstrap
 from modelops.gitops.rules.catalogue import object_problems
 from modelops.gitops.rules.environment import check_environment, source_file
 from modelops.gitops.rules.finding import Finding
-from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
 from modelops.gitops.rules.reading import subject
 from modelops.gitops.rules.release_files import check_release_files
+from modelops.gitops.rules.render_inputs import before_rendering
 from modelops.gitops.rules.rollout_plan import check_rollout_plans
 from modelops.gitops.validation.schemas import schema_problems
 from modelops.reports.files import write_text_atomic
 
-SYMLINKS, SCHEMA = "MODELOPS_SYMLINKS", "SCHEMA"
+SCHEMA = "SCHEMA"
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,6 @@ class Validation:
         return not self.findings
 
 
-def symlinks(root: Path) -> list[Finding]:
-    # A link can pull files from outside the reviewed tree into what Argo CD applies.
-    return [
-        Finding(str(path.relative_to(root)), "symlinks are not allowed under gitops/", rule=SYMLINKS)
-        for path in sorted((root / layout.GITOPS).rglob("*"))
-        if path.is_symlink()
-    ]
-
-
 def environments(root: Path) -> list[Environment]:
     return [load_environment(path.stem, root=root) for path in sorted(environments_dir(root).glob("*.yaml"))]
 
@@ -61,7 +52,10 @@ def validate(root: Path, *, grouped: bool = True, render_to: Path | None = None)
     kustomize call however long its list (the benchmark measures both; see render_plan).
     `render_to` keeps each render as a file there (what the policy workflow hands to checkov)."""
     repository_folder(root, layout.GITOPS)
-    findings = symlinks(root) + references_leaving_gitops(root)
+    refused = before_rendering(root)
+    if refused:  # kustomize would follow them: nothing is rendered
+        return Validation(refused, 0, rendered={})
+    findings: list[Finding] = []
     envs = environments(root)
     folders = {env.name: root / layout.environment_dir(env.name) for env in envs}
     missing = [name for name, folder in folders.items() if not folder.is_dir()]
