@@ -9,9 +9,9 @@ user and role administration under `/mlflow/users/...` and `/mlflow/roles/...`, 
 REST prefix (`/api/2.0`, `/api/3.0`) and the UI's (`/ajax-api/2.0`, `/ajax-api/3.0`), plus the `/signup`
 page. Earlier releases (MLflow 2, and 3 before its roles) served per-resource grants under
 `/mlflow/experiments/permissions/...` and `/mlflow/registered-models/permissions/...`; those are kept off
-too, so an older server image behind the same route opens nothing. Two read-only paths under the users prefix are the signed-in person's own
-(who am I, what may I do) and MLflow's UI reads them on every page: `SELF_SERVICE_PATHS`, forwarded
-by exact match.
+too, so an older server image behind the same route opens nothing. Two read-only paths under the users
+prefix are the signed-in person's own (who am I, what may I do) and MLflow's UI reads them on every
+page: `SELF_SERVICE_PATHS`, forwarded by exact match.
 
 `admin_paths_forwarded` judges a route's rules as Gateway API orders them (HTTPRoute spec, "matching
 precedence"): an Exact path match first, then the PathPrefix with the most characters; a prefix matches
