@@ -691,6 +691,28 @@ def _route_to(backend: dict[str, Any], *, kind: str = "HTTPRoute", parent: dict[
     }
 
 
+def _mlflow_mirrored_by_argocd() -> dict:
+    """A route to another service on the registry's Gateway that mirrors every request to MLflow."""
+    return {
+        **_route_to({"name": "argocd-server", "port": 80}),
+        "metadata": {"name": "mirror", "namespace": "argocd"},
+        "spec": {
+            "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
+            "rules": [
+                {
+                    "backendRefs": [{"name": "argocd-server", "port": 80}],
+                    "filters": [
+                        {
+                            "type": "RequestMirror",
+                            "requestMirror": {"backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}},
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+
+
 MLFLOW_BACKEND = {"name": "mlflow", "port": 5000}
 
 
@@ -764,26 +786,7 @@ EXPOSED = {
         *_good(),
         (
             "mirror",
-            {
-                **_route_to({"name": "argocd-server", "port": 80}),
-                "metadata": {"name": "mirror", "namespace": "argocd"},
-                "spec": {
-                    "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
-                    "rules": [
-                        {
-                            "backendRefs": [{"name": "argocd-server", "port": 80}],
-                            "filters": [
-                                {
-                                    "type": "RequestMirror",
-                                    "requestMirror": {
-                                        "backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}
-                                    },
-                                }
-                            ],
-                        }
-                    ],
-                },
-            },
+            _mlflow_mirrored_by_argocd(),
         ),
     ],
     "no SecurityPolicy": _without("SecurityPolicy"),
@@ -1142,24 +1145,7 @@ ADMIN_EXPOSED = {
     ],
     "MLflow as a mirror of a route with no admin rule": lambda: [
         _registry_route(),
-        {
-            **_route_to({"name": "argocd-server", "port": 80}),
-            "metadata": {"name": "mirror", "namespace": "argocd"},
-            "spec": {
-                "parentRefs": [{"name": "registry", "namespace": "envoy-gateway-system"}],
-                "rules": [
-                    {
-                        "backendRefs": [{"name": "argocd-server", "port": 80}],
-                        "filters": [
-                            {
-                                "type": "RequestMirror",
-                                "requestMirror": {"backendRef": {**MLFLOW_BACKEND, "namespace": "mlflow"}},
-                            }
-                        ],
-                    }
-                ],
-            },
-        },
+        _mlflow_mirrored_by_argocd(),
     ],
 }
 
