@@ -266,11 +266,52 @@ def test_an_environment_may_sync_only_the_branch_the_gate_guards(gitops_repo, tm
     assert exit_code == 1
     assert {
         "file": "environments/prod.yaml",
-        "message": "gitops.target_revision is unreviewed, but the ApplicationSet reads environments from "
-        "main: a cluster must sync the branch the gate guards",
+        "message": "gitops.target_revision is 'unreviewed': a cluster syncs main, the branch the promotion "
+        "gate guards",
         "object": "ApplicationSet/models",
         "rule": "MODELOPS_ARGOCD_ENVIRONMENTS",
     } in verdict["validation"]["findings"]
+
+
+def test_an_environment_cannot_move_to_a_branch_its_own_pull_request_adds_a_generator_for(
+    gitops_repo, tmp_path
+):
+    # Adding a second generator on the new branch made "the branch the ApplicationSet reads" true of it.
+    repo = gitops_repo
+    prod = (repo.root / "environments/prod.yaml").read_text()
+    appset_path = "gitops/bootstrap/applicationset-models.yaml"
+    appset = (repo.root / appset_path).read_text()
+    second = appset.replace("  generators:\n", "  generators:\n" + _generator_on("release-train"), 1)
+    assert second != appset
+    changes = {
+        "environments/prod.yaml": prod.replace("target_revision: main", "target_revision: release-train"),
+        appset_path: second,
+    }
+    commit_on_branch(repo, "train", changes, "Sync prod from the release train")
+
+    exit_code, verdict = gate(repo, "train", tmp_path)
+
+    assert exit_code == 1
+    messages = {(f["file"], f["message"]) for f in verdict["validation"]["findings"]}
+    assert (
+        "environments/prod.yaml",
+        "gitops.target_revision is 'release-train': a cluster syncs main, the branch the promotion "
+        "gate guards",
+    ) in messages
+    assert (
+        "gitops/bootstrap",
+        "generators[0].git.revision is 'release-train', not main, the branch the promotion gate guards",
+    ) in messages
+
+
+def _generator_on(revision: str) -> str:
+    return (
+        "    - git:\n"
+        "        repoURL: https://github.com/example-org/modelops-platform.git\n"
+        f"        revision: {revision}\n"
+        "        files:\n"
+        "          - path: environments/prod.yaml\n"
+    )
 
 
 def _pinned_to(text: str, release_text: str) -> str:

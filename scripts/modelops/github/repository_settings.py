@@ -44,6 +44,7 @@ from ruamel.yaml import YAML
 
 from modelops.config import project_root
 from modelops.errors import InputError
+from modelops.gitops.repository.layout import PROTECTED_BRANCH
 
 GATE_ENVIRONMENT = "gate-verdict"  # the gate App's id and key: the only way to set the required status
 ENVIRONMENTS = ("dev", "staging", "prod", "registry", GATE_ENVIRONMENT)  # each deployable from main only
@@ -52,7 +53,6 @@ REVIEWED = "prod"
 # this environment's jobs alone), from any branch: a pull request's job runs at refs/pull/N/merge.
 PREVIEW_ENVIRONMENT = "infra-preview"
 DEPLOY_BRANCH = "main"
-PROTECTED_BRANCH = "main"
 GATE_WORKFLOW = Path(".github/workflows/promotion-gate.yml")
 VERDICT_JOB = "verdict"  # sets the required status on the pull request's head commit
 GATE_APP_ID_VARIABLE = "GATE_APP_ID"  # read by the verdict job as vars.GATE_APP_ID

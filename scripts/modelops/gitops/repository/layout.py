@@ -6,6 +6,9 @@ from pathlib import PurePosixPath
 
 from modelops.serving import contract
 
+# The one branch the promotion gate guards: what every cluster syncs and every Argo CD generator reads.
+PROTECTED_BRANCH = "main"
+
 GITOPS = PurePosixPath("gitops")
 KUSTOMIZATION = "kustomization.yaml"
 RELEASE = "release.yaml"

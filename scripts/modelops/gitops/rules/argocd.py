@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelops.gitops.repository.layout import PROTECTED_BRANCH
 from modelops.gitops.rules.finding import Finding
 from modelops.gitops.rules.reading import get, is_template, items, mapping, name_of
 from modelops.gitops.rules.rule import Rule
@@ -264,7 +265,18 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
             found(where, problem, subject)
         generators = items(get(document, "spec", "generators"))
         repos = {get(g, "git", "repoURL") for g in generators}
-        revisions = {get(g, "git", "revision") for g in generators}
+        # Every revision in play is the branch the promotion gate guards, exactly: the generator reads
+        # the environment files from it, and each Application syncs it. A pull request that added a
+        # generator on another branch and pointed an environment there would have the cluster deploy
+        # whatever is pushed to that branch, which no gate sees.
+        for i, generator in enumerate(generators):
+            if get(generator, "git") is not None and get(generator, "git", "revision") != PROTECTED_BRANCH:
+                found(
+                    BOOTSTRAP,
+                    f"generators[{i}].git.revision is {get(generator, 'git', 'revision')!r}, not "
+                    f"{PROTECTED_BRANCH}, the branch the promotion gate guards",
+                    subject,
+                )
         for environment in environments:
             if environment.gitops.repo_url not in repos:
                 found(
@@ -272,14 +284,11 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
                     f"generator reads {sorted(map(str, repos))}, not {environment.gitops.repo_url}",
                     subject,
                 )
-            # The branch the environments are read from is the one the promotion gate guards: an
-            # environment that syncs another revision would serve what no gate judged.
-            if environment.gitops.target_revision not in revisions:
+            if environment.gitops.target_revision != PROTECTED_BRANCH:
                 found(
                     f"environments/{environment.name}.yaml",
-                    f"gitops.target_revision is {environment.gitops.target_revision}, but the "
-                    f"ApplicationSet reads environments from {', '.join(sorted(map(str, revisions)))}: "
-                    "a cluster must sync the branch the gate guards",
+                    f"gitops.target_revision is {environment.gitops.target_revision!r}: a cluster syncs "
+                    f"{PROTECTED_BRANCH}, the branch the promotion gate guards",
                     subject,
                 )
     return findings
