@@ -106,7 +106,12 @@ def test_a_kustomization_reaching_the_network_is_refused_before_rendering(gitops
     assert (server.requests, server.connections) == ([], [])
     findings = refused(result)
     assert named in [file for file, _ in findings]
-    assert {rule for _, rule in findings} <= {"MODELOPS_KUSTOMIZE_PATHS", "MODELOPS_SYMLINKS"}
+    # A file beside an environment's kustomization is also one Argo CD would read (MODELOPS_ARGOCD_SOURCES).
+    assert {rule for _, rule in findings} <= {
+        "MODELOPS_KUSTOMIZE_PATHS",
+        "MODELOPS_SYMLINKS",
+        "MODELOPS_ARGOCD_SOURCES",
+    }
 
 
 def test_a_base_the_gate_would_render_is_checked_too(gitops_repo, tmp_path):

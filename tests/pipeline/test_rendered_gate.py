@@ -394,3 +394,25 @@ def test_a_gitattributes_file_that_rewrites_what_the_gate_reads_is_refused(gitop
     code, verdict = gate(repo, "attributes", tmp_path / "out")
     assert code == 2 and not verdict.get("passed"), verdict
     assert ".gitattributes" in json.dumps(verdict)
+
+
+def test_an_argo_cd_override_beside_an_environments_kustomization_is_blocked(gitops_repo, tmp_path):
+    # Argo CD would merge this patch into prod's source; kubectl kustomize never reads it.
+    override = (
+        "kustomize:\n"
+        "  patches:\n"
+        "    - target: {kind: InferenceService, name: credit-risk}\n"
+        "      patch: |-\n"
+        "        - op: replace\n"
+        "          path: /spec/predictor/model/storageUri\n"
+        "          value: s3://elsewhere/unjudged\n"
+    )
+    path = "gitops/environments/prod/.argocd-source.yaml"
+    commit_on_branch(gitops_repo, "override", {path: override}, "Tune prod")
+
+    exit_code, verdict = gate(gitops_repo, "override", tmp_path)
+
+    assert exit_code == 1
+    assert [(f["file"], f["rule"]) for f in verdict["validation"]["findings"]] == [
+        (path, "MODELOPS_ARGOCD_SOURCES")
+    ]

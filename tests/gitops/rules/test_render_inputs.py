@@ -48,3 +48,36 @@ def test_a_kustomization_the_check_cannot_read_is_not_rendered_by_validation(git
         (DEV, "is not UTF-8 text, which this check reads")
     ]
     assert validation.objects == 0
+
+
+def test_an_environment_folder_holds_its_kustomization_alone(gitops_repo):
+    # Argo CD merges .argocd-source*.yaml into the source it builds, and a *Chart.yaml makes the folder
+    # a Helm chart: neither is read by kustomize, so the gate would judge something else than is deployed.
+    prod, staging = (
+        gitops_repo.root / "gitops/environments/prod",
+        gitops_repo.root / "gitops/environments/staging",
+    )
+    (prod / ".argocd-source.yaml").write_text("kustomize:\n  images: [example.com/unjudged:1]\n")
+    (staging / "zz-Chart.yaml").write_text("apiVersion: v2\nname: unjudged\nversion: 1.0.0\n")
+    (staging / "templates").mkdir()
+    validation = validate(gitops_repo.root)
+    assert [(f.file, f.rule) for f in validation.findings] == [
+        ("gitops/environments/prod/.argocd-source.yaml", "MODELOPS_ARGOCD_SOURCES"),
+        ("gitops/environments/staging/templates", "MODELOPS_ARGOCD_SOURCES"),
+        ("gitops/environments/staging/zz-Chart.yaml", "MODELOPS_ARGOCD_SOURCES"),
+    ]
+    assert validation.findings[0].message.startswith(
+        "Argo CD builds gitops/environments/prod: it holds kustomization.yaml alone"
+    )
+    assert (validation.objects, validation.rendered) == (0, {})
+
+
+def test_an_argo_cd_source_override_is_refused_anywhere_under_gitops(gitops_repo):
+    override = gitops_repo.root / "gitops/models/credit-risk/overlays/prod/.argocd-source-models-prod.yaml"
+    override.write_text("kustomize:\n  namePrefix: unjudged-\n")
+    assert [(f.file, f.message) for f in before_rendering(gitops_repo.root)] == [
+        (
+            "gitops/models/credit-risk/overlays/prod/.argocd-source-models-prod.yaml",
+            "an Argo CD source override: what is deployed is what gitops/ renders, unaltered",
+        )
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from modelops.gitops.repository import layout
+from modelops.gitops.rules.argocd_sources import argocd_only_inputs
 from modelops.gitops.rules.finding import Finding
 from modelops.gitops.rules.kustomize_paths import references_leaving_gitops
 
@@ -38,6 +39,7 @@ def symlinks(root: Path) -> list[Finding]:
 
 
 def before_rendering(root: Path) -> list[Finding]:
-    """Why the tree at `root` must not be rendered: links under gitops/, and kustomizations reading
-    beyond it or unreadable to the check. Empty: kustomize reads only files under gitops/."""
-    return symlinks(root) + references_leaving_gitops(root)
+    """Why the tree at `root` must not be rendered: links under gitops/, kustomizations reading
+    beyond it or unreadable to the check, and files Argo CD would read where kustomize does not.
+    Empty: kustomize reads only files under gitops/, and Argo CD deploys what it renders."""
+    return symlinks(root) + references_leaving_gitops(root) + argocd_only_inputs(root)
