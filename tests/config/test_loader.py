@@ -140,3 +140,24 @@ def test_a_model_is_named_never_given_as_a_path(repo_root, name):
     assert str(error.value) == (
         f"{repo_root / 'policies' / 'models'}: no policy for model '{name}' (known: credit-risk)"
     )
+
+
+def test_a_merge_key_in_an_environment_file_is_refused(project_copy):
+    # Go's yaml.v2 (Argo CD's generator) applies a `<<` over the keys before it; ruamel keeps the
+    # explicit key. The gate would read `main` where Argo CD reads `release-train`.
+    path = project_copy / "environments" / "prod.yaml"
+    text = path.read_text()
+    forged = "defaults: &defaults {target_revision: release-train}\n" + text.replace(
+        "  target_revision: main\n", "  target_revision: main\n  <<: *defaults\n"
+    )
+    assert forged.count("<<") == 1
+    path.write_text(forged)
+    with pytest.raises(InputError, match=r"prod\.yaml: line \d+ not valid YAML: a merge key \(<<\)"):
+        load_environment("prod", root=project_copy)
+
+
+def test_a_key_given_twice_in_an_environment_file_is_refused(project_copy):
+    path = project_copy / "environments" / "prod.yaml"
+    path.write_text(path.read_text().replace("  target_revision: main\n", "  target_revision: main\n" * 2))
+    with pytest.raises(InputError, match=r"prod\.yaml: line \d+ not valid YAML: target_revision given twice"):
+        load_environment("prod", root=project_copy)

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from modelops import strict_yaml
 from modelops.config.environment import Environment, PromotionPolicy
 from modelops.config.model_policy import ModelPolicy, policy_path
 from modelops.errors import InputError
@@ -41,12 +43,18 @@ def environments_dir(root: Path | None = None) -> Path:
 
 
 def read_yaml(path: Path) -> Any:
+    """The YAML document at `path`. It must also read as strict_yaml reads it (no duplicate or merge
+    keys), so that Argo CD's Go reader and this one see the same values."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return YAML(typ="safe").load(handle)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except YAMLError as error:
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    try:
+        strict_yaml.load(text)
+        return YAML(typ="safe").load(text)
+    except (YAMLError, yaml.YAMLError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"{path}:{where} not valid YAML: {getattr(error, 'problem', error)}") from None

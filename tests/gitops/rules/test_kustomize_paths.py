@@ -87,7 +87,7 @@ NOT_PLAIN = "is not a plain relative path (a URL, a repository or an absolute pa
             f"openapi: https://example.org/s.json {NOT_PLAIN}",
         ),
         ("resources: https://example.org/one.yaml\n", f"resources: https://example.org/one.yaml {NOT_PLAIN}"),
-        ("resources:\n  - !!binary aHR0cDovL3g=\n", "resources: b'http://x' is not a path"),
+        ("resources:\n  - !!binary aHR0cDovL3g=\n", "resources: a bytes is not a path"),
         (
             "helmCharts:\n  - name: x\n",
             "helmCharts: renders a Helm chart; a model is served from gitops/ alone",
@@ -220,3 +220,13 @@ def test_a_path_through_a_link_is_a_finding_of_its_own(tmp_path):
     assert [f.message for f in references_leaving_gitops(tmp_path)] == [
         "resources: ../linked passes through a symbolic link"
     ]
+
+
+def test_a_finding_on_a_value_nested_by_aliases_stays_short(tmp_path):
+    # Ten aliases per level grow a value tenfold in a few bytes; the message names its type alone.
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    metadata = "metadata:\n  annotations:\n" + "".join(f"    {line}\n" for line in levels)
+    write(tmp_path, "gitops/environments/dev/kustomization.yaml", metadata + "resources:\n  - *a7\n")
+    [finding] = references_leaving_gitops(tmp_path)
+    assert finding.message == "resources: a list is not a path"

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from modelops import strict_yaml
 from modelops.gitops.rendering import render_plan
 from modelops.gitops.rules.finding import Finding
 
@@ -72,24 +73,6 @@ KNOWN_FIELDS = set(PATH_LISTS) | set(PATH_ENTRIES) | set(GENERATORS) | PLAIN_FIE
 # character). A repository split (`//`) is an empty segment, refused apart. Spaces and letters
 # beyond ASCII are file names like any other.
 _NOT_IN_A_PATH = re.compile(r"[:@?\\\x00-\x1f\x7f]")
-
-
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML as this check reads it: a key given twice or a merge key (`<<`) is an error, not a
-    choice of one value the Go reader might not make."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise yaml.constructor.ConstructorError(None, None, "a merge key (<<)", key_node.start_mark)
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # the constructor refuses it below
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"{key} given twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def entries(kustomization: dict[str, Any]) -> Iterator[tuple[str, Any, str]]:
@@ -148,7 +131,8 @@ def reference_problem(text: Any, *, folder: Path, gitops: Path, kind: str = EITH
     """Why `text`, named by a kustomization in `folder`, is not a plain path to a `kind` present under
     `gitops` (None: it is). `gitops` must be resolved."""
     if not isinstance(text, str):
-        return f"{text!r} is not a path"
+        # The type, not the value: aliases nest a value tenfold per level in a few bytes of YAML.
+        return f"a {type(text).__name__} is not a path"
     empty_segment = "" in text.removesuffix("/").split("/")
     if not text or text.startswith("/") or empty_segment or _NOT_IN_A_PATH.search(text):
         return f"{text} is not a plain relative path (a URL, a repository or an absolute path is refused)"
@@ -188,7 +172,7 @@ def references_leaving_gitops(root: Path) -> list[Finding]:
         if path.is_symlink():
             continue  # a finding of its own (SYMLINKS)
         try:
-            kustomization = yaml.load(path.read_bytes().decode("utf-8"), Loader=_StrictLoader)
+            kustomization = strict_yaml.load(path.read_bytes().decode("utf-8"))
         except OSError as error:
             findings.append(Finding(where, f"cannot be read ({error.strerror})", rule=LEAVING_GITOPS))
             continue
