@@ -42,15 +42,25 @@ def pinned_uri(repo, environment: str = "dev") -> str:
     return next(line for line in text.splitlines() if "storageUri:" in line).split("storageUri:")[1].strip()
 
 
+def forged_uri(repo, fill: str) -> str:
+    """dev's pinned registry location with another model id: an artifact nobody gated."""
+    return pinned_uri(repo).rsplit("/models/", 1)[0] + "/models/m-" + fill * 32 + "/artifacts"
+
+
+def storage_patch(uri: str) -> str:
+    """A strategic-merge patch that serves `uri` from credit-risk's InferenceService."""
+    return (
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: credit-risk\n"
+        f"spec:\n  predictor:\n    model:\n      storageUri: {uri}\n"
+    )
+
+
 def test_a_patch_the_release_file_does_not_show_is_gated(gitops_repo, tmp_path):
     """Bypass 1: one more patch in the overlay serves another artifact under v1's version and digest."""
     repo = gitops_repo
-    forged = pinned_uri(repo).rsplit("/models/", 1)[0] + "/models/m-" + "f" * 32 + "/artifacts"
+    forged = forged_uri(repo, "f")
     kustomization = (repo.root / DEV / "kustomization.yaml").read_text()
-    patch = (
-        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: credit-risk\n"
-        f"spec:\n  predictor:\n    model:\n      storageUri: {forged}\n"
-    )
+    patch = storage_patch(forged)
     commit_on_branch(
         repo,
         "extra-patch",
@@ -372,13 +382,9 @@ def test_a_gitattributes_file_that_rewrites_what_the_gate_reads_is_refused(gitop
     keeps v1's artifact, while a checkout (what Argo CD applies) keeps the comment and serves the
     forged one: the gate must judge no tree with attributes, wherever the file sits."""
     repo = gitops_repo
-    forged = pinned_uri(repo).rsplit("/models/", 1)[0] + "/models/m-" + "e" * 32 + "/artifacts"
+    forged = forged_uri(repo, "e")
     kustomization = (repo.root / DEV / "kustomization.yaml").read_text()
-    patch = (
-        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: credit-risk\n"
-        f"spec:\n  predictor:\n    model:\n      storageUri: {forged}\n"
-        "# $Format:%x0a$\n"
-    )
+    patch = storage_patch(forged) + "# $Format:%x0a$\n"
     commit_on_branch(
         repo,
         "attributes",
