@@ -142,3 +142,29 @@ def test_check_bootstrap_reports_the_disagreement_under_the_agreement_rule():
     findings = check_bootstrap(copy.deepcopy(documents), environments(REPO_ROOT))
     assert findings and {(f.rule, f.object) for f in findings} == {(AGREEMENT, "ApplicationSet/models")}
     assert findings[0].message.startswith("generators[0].git.files[0].path environments/*.yaml is a glob")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda source: source.update(path="gitops/models/credit-risk/overlays/prod"),
+            "template.spec.source.path must be 'gitops/environments/{{ .name }}', what the gate renders",
+        ),
+        (
+            lambda source: source.update(helm={"valueFiles": ["values.yaml"]}),
+            "template.spec.source.helm: Argo CD would build with helm, the gate renders with kustomize",
+        ),
+        (
+            lambda source: source.update(directory={"recurse": True}),
+            "template.spec.source.directory: Argo CD would build with directory, the gate renders with "
+            "kustomize",
+        ),
+    ],
+)
+def test_the_applications_build_the_environment_folder_with_kustomize(change, problem):
+    documents = bootstrap_documents()
+    [application_set] = [d for d in documents if d["kind"] == "ApplicationSet"]
+    change(application_set["spec"]["template"]["spec"]["source"])
+    findings = check_bootstrap(documents, environments(REPO_ROOT))
+    assert [(f.file, f.message) for f in findings] == [(BOOTSTRAP, problem)]

@@ -231,6 +231,31 @@ def listed_environment_files(document: dict[str, Any], names: list[str]) -> list
     return problems
 
 
+# What each generated Application builds: the folder the gate renders, with kustomize alone.
+ENVIRONMENT_SOURCE_PATH = "gitops/environments/{{ .name }}"
+OTHER_TOOLS = ("helm", "plugin", "directory")
+
+
+def built_source_problems(document: dict[str, Any]) -> list[str]:
+    """Why an ApplicationSet's Applications would build something else than the gate renders: another
+    path (a folder the gate never renders as an environment), or another tool than kustomize."""
+    spec = application_spec(document)
+    if get(spec, "sources") is not None:
+        return ["template.spec.sources: one source, gitops/environments/<env>, is what the gate renders"]
+    source = get(spec, "source")
+    problems = []
+    if get(source, "path") != ENVIRONMENT_SOURCE_PATH:
+        problems.append(
+            f"template.spec.source.path must be {ENVIRONMENT_SOURCE_PATH!r}, what the gate renders"
+        )
+    problems += [
+        f"template.spec.source.{tool}: Argo CD would build with {tool}, the gate renders with kustomize"
+        for tool in OTHER_TOOLS
+        if get(source, tool) is not None
+    ]
+    return problems
+
+
 def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environment]) -> list[Finding]:
     """The Argo CD objects read the environments' repository and confine each to its destination."""
     findings: list[Finding] = []
@@ -263,6 +288,8 @@ def check_bootstrap(documents: list[dict[str, Any]], environments: list[Environm
         subject = f"ApplicationSet/{name_of(document)}"
         for where, problem in listed_environment_files(document, [e.name for e in environments]):
             found(where, problem, subject)
+        for problem in built_source_problems(document):
+            found(BOOTSTRAP, problem, subject)
         generators = items(get(document, "spec", "generators"))
         repos = {get(g, "git", "repoURL") for g in generators}
         # Every revision in play is the branch the promotion gate guards, exactly: the generator reads
