@@ -78,10 +78,29 @@ class PullRequestVerdict:
 
 
 def reach(path: str) -> str | None:
-    """What a changed file under gitops/ reaches (None outside gitops/)."""
+    """What a changed file the gate reads (JUDGED) reaches; None for one it does not, or documentation.
+
+    Files of environments/ and policies/ judge this pull request as the base has them (module
+    docstring): the report says when what they change takes effect."""
     parts = path.split("/")
-    if len(parts) < 2 or parts[0] != "gitops" or path.endswith(".md"):
-        return None  # outside gitops/, or documentation
+    if len(parts) < 2 or path.endswith(".md"):
+        return None
+    if parts[0] == "environments":
+        if len(parts) == 2 and path.endswith(".yaml"):
+            env = parts[1].removesuffix(".yaml")
+            return (
+                f"the {env} environment's settings: its cluster and Application once merged, "
+                "its thresholds from the next pull request"
+            )
+        if parts[1] == "shared":
+            return "the shared registry stack and every environment, at their next deploy"
+        return "environments/ as a whole"
+    if parts[0] == "policies":
+        if len(parts) == 3 and parts[1] == "models" and path.endswith(".yaml"):
+            return f"the gate policy of {parts[2].removesuffix('.yaml')}, from the next pull request"
+        return "the infrastructure policies, at the next preview and deploy"
+    if parts[0] != "gitops":
+        return None
     if (overlay := layout.parse_overlay_path(path)) is not None:
         return f"{overlay[0]} in {overlay[1]}"
     if parts[1] == "models" and len(parts) >= 4:

@@ -44,7 +44,11 @@ def render_pull_request_report(verdict: PullRequestVerdict) -> str:
     )
     lines += [_finding_line(f) for f in validation.findings]
     if verdict.other_changes:
-        lines += ["", "Changed besides releases (validated above; releases they changed are gated above):"]
+        lines += [
+            "",
+            "Changed besides releases (validated above; releases they changed are gated above; "
+            "environments/ and policies/ judge this pull request as the base has them):",
+        ]
         lines += [f"- `{path}`: reaches {where}" for path, where in verdict.other_changes]
     for r in verdict.releases:
         if r.report_dir is not None and (r.report_dir / "report.md").is_file():
