@@ -50,6 +50,7 @@ from typing import Any
 import uvicorn
 
 from modelops.payloads.app import SinkApp, scope_of
+from modelops.payloads.batches import warm_up
 from modelops.payloads.connections import ConnectionLimits, bounded_protocol
 from modelops.payloads.intake import Intake, Limits
 from modelops.payloads.pairing import MAX_PENDING, Pairing
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] = os.environ) 
         max_buffered_rows=max(Limits().max_buffered_rows, 4 * args.flush_rows),
     )
     intake = Intake(store, limits=limits, pairing=Pairing(max_pending=args.max_pending))
+    warm_up()
     try:
         listener = listen(args.host, args.port)
     except OSError as error:
