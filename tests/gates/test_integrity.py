@@ -4,6 +4,7 @@ import pytest
 
 from modelops.gates import check_integrity
 from modelops.gates.integrity import artifact_shape_problems
+from modelops.registry.manifest import manifest_digest
 
 TREE = "sklearn.tree._tree.Tree"
 # The MLmodel `modelops.registry.register_model` writes (MLflow 3.17), as safe YAML reads it; the
@@ -15,7 +16,7 @@ REAL_MLMODEL = {
             "env": {"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
             "loader_module": "mlflow.sklearn",
             "model_path": "model.skops",
-            "predict_fn": "predict",
+            "predict_fn": "predict_proba",
             "python_version": "3.11.7",
         },
         "sklearn": {
@@ -31,6 +32,7 @@ REAL_MLMODEL = {
 }
 REAL_FILES = ["MLmodel", "conda.yaml", "model.skops", "python_env.yaml", "requirements.txt"]
 MANIFEST = {path: f"{i:064x}" for i, path in enumerate(REAL_FILES)}
+DIGEST = manifest_digest(MANIFEST)  # what the release pins
 SIGNATURE = [("age", "double"), ("sex", "string")]
 KINDS = {"age": "float", "sex": "string", "risk": "integer"}
 
@@ -56,11 +58,13 @@ def _check(**overrides):
     facts = {
         "registered_manifest": MANIFEST,
         "actual_manifest": dict(MANIFEST),
+        "pinned_digest": DIGEST,
         "mlmodel": REAL_MLMODEL,
         "untrusted_types": [TREE],
         "trusted_types": [TREE],
         "signature": SIGNATURE,
         "data_kinds": KINDS,
+        "label": "risk",
     }
     return check_integrity(**{**facts, **overrides})
 
@@ -71,8 +75,6 @@ def _problems(mlmodel=REAL_MLMODEL, files=REAL_FILES, trusted=(TREE,)):
 
 SUPPORTED = {
     "the real MLmodel": {},
-    "predict_proba served": {"mlmodel": _mlmodel(pyfunc={"predict_fn": "predict_proba"})},
-    "no predict_fn": {"mlmodel": _mlmodel(pyfunc={"predict_fn": None})},
     "no code field at all": {"mlmodel": _mlmodel(sklearn={"code": None})},
     "no env field": {"mlmodel": _mlmodel(pyfunc={"env": None})},
     "no declared trusted types": {"mlmodel": _mlmodel(sklearn={"skops_trusted_types": None})},
@@ -202,7 +204,16 @@ REFUSED = {
     "no flavors": ({"mlmodel": {"signature": {}}}, "MLmodel has no flavors mapping"),
     "a predict_fn that is not a prediction": (
         {"mlmodel": _mlmodel(pyfunc={"predict_fn": "__reduce__"})},
-        "MLmodel flavors.python_function.predict_fn is __reduce__; only predict or predict_proba is served",
+        "MLmodel flavors.python_function.predict_fn is __reduce__; only predict_proba is served",
+    ),
+    # The endpoint would answer labels at the estimator's own cut, not the scores the gate judged.
+    "labels served instead of scores": (
+        {"mlmodel": _mlmodel(pyfunc={"predict_fn": "predict"})},
+        "MLmodel flavors.python_function.predict_fn is predict; only predict_proba is served",
+    ),
+    "no predict_fn (MLflow then serves predict)": (
+        {"mlmodel": _mlmodel(pyfunc={"predict_fn": None})},
+        "MLmodel flavors.python_function.predict_fn is None; only predict_proba is served",
     ),
     "an environment file pointing elsewhere": (
         {"mlmodel": _mlmodel(pyfunc={"env": {"conda": "code/conda.yaml", "virtualenv": "python_env.yaml"}})},
@@ -252,6 +263,36 @@ def test_missing_and_extra_files_are_named(actual, expected):
 def test_an_unverified_artifact_is_not_judged_on_its_contents():
     result = _check(actual_manifest={**MANIFEST, "model.skops": "c" * 64}, mlmodel=None, signature=None)
     assert len(result.reasons) == 1  # the mismatch alone: its MLmodel was never read
+
+
+def test_files_matching_their_manifest_tag_but_not_the_pinned_digest_are_refused():
+    """The pod checks the pinned digest alone: a manifest tag and a digest that name different files
+    (a digest tag set by hand to another artifact's) would have it serve what no gate judged."""
+    other = manifest_digest({**MANIFEST, "model.skops": "e" * 64})
+    result = _check(pinned_digest=other)
+    assert not result.passed
+    assert result.reasons == (f"the registered manifest is not the one the pinned digest {other} names",)
+
+
+def test_files_and_manifest_swapped_together_do_not_match_the_pin():
+    """Both tags rewritten after registration to fit other files: the pin still names the judged ones."""
+    swapped = {**MANIFEST, "model.skops": "e" * 64}
+    result = _check(registered_manifest=swapped, actual_manifest=dict(swapped))
+    assert not result.passed
+    assert f"not the one the pinned digest {DIGEST} names" in result.reasons[0]
+
+
+@pytest.mark.parametrize("pinned", ["", "sha256:abc", "md5:" + "0" * 32])
+def test_a_missing_or_malformed_pin_fails_closed(pinned):
+    result = _check(pinned_digest=pinned)
+    assert not result.passed
+    assert "pinned digest" in result.reasons[0]
+
+
+def test_the_label_is_no_model_input():
+    """A model whose signature names the policy's label is fed the evaluation set's answers."""
+    result = _check(signature=[*SIGNATURE, ("risk", "long")])
+    assert result.reasons == ("signature input risk is the policy's label: a model cannot take it as input",)
 
 
 def test_no_registered_manifest_cannot_be_verified():

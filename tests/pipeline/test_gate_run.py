@@ -14,7 +14,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from modelops.registry import build_manifest, tags
+from modelops.registry import build_manifest, manifest_digest, tags
 from modelops.registry.tracking import ensure_experiment
 from tests.cli_runner import invoke
 from tests.conftest import register_demo_model
@@ -166,9 +166,9 @@ def test_a_pickled_model_is_refused(german_credit, project_copy, tmp_path):
     version = str(info.registered_model_version)
     _point_reference_at(project_copy, german_credit.training)
     manifest = build_manifest(_artifact_dir(version))
-    mlflow.MlflowClient().set_model_version_tag(
-        "credit-risk", version, tags.ARTIFACT_MANIFEST, json.dumps(manifest)
-    )
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag("credit-risk", version, tags.ARTIFACT_MANIFEST, json.dumps(manifest))
+    client.set_model_version_tag("credit-risk", version, tags.ARTIFACT_DIGEST, manifest_digest(manifest))
     result = _gate(version, tmp_path)
     assert result.exit_code == 1, result.output
     assert any("serialized as cloudpickle" in r for r in _verdict(tmp_path)["reasons"])

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from modelops.gates.result import GateResult
+from modelops.serving.contract import SERVED_METHOD
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 SAFE_FORMAT = "skops"
 LOADER_MODULE = "mlflow.sklearn"
 PYFUNC, SKLEARN = "python_function", "sklearn"
-PREDICT_FUNCTIONS = ("predict", "predict_proba")
 # What MLflow 3's `mlflow.sklearn.log_model` writes for a skops model. `code` is known so that
 # its null value passes; any value is refused by its own rule.
 PYFUNC_KEYS = frozenset({"loader_module", "model_path", "predict_fn", "python_version", "env", "code"})
@@ -85,10 +85,15 @@ def compare_manifests(registered: Mapping[str, str], actual: Mapping[str, str]) 
     return reasons
 
 
-def compare_signature(signature: Sequence[tuple[str, str]], data_kinds: Mapping[str, str]) -> list[str]:
+def compare_signature(
+    signature: Sequence[tuple[str, str]], data_kinds: Mapping[str, str], *, label: str
+) -> list[str]:
     reasons = []
     for column, expected in signature:
-        if column not in data_kinds:
+        if column == label:
+            # The gate feeds the evaluation set's columns by name: the model would be handed the answer.
+            reasons.append(f"signature input {column} is the policy's label: a model cannot take it as input")
+        elif column not in data_kinds:
             reasons.append(f"signature input {column} ({expected}) is missing from the evaluation data")
         elif data_kinds[column] not in _COMPATIBLE.get(expected, {expected}):
             reasons.append(
@@ -204,12 +209,14 @@ def serialization_problems(mlmodel: Mapping[str, object]) -> list[str]:
 
 
 def predict_fn_problems(mlmodel: Mapping[str, object]) -> list[str]:
+    """The server calls the method the gate scores: with another (or none, which is `predict`), the
+    endpoint would answer labels the gate never judged, at a threshold it did not apply."""
     flavor = _flavor(mlmodel, PYFUNC)
-    if "predict_fn" not in flavor or flavor["predict_fn"] in PREDICT_FUNCTIONS:
+    if flavor.get("predict_fn") == SERVED_METHOD:
         return []
     return [
-        f"MLmodel flavors.{PYFUNC}.predict_fn is {_shown(flavor['predict_fn'])}; only "
-        f"{' or '.join(PREDICT_FUNCTIONS)} is served"
+        f"MLmodel flavors.{PYFUNC}.predict_fn is {_shown(flavor.get('predict_fn'))}; only {SERVED_METHOD} "
+        "is served (the scores the gate judges)"
     ]
 
 
@@ -284,17 +291,37 @@ def artifact_shape_problems(
     ]
 
 
+def pinned_digest_problems(
+    registered_manifest: Mapping[str, str], actual_manifest: Mapping[str, str], *, digest: str
+) -> list[str]:
+    """The files are the artifact `digest` names, with the check the serving pod runs on them.
+
+    The pod verifies the files against the release's pinned digest alone: a digest that names other
+    files than those judged here (a digest tag set by hand, a registration that lied) would have it
+    accept an artifact no gate judged."""
+    # Imported here: the pod's check module is light, this one loads with the gates.
+    from modelops.serving.artifact_check import digest_problem, mismatch_reason
+
+    if problem := digest_problem(digest):
+        return [problem]
+    reason = mismatch_reason(actual_manifest, digest=digest, registered=registered_manifest)
+    return [reason] if reason else []
+
+
 def check_integrity(
     *,
     registered_manifest: Mapping[str, str] | None,
     actual_manifest: Mapping[str, str],
+    pinned_digest: str,
     mlmodel: Mapping[str, object] | None,
     untrusted_types: Sequence[str] | None,
     trusted_types: Sequence[str],
     signature: Sequence[tuple[str, str]] | None,
     data_kinds: Mapping[str, str],
+    label: str,
 ) -> GateResult:
-    """Verified files, then the supported shape, then the skops file's types and the signature.
+    """Verified files (the registered manifest, and the digest the release pins: `pinned_digest`), then
+    the supported shape, then the skops file's types and the signature.
 
     `mlmodel` is None when it was not read (an unverified artifact is not parsed);
     `untrusted_types` is None when the skops file was not opened (an unsupported shape is not).
@@ -304,6 +331,8 @@ def check_integrity(
         reasons.append("the model version carries no sha256 manifest: its artifact cannot be verified")
     else:
         reasons += compare_manifests(registered_manifest, actual_manifest)
+        if not reasons:
+            reasons += pinned_digest_problems(registered_manifest, actual_manifest, digest=pinned_digest)
     if not reasons:  # only a verified artifact is worth inspecting further
         if mlmodel is None:
             reasons.append("the artifact's MLmodel was not read: its shape cannot be checked")
@@ -320,7 +349,7 @@ def check_integrity(
         if signature is None:
             reasons.append("the model has no input signature to check the data against")
         else:
-            reasons += compare_signature(signature, data_kinds)
+            reasons += compare_signature(signature, data_kinds, label=label)
     pyfunc, sklearn = _flavor(mlmodel, PYFUNC), _flavor(mlmodel, SKLEARN)
     return GateResult(
         "integrity",
@@ -328,6 +357,7 @@ def check_integrity(
         tuple(reasons),
         {
             "files_verified": len(actual_manifest),
+            "pinned_digest": pinned_digest,
             "serialization_format": _fact(sklearn.get("serialization_format")),
             "loader_module": _fact(pyfunc.get("loader_module")),
             "model_file": _fact(sklearn.get("pickled_model")),

@@ -76,6 +76,10 @@ class GateRequest:
     no_champion: str = "first release"
     # The commit those policies are from, when `root` is no checkout (the pull-request gate's base).
     policy_commit: str | None = None
+    # The digests the releases pin (the head's overlay for the candidate, the base's for the champion):
+    # the files judged must be those. None: the version's own digest tag.
+    candidate_digest: str | None = None
+    champion_digest: str | None = None
 
 
 def _facts(fetched: FetchedVersion) -> VersionFacts:
@@ -83,7 +87,7 @@ def _facts(fetched: FetchedVersion) -> VersionFacts:
         name=fetched.name,
         version=fetched.version,
         run_id=fetched.run_id,
-        artifact_digest=fetched.tags.get(tags.ARTIFACT_DIGEST, "unknown"),
+        artifact_digest=fetched.pinned_digest or "unknown",
         git_commit=fetched.tags.get(tags.GIT_COMMIT, "unknown"),
         training_digest=fetched.tags.get(tags.TRAINING_DIGEST, ""),
         evaluation_digest=fetched.tags.get(tags.EVALUATION_DIGEST, ""),
@@ -151,11 +155,13 @@ def _integrity(fetched: FetchedVersion, model_policy: ModelPolicy, data: pd.Data
     return check_integrity(
         registered_manifest=fetched.registered_manifest,
         actual_manifest=fetched.actual_manifest,
+        pinned_digest=fetched.pinned_digest,
         mlmodel=fetched.mlmodel,
         untrusted_types=fetched.untrusted_types,
         trusted_types=model_policy.trusted_types,
         signature=fetched.signature,
         data_kinds={str(column): data_kind(dtype) for column, dtype in data.dtypes.items()},
+        label=model_policy.label,
     )
 
 
@@ -206,11 +212,19 @@ def run_gate(
     with tempfile.TemporaryDirectory(prefix="modelops-gate-") as scratch_name:
         scratch = Path(scratch_name)
         step(f"fetching {request.model} {request.candidate}")
-        candidate = fetch_version(VersionRef(request.model, request.candidate), scratch / "candidate")
+        candidate = fetch_version(
+            VersionRef(request.model, request.candidate),
+            scratch / "candidate",
+            pinned_digest=request.candidate_digest,
+        )
         champion = None
         if request.champion:
             step(f"fetching champion {request.champion}")
-            champion = fetch_version(VersionRef(request.model, request.champion), scratch / "champion")
+            champion = fetch_version(
+                VersionRef(request.model, request.champion),
+                scratch / "champion",
+                pinned_digest=request.champion_digest,
+            )
             if champion.version == candidate.version:
                 raise InputError(f"model {candidate.label}: candidate and champion are the same version")
 
@@ -249,7 +263,7 @@ def run_gate(
         ]
         precedent = check_precedent(
             environment=environment.name,
-            artifact_digest=candidate.tags.get(tags.ARTIFACT_DIGEST, ""),
+            artifact_digest=candidate.pinned_digest,
             manifest=candidate.registered_manifest or {},
             earlier=earlier,
             current_policy=judged_under,

@@ -209,6 +209,8 @@ def gate_release_change(
         skip_ladder=skip_ladder,
         no_champion=no_champion,
         policy_commit=judging.base,
+        candidate_digest=release.digest,
+        champion_digest=champion.digest if champion and champion_version else None,
     )
     outcome = with_repository_checks(
         run_gate(request, drift_html=report_dir / "drift.html" if judging.html else None),

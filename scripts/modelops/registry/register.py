@@ -15,6 +15,7 @@ from modelops.registry import tags
 from modelops.registry.errors import registry_errors
 from modelops.registry.manifest import build_manifest, manifest_digest
 from modelops.registry.tracking import ensure_experiment
+from modelops.serving.contract import SERVED_METHOD
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ def git_commit(root: Path | None = None) -> str:
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-# The served pyfunc's method: each row's class probabilities, columns in the model's classes_ order.
-SERVED_METHOD = "predict_proba"
 
 
 def pinned_requirements() -> list[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 from modelops.errors import InputError
 from modelops.registry import tags
 from modelops.registry.errors import registry_errors
-from modelops.registry.manifest import build_manifest
+from modelops.registry.manifest import build_manifest, manifest_digest
 from modelops.registry.register import DATASET_ARTIFACTS
 
 
@@ -50,6 +50,9 @@ class FetchedVersion:
     model_file: Path | None = None
     # The types skops would have to trust, from the file's schema; None while the file was not opened.
     untrusted_types: list[str] | None = None
+    # The manifest digest its files must have: the one a release pins (fetch_version's `pinned_digest`),
+    # else the version's own digest tag.
+    pinned_digest: str = ""
 
     @property
     def serialization_format(self) -> str | None:
@@ -72,16 +75,27 @@ class FetchedVersion:
 
     @property
     def verified(self) -> bool:
-        """The downloaded files are exactly the registered ones."""
-        return self.registered_manifest is not None and self.registered_manifest == self.actual_manifest
+        """The downloaded files are exactly the registered ones, and the artifact the pinned digest names.
+
+        Both: the registered manifest is a tag like any other, and the cluster's verifier checks the
+        files against the pinned digest alone (modelops.serving.artifact_check). Files that match their
+        manifest but not the digest are no artifact a release could serve as judged."""
+        return (
+            self.registered_manifest is not None
+            and self.registered_manifest == self.actual_manifest
+            and manifest_digest(self.actual_manifest) == self.pinned_digest
+        )
 
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
 
 
-def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
-    """Download a version's artifact into `destination` and read the facts the integrity gate needs."""
+def fetch_version(ref: VersionRef, destination: Path, *, pinned_digest: str | None = None) -> FetchedVersion:
+    """Download a version's artifact into `destination` and read the facts the integrity gate needs.
+
+    `pinned_digest` is what a release pins the version by (an overlay's digest annotation); without
+    one, the version's own digest tag. Nothing inside the files is read unless they have it."""
     import mlflow
 
     from modelops.gates.integrity import model_file_name, supported_shape_problems
@@ -97,6 +111,7 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
         storage = client.get_model_version_download_uri(ref.name, found.version)
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=storage, dst_path=str(destination)))
     what = f"model {ref.name} version {found.version}"
+    version_tags = dict(found.tags or {})
     try:
         manifest = build_manifest(local)
     except ValueError as error:
@@ -106,9 +121,10 @@ def fetch_version(ref: VersionRef, destination: Path) -> FetchedVersion:
         version=str(found.version),
         run_id=found.run_id or "",
         source=found.source or "",
-        tags=dict(found.tags or {}),
+        tags=version_tags,
         local_dir=local,
         actual_manifest=manifest,
+        pinned_digest=version_tags.get(tags.ARTIFACT_DIGEST, "") if pinned_digest is None else pinned_digest,
     )
     if not fetched.verified:
         return fetched  # nothing inside an unverified artifact is parsed; the integrity gate says why

@@ -24,6 +24,10 @@ import re
 STABLE, CANDIDATE = "stable", "candidate"
 
 RUNTIME = "modelops-mlserver"
+# The method the served pyfunc calls (MLmodel flavors.python_function.predict_fn): each row's class
+# probabilities, columns in the model's classes_ order. The gate scores exactly these, and the
+# monitor's prediction drift, live metrics and shadow divergence read them from the payloads.
+SERVED_METHOD = "predict_proba"
 MODEL_NAME_ENV = "MLSERVER_MODEL_NAME"
 MODEL_URI_ENV = "MLSERVER_MODEL_URI"
 # Where KServe's storage initializer lays out the artifact (constants.DefaultModelLocalMountPath).
