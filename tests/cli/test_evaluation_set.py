@@ -66,3 +66,50 @@ def test_a_set_with_a_third_class_is_not_pinned(german_credit, tmp_path):
     result = _pin(data)
     assert result.exit_code == 2
     assert "holds values outside the classes [0, 1]: 2" in result.output
+
+
+def test_a_run_that_only_claims_the_pinned_bytes_is_passed_over(german_credit, tmp_path):
+    """Anyone who may log runs can tag one with the model and a pinned digest: the gates read the run
+    whose file has those bytes, not the newest claim, and a lone claim names what it holds."""
+    from modelops.config import EvaluationSetPin
+    from modelops.errors import InputError
+    from modelops.registry.evaluation_sets import MODEL_TAG, SHA256_TAG, load_evaluation_set
+
+    data = tmp_path / "holdout-claimed.parquet"
+    german_credit.evaluation.sample(frac=0.4, random_state=7).to_parquet(data, index=False)
+    pinned = json.loads(_pin(data, "--json").stdout)
+    client = mlflow.MlflowClient()
+
+    def claim(sha256: str) -> str:
+        experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
+        run = client.create_run(experiment_id, tags={MODEL_TAG: "credit-risk", SHA256_TAG: sha256})
+        other = tmp_path / "claim" / run.info.run_id / "holdout.csv"
+        other.parent.mkdir(parents=True)
+        other.write_text("risk,sex,age\n1,male,30\n")
+        client.log_artifact(run.info.run_id, str(other), artifact_path=ARTIFACT_DIR)
+        client.set_terminated(run.info.run_id, "FINISHED")
+        return run.info.run_id
+
+    def load(sha256: str):
+        return load_evaluation_set(
+            EvaluationSetPin(location="registry", sha256=sha256),
+            model="credit-risk",
+            root=tmp_path,
+            destination=tmp_path / f"scratch-{sha256[:8]}",
+            policy_file=tmp_path / "credit-risk.yaml",
+        )
+
+    claimed = claim(pinned["sha256"])  # newer than the real one
+    loaded = load(pinned["sha256"])
+    assert loaded.source == f"runs:/{pinned['run_id']}/{ARTIFACT_DIR}/holdout-claimed.parquet"
+    assert len(loaded.frame) == len(german_credit.evaluation.sample(frac=0.4, random_state=7))
+
+    unheld = "0" * 64
+    lone = claim(unheld)
+    with pytest.raises(InputError) as error:
+        load(unheld)
+    assert str(error.value).startswith(
+        f"{tmp_path / 'credit-risk.yaml'}: field 'evaluation_set.sha256': no run of {EXPERIMENT} holds "
+        f"the pinned bytes {unheld}: runs:/{lone}/{ARTIFACT_DIR}/holdout.csv has sha256 "
+    )
+    assert claimed != pinned["run_id"]

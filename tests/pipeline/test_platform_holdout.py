@@ -261,9 +261,9 @@ def test_a_stored_set_whose_bytes_changed_in_the_registry_is_unusable(
     assert result.exit_code == 2, result.output
     actual = hashlib.sha256(stored.read_bytes()).hexdigest()
     assert result.output.strip() == (
-        f"error: {policy}: field 'evaluation_set.sha256': the evaluation set at "
-        f"runs:/{pinned['run_id']}/evaluation-set/later-holdout.csv has sha256 {actual}, "
-        f"the policy pins {pinned['sha256']}"
+        f"error: {policy}: field 'evaluation_set.sha256': no run of modelops/evaluation-sets holds the "
+        f"pinned bytes {pinned['sha256']}: runs:/{pinned['run_id']}/evaluation-set/later-holdout.csv "
+        f"has sha256 {actual}"
     )
 
 

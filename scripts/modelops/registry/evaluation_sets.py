@@ -12,6 +12,7 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,6 +23,9 @@ from modelops.errors import InputError
 from modelops.gates.leakage import duplicated_rows
 from modelops.registry.errors import registry_errors
 from modelops.registry.tracking import ensure_experiment
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 EXPERIMENT = "modelops/evaluation-sets"
 MODEL_TAG = "modelops.evaluation_set.model"
@@ -68,22 +72,28 @@ def check_set_contents(frame: pd.DataFrame, policy: ModelPolicy, where: str) -> 
     )
 
 
-def _stored_run(model: str, sha256: str):
-    """The finished run holding these bytes for `model`, or None. Call inside `registry_errors`."""
+def _stored_runs(model: str, sha256: str) -> list[Run]:
+    """The finished runs tagged as holding these bytes for `model`, oldest first. Call inside
+    `registry_errors`.
+
+    Tags are anyone's to write who may log runs here: a run can claim the model and the digest and
+    hold other bytes. Oldest first, because the set was pinned before its digest was committed to a
+    policy; the bytes of each are checked by whoever reads them (`_from_registry`)."""
     import mlflow
 
     client = mlflow.MlflowClient()
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        return None
+        return []
     # Searched by digest (hex, safe to quote) and matched on the model here: a model name is
     # never spliced into a filter string.
     runs = client.search_runs(
         [experiment.experiment_id],
         filter_string=f"tags.`{SHA256_TAG}` = '{sha256}' and attributes.status = 'FINISHED'",
         max_results=100,
+        order_by=["attributes.start_time ASC"],
     )
-    return next((run for run in runs if run.data.tags.get(MODEL_TAG) == model), None)
+    return [run for run in runs if run.data.tags.get(MODEL_TAG) == model]
 
 
 def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
@@ -100,7 +110,7 @@ def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
     what = f"evaluation set of model {policy.name}"
     with registry_errors(what):
         client = mlflow.MlflowClient()
-        existing = _stored_run(policy.name, sha256)
+        existing = next((run for run in _stored_runs(policy.name, sha256) if _holds(run, sha256)), None)
         if existing is not None:
             run_id, created = existing.info.run_id, False
         else:
@@ -117,27 +127,54 @@ def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
     return PinnedSet(policy.name, sha256, run_id, path.name, len(frame), duplicated_rows(frame), created)
 
 
+def _download(run: Run, destination: Path) -> tuple[Path, str] | str:
+    """The run's one stored file and its `runs:/` source, or why it holds no one file."""
+    import mlflow
+
+    run_id = run.info.run_id
+    stored = [f.path for f in mlflow.MlflowClient().list_artifacts(run_id, ARTIFACT_DIR)]
+    if len(stored) != 1:
+        return f"run {run_id} holds {len(stored)} files under {ARTIFACT_DIR}/, not one"
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path=stored[0], dst_path=str(destination / run_id)
+    )
+    return Path(local), f"runs:/{run_id}/{stored[0]}"
+
+
+def _holds(run: Run, sha256: str) -> bool:
+    with tempfile.TemporaryDirectory(prefix="modelops-evaluation-set-") as scratch:
+        found = _download(run, Path(scratch))
+        return not isinstance(found, str) and file_sha256(found[0]) == sha256
+
+
 def _from_registry(model: str, sha256: str, *, destination: Path, policy_file: Path) -> tuple[Path, str]:
+    """The first run, oldest first, whose stored file has the pinned bytes: a run that only claims
+    them (its tags say so, its file differs) is passed over, not a reason to fail every gate."""
     import mlflow
 
     with registry_errors(f"evaluation set of model {model}"):
-        run = _stored_run(model, sha256)
-        if run is None:
+        runs = _stored_runs(model, sha256)
+        if not runs:
             raise InputError(
                 f"{policy_file}: field 'evaluation_set': no evaluation set of {model} with sha256 {sha256} "
                 f"in the registry at {mlflow.get_tracking_uri()} (store it with "
                 f"`modelops evaluation-set pin --model {model} --data FILE`)"
             )
-        stored = [f.path for f in mlflow.MlflowClient().list_artifacts(run.info.run_id, ARTIFACT_DIR)]
-        if len(stored) != 1:
-            raise InputError(
-                f"{policy_file}: field 'evaluation_set': run {run.info.run_id} of {EXPERIMENT} holds "
-                f"{len(stored)} files under {ARTIFACT_DIR}/, not one"
-            )
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run.info.run_id, artifact_path=stored[0], dst_path=str(destination)
-        )
-    return Path(local), f"runs:/{run.info.run_id}/{stored[0]}"
+        passed_over = []
+        for run in runs:
+            found = _download(run, destination)
+            if isinstance(found, str):
+                passed_over.append(found)
+            elif (actual := file_sha256(found[0])) == sha256:
+                return found
+            else:
+                passed_over.append(f"{found[1]} has sha256 {actual}")
+    raise InputError(
+        f"{policy_file}: field 'evaluation_set.sha256': no run of {EXPERIMENT} holds the pinned bytes "
+        f"{sha256}: "
+        + "; ".join(passed_over[:3])
+        + (f"; and {len(passed_over) - 3} more" if len(passed_over) > 3 else "")
+    )
 
 
 def _from_store(location: str, *, root: Path, destination: Path, policy_file: Path) -> tuple[Path, str]:
