@@ -6,8 +6,10 @@ release past the gate, on a real git repository, real kustomize renders and a re
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from tests.cli_runner import invoke
@@ -374,6 +376,42 @@ def test_a_release_that_only_passed_through_a_merged_branch_is_no_rollback(
         r.startswith(f"ladder: credit-risk v{demo_versions.better} cannot go to prod")
         for r in release["reasons"]
     ), release["reasons"]
+
+
+def test_one_pull_request_cannot_climb_two_rungs(gitops_repo, german_credit, tmp_path):
+    """A fresh version pinned in dev and staging by one pull request, with the `gate.dev=passed` tag
+    set by hand (anyone who registers versions can): staging's ladder reads what the base serves in
+    dev, where the version does not run, so staging is refused whatever the tag says."""
+    from modelops.registry import tags
+    from tests.conftest import register_demo_model
+
+    repo = gitops_repo
+    version = register_demo_model("champion", german_credit)
+    mlflow.MlflowClient().set_model_version_tag("credit-risk", version, tags.gate("dev"), "passed")
+    promoted = invoke("promote", "credit-risk", "--version", version, "--to", "dev")
+    assert promoted.exit_code == 0, promoted.output
+    branch = next(line.split()[1] for line in promoted.stdout.splitlines() if line.startswith("branch "))
+    dev_release = repo.git("show", f"{branch}:{DEV}/release.yaml")
+    staging_path = "gitops/models/credit-risk/overlays/staging/release.yaml"
+    staging = _pinned_to((repo.root / staging_path).read_text(), dev_release)
+    repo.git("checkout", "--quiet", branch)
+    (repo.root / staging_path).write_text(
+        re.sub(r"/payloads/credit-risk/stable/[0-9]+", f"/payloads/credit-risk/stable/{version}", staging)
+    )
+    repo.git("commit", "--quiet", "-am", "And staging")
+    repo.git("checkout", "--quiet", "main")
+
+    exit_code, verdict = gate(repo, branch, tmp_path)
+
+    assert exit_code == 1
+    by_environment = {r["environment"]: r for r in verdict["releases"]}
+    assert by_environment["dev"]["passed"], by_environment["dev"]["reasons"]
+    assert not by_environment["staging"]["passed"]
+    assert any(
+        r.startswith(f"ladder: credit-risk v{version} cannot go to staging: staging requires dev first")
+        and r.endswith("(as the base has it: a release climbs from where it runs, merged)")
+        for r in by_environment["staging"]["reasons"]
+    ), by_environment["staging"]["reasons"]
 
 
 @pytest.mark.parametrize("where", [".gitattributes", f"{DEV}/.gitattributes"])

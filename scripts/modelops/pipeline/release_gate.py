@@ -64,7 +64,10 @@ class Judging:
     repo: Repo
     base: str  # the base commit: the overlays' history is read up to it
     policy_root: Path  # the base's files: environments/*.yaml and policies/ as merged
-    head_served: Mapping[str, Mapping[tuple[str, str], Served]]  # environment -> what the head serves
+    # Environment -> what the base serves. A release climbs from the environment before, where it must
+    # already run as merged: one pull request cannot climb two rungs (pin the version in dev and staging
+    # at once, with a `gate.dev` tag anyone who registers versions can set).
+    base_served: Mapping[str, Mapping[tuple[str, str], Served]]
     out: Path
     record: bool = False
     html: bool = True
@@ -179,7 +182,7 @@ def gate_release_change(
     if not (rollback or same_release):
         env = load_environment(environment, root=judging.policy_root)
         previous = env.promotion.requires
-        running = (judging.head_served.get(previous or "") or {}).get((model, STABLE))
+        running = (judging.base_served.get(previous or "") or {}).get((model, STABLE))
         try:
             check_ladder(
                 env,
@@ -189,7 +192,7 @@ def gate_release_change(
                 previous_stable=running.release if running else None,
             )
         except PolicyRefusal as refused:
-            ladder_refusal = str(refused)
+            ladder_refusal = f"{refused} (as the base has it: a release climbs from where it runs, merged)"
     no_champion = without_champion(change, champion, rollback=rollback)
     champion_version = champion.version if champion and not no_champion else None
     report_dir = judging.out / f"{model}-{environment}-v{release.version}"
