@@ -567,6 +567,7 @@ def _services(
             repo_url=settings.environment.gitops.repo_url,
             branch=settings.environment.gitops.target_revision,
             mlflow_uri=job.mlflow_uri,
+            mlflow_in_cluster=job.network.mlflow_in_cluster,
         )
     monitoring = Monitoring(
         "monitoring",
