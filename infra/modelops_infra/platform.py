@@ -41,6 +41,7 @@ from modelops_infra.components.registry import (
     OUTPUT_MONITOR_PASSWORD,
     OUTPUT_URL,
     AwsPlacement,
+    LocalPlacement,
     Registry,
     RegistryArgs,
     SharedRegistry,
@@ -202,7 +203,6 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
                 settings.aws.region,
             ),
             image=mlflow_server_image(stack.github_repository),
-            models_namespace=REGISTRY_MODELS_NAMESPACE,
             # CI's logins, and the monitor's: every environment's monitor job reads with it.
             service_users=(*CI_USERS.values(), MONITOR_USER),
             account_id=settings.account_id,
@@ -227,7 +227,7 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             cluster_name=cluster_name(stack.name),
             cluster=cluster.name,
             bucket_arn=registry.bucket_arn,
-            readers=Grantee(REGISTRY_MODELS_NAMESPACE, []),  # no model is served here
+            readers=None,  # no model is served here
             writers=_writers(settings.registry),
             kms_key_arn=registry.kms_key_arn,
             agent=cluster.pod_identity_agent,
@@ -519,9 +519,8 @@ def _registry(
         RegistryArgs(
             settings.name,
             platform.registry,
-            None,
+            LocalPlacement(settings.models_namespace),
             image=mlflow_server_image(settings.github_repository),
-            models_namespace=settings.models_namespace,
             service_users=service_users,
         ),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[security]),
