@@ -41,6 +41,7 @@ from modelops_infra.components.registry import (
     OUTPUT_MONITOR_PASSWORD,
     OUTPUT_URL,
     AwsPlacement,
+    LocalPlacement,
     Registry,
     RegistryArgs,
     SharedRegistry,
@@ -78,8 +79,6 @@ from modelops_infra.versions import mlflow_server_image, modelops_image, serving
 # CI roles by stack: the gate and retrain roles (and their MLflow logins) where the registry is.
 ENVIRONMENT_CI_ROLES = ("preview", "deploy")
 REGISTRY_CI_ROLES = ("preview", "deploy", "gate", "retrain")
-# The registry cluster serves no model; Security still wants a models namespace to lock down.
-REGISTRY_MODELS_NAMESPACE = "models-registry"
 
 
 @dataclass(frozen=True)
@@ -156,13 +155,12 @@ def build(
     if isinstance(settings, RegistryStack):
         return _registry_stack(settings)
     models = model_accounts(models_dir, settings.name)  # read first: a bad file stops before anything
-    owned = {ns.name for ns in L.owned_namespaces(settings.models_namespace, local=not settings.on_aws)}
-    for client in settings.platform.registry.client_namespaces:
-        if client not in owned:
-            raise InputError(
-                f"{settings.source}: field 'platform.registry.client_namespaces': "
-                f"{client} is not a platform namespace"
-            )
+    check_client_namespaces(
+        settings.platform.registry.client_namespaces,
+        cluster_runs(settings),
+        source=settings.source,
+        field="platform.registry.client_namespaces",
+    )
     match settings.platform:
         case AwsPlatformSettings() as platform:
             return _on_aws(settings, platform, models=models, bootstrap_dir=bootstrap_dir)
@@ -170,17 +168,41 @@ def build(
             return _on_kubernetes(settings, platform, models=models, bootstrap_dir=bootstrap_dir)
 
 
+def cluster_runs(settings: Settings) -> L.ClusterRuns:
+    """What an environment's cluster runs: on AWS, models that read the registry stack's MLflow; the
+    local stack, models and an MLflow of its own on in-cluster Postgres and MinIO."""
+    if settings.on_aws:
+        return L.ClusterRuns.environment_on_aws(settings.models_namespace)
+    return L.ClusterRuns.local(settings.models_namespace)
+
+
+def check_client_namespaces(clients: list[str], runs: L.ClusterRuns, *, source: Path, field: str) -> None:
+    """MLflow's clients (`client_namespaces`) must be namespaces the cluster creates, MLflow's own
+    excepted (`L.mlflow_client_namespaces`); raises InputError naming the file and field."""
+    allowed = L.mlflow_client_namespaces(runs)
+    for client in clients:
+        if client not in allowed:
+            raise InputError(
+                f"{source}: field '{field}': {client} is not a platform namespace MLflow's clients "
+                f"run in (this cluster's: {', '.join(allowed)})"
+            )
+
+
 def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
     """The shared registry: MLflow, RDS, the locked artifact bucket and its key, the job-writer role,
     CI's roles (gate and retrain with their MLflow logins), on a cluster of its own."""
-    bound_stack(stack.name)  # first: every role declared after it carries the boundary
     settings = stack.settings
+    runs = L.ClusterRuns.registry()  # no model is served here: no models namespace, Prometheus or Argo CD
+    check_client_namespaces(
+        settings.registry.client_namespaces, runs, source=stack.source, field="registry.client_namespaces"
+    )
+    bound_stack(stack.name)  # first: every role declared after it carries the boundary
     network = Network("network", NetworkArgs(stack.name, settings.aws, settings.network))
     cluster = Cluster("cluster", ClusterArgs(stack.name, settings.cluster, network.private_subnet_ids, False))
     peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
     security = Security(
         "security",
-        SecurityArgs(REGISTRY_MODELS_NAMESPACE, peers, list(settings.registry.client_namespaces), False),
+        SecurityArgs(runs, peers, list(settings.registry.client_namespaces)),
         opts=pulumi.ResourceOptions(provider=cluster.provider),
     )
     readers = tuple(model_reader_role_arn(r.account_id, r.environment) for r in settings.readers)
@@ -202,7 +224,6 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
                 settings.aws.region,
             ),
             image=mlflow_server_image(stack.github_repository),
-            models_namespace=REGISTRY_MODELS_NAMESPACE,
             # CI's logins, and the monitor's: every environment's monitor job reads with it.
             service_users=(*CI_USERS.values(), MONITOR_USER),
             account_id=settings.account_id,
@@ -227,7 +248,7 @@ def _registry_stack(stack: RegistryStack) -> RegistryPlatform:
             cluster_name=cluster_name(stack.name),
             cluster=cluster.name,
             bucket_arn=registry.bucket_arn,
-            readers=Grantee(REGISTRY_MODELS_NAMESPACE, []),  # no model is served here
+            readers=None,  # no model is served here
             writers=_writers(settings.registry),
             kms_key_arn=registry.kms_key_arn,
             agent=cluster.pod_identity_agent,
@@ -287,7 +308,7 @@ def _on_aws(
         ),
     )
     peers = aws_backend_peers(network.plan.endpoints, network.plan.data)
-    security = _security(settings, cluster.provider, peers, local=False)
+    security = _security(settings, cluster.provider, peers)
     # No MLflow, database or artifact bucket here: the registry stack's, read across accounts.
     if platform.registry.project != pulumi.get_project():
         # Another project's `registry` stack would hand over another platform's bucket and MLflow.
@@ -363,7 +384,10 @@ def _on_aws(
             identity=monitor,
             # EKS puts the API server's endpoints in the cluster's (private) subnets.
             network=MonitorNetwork(
-                api_server_peers(network.plan.private), (L.HTTPS_PORT,), peers, mlflow_in_cluster=False
+                api_server_peers(network.plan.private),
+                (L.HTTPS_PORT,),
+                peers,
+                mlflow_in_cluster=cluster_runs(settings).mlflow,
             ),
             store_env=(("AWS_REGION", platform.aws.region),),
             store_secret=None,
@@ -388,7 +412,7 @@ def _on_kubernetes(
 ) -> Platform:
     provider = k8s.Provider("local-k8s", context=platform.kube_context)
     backend = local_backend_peers()
-    security = _security(settings, provider, backend, local=True)
+    security = _security(settings, provider, backend)
     registry = _registry(settings, platform, provider, security, service_users=_monitor_users(models))
     monitor = _monitor_identity(
         settings,
@@ -411,7 +435,9 @@ def _on_kubernetes(
             settings,
             models,
             identity=monitor,
-            network=MonitorNetwork(*local_api_server_peers(), backend),
+            network=MonitorNetwork(
+                *local_api_server_peers(), backend, mlflow_in_cluster=cluster_runs(settings).mlflow
+            ),
             # MinIO, with the keys the jobs namespace holds (backends/local_access.py), as the sink.
             store_env=(("AWS_ENDPOINT_URL_S3", f"http://{ENDPOINT_HOST}"), ("AWS_REGION", "us-east-1")),
             store_secret=JOB_SECRET,
@@ -495,12 +521,10 @@ def monitor_policy_files(settings: Settings, models: list[str]) -> tuple[tuple[s
     return tuple(files)
 
 
-def _security(settings: Settings, provider: k8s.Provider, peers: BackendPeers, *, local: bool) -> Security:
+def _security(settings: Settings, provider: k8s.Provider, peers: BackendPeers) -> Security:
     return Security(
         "security",
-        SecurityArgs(
-            settings.models_namespace, peers, list(settings.platform.registry.client_namespaces), local
-        ),
+        SecurityArgs(cluster_runs(settings), peers, list(settings.platform.registry.client_namespaces)),
         opts=pulumi.ResourceOptions(provider=provider),
     )
 
@@ -519,9 +543,8 @@ def _registry(
         RegistryArgs(
             settings.name,
             platform.registry,
-            None,
+            LocalPlacement(settings.models_namespace),
             image=mlflow_server_image(settings.github_repository),
-            models_namespace=settings.models_namespace,
             service_users=service_users,
         ),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=[security]),
@@ -567,6 +590,7 @@ def _services(
             repo_url=settings.environment.gitops.repo_url,
             branch=settings.environment.gitops.target_revision,
             mlflow_uri=job.mlflow_uri,
+            mlflow_in_cluster=job.network.mlflow_in_cluster,
         )
     monitoring = Monitoring(
         "monitoring",

@@ -38,7 +38,7 @@ class ArtifactAccessArgs:
     cluster_name: str  # known before the cluster exists: the trust policy pins it
     cluster: pulumi.Input[str]  # the cluster's name as an output, so associations wait for it
     bucket_arn: pulumi.Input[str]
-    readers: Grantee  # model service accounts, read-only
+    readers: Grantee | None  # model service accounts, read-only; None where no model is served
     writers: Grantee | None  # job service accounts, read and write; None when no client namespace logs
     kms_key_arn: pulumi.Input[str] | None = None  # the bucket's customer-managed key (the registry's)
     agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on

@@ -251,7 +251,7 @@ class Monitoring(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             f"{name}-rollout-{job.environment}", metadata=cronjob["metadata"], spec=cronjob["spec"], opts=opts
         )
-        for policy in rollout_network_policies():
+        for policy in rollout_network_policies(job):
             meta = policy["metadata"]
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{meta['namespace']}-{meta['name']}", metadata=meta, spec=policy["spec"], opts=opts

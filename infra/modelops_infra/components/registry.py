@@ -43,12 +43,18 @@ class AwsPlacement:
 
 
 @dataclass(frozen=True)
+class LocalPlacement:
+    """The local stack's in-cluster stand-ins, Postgres and MinIO, beside the models they serve."""
+
+    models_namespace: str  # where MinIO's reader key goes, for KServe (backends/local_access.py)
+
+
+@dataclass(frozen=True)
 class RegistryArgs:
     environment: str
     settings: RegistrySettings
-    aws: AwsPlacement | None  # None: the local stack's in-cluster stand-ins
+    placement: AwsPlacement | LocalPlacement
     image: str  # the MLflow server image (versions.mlflow_server_image)
-    models_namespace: str
     service_users: tuple[ServiceUser, ...] = ()  # basic-auth users the stack creates in MLflow
     # AWS only: the registry's own account (its KMS key's administrator) and the environments'
     # model-reader and monitor role ARNs its bucket and key policies grant.
@@ -110,7 +116,7 @@ class Registry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(f"{name}-db-password", length=32, special=False, opts=child)
         writers = writer_namespaces(args.settings)
-        if args.aws is not None:
+        if isinstance(args.placement, AwsPlacement):
             if args.account_id is None:
                 raise ValueError("a registry on AWS needs the account_id its KMS key belongs to")
             backend = aws_backend(
@@ -118,22 +124,22 @@ class Registry(pulumi.ComponentResource):
                 name,
                 environment=args.environment,
                 settings=args.settings,
-                vpc_id=args.aws.vpc_id,
-                data_subnet_ids=args.aws.data_subnet_ids,
-                cluster_security_group_id=args.aws.cluster_security_group_id,
-                oidc_provider=args.aws.oidc_provider,
+                vpc_id=args.placement.vpc_id,
+                data_subnet_ids=args.placement.data_subnet_ids,
+                cluster_security_group_id=args.placement.cluster_security_group_id,
+                oidc_provider=args.placement.oidc_provider,
                 password=password,
                 account_id=args.account_id,
                 readers=args.readers,
                 monitors=args.monitors,
-                region=args.aws.region,
+                region=args.placement.region,
             )
         else:
             backend = local_backend(
                 self,
                 name,
                 password=password,
-                models_namespace=args.models_namespace,
+                models_namespace=args.placement.models_namespace,
                 writer_namespaces=writers,
             )
         self.bucket_arn = pulumi.Output.from_input(backend.bucket_arn)

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from modelops_infra.layout import ClusterRuns
 from modelops_infra.manifests.network_policies import BackendPeers, namespace_manifests, network_policies
 
 
 @dataclass(frozen=True)
 class SecurityArgs:
-    models_namespace: str
+    runs: ClusterRuns  # what the cluster runs: which namespaces it gets, and so which policies
     backend_peers: BackendPeers
     mlflow_clients: list[str]
-    local: bool
 
 
 class Security(pulumi.ComponentResource):
@@ -24,16 +24,14 @@ class Security(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelops:platform:Security", name, None, opts)
         self.namespaces = {}
-        for manifest in namespace_manifests(args.models_namespace, local=args.local):
+        for manifest in namespace_manifests(args.runs):
             ns_name = manifest["metadata"]["name"]
             self.namespaces[ns_name] = k8s.core.v1.Namespace(
                 f"{name}-ns-{ns_name}",
                 metadata=manifest["metadata"],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        for policy in network_policies(
-            args.models_namespace, args.backend_peers, mlflow_clients=args.mlflow_clients, local=args.local
-        ):
+        for policy in network_policies(args.runs, args.backend_peers, mlflow_clients=args.mlflow_clients):
             meta = policy["metadata"]
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{meta['namespace']}-{meta['name']}",

@@ -76,7 +76,8 @@ class MonitorNetwork:
     backend: BackendPeers
     # False where MLflow is the shared registry's, reached at its public TLS address (AWS
     # environments): then the monitor leaves the VPC on 443, and no in-cluster MLflow admits it.
-    mlflow_in_cluster: bool = True
+    # platform.py passes layout.ClusterRuns.mlflow.
+    mlflow_in_cluster: bool
 
 
 # Outside the VPC, any private network and link-local addresses (the node's metadata service and

@@ -82,9 +82,9 @@ def _policy(
 _NOT_THE_RELAY: Manifest = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [RELAY_APP]}]}
 
 
-def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]:
+def namespace_manifests(runs: L.ClusterRuns) -> list[Manifest]:
     manifests = []
-    for owned in L.owned_namespaces(models_namespace, local=local):
+    for owned in L.owned_namespaces(runs):
         labels = {
             "kubernetes.io/metadata.name": owned.name,
             "app.kubernetes.io/part-of": "modelops",
@@ -93,7 +93,7 @@ def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]
                 for mode in ("enforce", "audit", "warn")
             },
         }
-        if owned.name == models_namespace:
+        if owned.name == runs.models_namespace:
             labels[L.SERVING_NAMESPACE_LABEL] = "true"
         manifests.append(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": owned.name, "labels": labels}}
@@ -102,9 +102,16 @@ def namespace_manifests(models_namespace: str, *, local: bool) -> list[Manifest]
 
 
 def network_policies(
-    models_namespace: str, peers: BackendPeers, *, mlflow_clients: list[str], local: bool
+    runs: L.ClusterRuns, peers: BackendPeers, *, mlflow_clients: list[str]
 ) -> list[Manifest]:
-    owned = L.owned_namespaces(models_namespace, local=local)
+    """Default deny in every namespace `runs` gives the cluster, then the paths its workloads use: no
+    rule names a namespace the cluster does not create (`L.owned_namespaces`)."""
+    owned = L.owned_namespaces(runs)
+    prometheus = L.MONITORING_NAMESPACE in {ns.name for ns in owned}
+    models = [runs.models_namespace] if runs.models_namespace is not None else []
+    strays = sorted(set(mlflow_clients) - set(L.mlflow_client_namespaces(runs)))
+    if strays:
+        raise ValueError(f"MLflow's clients must be this cluster's namespaces, other than MLflow's: {strays}")
     dns = {"to": [_pods("kube-system", {"k8s-app": "kube-dns"})], "ports": _ports(L.DNS_PORT, protocol="UDP")}
     dns["ports"] += _ports(L.DNS_PORT)
     policies: list[Manifest] = []
@@ -140,109 +147,111 @@ def network_policies(
                     selector=wide,
                 )
             )
-        if ns.name not in (L.MONITORING_NAMESPACE, models_namespace, L.MLFLOW_NAMESPACE):
+        # Prometheus scrapes where there is one; models and MLflow admit it on their own terms below.
+        if prometheus and ns.name not in (L.MONITORING_NAMESPACE, *models, L.MLFLOW_NAMESPACE):
             scrape = {"from": [_namespace(L.MONITORING_NAMESPACE)]}
             policies.append(_policy(ns.name, "allow-prometheus-scrape", ingress=[scrape]))
 
-    # Prometheus scrapes pods everywhere and kubelets / node-exporters on host addresses.
-    policies.append(
+    object_store = {"to": peers.object_store, "ports": _ports(peers.object_store_port)}
+    for models_namespace in models:
+        policies += _serving_policies(models_namespace, object_store)
+    if peers.credential_agent:
+        # Model pods' and the jobs' bucket credentials come from the node's Pod Identity agent.
+        agent = {"to": peers.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
+        for namespace in (*models, *mlflow_clients):
+            policies.append(_policy(namespace, "allow-pod-identity-agent", egress=[agent]))
+    if runs.mlflow:
+        scrapers = [L.MONITORING_NAMESPACE] if prometheus else []
+        policies += _mlflow_policies(peers, clients=[*mlflow_clients, *scrapers], object_store=object_store)
+        for client in mlflow_clients:
+            policies.append(_policy(client, "allow-mlflow", egress=[_to_mlflow(), object_store]))
+    if runs.object_storage:
+        # MinIO serves MLflow, model pods (KServe's storage initializer) and MLflow's clients.
+        policies += _object_storage_policies(readers=[L.MLFLOW_NAMESPACE, *models, *mlflow_clients])
+    return policies
+
+
+def _serving_policies(models_namespace: str, object_store: Manifest) -> list[Manifest]:
+    """Prometheus scrapes everything; the internet reaches the models' Gateway, which reaches model pods
+    only; model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else."""
+    return [
+        # Prometheus scrapes pods everywhere and kubelets / node-exporters on host addresses.
         _policy(
             L.MONITORING_NAMESPACE,
             "allow-scrape-egress",
             egress=[{"to": [{"namespaceSelector": {}}, *ANYWHERE]}],
             selector=_NOT_THE_RELAY,
-        )
-    )
-
-    # Serving: the internet reaches the gateway's proxies; the proxies reach model pods only.
-    policies.append(
+        ),
         _policy(
             L.GATEWAY_NAMESPACE,
             "allow-public-ingress",
             ingress=[{"from": ANYWHERE, "ports": _ports(L.GATEWAY_PROXY_PORT)}],
-        )
-    )
-    policies.append(
+        ),
         _policy(
             L.GATEWAY_NAMESPACE,
             "allow-to-models",
             egress=[{"to": [_namespace(models_namespace)], "ports": _ports(L.MODEL_HTTP_PORT)}],
-        )
-    )
-    policies.append(
+        ),
         _policy(
             models_namespace,
             "allow-from-gateway",
             ingress=[{"from": [_namespace(L.GATEWAY_NAMESPACE)], "ports": _ports(L.MODEL_HTTP_PORT)}],
-        )
-    )
-    policies.append(
+        ),
         _policy(
             models_namespace,
             "allow-prometheus-scrape",
             ingress=[{"from": [_namespace(L.MONITORING_NAMESPACE)], "ports": _ports(L.MODEL_METRICS_PORT)}],
-        )
-    )
-    object_store = {"to": peers.object_store, "ports": _ports(peers.object_store_port)}
-    # Model pods (and KServe's storage initializer inside them) fetch artifacts, nothing else.
-    policies.append(_policy(models_namespace, "allow-object-store", egress=[object_store]))
-    if peers.credential_agent:
-        # Their (and the jobs') bucket credentials come from the node's Pod Identity agent.
-        agent = {"to": peers.credential_agent, "ports": _ports(L.POD_IDENTITY_AGENT_PORT)}
-        for namespace in (models_namespace, *mlflow_clients):
-            policies.append(_policy(namespace, "allow-pod-identity-agent", egress=[agent]))
+        ),
+        _policy(models_namespace, "allow-object-store", egress=[object_store]),
+    ]
 
-    # MLflow: reachable from its client namespaces (and Prometheus), reaching its two backends;
-    # inside its namespace, only the Job that creates its service users calls it.
+
+def _to_mlflow() -> Manifest:
+    return {"to": [_pods(L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP})], "ports": _ports(L.MLFLOW_PORT)}
+
+
+def _mlflow_policies(peers: BackendPeers, *, clients: list[str], object_store: Manifest) -> list[Manifest]:
+    """MLflow, where it runs: reachable from `clients` (its client namespaces, and Prometheus where
+    there is one), reaching its two backends; inside its namespace, only the Job that creates its
+    service users calls it. (Its clients also reach the artifact store: with --no-serve-artifacts they
+    upload to it themselves.)"""
     mlflow = {"app": L.MLFLOW_APP}
     users_job = {"podSelector": {"matchLabels": {"app": L.MLFLOW_USERS_APP}}}
-    clients = [_namespace(name) for name in [*mlflow_clients, L.MONITORING_NAMESPACE]] + [users_job]
-    policies.append(
+    database = {"to": peers.database, "ports": _ports(peers.database_port)}
+    return [
         _policy(
             L.MLFLOW_NAMESPACE,
             "allow-clients",
             pods=mlflow,
-            ingress=[{"from": clients, "ports": _ports(L.MLFLOW_PORT)}],
-        )
-    )
-    database = {"to": peers.database, "ports": _ports(peers.database_port)}
-    policies.append(
-        _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store])
-    )
-    to_mlflow = {"to": [_pods(L.MLFLOW_NAMESPACE, mlflow)], "ports": _ports(L.MLFLOW_PORT)}
-    policies.append(
-        _policy(L.MLFLOW_NAMESPACE, "allow-users-job", pods={"app": L.MLFLOW_USERS_APP}, egress=[to_mlflow])
-    )
-    for client in mlflow_clients:
-        policies.append(_policy(client, "allow-mlflow", egress=[to_mlflow, object_store]))
+            ingress=[{"from": [*map(_namespace, clients), users_job], "ports": _ports(L.MLFLOW_PORT)}],
+        ),
+        _policy(L.MLFLOW_NAMESPACE, "allow-backends", pods=mlflow, egress=[database, object_store]),
+        _policy(
+            L.MLFLOW_NAMESPACE, "allow-users-job", pods={"app": L.MLFLOW_USERS_APP}, egress=[_to_mlflow()]
+        ),
+    ]
 
-    if local:
-        policies.append(
-            _policy(
-                L.STORAGE_NAMESPACE,
-                "allow-postgres-from-mlflow",
-                pods={"app": L.POSTGRES_APP},
-                ingress=[{"from": [_namespace(L.MLFLOW_NAMESPACE)], "ports": _ports(L.POSTGRES_PORT)}],
-            )
-        )
-        readers = [_namespace(name) for name in (L.MLFLOW_NAMESPACE, models_namespace, *mlflow_clients)]
-        setup = {"podSelector": {"matchLabels": {"app": L.MINIO_SETUP_APP}}}
-        policies.append(
-            _policy(
-                L.STORAGE_NAMESPACE,
-                "allow-minio-clients",
-                pods={"app": L.MINIO_APP},
-                ingress=[{"from": [*readers, setup], "ports": _ports(L.MINIO_PORT)}],
-            )
-        )
-        # The Job that creates the bucket and the MinIO users talks to MinIO and nothing else.
-        to_minio = {"to": [_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})], "ports": _ports(L.MINIO_PORT)}
-        policies.append(
-            _policy(
-                L.STORAGE_NAMESPACE, "allow-minio-setup", pods={"app": L.MINIO_SETUP_APP}, egress=[to_minio]
-            )
-        )
-    return policies
+
+def _object_storage_policies(*, readers: list[str]) -> list[Manifest]:
+    """Postgres admits MLflow; MinIO admits `readers` and the Job that sets it up."""
+    setup = {"podSelector": {"matchLabels": {"app": L.MINIO_SETUP_APP}}}
+    # The Job that creates the bucket and the MinIO users talks to MinIO and nothing else.
+    to_minio = {"to": [_pods(L.STORAGE_NAMESPACE, {"app": L.MINIO_APP})], "ports": _ports(L.MINIO_PORT)}
+    return [
+        _policy(
+            L.STORAGE_NAMESPACE,
+            "allow-postgres-from-mlflow",
+            pods={"app": L.POSTGRES_APP},
+            ingress=[{"from": [_namespace(L.MLFLOW_NAMESPACE)], "ports": _ports(L.POSTGRES_PORT)}],
+        ),
+        _policy(
+            L.STORAGE_NAMESPACE,
+            "allow-minio-clients",
+            pods={"app": L.MINIO_APP},
+            ingress=[{"from": [*map(_namespace, readers), setup], "ports": _ports(L.MINIO_PORT)}],
+        ),
+        _policy(L.STORAGE_NAMESPACE, "allow-minio-setup", pods={"app": L.MINIO_SETUP_APP}, egress=[to_minio]),
+    ]
 
 
 def registry_gateway_policies(load_balancer_cidrs: tuple[str, ...]) -> list[Manifest]:

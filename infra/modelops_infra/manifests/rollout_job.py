@@ -54,6 +54,9 @@ class RolloutJob:
     repo_url: str  # the repository Argo CD reconciles (environments/<env>.yaml gitops.repo_url)
     branch: str  # the branch it follows
     mlflow_uri: str | Output[str]  # an Output: the registry stack's `mlflow_url`, placed as is
+    # MLflow's pods are in this cluster (local), so they admit the round; otherwise (on AWS) the round
+    # reaches the registry's Gateway through its HTTPS egress and no policy names an MLflow pod.
+    mlflow_in_cluster: bool
     every_minutes: int = 15
 
     @property
@@ -141,19 +144,21 @@ def _tcp(*ports: int) -> list[Manifest]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def rollout_network_policies() -> list[Manifest]:
-    """The rollout pods reach Prometheus, the Pushgateway, MLflow and GitHub (HTTPS) and nothing else;
-    Prometheus, the Pushgateway and MLflow admit them. DNS comes with every namespace
-    (network_policies.py). Policies add up: the monitor's own stay as they are."""
+def rollout_network_policies(job: RolloutJob) -> list[Manifest]:
+    """The rollout pods reach Prometheus, the Pushgateway, MLflow (in the cluster, where it runs there)
+    and GitHub and the registry's Gateway (HTTPS), nothing else; Prometheus, the Pushgateway and an
+    in-cluster MLflow admit them. DNS comes with every namespace (network_policies.py). Policies add
+    up: the monitor's own stay as they are."""
     rollout_pods = _pods(L.JOBS_NAMESPACE, {"app": ROLLOUT_APP})
+    mlflow = {"to": [_pods(L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP})], "ports": _tcp(L.MLFLOW_PORT)}
     egress = [
         {"to": [_pods(L.MONITORING_NAMESPACE, PROMETHEUS_POD)], "ports": _tcp(PROMETHEUS_PORT)},
         {"to": [_pods(L.MONITORING_NAMESPACE, {"app": PUSHGATEWAY})], "ports": _tcp(PUSHGATEWAY_PORT)},
-        {"to": [_pods(L.MLFLOW_NAMESPACE, {"app": L.MLFLOW_APP})], "ports": _tcp(L.MLFLOW_PORT)},
-        # GitHub's addresses change; HTTPS only.
+        *([mlflow] if job.mlflow_in_cluster else []),
+        # GitHub's addresses change, and so may the registry Gateway's; HTTPS only.
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _tcp(L.HTTPS_PORT)},
     ]
-    return [
+    own = [
         {
             "metadata": {"name": "rollout-egress", "namespace": L.JOBS_NAMESPACE},
             "spec": {
@@ -178,6 +183,11 @@ def rollout_network_policies() -> list[Manifest]:
                 "ingress": [{"from": [rollout_pods], "ports": _tcp(PUSHGATEWAY_PORT)}],
             },
         },
+    ]
+    if not job.mlflow_in_cluster:
+        return own
+    return [
+        *own,
         {
             "metadata": {"name": "mlflow-from-rollout", "namespace": L.MLFLOW_NAMESPACE},
             "spec": {

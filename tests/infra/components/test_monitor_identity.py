@@ -221,7 +221,6 @@ def _egress_of_the_monitor(stack, folder):
         workload_pod(L.JOBS_NAMESPACE, "other-job", {"app": "drift"}, 8000),
         workload_pod("monitoring", "pushgateway", {"app": "pushgateway"}, 9091),
         workload_pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
-        workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
         workload_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
         workload_pod(
             "models-prod", "model", {"modelops.io/model": MODEL, "modelops.io/release": "stable"}, 8080
@@ -261,10 +260,9 @@ def test_nca_on_aws_the_monitor_reaches_the_api_server_mlflow_s3_its_credentials
     require(nca_main is not None, "network-config-analyzer (nca)")
     egress, pairs = _egress_of_the_monitor(stacks["prod"], tmp_path)
     pods = {dst: _ports(c) for dst, c in egress.items() if "/" in dst}
-    # The registry's MLflow is reached at its public TLS address (below). The `mlflow/mlflow` pair is
-    # the jobs namespace's client allow (registry.client_namespaces) towards a namespace in which an
-    # environment's cluster runs no MLflow pod.
-    assert pods == {"kube-system/coredns": {53}, "mlflow/mlflow": {5000}, "monitoring/pushgateway": {9091}}
+    # The registry's MLflow is reached at its public TLS address (below): the cluster has no mlflow
+    # namespace, and no policy of the jobs namespace names one.
+    assert pods == {"kube-system/coredns": {53}, "monitoring/pushgateway": {9091}}
     # Only the monitor pushes: another job of the namespace may not.
     assert (f"{L.JOBS_NAMESPACE}/other-job", "monitoring/pushgateway") not in pairs
     vpc = ipaddress.ip_network(load_settings("prod", root=repo_root).platform.network.vpc_cidr)

@@ -62,7 +62,7 @@ def _monitoring_with_a_monitor_job(repo_root):
         payloads_uri="s3://modelops-prod-payloads",
         mlflow_uri="http://mlflow.mlflow.svc:5000",
         models_namespace="models-prod",
-        network=MonitorNetwork(*local_api_server_peers(), local_backend_peers()),
+        network=MonitorNetwork(*local_api_server_peers(), local_backend_peers(), mlflow_in_cluster=True),
         policy_files=(("environments/prod.yaml", "name: prod\n"),),
     )
 

@@ -22,6 +22,7 @@ def _monitoring_with_a_rollout_job(repo_root):
         repo_url=settings.environment.gitops.repo_url,
         branch=settings.environment.gitops.target_revision,
         mlflow_uri="http://mlflow.mlflow.svc:5000",
+        mlflow_in_cluster=True,
     )
 
     @pulumi.runtime.test
@@ -97,6 +98,31 @@ def test_the_rollout_pods_reach_prometheus_the_pushgateway_mlflow_and_https_only
     assert monitor_only["podSelector"]["matchLabels"] == {"app": "modelops-monitor"}
 
 
+def test_on_aws_the_rollout_round_reaches_the_registry_over_https_and_no_policy_names_mlflows_pods():
+    from modelops_infra import layout as L
+    from modelops_infra.manifests.rollout_job import RolloutJob, rollout_network_policies
+
+    job = RolloutJob(
+        "prod",
+        "image",
+        "https://github.com/o/r.git",
+        "main",
+        "https://mlflow.example.org",
+        mlflow_in_cluster=False,
+    )
+    policies = {p["metadata"]["name"]: p for p in rollout_network_policies(job)}
+    # The environment's cluster has no mlflow namespace: a policy there would not even apply.
+    assert set(policies) == {"rollout-egress", "prometheus-from-rollout", "pushgateway-from-rollout"}
+    egress = policies["rollout-egress"]["spec"]["egress"]
+    assert sorted(port["port"] for rule in egress for port in rule["ports"]) == [443, 9090, 9091]
+    named = {
+        peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        for rule in egress
+        for peer in rule["to"]
+    }
+    assert L.MLFLOW_NAMESPACE not in named
+
+
 def test_prod_runs_its_rounds_from_the_workflow_unless_its_policy_asks_for_the_cronjob(repo_root):
     analysis = load_settings("prod", root=repo_root).environment.gitops.rollout.analysis
     assert analysis is not None and analysis.cronjob is False
@@ -113,12 +139,17 @@ def test_the_rollout_objects_are_valid_kubernetes_and_pass_checkov(tmp_path):
 
     require_command("uvx")
     job = RolloutJob(
-        "prod", "ghcr.io/example-org/modelops:v1", "https://github.com/o/r.git", "main", "http://m"
+        "prod",
+        "ghcr.io/example-org/modelops:v1",
+        "https://github.com/o/r.git",
+        "main",
+        "http://m",
+        mlflow_in_cluster=True,
     )
     objects = [{"apiVersion": "batch/v1", "kind": "CronJob", **rollout_cronjob(job)}]
     objects += [
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **p}
-        for p in rollout_network_policies()
+        for p in rollout_network_policies(job)
     ]
     yaml = YAML(typ="safe")
     for index, obj in enumerate(objects):

@@ -10,6 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from modelops_infra import layout as L
+from modelops_infra.manifests.registry_gateway import GATEWAY_HTTPS_PROXY_PORT, proxy_pod_labels
 from modelops_infra.settings import load_settings
 from tests.conftest import REPO_ROOT
 from tests.infra.workload_pods import workload_pod
@@ -21,23 +22,40 @@ except ImportError:  # pragma: no cover - the infra dependency group is missing
     nca_main = None
 
 MODELS = {"local": "models-local", "prod": "models-prod"}
+# Where MLflow runs: the local stack's cluster and the registry's (an environment's on AWS has none).
+MLFLOW_RUNS = ("local", "registry")
 
 
-def _workloads(models: str, local: bool) -> list[dict]:
-    """One representative pod per role, labelled as the real workloads are."""
+def _workloads(models: str | None, *, mlflow: bool, local: bool) -> list[dict]:
+    """One representative pod per role, labelled as the real workloads are, in the namespaces the
+    cluster has: models (and Prometheus, Argo CD) where models are served, MLflow where it runs."""
     pods = [
-        workload_pod(
-            models, "model", {"modelops.io/model": "credit-risk", "modelops.io/release": "stable"}, 8080
-        ),
-        workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
         workload_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, 53),
-        workload_pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
-        workload_pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
         workload_pod("modelops-jobs", "drift-job", {"app": "drift"}, 8000),
-        workload_pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
-        # One-shot Jobs: MLflow's service users, and locally the MinIO bucket and users.
-        workload_pod("mlflow", "mlflow-users", {"app": "mlflow-users"}, 8000),
+        workload_pod("cert-manager", "cert-manager", {"app.kubernetes.io/name": "cert-manager"}, 9402),
     ]
+    if models is not None:
+        pods += [
+            workload_pod(
+                models, "model", {"modelops.io/model": "credit-risk", "modelops.io/release": "stable"}, 8080
+            ),
+            workload_pod("monitoring", "prometheus", {"app.kubernetes.io/name": "prometheus"}, 9090),
+            workload_pod("envoy-gateway-system", "envoy", {"app.kubernetes.io/component": "proxy"}, 10080),
+            workload_pod("argocd", "argocd-server", {"app.kubernetes.io/name": "argocd-server"}, 8080),
+        ]
+    else:  # the registry's own Gateway, and its CI runners
+        pods += [
+            workload_pod(
+                "envoy-gateway-system", "registry-envoy", proxy_pod_labels(), GATEWAY_HTTPS_PROXY_PORT
+            ),
+            workload_pod("arc-runners", "runner", {"app.kubernetes.io/component": "runner"}, 8000),
+        ]
+    if mlflow:
+        pods += [
+            workload_pod("mlflow", "mlflow", {"app": "mlflow"}, 5000),
+            # One-shot Job: MLflow's service users.
+            workload_pod("mlflow", "mlflow-users", {"app": "mlflow-users"}, 8000),
+        ]
     if local:
         pods += [
             workload_pod("object-storage", "minio", {"app": "minio"}, 9000),
@@ -47,7 +65,7 @@ def _workloads(models: str, local: bool) -> list[dict]:
     return pods
 
 
-def _connectivity(stack, folder: Path, models: str, local: bool) -> dict[tuple[str, str], str]:
+def _connectivity(stack, folder: Path, pods: list[dict]) -> dict[tuple[str, str], str]:
     yaml = YAML(typ="safe")
     objects = stack.kubernetes_objects()
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
@@ -64,7 +82,7 @@ def _connectivity(stack, folder: Path, models: str, local: bool) -> dict[tuple[s
     with (folder / "namespaces.yaml").open("w") as handle:
         yaml.dump({"apiVersion": "v1", "kind": "NamespaceList", "items": namespaces}, handle)
     with (folder / "pods.yaml").open("w") as handle:
-        yaml.dump({"apiVersion": "v1", "kind": "PodList", "items": _workloads(models, local)}, handle)
+        yaml.dump({"apiVersion": "v1", "kind": "PodList", "items": pods}, handle)
     out = folder / "connectivity.txt"
     nca_main(
         [
@@ -102,18 +120,43 @@ def _permits(connection: str | None, port: int) -> bool:
     return False
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
-def reach(request, stacks, tmp_path_factory):
+_PAIRS: dict[str, dict[tuple[str, str], str]] = {}
+
+
+def _analysed(name: str, every_stack, tmp_path_factory) -> dict[tuple[str, str], str]:
+    """nca's answer for stack `name`, computed once for the module's fixtures."""
     require(nca_main is not None, "network-config-analyzer (nca)")
-    name = request.param
-    folder = tmp_path_factory.mktemp(f"nca-{name}")
-    pairs = _connectivity(stacks[name], folder, MODELS[name], name == "local")
-    models = MODELS[name]
+    if name not in _PAIRS:
+        folder = tmp_path_factory.mktemp(f"nca-{name}")
+        pods = _workloads(MODELS.get(name), mlflow=name in MLFLOW_RUNS, local=name == "local")
+        _PAIRS[name] = _connectivity(every_stack[name], folder, pods)
+    return _PAIRS[name]
+
+
+def _may(pairs: dict[tuple[str, str], str], models: str | None):
+    """Whether `src` may open `dst` on `port`; "MODELS" stands for the models namespace."""
+
+    def named(pod: str) -> str:
+        return pod.replace("MODELS", models) if models else pod
 
     def may(src: str, dst: str, port: int) -> bool:
-        return _permits(pairs.get((src.replace("MODELS", models), dst.replace("MODELS", models))), port)
+        return _permits(pairs.get((named(src), named(dst))), port)
 
-    return name, may
+    return may
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def reach(request, every_stack, tmp_path_factory):
+    """The clusters that serve models."""
+    name = request.param
+    return name, _may(_analysed(name, every_stack, tmp_path_factory), MODELS[name])
+
+
+@pytest.fixture(scope="module", params=MLFLOW_RUNS)
+def mlflow_reach(request, every_stack, tmp_path_factory):
+    """The clusters MLflow runs in."""
+    name = request.param
+    return name, _may(_analysed(name, every_stack, tmp_path_factory), MODELS.get(name))
 
 
 def test_nca_gateway_and_prometheus_reach_model_pods_on_their_ports_only(reach):
@@ -128,10 +171,10 @@ def test_nca_gateway_and_prometheus_reach_model_pods_on_their_ports_only(reach):
 def test_nca_model_pods_reach_dns_and_the_object_store_only(reach):
     name, may = reach
     assert may("MODELS/model", "kube-system/coredns", 53)
-    assert not may("MODELS/model", "mlflow/mlflow", 5000)
     assert not may("MODELS/model", "monitoring/prometheus", 9090)
     assert not may("MODELS/model", "argocd/argocd-server", 8080)
     if name == "local":
+        assert not may("MODELS/model", "mlflow/mlflow", 5000)
         assert may("MODELS/model", "object-storage/minio", 9000)
         assert not may("MODELS/model", "object-storage/postgres", 5432)
 
@@ -140,7 +183,7 @@ def test_nca_on_aws_model_pods_leave_the_cluster_only_for_s3s_endpoint_and_their
     stacks, tmp_path
 ):
     require(nca_main is not None, "network-config-analyzer (nca)")
-    pairs = _connectivity(stacks["prod"], tmp_path, MODELS["prod"], False)
+    pairs = _connectivity(stacks["prod"], tmp_path, _workloads(MODELS["prod"], mlflow=False, local=False))
     egress = {dst: connection for (src, dst), connection in pairs.items() if src == "models-prod/model"}
     outside = {dst: c for dst, c in egress.items() if "/" not in dst}  # IP ranges, not pods
     agent = L.POD_IDENTITY_AGENT_CIDR.removesuffix("/32")
@@ -153,24 +196,31 @@ def test_nca_on_aws_model_pods_leave_the_cluster_only_for_s3s_endpoint_and_their
     assert _permits(outside[agent], 80) and not _permits(outside[agent], 443)
 
 
-def test_nca_mlflow_is_reachable_only_from_the_namespaces_that_need_it(reach):
-    name, may = reach
+def test_nca_mlflow_is_reachable_only_from_the_namespaces_that_need_it(mlflow_reach):
+    name, may = mlflow_reach
     assert may("modelops-jobs/drift-job", "mlflow/mlflow", 5000)
-    assert may("monitoring/prometheus", "mlflow/mlflow", 5000)
-    for outsider in ("MODELS/model", "argocd/argocd-server", "envoy-gateway-system/envoy"):
-        assert not may(outsider, "mlflow/mlflow", 5000), outsider
+    assert not may("cert-manager/cert-manager", "mlflow/mlflow", 5000)
     if name == "local":
+        assert may("monitoring/prometheus", "mlflow/mlflow", 5000)
+        for outsider in ("MODELS/model", "argocd/argocd-server", "envoy-gateway-system/envoy"):
+            assert not may(outsider, "mlflow/mlflow", 5000), outsider
         assert may("mlflow/mlflow", "object-storage/postgres", 5432)
         assert not may("modelops-jobs/drift-job", "object-storage/postgres", 5432)
+    else:  # the registry: its Gateway's proxies and its CI runners too, nothing else
+        assert may("envoy-gateway-system/registry-envoy", "mlflow/mlflow", 5000)
+        assert may("arc-runners/runner", "mlflow/mlflow", 5000)
 
 
-def test_nca_the_setup_jobs_reach_the_one_service_they_configure(reach):
-    name, may = reach
+def test_nca_the_setup_jobs_reach_the_one_service_they_configure(mlflow_reach):
+    name, may = mlflow_reach
     assert may("mlflow/mlflow-users", "mlflow/mlflow", 5000)
-    assert not may("mlflow/mlflow-users", "argocd/argocd-server", 8080)
-    assert not may("mlflow/mlflow-users", "MODELS/model", 8080)
-    assert not may("argocd/argocd-server", "mlflow/mlflow-users", 8000)
+    assert not may("mlflow/mlflow-users", "modelops-jobs/drift-job", 8000)
+    assert not may("mlflow/mlflow-users", "cert-manager/cert-manager", 9402)
+    assert not may("cert-manager/cert-manager", "mlflow/mlflow-users", 8000)
     if name == "local":
+        assert not may("mlflow/mlflow-users", "argocd/argocd-server", 8080)
+        assert not may("mlflow/mlflow-users", "MODELS/model", 8080)
+        assert not may("argocd/argocd-server", "mlflow/mlflow-users", 8000)
         assert may("object-storage/minio-setup", "object-storage/minio", 9000)
         assert not may("object-storage/minio-setup", "object-storage/postgres", 5432)
         assert not may("object-storage/minio-setup", "mlflow/mlflow", 5000)

@@ -292,8 +292,7 @@ def test_only_mlflows_namespace_may_attach_routes_and_no_reference_grant_is_need
     assert allowed["kinds"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
     selector = allowed["namespaces"]["selector"]["matchLabels"]
     labels = {
-        m["metadata"]["name"]: m["metadata"]["labels"]
-        for m in namespace_manifests("models-prod", local=False)
+        m["metadata"]["name"]: m["metadata"]["labels"] for m in namespace_manifests(L.ClusterRuns.registry())
     }
     admitted = [name for name, have in labels.items() if selector.items() <= have.items()]
     assert admitted == [L.MLFLOW_NAMESPACE]
