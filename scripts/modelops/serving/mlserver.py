@@ -209,10 +209,16 @@ def running(
             _stop(process)
 
 
+# What the server takes of this process's environment: what any program needs to run, nothing more.
+# The pod KServe starts holds none of the gate's credentials (the registry login, the AWS role's keys,
+# GitHub's token), and neither does the server here: the model it loads is the one under judgment.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
+
+
 def _launch(
     environment: Mapping[str, str], *, artifact: Path, workdir: Path, log: Path, runtime: Path | None
 ) -> subprocess.Popen[bytes]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER_")}
+    inherited = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
     with log.open("wb") as output:
         # Its own process group: MLServer forks inference workers, and all of them must stop.
         return subprocess.Popen(
