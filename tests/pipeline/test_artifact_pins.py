@@ -137,3 +137,42 @@ def test_a_model_that_takes_the_label_as_input_is_refused(german_credit, demo_ve
         f"signature input {LABEL} is the policy's label: a model cannot take it as input"
     ]
     assert verdict["gates"]["evaluation"]["reasons"] == ["not run: the artifact failed verification"]
+
+
+def test_a_served_version_repinned_to_other_files_is_refused(gitops_repo, german_credit, tmp_path):
+    """The version dev serves gets a weak model's files and matching tags in the store, and the pull
+    request re-pins the same version to their digest: judged as "only its pin changed", it would have
+    met no champion. A version's files do not change: refused, whatever they score."""
+    served = register_demo_model("champion", german_credit)
+    pin_everywhere(gitops_repo.root, MODEL, served)
+    gitops_repo.git("commit", "--quiet", "-am", f"Serve v{served}")
+    training = german_credit.training
+    weak_model = _forest([], ["checking_account"], seed=0, n_estimators=50, max_depth=2)
+    weak = register_model(
+        weak_model.fit(training.drop(columns=[LABEL]), training[LABEL]), training=training, **_policy_kwargs()
+    ).version
+    weak_files = _download(weak, tmp_path / "weak")
+    weak_manifest = build_manifest(weak_files)
+    old_digest = mlflow.MlflowClient().get_model_version(MODEL, served).tags[tags.ARTIFACT_DIGEST]
+    new_digest = manifest_digest(weak_manifest)
+    _overwrite_stored_files(served, weak_files)
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(
+        MODEL, served, tags.ARTIFACT_MANIFEST, json.dumps(weak_manifest, sort_keys=True)
+    )
+    client.set_model_version_tag(MODEL, served, tags.ARTIFACT_DIGEST, new_digest)
+    release = gitops_repo.root / "gitops/models/credit-risk/overlays/dev/release.yaml"
+    gitops_repo.git("checkout", "--quiet", "-b", "repin")
+    release.write_text(release.read_text().replace(old_digest, new_digest))
+    gitops_repo.git("commit", "--quiet", "-am", f"Re-pin v{served}")
+    gitops_repo.git("checkout", "--quiet", "main")
+
+    code, verdict = gate(gitops_repo, "repin", tmp_path / "out")
+
+    assert code == 1
+    [judged] = verdict["releases"]
+    assert judged["challenger"] == served and not judged["passed"]
+    assert judged["reasons"] == [
+        f"v{served} serves dev as {old_digest}; this pins it as {new_digest}: a registered version's files "
+        "do not change, so register the new files as a new version"
+    ]

@@ -30,10 +30,13 @@ def commit_on_branch(repo, branch: str, files: dict[str, str], message: str) -> 
 
 
 def gate(repo, branch: str, out: Path) -> tuple[int, dict]:
-    """As CI runs it, in a checkout of the head (the gate itself reads only the commits)."""
+    """As the pull request's check runs it (recording nothing), in a checkout of the head (the gate
+    itself reads only the commits)."""
     repo.git("checkout", "--quiet", branch)
     try:
-        result = invoke("gate", "--base", "main", "--head", branch, "--out", out, "--json", "--no-html")
+        result = invoke(
+            "gate", "--base", "main", "--head", branch, "--out", out, "--json", "--no-html", "--no-record"
+        )
     finally:
         repo.git("checkout", "--quiet", "main")
     return result.exit_code, json.loads(result.stdout)
@@ -412,6 +415,34 @@ def test_one_pull_request_cannot_climb_two_rungs(gitops_repo, german_credit, tmp
         and r.endswith("(as the base has it: a release climbs from where it runs, merged)")
         for r in by_environment["staging"]["reasons"]
     ), by_environment["staging"]["reasons"]
+
+
+def test_recording_a_dev_merge_and_the_staging_merge_after_it_in_one_range_climbs(
+    gitops_repo, german_credit, tmp_path
+):
+    """The record workflow judges every merge since the last record at once. A dev promotion and the
+    staging promotion merged after it (each gated on its own base) may share that range: the ladder
+    reads the head's dev there, so recording does not refuse what each pull request passed."""
+    from modelops.registry import tags
+    from tests.conftest import register_demo_model
+
+    repo = gitops_repo
+    before = repo.git("rev-parse", "HEAD").strip()
+    version = register_demo_model("champion", german_credit)
+    repo.merge(_branch_of(invoke("promote", "credit-risk", "--version", version, "--to", "dev")))
+    mlflow.MlflowClient().set_model_version_tag("credit-risk", version, tags.gate("dev"), "passed")
+    repo.merge(_branch_of(invoke("promote", "credit-risk", "--version", version, "--to", "staging")))
+
+    result = invoke("gate", "--base", before, "--head", "main", "--out", tmp_path, "--json", "--no-html")
+
+    verdict = json.loads(result.stdout)
+    staging = next(r for r in verdict["releases"] if r["environment"] == "staging")
+    assert not [r for r in staging["reasons"] if r.startswith("ladder")], staging["reasons"]
+
+
+def _branch_of(promoted) -> str:
+    assert promoted.exit_code == 0, promoted.output
+    return next(line.split()[1] for line in promoted.stdout.splitlines() if line.startswith("branch "))
 
 
 @pytest.mark.parametrize("where", [".gitattributes", f"{DEV}/.gitattributes"])

@@ -274,7 +274,9 @@ def gate_pull_request(
             step("rendering the head")
             head_rendered |= render_environments(head_tree, unrendered)
         base_served, head_served = _served(base_rendered), _served(head_rendered)
-        judging = Judging(repo, base, base_tree, base_served, out, record=record, html=html, step=step)
+        judging = Judging(
+            repo, base, base_tree, base_served, head_served, out, record=record, html=html, step=step
+        )
         verdicts: list[ReleaseVerdict] = []
         for env in sorted(head_served):
             for change in release_changes(base_served.get(env, {}), head_served[env]):

@@ -64,14 +64,24 @@ class Judging:
     repo: Repo
     base: str  # the base commit: the overlays' history is read up to it
     policy_root: Path  # the base's files: environments/*.yaml and policies/ as merged
-    # Environment -> what the base serves. A release climbs from the environment before, where it must
-    # already run as merged: one pull request cannot climb two rungs (pin the version in dev and staging
-    # at once, with a `gate.dev` tag anyone who registers versions can set).
+    # Environment -> what the base and the head serve; the ladder reads one of them (ladder_served).
     base_served: Mapping[str, Mapping[tuple[str, str], Served]]
+    head_served: Mapping[str, Mapping[tuple[str, str], Served]]
     out: Path
     record: bool = False
     html: bool = True
     step: Callable[[str], None] = lambda _: None
+
+    @property
+    def ladder_served(self) -> Mapping[str, Mapping[tuple[str, str], Served]]:
+        """Where a release must already run in the environment before its own.
+
+        A pull request climbs from what its base serves, as merged: one pull request cannot climb two
+        rungs (pin a version in dev and staging at once, with a `gate.dev` tag anyone who registers
+        versions can set). Recording judges every merge since the last record in one range, each
+        already gated on its own base: there, a dev merge and the staging merge after it may share
+        the range, and the head's environment before is the one to read."""
+        return self.head_served if self.record else self.base_served
 
 
 def pin_problems(pinned: Release, registered: Release) -> list[str]:
@@ -109,7 +119,8 @@ def without_champion(change: ReleaseChange, champion: Release | None, *, rollbac
     if champion is None:
         return "first release"
     if champion.version == release.version:
-        if champion.storage_uri != release.storage_uri or champion.digest != release.digest:
+        # (Another digest for the same version is refused before: gate_release_change.)
+        if champion.storage_uri != release.storage_uri:
             return f"v{release.version} already serves {environment}: only its pin changed"
         return f"v{release.version} already serves {environment}: its serving spec changed"
     return ""
@@ -119,8 +130,8 @@ def with_repository_checks(outcome: GateOutcome, pins: list[str], ladder_refusal
     """The gate's outcome plus what only the repository shows, so every report says the same.
 
     The pin compares the rendered release with the registry. The full ladder check (the version
-    serves the previous environment at head, and passed its gate there) replaces the gate's own,
-    which only reads the previous gate's tag.
+    serves the previous environment, Judging.ladder_served, and passed its gate there) replaces the
+    gate's own, which only reads the previous gate's tag.
     """
     results = [r for r in outcome.results if not (ladder_refusal and r.gate == "ladder")]
     if ladder_refusal:
@@ -165,6 +176,14 @@ def gate_release_change(
         return _refused(change, f"{layout.VERSION_ANNOTATION} names no registered version")
     if refusal := _policy_refusal(change, judging.policy_root):
         return _refused(change, refusal)
+    if champion and champion.version == release.version and champion.digest != release.digest:
+        # The same version with other files: they were overwritten in the store after it was released.
+        return _refused(
+            change,
+            f"v{release.version} serves {environment} as {champion.digest}; this pins it as "
+            f"{release.digest}: a registered version's files do not change, so register the new files "
+            "as a new version",
+        )
     judging.step(f"gating {model} v{release.version} for {environment}")
     registered, version_tags = resolve_release(model, release.version)
     pins = pin_problems(release, registered)
@@ -182,7 +201,7 @@ def gate_release_change(
     if not (rollback or same_release):
         env = load_environment(environment, root=judging.policy_root)
         previous = env.promotion.requires
-        running = (judging.base_served.get(previous or "") or {}).get((model, STABLE))
+        running = (judging.ladder_served.get(previous or "") or {}).get((model, STABLE))
         try:
             check_ladder(
                 env,
@@ -192,7 +211,8 @@ def gate_release_change(
                 previous_stable=running.release if running else None,
             )
         except PolicyRefusal as refused:
-            ladder_refusal = f"{refused} (as the base has it: a release climbs from where it runs, merged)"
+            where = "the head" if judging.record else "the base"
+            ladder_refusal = f"{refused} (as {where} has it: a release climbs from where it runs, merged)"
     no_champion = without_champion(change, champion, rollback=rollback)
     champion_version = champion.version if champion and not no_champion else None
     report_dir = judging.out / f"{model}-{environment}-v{release.version}"
