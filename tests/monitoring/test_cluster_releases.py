@@ -93,7 +93,12 @@ def test_a_rollouts_candidate_is_read_from_its_inferenceservice_and_shadow_from_
         found = cluster_releases(server, model=MODEL, namespace="models-prod")
     assert found == live_releases(root, model=MODEL, environment="prod")
     stable, candidate = found
-    assert candidate == LiveRelease("candidate", str(int(stable.version) + 1), shadow=shadow)
+    assert (candidate.role, candidate.version, candidate.shadow) == (
+        "candidate",
+        str(int(stable.version) + 1),
+        shadow,
+    )
+    assert stable.digest and candidate.digest and stable.digest != candidate.digest  # what each pins
     # Pages of one object each were followed to the end: two InferenceServices, one route.
     assert sum("continue=" in request for request in cluster.requests) == 1
 
@@ -162,6 +167,7 @@ def test_outside_a_pod_the_command_says_to_read_the_overlay_instead(tmp_path, mo
 def test_the_monitor_measures_what_the_api_server_lists_with_no_gitops_checkout(
     tmp_path, served, german_credit
 ):
+    from modelops.gitops.releases.registered import resolve_release
     from modelops.monitoring.job import run_monitor
     from modelops.monitoring.payload_store import open_store
     from modelops.monitoring.window import Window
@@ -184,5 +190,6 @@ def test_the_monitor_measures_what_the_api_server_lists_with_no_gitops_checkout(
     )
     (stable,) = report.releases
     assert report.errors == () and stable.problem is None
-    assert stable.release == LiveRelease("stable", served.version) and stable.rows == 400
+    pinned = resolve_release(MODEL, served.version)[0].digest  # what the overlay pins, from the registry
+    assert stable.release == LiveRelease("stable", served.version, digest=pinned) and stable.rows == 400
     assert [c.name for c in stable.columns] == served.features

@@ -31,12 +31,12 @@ def _promotion_branch(version: str) -> str:
     return next(line.split()[1] for line in promoted.stdout.splitlines() if line.startswith("branch "))
 
 
-def _download(version: str, destination: Path) -> Path:
+def download_version(version: str, destination: Path) -> Path:
     uri = mlflow.MlflowClient().get_model_version_download_uri(MODEL, version)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
 
 
-def _overwrite_stored_files(version: str, source: Path) -> None:
+def overwrite_stored_files(version: str, source: Path) -> None:
     """Replace a version's stored files through MLflow's own API, as its author can."""
     uri = mlflow.MlflowClient().get_model_version_download_uri(MODEL, version)
     model_id = uri.rstrip("/").split("/models/")[1].split("/")[0]
@@ -61,7 +61,8 @@ def test_a_digest_tag_naming_another_artifact_is_refused(gitops_repo, german_cre
     """A good version whose digest tag was set to a blocked version's: promoted, its overlay would pin
     the blocked artifact's digest, and the pod would accept those files once stored under its URI."""
     good = register_demo_model("better", german_credit)
-    blocked_digest = manifest_digest(build_manifest(_download(demo_versions.biased, tmp_path / "blocked")))
+    blocked = download_version(demo_versions.biased, tmp_path / "blocked")
+    blocked_digest = manifest_digest(build_manifest(blocked))
     mlflow.MlflowClient().set_model_version_tag(MODEL, good, tags.ARTIFACT_DIGEST, blocked_digest)
     branch = _promotion_branch(good)
 
@@ -94,8 +95,8 @@ def test_a_champion_whose_stored_files_were_swapped_is_not_compared_with(
     weak_model = _forest([], ["checking_account"], seed=0, n_estimators=50, max_depth=2)
     weak = register_model(weak_model.fit(features, training[LABEL]), training=training, **_policy_kwargs())
     branch = _promotion_branch(weak.version)
-    junk_files = _download(junk, tmp_path / "junk")
-    _overwrite_stored_files(champion, junk_files)
+    junk_files = download_version(junk, tmp_path / "junk")
+    overwrite_stored_files(champion, junk_files)
     mlflow.MlflowClient().set_model_version_tag(
         MODEL, champion, tags.ARTIFACT_MANIFEST, json.dumps(build_manifest(junk_files), sort_keys=True)
     )
@@ -151,11 +152,11 @@ def test_a_served_version_repinned_to_other_files_is_refused(gitops_repo, german
     weak = register_model(
         weak_model.fit(training.drop(columns=[LABEL]), training[LABEL]), training=training, **_policy_kwargs()
     ).version
-    weak_files = _download(weak, tmp_path / "weak")
+    weak_files = download_version(weak, tmp_path / "weak")
     weak_manifest = build_manifest(weak_files)
     old_digest = mlflow.MlflowClient().get_model_version(MODEL, served).tags[tags.ARTIFACT_DIGEST]
     new_digest = manifest_digest(weak_manifest)
-    _overwrite_stored_files(served, weak_files)
+    overwrite_stored_files(served, weak_files)
     client = mlflow.MlflowClient()
     client.set_model_version_tag(
         MODEL, served, tags.ARTIFACT_MANIFEST, json.dumps(weak_manifest, sort_keys=True)

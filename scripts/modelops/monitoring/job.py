@@ -284,7 +284,12 @@ def run_monitor(
         try:
             with tempfile.TemporaryDirectory(prefix="modelops-monitor-") as scratch:
                 reference = load_reference(
-                    model, release.version, policy=model_policy, root=root, scratch=Path(scratch)
+                    model,
+                    release.version,
+                    policy=model_policy,
+                    root=root,
+                    scratch=Path(scratch),
+                    pinned_digest=release.digest,
                 )
                 step(f"{release.role} v{release.version}: reading {window}")
                 results[release.role] = measure_release(

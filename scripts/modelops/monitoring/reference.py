@@ -39,8 +39,18 @@ def _frame(source: str, run_id: str, *, root: Path, scratch: Path, what: str) ->
     return frame
 
 
-def load_reference(model: str, version: str, *, policy: ModelPolicy, root: Path, scratch: Path) -> Reference:
-    fetched = fetch_version(VersionRef(model, version), scratch / "artifact")
+def load_reference(
+    model: str,
+    version: str,
+    *,
+    policy: ModelPolicy,
+    root: Path,
+    scratch: Path,
+    pinned_digest: str | None = None,
+) -> Reference:
+    """The version's reference frame and what its model predicts on it; `pinned_digest` is what the
+    release pins (the files loaded must have it), else the version's digest tag."""
+    fetched = fetch_version(VersionRef(model, version), scratch / "artifact", pinned_digest=pinned_digest)
     what = f"model {fetched.label}"
     frame = _frame(policy.data.reference, fetched.run_id, root=root, scratch=scratch / "reference", what=what)
     if frame.empty:
@@ -51,7 +61,8 @@ def load_reference(model: str, version: str, *, policy: ModelPolicy, root: Path,
         raise InputError(f"{what}: its drift reference lacks the input column(s) {', '.join(absent)}")
     if not fetched.verified:
         raise InputError(
-            f"{what}: the downloaded artifact does not match its registered manifest; not loaded"
+            f"{what}: the downloaded artifact does not match its registered manifest and pinned digest; "
+            "not loaded"
         )
     classifier = load_verified_model(fetched, policy.trusted_types)
     features = frame[columns]

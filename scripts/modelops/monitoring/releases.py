@@ -28,6 +28,9 @@ class LiveRelease:
     version: str
     # The candidate of a shadow rollout: it answers mirrored copies of stable's requests.
     shadow: bool = False
+    # The artifact digest the overlay pins: the reference is scored with those files, the ones the pods
+    # serve, not whatever the version's tags name now. None: the version's own digest tag.
+    digest: str | None = None
 
     @property
     def partitions(self) -> tuple[str, ...]:
@@ -38,9 +41,12 @@ class LiveRelease:
 
 def releases_of(state: OverlayState) -> list[LiveRelease]:
     """Stable, and the candidate of a rollout: a shadow one when the route mirrors traffic to it."""
-    releases = [LiveRelease(STABLE, state.stable.version)]
+    releases = [LiveRelease(STABLE, state.stable.version, digest=state.stable.digest)]
     if state.candidate is not None:
-        releases.append(LiveRelease(CANDIDATE, state.candidate.version, shadow=state.traffic.mirror > 0))
+        shadow = state.traffic.mirror > 0
+        releases.append(
+            LiveRelease(CANDIDATE, state.candidate.version, shadow=shadow, digest=state.candidate.digest)
+        )
     return releases
 
 
