@@ -80,15 +80,18 @@ def test_a_run_that_only_claims_the_pinned_bytes_is_passed_over(german_credit, t
     pinned = json.loads(_pin(data, "--json").stdout)
     client = mlflow.MlflowClient()
 
-    def claim(sha256: str) -> str:
+    def claim(
+        sha256: str, *, name: str = "holdout.csv", content: bytes = b"risk,sex,age\n1,male,30\n", **run
+    ) -> str:
         experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
-        run = client.create_run(experiment_id, tags={MODEL_TAG: "credit-risk", SHA256_TAG: sha256})
-        other = tmp_path / "claim" / run.info.run_id / "holdout.csv"
+        made = client.create_run(experiment_id, tags={MODEL_TAG: "credit-risk", SHA256_TAG: sha256}, **run)
+        other = tmp_path / "claim" / made.info.run_id / name
         other.parent.mkdir(parents=True)
-        other.write_text("risk,sex,age\n1,male,30\n")
-        client.log_artifact(run.info.run_id, str(other), artifact_path=ARTIFACT_DIR)
-        client.set_terminated(run.info.run_id, "FINISHED")
-        return run.info.run_id
+        other.write_bytes(content)
+        folder = f"{ARTIFACT_DIR}/{name.rpartition('/')[0]}".rstrip("/")
+        client.log_artifact(made.info.run_id, str(other), artifact_path=folder)
+        client.set_terminated(made.info.run_id, "FINISHED")
+        return made.info.run_id
 
     def load(sha256: str):
         return load_evaluation_set(
@@ -100,6 +103,9 @@ def test_a_run_that_only_claims_the_pinned_bytes_is_passed_over(german_credit, t
         )
 
     claimed = claim(pinned["sha256"])  # newer than the real one
+    # Older ones: the very bytes under a name that does not parse as a table, and a folder.
+    same_bytes = claim(pinned["sha256"], name="holdout.txt", content=data.read_bytes(), start_time=1)
+    folder = claim(pinned["sha256"], name="nested/holdout.csv", start_time=2)
     loaded = load(pinned["sha256"])
     assert loaded.source == f"runs:/{pinned['run_id']}/{ARTIFACT_DIR}/holdout-claimed.parquet"
     assert len(loaded.frame) == len(german_credit.evaluation.sample(frac=0.4, random_state=7))
@@ -110,6 +116,6 @@ def test_a_run_that_only_claims_the_pinned_bytes_is_passed_over(german_credit, t
         load(unheld)
     assert str(error.value).startswith(
         f"{tmp_path / 'credit-risk.yaml'}: field 'evaluation_set.sha256': no run of {EXPERIMENT} holds "
-        f"the pinned bytes {unheld}: runs:/{lone}/{ARTIFACT_DIR}/holdout.csv has sha256 "
+        f"the pinned bytes {unheld} as a readable table: runs:/{lone}/{ARTIFACT_DIR}/holdout.csv has sha256 "
     )
-    assert claimed != pinned["run_id"]
+    assert pinned["run_id"] not in (claimed, same_bytes, folder)

@@ -262,8 +262,8 @@ def test_a_stored_set_whose_bytes_changed_in_the_registry_is_unusable(
     actual = hashlib.sha256(stored.read_bytes()).hexdigest()
     assert result.output.strip() == (
         f"error: {policy}: field 'evaluation_set.sha256': no run of modelops/evaluation-sets holds the "
-        f"pinned bytes {pinned['sha256']}: runs:/{pinned['run_id']}/evaluation-set/later-holdout.csv "
-        f"has sha256 {actual}"
+        f"pinned bytes {pinned['sha256']} as a readable table: "
+        f"runs:/{pinned['run_id']}/evaluation-set/later-holdout.csv has sha256 {actual}"
     )
 
 

@@ -87,13 +87,21 @@ def _stored_runs(model: str, sha256: str) -> list[Run]:
         return []
     # Searched by digest (hex, safe to quote) and matched on the model here: a model name is
     # never spliced into a filter string.
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.`{SHA256_TAG}` = '{sha256}' and attributes.status = 'FINISHED'",
-        max_results=100,
-        order_by=["attributes.start_time ASC"],
-    )
-    return [run for run in runs if run.data.tags.get(MODEL_TAG) == model]
+    # Every page: claims under other models' names must not hide this model's run past the first.
+    found: list[Run] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{SHA256_TAG}` = '{sha256}' and attributes.status = 'FINISHED'",
+            max_results=1000,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        found += [run for run in page if run.data.tags.get(MODEL_TAG) == model]
+        token = page.token
+        if not token:
+            return found
 
 
 def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
@@ -127,18 +135,25 @@ def pin_evaluation_set(policy: ModelPolicy, path: Path) -> PinnedSet:
     return PinnedSet(policy.name, sha256, run_id, path.name, len(frame), duplicated_rows(frame), created)
 
 
+# Larger than any holdout a gate scores in its time; a claim of the pinned digest is not downloaded
+# past it (a run may hold anything).
+MAX_SET_BYTES = 2 * 1024**3
+
+
 def _download(run: Run, destination: Path) -> tuple[Path, str] | str:
-    """The run's one stored file and its `runs:/` source, or why it holds no one file."""
+    """The run's one stored file and its `runs:/` source, or why it holds no one file worth reading."""
     import mlflow
 
     run_id = run.info.run_id
-    stored = [f.path for f in mlflow.MlflowClient().list_artifacts(run_id, ARTIFACT_DIR)]
-    if len(stored) != 1:
-        return f"run {run_id} holds {len(stored)} files under {ARTIFACT_DIR}/, not one"
+    stored = mlflow.MlflowClient().list_artifacts(run_id, ARTIFACT_DIR)
+    if len(stored) != 1 or stored[0].is_dir:
+        return f"run {run_id} holds {len(stored)} entries under {ARTIFACT_DIR}/, not one file"
+    if (stored[0].file_size or 0) > MAX_SET_BYTES:
+        return f"runs:/{run_id}/{stored[0].path} is larger than {MAX_SET_BYTES} bytes"
     local = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=stored[0], dst_path=str(destination / run_id)
+        run_id=run_id, artifact_path=stored[0].path, dst_path=str(destination / run_id)
     )
-    return Path(local), f"runs:/{run_id}/{stored[0]}"
+    return Path(local), f"runs:/{run_id}/{stored[0].path}"
 
 
 def _holds(run: Run, sha256: str) -> bool:
@@ -147,17 +162,30 @@ def _holds(run: Run, sha256: str) -> bool:
         return not isinstance(found, str) and file_sha256(found[0]) == sha256
 
 
-def _from_registry(model: str, sha256: str, *, destination: Path, policy_file: Path) -> tuple[Path, str]:
-    """The first run, oldest first, whose stored file has the pinned bytes: a run that only claims
-    them (its tags say so, its file differs) is passed over, not a reason to fail every gate."""
+def _read_set(path: Path) -> pd.DataFrame | str:
+    """The set's rows, or why it is no table with rows (one line, naming no scratch path)."""
+    try:
+        frame = read_frame(path)
+    except InputError as error:
+        return str(error).removeprefix(f"{path}: ")
+    return "has no rows" if frame.empty else frame  # the digest matched an empty file: nothing to judge on
+
+
+def _from_registry(
+    pin: EvaluationSetPin, *, model: str, destination: Path, policy_file: Path
+) -> EvaluationSet:
+    """The first run, oldest first, whose stored file has the pinned bytes and reads as a table.
+
+    A run that only claims them (its tags say so, its file differs, or it holds the same bytes under
+    a name that does not parse) is passed over and named, not a reason to fail every gate."""
     import mlflow
 
     with registry_errors(f"evaluation set of model {model}"):
-        runs = _stored_runs(model, sha256)
+        runs = _stored_runs(model, pin.sha256)
         if not runs:
             raise InputError(
-                f"{policy_file}: field 'evaluation_set': no evaluation set of {model} with sha256 {sha256} "
-                f"in the registry at {mlflow.get_tracking_uri()} (store it with "
+                f"{policy_file}: field 'evaluation_set': no evaluation set of {model} with sha256 "
+                f"{pin.sha256} in the registry at {mlflow.get_tracking_uri()} (store it with "
                 f"`modelops evaluation-set pin --model {model} --data FILE`)"
             )
         passed_over = []
@@ -165,15 +193,18 @@ def _from_registry(model: str, sha256: str, *, destination: Path, policy_file: P
             found = _download(run, destination)
             if isinstance(found, str):
                 passed_over.append(found)
-            elif (actual := file_sha256(found[0])) == sha256:
-                return found
+                continue
+            path, source = found
+            if (actual := file_sha256(path)) != pin.sha256:
+                passed_over.append(f"{source} has sha256 {actual}")
+            elif isinstance(read := _read_set(path), str):
+                passed_over.append(f"{source}: {read}")
             else:
-                passed_over.append(f"{found[1]} has sha256 {actual}")
+                return EvaluationSet(read, pin.location, pin.sha256, source, pin.max_duplicated_rows)
+    more = f"; and {len(passed_over) - 3} more" if len(passed_over) > 3 else ""
     raise InputError(
         f"{policy_file}: field 'evaluation_set.sha256': no run of {EXPERIMENT} holds the pinned bytes "
-        f"{sha256}: "
-        + "; ".join(passed_over[:3])
-        + (f"; and {len(passed_over) - 3} more" if len(passed_over) > 3 else "")
+        f"{pin.sha256} as a readable table: " + "; ".join(passed_over[:3]) + more
     )
 
 
@@ -202,25 +233,18 @@ def load_evaluation_set(
     """Download the pinned set, check its bytes against the pin, then parse it."""
     destination.mkdir(parents=True, exist_ok=True)
     if pin.in_registry:
-        path, source = _from_registry(model, pin.sha256, destination=destination, policy_file=policy_file)
-    else:
-        path, source = _from_store(pin.location, root=root, destination=destination, policy_file=policy_file)
+        return _from_registry(pin, model=model, destination=destination, policy_file=policy_file)
+    path, source = _from_store(pin.location, root=root, destination=destination, policy_file=policy_file)
     actual = file_sha256(path)
     if actual != pin.sha256:
         raise InputError(
             f"{policy_file}: field 'evaluation_set.sha256': the evaluation set at {source} has sha256 "
             f"{actual}, the policy pins {pin.sha256}"
         )
-    try:
-        frame = read_frame(path)
-    except InputError as error:  # it names a scratch path; the policy's field is what to look at
-        detail = str(error).removeprefix(f"{path}: ")
-        raise InputError(
-            f"{policy_file}: field 'evaluation_set': the evaluation set at {source}: {detail}"
-        ) from None
-    if frame.empty:  # the digest matched an empty file: still nothing to judge on
-        raise InputError(f"{policy_file}: field 'evaluation_set': the evaluation set at {source} has no rows")
-    return EvaluationSet(frame, pin.location, pin.sha256, source, pin.max_duplicated_rows)
+    read = _read_set(path)
+    if isinstance(read, str):
+        raise InputError(f"{policy_file}: field 'evaluation_set': the evaluation set at {source}: {read}")
+    return EvaluationSet(read, pin.location, pin.sha256, source, pin.max_duplicated_rows)
 
 
 def load_pinned_set(policy: ModelPolicy, *, root: Path, destination: Path) -> EvaluationSet:
