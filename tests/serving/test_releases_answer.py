@@ -50,7 +50,7 @@ def test_stable_and_candidate_both_answer_on_the_routes_path(
     rows = german_credit.evaluation.drop(columns=[policy.label]).head(5)
     for release in canary.releases:
         isvc = release.inference_service
-        artifact = lay_out(release.storage_uri, tmp_path / release.role)
+        artifact = lay_out(release.storage_uri, tmp_path / release.role, digest=release.digest)
         with running(isvc, artifact_dir=artifact, log=tmp_path / f"{release.role}.log") as server:
             status, answer = infer(f"{server.url}{canary.path}/infer", request_from_frame(rows))
         assert status == 200, (release.role, answer)
@@ -73,3 +73,16 @@ def test_servers_started_side_by_side_never_share_a_port():
     with ThreadPoolExecutor(8) as pool:
         handed = [p for ports in pool.map(lambda _: Ports.free(), range(40)) for p in vars(ports).values()]
     assert len(handed) == len(set(handed)) == 120
+
+
+def test_the_demo_lays_out_only_files_that_have_the_pinned_digest(demo_versions, tmp_path):
+    """The canary demo starts MLServer (pickle deserialization allowed) on what it lays out: the pod's
+    check runs first, as the platform's storage initializer runs it."""
+    from modelops.errors import InputError
+    from modelops.gitops.releases.registered import resolve_release
+
+    release, _ = resolve_release("credit-risk", demo_versions.champion)
+    assert lay_out(release.storage_uri, tmp_path / "pinned", digest=release.digest).is_dir()
+    other = "sha256:" + "0" * 64
+    with pytest.raises(InputError, match=f"not the pinned {other}"):
+        lay_out(release.storage_uri, tmp_path / "other", digest=other)

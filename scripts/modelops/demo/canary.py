@@ -30,6 +30,7 @@ class ServedRelease:
     weight: int  # its share of the HTTPRoute's traffic, in percent
     inference_service: dict[str, Any]
     storage_uri: str
+    digest: str  # what the release pins (modelops.io/artifact-digest): the files served must have it
     logger_url: str  # as the cluster has it: the payload sink's Service, then /payloads/<model>/<role>/<v>
 
     @property
@@ -99,6 +100,7 @@ def rendered_canary(root: Path, *, model: str, environment: str) -> Canary:
                 weight=weights.get(f"{isvc['metadata']['name']}-predictor", 0),
                 inference_service=isvc,
                 storage_uri=predictor["model"]["storageUri"],
+                digest=str(isvc["metadata"]["annotations"].get(layout.DIGEST_ANNOTATION, "")),
                 logger_url=predictor["logger"]["url"],
             )
         )
@@ -107,11 +109,16 @@ def rendered_canary(root: Path, *, model: str, environment: str) -> Canary:
     return Canary(model, environment, namespace, match["path"]["value"], tuple(releases))
 
 
-def lay_out(storage_uri: str, destination: Path) -> Path:
-    """The artifact's files in one folder, as KServe's storage initializer leaves /mnt/models."""
+def lay_out(storage_uri: str, destination: Path, *, digest: str) -> Path:
+    """The artifact's files in one folder, as the platform's storage initializer leaves /mnt/models:
+    verified against the pinned `digest` with the pod's own check before any server opens them."""
     import mlflow
 
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=storage_uri, dst_path=str(destination)))
+    from modelops.serving.artifact_check import verify_artifact
+
+    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=storage_uri, dst_path=str(destination)))
+    verify_artifact(folder, digest=digest, shown_as=storage_uri)
+    return folder
 
 
 @contextlib.contextmanager
@@ -123,7 +130,8 @@ def serving(canary: Canary, *, workdir: Path) -> Iterator[Mapping[str, RunningSe
     with contextlib.ExitStack() as stack:
 
         def start(release: ServedRelease) -> RunningServer:
-            artifact = lay_out(release.storage_uri, workdir / f"{release.role}-artifact")
+            folder = workdir / f"{release.role}-artifact"
+            artifact = lay_out(release.storage_uri, folder, digest=release.digest)
             server = running(
                 release.inference_service, artifact_dir=artifact, log=workdir / f"mlserver-{release.role}.log"
             )
