@@ -15,7 +15,7 @@ import mlflow
 import numpy as np
 
 from modelops.demo.dataset import LABEL
-from modelops.demo.models import _forest
+from modelops.demo.models import forest_pipeline
 from modelops.registry import build_manifest, manifest_digest, register_model, tags
 from tests.cli_runner import invoke
 from tests.conftest import register_demo_model
@@ -57,6 +57,13 @@ def _policy_kwargs() -> dict:
     }
 
 
+def _register_weak_model(training) -> str:
+    """A forest on one column: over dev's minimums, well below the demo champion (blocked against it)."""
+    model = forest_pipeline([], ["checking_account"], seed=0, n_estimators=50, max_depth=2)
+    fitted = model.fit(training.drop(columns=[LABEL]), training[LABEL])
+    return register_model(fitted, training=training, **_policy_kwargs()).version
+
+
 def test_a_digest_tag_naming_another_artifact_is_refused(gitops_repo, german_credit, demo_versions, tmp_path):
     """A good version whose digest tag was set to a blocked version's: promoted, its overlay would pin
     the blocked artifact's digest, and the pod would accept those files once stored under its URI."""
@@ -88,13 +95,11 @@ def test_a_champion_whose_stored_files_were_swapped_is_not_compared_with(
     gitops_repo.git("commit", "--quiet", "-am", f"Serve v{champion}")
     training = german_credit.training
     features, shuffled = training.drop(columns=[LABEL]), training[LABEL].sample(frac=1, random_state=1)
-    junk_model = _forest(["age"], ["purpose"], seed=0, n_estimators=20, max_depth=2)
+    junk_model = forest_pipeline(["age"], ["purpose"], seed=0, n_estimators=20, max_depth=2)
     junk = register_model(
         junk_model.fit(features, np.asarray(shuffled)), training=training, **_policy_kwargs()
     ).version
-    weak_model = _forest([], ["checking_account"], seed=0, n_estimators=50, max_depth=2)
-    weak = register_model(weak_model.fit(features, training[LABEL]), training=training, **_policy_kwargs())
-    branch = _promotion_branch(weak.version)
+    branch = _promotion_branch(_register_weak_model(training))
     junk_files = download_version(junk, tmp_path / "junk")
     overwrite_stored_files(champion, junk_files)
     mlflow.MlflowClient().set_model_version_tag(
@@ -148,10 +153,7 @@ def test_a_served_version_repinned_to_other_files_is_refused(gitops_repo, german
     pin_everywhere(gitops_repo.root, MODEL, served)
     gitops_repo.git("commit", "--quiet", "-am", f"Serve v{served}")
     training = german_credit.training
-    weak_model = _forest([], ["checking_account"], seed=0, n_estimators=50, max_depth=2)
-    weak = register_model(
-        weak_model.fit(training.drop(columns=[LABEL]), training[LABEL]), training=training, **_policy_kwargs()
-    ).version
+    weak = _register_weak_model(training)
     weak_files = download_version(weak, tmp_path / "weak")
     weak_manifest = build_manifest(weak_files)
     old_digest = mlflow.MlflowClient().get_model_version(MODEL, served).tags[tags.ARTIFACT_DIGEST]

@@ -26,7 +26,8 @@ class DemoModel:
     labels: pd.Series
 
 
-def _forest(numeric: list[str], categorical: list[str], *, seed: int, **forest: object) -> Pipeline:
+def forest_pipeline(numeric: list[str], categorical: list[str], *, seed: int, **forest: object) -> Pipeline:
+    """A random forest on the named columns (scaled numbers, one-hot categories): every demo model's shape."""
     encode = make_column_transformer(
         (StandardScaler(), numeric), (OneHotEncoder(handle_unknown="ignore"), categorical)
     )
@@ -47,7 +48,7 @@ def demo_models(training: pd.DataFrame, *, seed: int = 0) -> list[DemoModel]:
         DemoModel(
             "champion",
             "Shallow forest on six features (the release in service)",
-            _forest(
+            forest_pipeline(
                 ["credit_amount", "duration", "age", "job"],
                 ["checking_account", "saving_accounts"],
                 seed=seed,
@@ -59,14 +60,14 @@ def demo_models(training: pd.DataFrame, *, seed: int = 0) -> list[DemoModel]:
         DemoModel(
             "better",
             "Forest on every feature",
-            _forest(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
+            forest_pipeline(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
             training[LABEL],
         ),
         DemoModel(
             "biased",
             f"Same forest, trained on labels where {BIASED_LABEL_SHARE:.0%} of good-credit women "
             "are recorded as bad",
-            _forest(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
+            forest_pipeline(NUMERIC, CATEGORICAL, seed=seed, n_estimators=100, min_samples_leaf=5),
             biased_labels(training, BIASED_LABEL_SHARE),
         ),
     ]
